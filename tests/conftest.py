@@ -1,0 +1,68 @@
+"""Fixtures: a packaged test photo (scikit-image's astronaut), tmp databases, and the real
+photos in ../shared/data/faces for integration tests (skipped cleanly when absent)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from workbench import config
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path_factory, monkeypatch):
+    """Never touch the user's data/ folder: models home and DB default go to a tmp folder."""
+    home = tmp_path_factory.getbasetemp() / "models"
+    monkeypatch.setenv("WORKBENCH_MODELS", str(home))
+    monkeypatch.delenv("WORKBENCH_DB", raising=False)
+    monkeypatch.delenv("WORKBENCH_ALLOW_DOWNLOADS", raising=False)
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    """RGB uint8 (512, 512, 3): one frontal face, shipped inside scikit-image."""
+    from skimage import data
+
+    return np.ascontiguousarray(data.astronaut())
+
+
+@pytest.fixture(scope="session")
+def astronaut_png(tmp_path_factory, astronaut) -> Path:
+    p = tmp_path_factory.mktemp("img") / "astronaut.png"
+    Image.fromarray(astronaut).save(p)
+    return p
+
+
+@pytest.fixture(scope="session")
+def blank_png(tmp_path_factory) -> Path:
+    """A valid image with no face in it."""
+    p = tmp_path_factory.mktemp("img") / "blank.png"
+    Image.fromarray(np.full((240, 320, 3), 128, np.uint8)).save(p)
+    return p
+
+
+@pytest.fixture()
+def db_path(tmp_path) -> Path:
+    return tmp_path / "gallery.duckdb"
+
+
+def file_state(path: Path) -> tuple | None:
+    """What a 'nothing was written' check compares: existence, size and content hash."""
+    if not path.exists():
+        return None
+    import hashlib
+
+    return path.stat().st_size, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def faces() -> Path:
+    """The shared real photos; integration tests skip with a reason when absent."""
+    d = config.faces_dir()
+    if d is None:
+        pytest.skip("real photos not found: ../shared/data/faces is absent (set WORKBENCH_FACES)")
+    return d

@@ -1,0 +1,203 @@
+"""Stage 1: turn files, bytes, arrays and videos into RGB ``uint8`` ``(H, W, 3)`` arrays.
+
+Colour order is settled here, once: Pillow decodes to RGB, EXIF orientation is honoured,
+alpha is dropped, grey is expanded. OpenCV's BGR frames are flipped at this edge only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Union
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from workbench.errors import ImageError, VideoError
+
+ImageSource = Union[str, os.PathLike, bytes, np.ndarray]
+
+#: Refuse images above this many pixels (a 10000 x 10000 photo): decoding would take
+#: gigabytes of memory and no face search needs it.
+MAX_PIXELS = 100_000_000
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".y4m", ".mpg", ".mpeg"}
+
+
+def is_video(path: str | os.PathLike) -> bool:
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+def is_image(path: str | os.PathLike) -> bool:
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def read_bytes(path: str | os.PathLike) -> bytes:
+    """The bytes of an image file, or :class:`ImageError` with one clear line."""
+    p = Path(path)
+    if not p.exists():
+        raise ImageError(f"{p}: no such file")
+    if p.is_dir():
+        raise ImageError(f"{p}: is a folder, not an image")
+    try:
+        data = p.read_bytes()
+    except OSError as err:
+        raise ImageError(f"{p}: cannot read ({err.strerror or err})") from None
+    if not data:
+        raise ImageError(f"{p}: empty file (0 bytes)")
+    return data
+
+
+def decode_image(data: bytes, name: str = "image") -> np.ndarray:
+    """Decode encoded image bytes to RGB ``uint8`` ``(H, W, 3)``, EXIF orientation applied."""
+    if not data:
+        raise ImageError(f"{name}: empty file (0 bytes)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                w, h = im.size
+                if w * h > MAX_PIXELS:
+                    raise ImageError(
+                        f"{name}: image too large ({w}x{h} = {w * h / 1e6:.0f} MP, "
+                        f"limit {MAX_PIXELS / 1e6:.0f} MP)"
+                    )
+                im = ImageOps.exif_transpose(im)
+                rgb = np.asarray(im.convert("RGB"), dtype=np.uint8)
+        except ImageError:
+            raise
+        except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageError(f"{name}: not an image Pillow can read") from None
+        except (OSError, ValueError, SyntaxError) as err:
+            raise ImageError(f"{name}: corrupt or truncated image ({err})") from None
+    return np.ascontiguousarray(rgb)
+
+
+def as_rgb(array: np.ndarray) -> np.ndarray:
+    """Normalise an array the caller says is RGB(A) or grey to RGB ``uint8`` ``(H, W, 3)``."""
+    a = np.asarray(array)
+    if a.ndim == 2:
+        a = np.stack([a] * 3, axis=-1)
+    if a.ndim != 3 or a.shape[2] not in (3, 4) or a.shape[0] == 0 or a.shape[1] == 0:
+        raise ImageError(f"array of shape {a.shape} is not an image (want HxWx3)")
+    a = a[:, :, :3]
+    if a.dtype != np.uint8:
+        if np.issubdtype(a.dtype, np.floating) and a.size and float(np.nanmax(a)) <= 1.0:
+            a = a * 255.0
+        a = np.clip(np.nan_to_num(a), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(a)
+
+
+def bgr_to_rgb(frame: np.ndarray) -> np.ndarray:
+    """OpenCV / WebRTC ``bgr24`` frames to RGB (the only BGR edge besides the adapters)."""
+    return np.ascontiguousarray(frame[:, :, 2::-1])
+
+
+def rgb_to_bgr(image: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(image[:, :, ::-1])
+
+
+def load_image(source: ImageSource) -> np.ndarray:
+    """Load an image from a path, encoded bytes or an RGB array.
+
+    Args:
+        source: a file path, the encoded bytes of a file, or an RGB/RGBA/grey array.
+
+    Returns:
+        RGB ``uint8`` array of shape ``(H, W, 3)``.
+
+    Raises:
+        ImageError: missing, empty, corrupt, non-image or too-large input.
+    """
+    if isinstance(source, np.ndarray):
+        return as_rgb(source)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return decode_image(bytes(source))
+    return decode_image(read_bytes(source), name=str(source))
+
+
+def sha256(source: ImageSource) -> str:
+    """Content hash used for idempotent enrolment: of the file bytes, or of the array."""
+    if isinstance(source, np.ndarray):
+        a = np.ascontiguousarray(source)
+        return hashlib.sha256(str(a.shape).encode() + a.tobytes()).hexdigest()
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return hashlib.sha256(bytes(source)).hexdigest()
+    return hashlib.sha256(read_bytes(source)).hexdigest()
+
+
+@dataclass(frozen=True, eq=False)
+class VideoFrame:
+    """One decoded video frame: its index, its time in seconds, and RGB pixels."""
+
+    index: int
+    time_s: float
+    image: np.ndarray
+
+
+def video_info(path: str | os.PathLike) -> tuple[int, float]:
+    """``(frame_count, fps)`` of a video (the count may be an estimate)."""
+    import cv2
+
+    cap = _open_video(path)
+    try:
+        return int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+    finally:
+        cap.release()
+
+
+def _open_video(path: str | os.PathLike):  # -> cv2.VideoCapture
+    import cv2
+
+    p = Path(path)
+    if not p.is_file():
+        raise VideoError(f"{p}: no such file")
+    if p.stat().st_size == 0:
+        raise VideoError(f"{p}: empty file (0 bytes)")
+    cap = cv2.VideoCapture(str(p))
+    if not cap.isOpened():
+        cap.release()
+        raise VideoError(f"{p}: not a video OpenCV can open")
+    return cap
+
+
+def iter_frames(
+    path: str | os.PathLike, every_s: float = 0.0, max_frames: int | None = None
+) -> Iterator[VideoFrame]:
+    """Yield RGB frames of a video file.
+
+    Args:
+        path: the video file.
+        every_s: keep one frame per this many seconds of video (0 keeps every frame).
+        max_frames: stop after yielding this many frames.
+
+    Raises:
+        VideoError: the file is missing, empty, not a video, or has no readable frame.
+    """
+    import cv2
+
+    cap = _open_video(path)
+    fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0) or 25.0
+    step = max(1, int(round(every_s * fps))) if every_s > 0 else 1
+    yielded = 0
+    index = 0
+    try:
+        while max_frames is None or yielded < max_frames:
+            ok = cap.grab()
+            if not ok:
+                break
+            if index % step == 0:
+                ok, frame = cap.retrieve()
+                if ok and frame is not None:
+                    yield VideoFrame(index, index / fps, bgr_to_rgb(frame))
+                    yielded += 1
+            index += 1
+    finally:
+        cap.release()
+    if yielded == 0:
+        raise VideoError(f"{path}: no readable frames")

@@ -1,0 +1,357 @@
+"""`workbench`: the command line. Each command is a docstring and one library call.
+
+Bad input of any kind ends in one line on stderr and a non-zero exit, and writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from workbench import config
+from workbench.errors import WorkbenchError
+
+EXIT_ERROR = 1
+
+
+class Ctx:
+    """What the group options decided, shared by the subcommands."""
+
+    def __init__(self, db: str | None, model: str, detector: str, upsample: int, threshold: float | None):
+        from workbench.pipeline import Settings
+
+        self.db_path = config.db_path(db)
+        self.settings = Settings(detector=detector, model=model, upsample=upsample, threshold=threshold)
+
+    def open_db(self, create: bool = True, read_only: bool = False):
+        from workbench.gallery import GalleryDB
+
+        return GalleryDB(self.db_path, self.settings.model, create=create, read_only=read_only)
+
+
+def _echo_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, indent=2, default=str))
+
+
+def _progress(label: str):
+    """A tqdm bar on stderr driven by the library's ``progress(done, total, name)`` callback."""
+    from tqdm import tqdm
+
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int, name: str) -> None:
+        if "bar" not in state:
+            state["bar"] = tqdm(total=total, desc=label, unit="img", file=sys.stderr, leave=False,
+                                disable=None)
+        bar = state["bar"]
+        bar.set_postfix_str(Path(name).name[:30])
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def _check_file(path: str) -> None:
+    if not Path(path).exists():
+        raise WorkbenchError(f"{path}: no such file")
+
+
+class _Group(click.Group):
+    """Turns library errors into one line on stderr and exit status 1, for every subcommand."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except WorkbenchError as err:
+            click.echo(f"workbench: {err}", err=True)
+            ctx.exit(EXIT_ERROR)
+        except KeyboardInterrupt:
+            click.echo("workbench: interrupted", err=True)
+            ctx.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as err:  # a bug: still one line, with the way to the traceback
+            if os.environ.get("WORKBENCH_DEBUG"):
+                raise
+            click.echo(f"workbench: internal error: {type(err).__name__}: {err} "
+                       "(set WORKBENCH_DEBUG=1 for the traceback)", err=True)
+            ctx.exit(EXIT_ERROR)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", "db", type=click.Path(dir_okay=False), default=None,
+              help="Gallery database file (default: $WORKBENCH_DB or data/workbench.duckdb).")
+@click.option("--model", default="Dlib", show_default=True, help="Embedding model.")
+@click.option("--detector", default="hog", show_default=True, help="Face detector (hog, cnn, haar, retinaface, ...).")
+@click.option("--upsample", default=1, show_default=True, type=click.IntRange(0, 3),
+              help="Times the detector doubles the image to find small faces.")
+@click.option("--threshold", type=float, default=None, help="Match distance threshold (default: the model's).")
+@click.version_option(package_name="face-workbench")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, model: str, detector: str, upsample: int, threshold: float | None) -> None:
+    """Face-recognition research workbench: detect, enrol, search and measure, offline."""
+    ctx.obj = Ctx(db, model, detector, upsample, threshold)
+
+
+@cli.command()
+@click.argument("image", type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def detect(obj: Ctx, image: str, as_json: bool) -> None:
+    """Find every face in IMAGE: box, landmarks, score, quality and rejection reason."""
+    from workbench.errors import NoFaceError
+    from workbench.pipeline import analyze_source
+
+    analysis = analyze_source(image, obj.settings, embed_faces="none")
+    if not analysis.faces:
+        raise NoFaceError(f"{image}: no face found")
+    faces = [{
+        "box": f.box.as_list(), "landmarks": [list(p) for p in f.detection.landmarks],
+        "score": round(f.detection.score, 4), "detector": f.detection.detector,
+        "quality": {"size": f.quality.size, "sharpness": f.quality.sharpness,
+                    "brightness": f.quality.brightness, "yaw": f.quality.yaw},
+        "accepted": f.quality.accepted, "reason": f.quality.reason,
+    } for f in analysis.faces]
+    if as_json:
+        _echo_json({"image": image, "faces": faces, "detect_ms": round(analysis.timings.detect_ms, 1)})
+        return
+    click.echo(f"{image}: {len(faces)} face(s) in {analysis.timings.detect_ms:.0f} ms")
+    for i, f in enumerate(faces, 1):
+        verdict = "accepted" if f["accepted"] else f"rejected: {f['reason']}"
+        click.echo(f"  {i:3d}. box={f['box']} score={f['score']:.2f} size={f['quality']['size']}px {verdict}")
+
+
+@cli.command()
+@click.argument("image1", type=click.Path())
+@click.argument("image2", type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def verify(obj: Ctx, image1: str, image2: str, as_json: bool) -> None:
+    """Do IMAGE1 and IMAGE2 show the same person? (largest face of each)"""
+    from workbench.pipeline import verify as run
+
+    v = run(image1, image2, obj.settings)
+    out = {"verified": v.verified, "distance": v.distance, "threshold": v.threshold,
+           "similarity": v.similarity, "metric": v.metric, "model": v.model, "detector": obj.settings.detector}
+    if as_json:
+        _echo_json(out)
+    else:
+        word = "SAME person" if v.verified else "DIFFERENT people"
+        click.echo(f"{word}: distance {v.distance:.4f} vs threshold {v.threshold} "
+                   f"({v.metric}), similarity {v.similarity:.1f}% [{v.model}/{obj.settings.detector}]")
+
+
+@cli.command()
+@click.argument("path", type=click.Path())
+@click.option("--gallery", required=True, help="Gallery (collection) name; created if new.")
+@click.option("--person", default=None, help="Whose face(s) these are (default: folder or file name).")
+@click.option("--consent/--no-consent", default=None, help="Record whether the person consented.")
+@click.option("--notes", default=None, help="Notes stored on the person.")
+@click.option("--every", "every_s", default=1.0, show_default=True, help="Video: seconds between sampled frames.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def enrol(obj: Ctx, path: str, gallery: str, person: str | None, consent: bool | None, notes: str | None,
+          every_s: float, as_json: bool) -> None:
+    """Enrol PATH: an image, a folder of <person>/ sub-folders, or a video (sampled frames)."""
+    from workbench.enrol import enrol_path
+
+    if not Path(path).exists():
+        raise WorkbenchError(f"{path}: no such file or folder")
+    with obj.open_db() as db:
+        r = enrol_path(db, gallery, path, obj.settings, person=person, consent=consent, notes=notes,
+                       every_s=every_s, progress=_progress("enrolling"))
+    if as_json:
+        _echo_json({"gallery": gallery, "enrolled": r.enrolled, "duplicates": r.duplicates,
+                    "skipped": [s.__dict__ for s in r.skipped], "people": r.people})
+        return
+    click.echo(f"{gallery}: enrolled {r.enrolled} face(s) of {len(r.people)} person(s); "
+               f"{r.duplicates} already enrolled; {len(r.skipped)} skipped")
+    for s in r.skipped:
+        click.echo(f"  skipped {s.source}: {s.reason}")
+    if r.enrolled == 0 and r.duplicates == 0:
+        sys.exit(EXIT_ERROR)
+
+
+@cli.command()
+@click.argument("image", type=click.Path())
+@click.option("--gallery", required=True, help="Gallery to search.")
+@click.option("--top-k", default=5, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--per-face", is_flag=True, help="Rank faces, not people (a person may appear several times).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def search(obj: Ctx, image: str, gallery: str, top_k: int, per_face: bool, as_json: bool) -> None:
+    """Search GALLERY for every face in IMAGE; best match first."""
+    from workbench.search import search_image
+
+    _check_file(image)
+    with obj.open_db(create=False) as db:
+        r = search_image(db, gallery, image, obj.settings, top_k=top_k, per_person=not per_face, name=image)
+    faces = [{"box": fr.face.box.as_list(), "quality": fr.face.quality.reason or "ok",
+              "matches": [{"person": m.person, "distance": m.distance, "similarity": m.similarity,
+                           "match": m.match, "rank": m.rank, "face_id": m.face_id} for m in fr.matches]}
+             for fr in r.faces]
+    if as_json:
+        _echo_json({"gallery": gallery, "metric": r.metric, "threshold": r.threshold, "faces": faces,
+                    "timings_ms": {k: round(v, 2) for k, v in r.timings.__dict__.items()}})
+        return
+    click.echo(f"{image}: {len(faces)} face(s) searched in {gallery!r} "
+               f"(threshold {r.threshold} {r.metric})")
+    for i, f in enumerate(faces, 1):
+        click.echo(f"  face {i} box={f['box']}")
+        for m in f["matches"]:
+            mark = "MATCH" if m["match"] else "  -  "
+            click.echo(f"    {m['rank']}. {mark} {m['person']:<20} distance {m['distance']:.4f} "
+                       f"similarity {m['similarity']:.1f}%")
+
+
+@cli.group()
+def gallery() -> None:
+    """List, inspect, delete, purge, export and import galleries."""
+
+
+@gallery.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def gallery_list(obj: Ctx, as_json: bool) -> None:
+    """Every gallery with its number of people and faces."""
+    with obj.open_db(create=False, read_only=True) as db:
+        df = db.galleries()
+    if as_json:
+        _echo_json(df.to_dicts())
+    elif df.height == 0:
+        click.echo(f"{obj.db_path}: no galleries")
+    else:
+        for r in df.iter_rows(named=True):
+            click.echo(f"{r['gallery']}: {r['people']} people, {r['faces']} faces")
+
+
+@gallery.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def gallery_show(obj: Ctx, name: str, as_json: bool) -> None:
+    """People and faces of gallery NAME."""
+    with obj.open_db(create=False, read_only=True) as db:
+        people = db.people(name)
+        faces = db.faces(name)
+    if as_json:
+        _echo_json({"gallery": name, "people": people.to_dicts(), "faces": faces.to_dicts()})
+        return
+    click.echo(f"{name}: {people.height} people, {faces.height} faces")
+    for p in people.iter_rows(named=True):
+        consent = "consent" if p["consent"] else "no consent recorded"
+        click.echo(f"  {p['name']}: {p['faces']} face(s), {consent}")
+        for f in faces.filter(faces["person"] == p["name"]).iter_rows(named=True):
+            click.echo(f"    #{f['id']} {f['source_path']} box={f['box']}")
+
+
+@gallery.command("delete")
+@click.argument("name")
+@click.option("--person", default=None, help="Delete only this person (and their faces).")
+@click.option("--face", "face_id", type=int, default=None, help="Delete only this face id.")
+@click.pass_obj
+def gallery_delete(obj: Ctx, name: str, person: str | None, face_id: int | None) -> None:
+    """Delete gallery NAME, or one --person or one --face of it."""
+    with obj.open_db(create=False) as db:
+        if face_id is not None:
+            db.gallery_id(name)
+            db.delete_face(face_id)
+            click.echo(f"{name}: deleted face #{face_id}")
+        elif person:
+            n = db.delete_person(name, person)
+            click.echo(f"{name}: deleted {person} and {n} face(s)")
+        else:
+            n = db.delete_gallery(name)
+            click.echo(f"deleted gallery {name} and its {n} face(s)")
+
+
+@gallery.command("purge")
+@click.argument("name")
+@click.pass_obj
+def gallery_purge(obj: Ctx, name: str) -> None:
+    """Remove every person and face of gallery NAME (the gallery stays, empty)."""
+    with obj.open_db(create=False) as db:
+        n = db.purge_gallery(name)
+    click.echo(f"{name}: purged {n} face(s)")
+
+
+@gallery.command("export")
+@click.argument("name")
+@click.argument("parquet", type=click.Path(dir_okay=False))
+@click.pass_obj
+def gallery_export(obj: Ctx, name: str, parquet: str) -> None:
+    """Write gallery NAME (people, faces, vectors) to a Parquet file."""
+    with obj.open_db(create=False, read_only=True) as db:
+        n = db.export_parquet(name, parquet)
+    click.echo(f"{name}: exported {n} face(s) to {parquet}")
+
+
+@gallery.command("import")
+@click.argument("parquet", type=click.Path())
+@click.option("--gallery", "name", default=None, help="Target gallery (default: the exported one).")
+@click.pass_obj
+def gallery_import(obj: Ctx, parquet: str, name: str | None) -> None:
+    """Load a Parquet export into a gallery (duplicates skipped)."""
+    _check_file(parquet)
+    with obj.open_db() as db:
+        added, skipped = db.import_parquet(parquet, name)
+    click.echo(f"imported {added} face(s), {skipped} already present")
+
+
+@cli.group("eval")
+def eval_group() -> None:
+    """Measure accuracy and error rates."""
+
+
+@eval_group.command("pairs")
+@click.argument("csv_path", type=click.Path())
+@click.option("--images", "images", required=True, type=click.Path(), help="Folder the CSV's file names are in.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def eval_pairs(obj: Ctx, csv_path: str, images: str, as_json: bool) -> None:
+    """Verify labelled pairs (file_x,file_y,Decision) and report accuracy and thresholds."""
+    from workbench.evaluate import eval_pairs as run
+
+    if not Path(images).is_dir():
+        raise WorkbenchError(f"{images}: no such folder")
+    r = run(csv_path, images, obj.settings, progress=_progress("embedding"))
+    if as_json:
+        _echo_json(r.as_dict())
+        return
+    click.echo(f"{r.pairs} pairs, {r.model}/{r.detector}, {r.metric}")
+    click.echo(f"  accuracy at best threshold {r.best_threshold:.4f}: {r.accuracy:.4f}")
+    click.echo(f"  accuracy at default threshold {r.default_threshold}: {r.accuracy_at_default:.4f}")
+    if r.failed_images:
+        click.echo(f"  images with no usable face: {', '.join(r.failed_images)}")
+
+
+@cli.command()
+@click.option("--port", default=8501, show_default=True)
+@click.option("--headless/--browser", default=True, show_default=True)
+@click.pass_obj
+def app(obj: Ctx, port: int, headless: bool) -> None:
+    """Start the Streamlit workbench."""
+    import subprocess
+
+    entry = Path(__file__).resolve().parent.parent / "app.py"
+    if not entry.is_file():
+        raise WorkbenchError(f"{entry}: the app entry point is missing (install from a source checkout)")
+    env = dict(os.environ, WORKBENCH_DB=str(obj.db_path))
+    cmd = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(port),
+           "--server.headless", "true" if headless else "false", "--browser.gatherUsageStats", "false"]
+    sys.exit(subprocess.call(cmd, env=env))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    cli.main(args=argv, prog_name="workbench")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Where things live on disk, resolved once from the environment.
+
+* ``WORKBENCH_DB``: the gallery database (default ``data/workbench.duckdb``).
+* ``WORKBENCH_MODELS``: the folder used as ``DEEPFACE_HOME`` (default ``data/models``);
+  DeepFace looks for weights in ``<it>/.deepface/weights``.
+* ``WORKBENCH_ALLOW_DOWNLOADS=1``: let DeepFace fetch missing weights from the internet.
+  Off by default: the workbench must run offline.
+* ``WORKBENCH_FACES``: the folder of demo photos (default ``../shared/data/faces``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_DB = Path("data") / "workbench.duckdb"
+DEFAULT_MODELS = Path("data") / "models"
+
+
+def db_path(override: str | os.PathLike[str] | None = None) -> Path:
+    """The database file: ``override``, else ``$WORKBENCH_DB``, else ``data/workbench.duckdb``."""
+    if override:
+        return Path(override)
+    env = os.environ.get("WORKBENCH_DB")
+    return Path(env) if env else DEFAULT_DB
+
+
+def models_home() -> Path:
+    """The project-controlled ``DEEPFACE_HOME`` folder."""
+    env = os.environ.get("WORKBENCH_MODELS")
+    return Path(env) if env else DEFAULT_MODELS
+
+
+def weights_dir() -> Path:
+    """Where DeepFace expects weight files: ``<models_home>/.deepface/weights``."""
+    return models_home().resolve() / ".deepface" / "weights"
+
+
+def downloads_allowed() -> bool:
+    return os.environ.get("WORKBENCH_ALLOW_DOWNLOADS", "") in {"1", "true", "yes"}
+
+
+def faces_dir() -> Path | None:
+    """The shared demo photos, or ``None`` when that folder is absent."""
+    env = os.environ.get("WORKBENCH_FACES")
+    candidates = [Path(env)] if env else []
+    here = Path(__file__).resolve().parent.parent
+    candidates += [here.parent / "shared" / "data" / "faces", Path("../shared/data/faces")]
+    for c in candidates:
+        if c.is_dir():
+            return c.resolve()
+    return None

@@ -1,0 +1,144 @@
+"""Enrolment: images, folders of people and videos into a gallery, all or nothing.
+
+Every source is analysed first (nothing is written while models run); the faces that pass
+go to the database in one transaction. Each skipped source carries its reason.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from workbench import capture
+from workbench.capture import ImageSource
+from workbench.errors import GalleryError, WorkbenchError
+from workbench.gallery import FaceRecord, GalleryDB
+from workbench.pipeline import Settings, analyze
+
+#: ``progress(done, total, label)`` is called after each source.
+Progress = Callable[[int, int, str], None]
+
+NO_FACE = "no_face"
+
+
+@dataclass(frozen=True)
+class Skip:
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True, eq=False)
+class Source:
+    """One thing to enrol: a label (path or upload name), its pixels or bytes, and who it is."""
+
+    label: str
+    person: str
+    data: ImageSource
+
+
+@dataclass(frozen=True, eq=False)
+class EnrolReport:
+    gallery: str
+    face_ids: list[int] = field(default_factory=list)
+    duplicates: int = 0
+    skipped: list[Skip] = field(default_factory=list)
+    people: list[str] = field(default_factory=list)
+
+    @property
+    def enrolled(self) -> int:
+        return len(self.face_ids)
+
+    def reasons(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for s in self.skipped:
+            counts[s.reason] = counts.get(s.reason, 0) + 1
+        return counts
+
+
+def _images_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+def plan(path: str | os.PathLike, person: str | None = None, *, every_s: float = 1.0,
+         max_frames: int = 60) -> list[Source]:
+    """What enrolling ``path`` means.
+
+    * an image file: one source, for ``person`` (default: the file's stem);
+    * a video file: one frame per ``every_s`` seconds, for ``person`` (default: the stem);
+    * a folder whose sub-folders are people (``train/<person>/*.jpg``): every file of each;
+    * a folder of files: every file, for ``person`` (default: each file's stem).
+
+    Files that are not images are still listed; they are skipped later with a reason.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise GalleryError(f"{p}: no such file or folder")
+    if p.is_file():
+        if capture.is_video(p):
+            who = person or p.stem
+            return [Source(f"{p}#frame{f.index}", who, f.image)
+                    for f in capture.iter_frames(p, every_s=every_s, max_frames=max_frames)]
+        return [Source(str(p), person or p.stem, p)]
+    subdirs = sorted(d for d in p.iterdir() if d.is_dir() and not d.name.startswith("."))
+    sources = [Source(str(f), person or f.stem, f) for f in _images_in(p)]
+    for d in subdirs:
+        sources += [Source(str(f), person or d.name, f) for f in _images_in(d)]
+    if not sources:
+        raise GalleryError(f"{p}: nothing to enrol (no files)")
+    return sources
+
+
+def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settings: Settings = Settings(), *,
+                  consent: bool | None = None, notes: str | None = None,
+                  progress: Progress | None = None) -> EnrolReport:
+    """Analyse every source, keep the largest accepted face of each, store them in one go.
+
+    A source is skipped (with a reason) when it cannot be read, has no face, its faces all
+    fail the quality gate, or it is already enrolled (a duplicate).
+    """
+    sources = list(sources)
+    records: list[FaceRecord] = []
+    skipped: list[Skip] = []
+    duplicates = 0
+    for i, src in enumerate(sources, 1):
+        try:
+            sha = capture.sha256(src.data)
+            if db.has_image(gallery, sha):
+                duplicates += 1
+                continue
+            image = capture.load_image(src.data)
+            analysis = analyze(image, settings, embed_faces="accepted")
+        except WorkbenchError as err:
+            skipped.append(Skip(src.label, f"unreadable: {err}"))
+            continue
+        finally:
+            if progress:
+                progress(i, len(sources), src.label)
+        if not analysis.faces:
+            skipped.append(Skip(src.label, NO_FACE))
+            continue
+        accepted = analysis.embedded
+        if not accepted:
+            skipped.append(Skip(src.label, analysis.faces[0].quality.reason or NO_FACE))
+            continue
+        face = accepted[0]
+        d, q = face.detection, face.quality
+        records.append(FaceRecord(
+            person=src.person, image_sha256=sha, source_path=src.label, box=d.box.as_list(),
+            landmarks=[v for pt in d.landmarks for v in pt],
+            quality={"size": q.size, "sharpness": q.sharpness, "brightness": q.brightness, "yaw": q.yaw},
+            det_score=d.score, detector=d.detector, embedding=face.embedding.vector,
+        ))
+    ids, dup_in_db = db.add_faces(gallery, records, consent=consent, notes=notes) if records else ([], 0)
+    people = sorted({r.person for r in records})
+    return EnrolReport(gallery, ids, duplicates + dup_in_db, skipped, people)
+
+
+def enrol_path(db: GalleryDB, gallery: str, path: str | os.PathLike, settings: Settings = Settings(), *,
+               person: str | None = None, consent: bool | None = None, notes: str | None = None,
+               every_s: float = 1.0, progress: Progress | None = None) -> EnrolReport:
+    """Enrol an image, a folder of people, or a video (see :func:`plan`)."""
+    return enrol_sources(db, gallery, plan(path, person, every_s=every_s), settings,
+                         consent=consent, notes=notes, progress=progress)

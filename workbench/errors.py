@@ -1,0 +1,33 @@
+"""Errors the user can act on. Each message is one line, meant to be shown as is."""
+
+
+class WorkbenchError(Exception):
+    """Base class: the CLI prints ``str(err)`` on one line and exits non-zero."""
+
+
+class ImageError(WorkbenchError):
+    """A file or buffer that is missing, empty, corrupt, not an image, or too large."""
+
+
+class VideoError(WorkbenchError):
+    """A video that cannot be opened or has no readable frames."""
+
+
+class NoFaceError(WorkbenchError):
+    """An image in which no usable face was found where one was required."""
+
+
+class ModelError(WorkbenchError):
+    """An unknown model or detector name."""
+
+
+class WeightsMissingError(ModelError):
+    """Model weights are not on disk and the workbench does not download at run time."""
+
+
+class GalleryError(WorkbenchError):
+    """An unknown gallery, person or face, or a gallery operation that cannot be done."""
+
+
+class DatabaseError(WorkbenchError):
+    """A database that is locked by another process, corrupt, or built for another model."""

@@ -1,0 +1,175 @@
+"""One registry for every model the workbench loads: lazily, once per process, by name.
+
+Nothing is loaded at import time. ``get(name)`` runs the loader from :data:`LOADERS` the
+first time and caches the result; loads are serialised by a lock so two threads never build
+the same model twice.
+
+DeepFace models go through :func:`deepface_model`, which first points ``DEEPFACE_HOME`` at a
+folder the project controls, links dlib's weights from the ``face_recognition_models``
+package into it, and refuses run-time downloads (unless ``WORKBENCH_ALLOW_DOWNLOADS=1``):
+a missing weight file becomes one :class:`~workbench.errors.WeightsMissingError` line naming
+the file and the folder to place it in.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from workbench import config
+from workbench.errors import ModelError, WeightsMissingError
+
+_lock = threading.RLock()
+_cache: dict[str, Any] = {}
+
+
+def dlib_weights(file_name: str) -> Path:
+    """Path of a weight file shipped inside the ``face_recognition_models`` package."""
+    import face_recognition_models
+
+    path = Path(face_recognition_models.__file__).parent / "models" / file_name
+    if not path.is_file():
+        raise WeightsMissingError(
+            f"missing model weights {file_name}: reinstall face_recognition_models "
+            f"(expected at {path})"
+        )
+    return path
+
+
+def _hog() -> Any:
+    import dlib
+
+    return dlib.get_frontal_face_detector()
+
+
+def _cnn() -> Any:
+    import dlib
+
+    return dlib.cnn_face_detection_model_v1(str(dlib_weights("mmod_human_face_detector.dat")))
+
+
+def _shape5() -> Any:
+    import dlib
+
+    return dlib.shape_predictor(str(dlib_weights("shape_predictor_5_face_landmarks.dat")))
+
+
+def _resnet() -> Any:
+    import dlib
+
+    return dlib.face_recognition_model_v1(
+        str(dlib_weights("dlib_face_recognition_resnet_model_v1.dat"))
+    )
+
+
+def _haar() -> Any:
+    import cv2
+
+    path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
+    if not path.is_file():
+        raise WeightsMissingError(
+            f"missing Haar cascade {path.name}: install opencv-contrib-python-headless<5 "
+            f"(expected at {path.parent})"
+        )
+    return cv2.CascadeClassifier(str(path))
+
+
+LOADERS: dict[str, Callable[[], Any]] = {
+    "dlib.hog": _hog,
+    "dlib.cnn": _cnn,
+    "dlib.shape5": _shape5,
+    "dlib.resnet": _resnet,
+    "opencv.haar": _haar,
+}
+
+
+def get(name: str) -> Any:
+    """The model registered as ``name``, loaded on first use and cached for the process."""
+    if name not in LOADERS:
+        raise ModelError(f"unknown model {name!r}; known: {', '.join(sorted(LOADERS))}")
+    with _lock:
+        if name not in _cache:
+            _cache[name] = LOADERS[name]()
+        return _cache[name]
+
+
+def loaded() -> list[str]:
+    """Names of the models loaded so far in this process."""
+    with _lock:
+        return sorted(_cache)
+
+
+# --- DeepFace ------------------------------------------------------------------------------
+
+# dlib files DeepFace's `Dlib` model and `dlib` detector look for, all shipped by the
+# face_recognition_models package.
+_DEEPFACE_DLIB_FILES = (
+    "dlib_face_recognition_resnet_model_v1.dat",
+    "shape_predictor_5_face_landmarks.dat",
+)
+
+
+def prepare_deepface() -> Path:
+    """Point DeepFace at the project's weights folder and guard its downloader.
+
+    Returns the weights folder. Safe to call many times.
+    """
+    weights = config.weights_dir()
+    os.environ["DEEPFACE_HOME"] = str(weights.parent.parent)
+    os.environ.setdefault("DEEPFACE_BACKEND_ENGINE", "onnx")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    weights.mkdir(parents=True, exist_ok=True)
+    for name in _DEEPFACE_DLIB_FILES:
+        target = weights / name
+        if not target.exists():
+            try:
+                target.symlink_to(dlib_weights(name))
+            except OSError:
+                import shutil
+
+                shutil.copyfile(dlib_weights(name), target)
+    _guard_downloads()
+    return weights
+
+
+def _guard_downloads() -> None:
+    from deepface.commons import weight_utils
+
+    if getattr(weight_utils.download_weights_if_necessary, "_workbench_guard", False):
+        return
+    original = weight_utils.download_weights_if_necessary
+
+    def guarded(file_name: str, source_url: Any, compress_type: str | None = None) -> str:
+        target = config.weights_dir() / file_name
+        if target.is_file() or config.downloads_allowed():
+            return original(file_name, source_url, compress_type)
+        raise WeightsMissingError(
+            f"missing model weights {file_name}: place it in {target.parent} "
+            "(the workbench does not download at run time; set WORKBENCH_ALLOW_DOWNLOADS=1 to let it)"
+        )
+
+    guarded._workbench_guard = True  # type: ignore[attr-defined]
+    weight_utils.download_weights_if_necessary = guarded
+
+
+def deepface_model(task: str, name: str) -> Any:
+    """A DeepFace model (``task`` is ``facial_recognition`` or ``face_detector``), cached here."""
+    key = f"deepface.{task}.{name}"
+    with _lock:
+        if key in _cache:
+            return _cache[key]
+        prepare_deepface()
+        from deepface.modules import modeling
+
+        try:
+            model = modeling.get_model_class(task=task, model_name=name)()
+        except WeightsMissingError:
+            raise
+        except (ValueError, KeyError) as err:
+            raise ModelError(f"DeepFace cannot build {task} {name!r}: {err}") from None
+        except ImportError as err:
+            raise ModelError(f"DeepFace {name!r} needs a package that is not installed: {err}") from None
+        _cache[key] = model
+        return model

@@ -1,0 +1,118 @@
+"""Stage 6: search a gallery. Exact top-k over every vector at once (one matrix product),
+optionally aggregated per person (best face per person, like Rekognition's user vectors).
+Every search is logged with its per-stage latency.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from workbench import compare
+from workbench.capture import ImageSource, load_image
+from workbench.errors import NoFaceError
+from workbench.gallery import GalleryDB, GalleryMatrix
+from workbench.pipeline import Settings, analyze
+from workbench.types import Face, Match, Timings
+
+
+@dataclass(frozen=True, eq=False)
+class FaceResult:
+    """One probe face and its candidates, best first."""
+
+    face: Face
+    matches: tuple[Match, ...]
+
+    @property
+    def best(self) -> Match | None:
+        return self.matches[0] if self.matches else None
+
+
+@dataclass(frozen=True, eq=False)
+class SearchResult:
+    gallery: str
+    metric: str
+    threshold: float
+    faces: tuple[FaceResult, ...]
+    timings: Timings
+
+
+def rank(queries: np.ndarray, matrix: GalleryMatrix, *, metric: str, threshold: float,
+         top_k: int = 5, per_person: bool = True) -> list[list[Match]]:
+    """Top-k candidates for each query vector.
+
+    Args:
+        queries: ``(M, D)`` float32 probe vectors.
+        matrix: the gallery's vectors and ids.
+        metric: ``cosine`` or ``euclidean``.
+        threshold: distance at or under which a candidate is a match.
+        top_k: candidates per query.
+        per_person: keep only each person's closest face.
+
+    Returns:
+        ``M`` lists of :class:`Match`, nearest first.
+    """
+    q = np.atleast_2d(np.asarray(queries, np.float32))
+    n = matrix.vectors.shape[0]
+    if n == 0 or q.shape[0] == 0:
+        return [[] for _ in range(q.shape[0])]
+    d = compare.distances(q, matrix.vectors, metric)
+    out: list[list[Match]] = []
+    for row in d:
+        if per_person:
+            order = np.argsort(row, kind="stable")
+            _, first = np.unique(matrix.person_ids[order], return_index=True)
+            idx = order[np.sort(first)][:top_k]
+        else:
+            k = min(top_k, n)
+            part = np.argpartition(row, k - 1)[:k] if k < n else np.arange(n)
+            idx = part[np.argsort(row[part], kind="stable")]
+        sims = compare.similarity(row[idx], threshold)
+        out.append([
+            Match(face_id=int(matrix.face_ids[i]), person_id=int(matrix.person_ids[i]), person=matrix.people[i],
+                  distance=round(float(row[i]), 6), similarity=round(float(np.atleast_1d(sims)[r]), 3),
+                  rank=r + 1, match=bool(row[i] <= threshold), source_path=matrix.sources[i])
+            for r, i in enumerate(idx)
+        ])
+    return out
+
+
+def redecide(matches: list[Match], threshold: float) -> list[Match]:
+    """The same candidates judged at another threshold, without recomputing anything."""
+    return [replace(m, match=m.distance <= threshold,
+                    similarity=round(float(compare.similarity(m.distance, threshold)), 3)) for m in matches]
+
+
+def search_image(db: GalleryDB, gallery: str, source: ImageSource, settings: Settings = Settings(), *,
+                 top_k: int = 5, per_person: bool = True, log: bool = True, name: str = "") -> SearchResult:
+    """Every face of a probe image, with its ranked candidates from ``gallery``.
+
+    Raises:
+        GalleryError: unknown gallery (checked before any work).
+        ImageError / NoFaceError: unreadable probe, or no face in it.
+    """
+    db.gallery_id(gallery)
+    t0 = time.perf_counter()
+    image = load_image(source)
+    load_ms = (time.perf_counter() - t0) * 1000.0
+    analysis = analyze(image, settings, load_ms=load_ms)
+    faces = analysis.embedded
+    if not faces:
+        raise NoFaceError(f"{name or 'probe'}: no face found")
+    t1 = time.perf_counter()
+    matrix = db.matrix(gallery)
+    ranked = rank(np.stack([f.embedding.vector for f in faces]), matrix, metric=settings.metric_,
+                  threshold=settings.threshold_, top_k=top_k, per_person=per_person)
+    search_ms = (time.perf_counter() - t1) * 1000.0
+    timings = replace(analysis.timings, search_ms=search_ms)
+    if log:
+        db.log_search(gallery=gallery, detector=settings.detector, metric=settings.metric_,
+                      threshold=settings.threshold_, top_k=top_k,
+                      result_face_ids=[[m.face_id for m in ms] for ms in ranked],
+                      result_distances=[[m.distance for m in ms] for ms in ranked],
+                      detect_ms=timings.detect_ms, embed_ms=timings.embed_ms, search_ms=search_ms,
+                      source=name)
+    return SearchResult(gallery, settings.metric_, settings.threshold_,
+                        tuple(FaceResult(f, tuple(ms)) for f, ms in zip(faces, ranked)), timings)
