@@ -169,13 +169,14 @@ def enrol(obj: Ctx, path: str, gallery: str, person: str | None, consent: bool |
     if as_json:
         _echo_json({"gallery": gallery, "enrolled": r.enrolled, "duplicates": r.duplicates,
                     "skipped": [s.__dict__ for s in r.skipped], "people": r.people})
-        return
-    click.echo(f"{gallery}: enrolled {r.enrolled} face(s) of {len(r.people)} person(s); "
-               f"{r.duplicates} already enrolled; {len(r.skipped)} skipped")
-    for s in r.skipped:
-        click.echo(f"  skipped {s.source}: {s.reason}")
+    else:
+        click.echo(f"{gallery}: enrolled {r.enrolled} face(s) of {len(r.people)} person(s); "
+                   f"{r.duplicates} already enrolled; {len(r.skipped)} skipped")
+        for s in r.skipped:
+            click.echo(f"  skipped {s.source}: {s.reason}")
     if r.enrolled == 0 and r.duplicates == 0:
-        sys.exit(EXIT_ERROR)
+        reasons = ", ".join(f"{n} {why}" for why, n in r.reasons().items())
+        raise WorkbenchError(f"{path}: nothing enrolled ({reasons})")
 
 
 @cli.command()

@@ -135,23 +135,32 @@ def prepare_deepface() -> Path:
 
 
 def _guard_downloads() -> None:
-    from deepface.commons import weight_utils
+    """Wrap every weight downloader DeepFace reaches (its own and the retinaface package's)."""
+    import importlib
 
-    if getattr(weight_utils.download_weights_if_necessary, "_workbench_guard", False):
-        return
-    original = weight_utils.download_weights_if_necessary
+    for module_name in ("deepface.commons.weight_utils", "retinaface.commons.weight_utils"):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        original = module.download_weights_if_necessary
+        if getattr(original, "_workbench_guard", False):
+            continue
+        module.download_weights_if_necessary = _guarded(original)
 
-    def guarded(file_name: str, source_url: Any, compress_type: str | None = None) -> str:
+
+def _guarded(original: Callable[..., str]) -> Callable[..., str]:
+    def guarded(file_name: str, *args: Any, **kwargs: Any) -> str:
         target = config.weights_dir() / file_name
         if target.is_file() or config.downloads_allowed():
-            return original(file_name, source_url, compress_type)
+            return original(file_name, *args, **kwargs)
         raise WeightsMissingError(
             f"missing model weights {file_name}: place it in {target.parent} "
             "(the workbench does not download at run time; set WORKBENCH_ALLOW_DOWNLOADS=1 to let it)"
         )
 
     guarded._workbench_guard = True  # type: ignore[attr-defined]
-    weight_utils.download_weights_if_necessary = guarded
+    return guarded
 
 
 def deepface_model(task: str, name: str) -> Any:
@@ -167,7 +176,12 @@ def deepface_model(task: str, name: str) -> Any:
             model = modeling.get_model_class(task=task, model_name=name)()
         except WeightsMissingError:
             raise
-        except (ValueError, KeyError) as err:
+        except ValueError as err:
+            cause = err.__cause__ or err.__context__
+            if isinstance(cause, WeightsMissingError):  # wrapped by the model's own loader
+                raise cause from None
+            raise ModelError(f"DeepFace cannot build {task} {name!r}: {err}") from None
+        except KeyError as err:
             raise ModelError(f"DeepFace cannot build {task} {name!r}: {err}") from None
         except ImportError as err:
             raise ModelError(f"DeepFace {name!r} needs a package that is not installed: {err}") from None
