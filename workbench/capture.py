@@ -102,6 +102,28 @@ def rgb_to_bgr(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image[:, :, ::-1])
 
 
+def thumbnail(image: np.ndarray, box, size: int = 112, margin: float = 0.2) -> np.ndarray:
+    """A square RGB crop around ``box`` (a :class:`~workbench.types.Box`), ``size`` pixels wide."""
+    import cv2
+
+    h, w = image.shape[:2]
+    side = max(box.width, box.height) * (1.0 + 2.0 * margin)
+    cx, cy = box.center
+    l, t = int(max(cx - side / 2, 0)), int(max(cy - side / 2, 0))
+    r, b = int(min(cx + side / 2, w)), int(min(cy + side / 2, h))
+    crop = image[t:b, l:r]
+    if crop.size == 0:
+        return np.zeros((size, size, 3), np.uint8)
+    return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def encode_jpeg(image: np.ndarray, quality: int = 85) -> bytes:
+    """RGB ``uint8`` array to JPEG bytes."""
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
 def load_image(source: ImageSource) -> np.ndarray:
     """Load an image from a path, encoded bytes or an RGB array.
 

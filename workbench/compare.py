@@ -85,7 +85,11 @@ def distances(queries: np.ndarray, gallery: np.ndarray, metric: str = "euclidean
 
 
 def similarity(distance: np.ndarray | float, threshold: float) -> np.ndarray | float:
-    """Similarity in percent for a distance, given the threshold that maps to 80 %."""
+    """Similarity in percent for a distance, given the threshold that maps to 80 %.
+
+    Pass the model's *default* threshold: the percentage is a fixed scale per model, and a
+    user's stricter or looser decision threshold does not move it.
+    """
     x = np.asarray(distance, dtype=np.float64) / max(float(threshold), 1e-9)
     s = 100.0 / (1.0 + 0.25 * np.exp(np.clip(_K * (x - 1.0), -50, 50)))
     return float(s) if np.ndim(s) == 0 else s
@@ -114,6 +118,7 @@ def verify_vectors(
 ) -> Verdict:
     """Decide whether two vectors of the same ``model`` show the same person."""
     metric = metric or default_metric(model)
-    t = default_threshold(model, metric) if threshold is None else float(threshold)
+    base = default_threshold(model, metric)
+    t = base if threshold is None else float(threshold)
     d = float(distances(a, np.atleast_2d(b), metric)[0])
-    return Verdict(d <= t, round(d, 6), t, round(float(similarity(d, t)), 3), metric, model)
+    return Verdict(d <= t, round(d, 6), t, round(float(similarity(d, base)), 3), metric, model)

@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+import numpy as np
+
 from workbench import capture
 from workbench.capture import ImageSource
 from workbench.errors import GalleryError, WorkbenchError
 from workbench.gallery import FaceRecord, GalleryDB
 from workbench.pipeline import Settings, analyze
+from workbench.types import Box
 
 #: ``progress(done, total, label)`` is called after each source.
 Progress = Callable[[int, int, str], None]
@@ -39,12 +42,24 @@ class Source:
 
 
 @dataclass(frozen=True, eq=False)
+class FaceOutcome:
+    """One detected face of one source: was it enrolled, and if not, why."""
+
+    source: str
+    box: Box
+    enrolled: bool
+    reason: str | None
+    thumbnail: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
 class EnrolReport:
     gallery: str
     face_ids: list[int] = field(default_factory=list)
     duplicates: int = 0
     skipped: list[Skip] = field(default_factory=list)
     people: list[str] = field(default_factory=list)
+    faces: list[FaceOutcome] = field(default_factory=list)
 
     @property
     def enrolled(self) -> int:
@@ -92,16 +107,18 @@ def plan(path: str | os.PathLike, person: str | None = None, *, every_s: float =
 
 def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settings: Settings = Settings(), *,
                   consent: bool | None = None, notes: str | None = None,
-                  progress: Progress | None = None) -> EnrolReport:
+                  progress: Progress | None = None, keep_faces: bool = False) -> EnrolReport:
     """Analyse every source, keep the largest accepted face of each, store them in one go.
 
     A source is skipped (with a reason) when it cannot be read, has no face, its faces all
-    fail the quality gate, or it is already enrolled (a duplicate).
+    fail the quality gate, or it is already enrolled (a duplicate). With ``keep_faces``, the
+    report lists every detected face with a thumbnail and its verdict (for the app).
     """
     sources = list(sources)
     records: list[FaceRecord] = []
     skipped: list[Skip] = []
     duplicates = 0
+    outcomes: list[FaceOutcome] = []
     for i, src in enumerate(sources, 1):
         try:
             sha = capture.sha256(src.data)
@@ -122,18 +139,28 @@ def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settin
         accepted = analysis.embedded
         if not accepted:
             skipped.append(Skip(src.label, analysis.faces[0].quality.reason or NO_FACE))
+            if keep_faces:
+                outcomes += [FaceOutcome(src.label, f.box, False, f.quality.reason,
+                                         capture.thumbnail(image, f.box)) for f in analysis.faces]
             continue
         face = accepted[0]
         d, q = face.detection, face.quality
+        thumb = capture.thumbnail(image, d.box)
+        if keep_faces:
+            outcomes += [FaceOutcome(src.label, f.box, f is face,
+                                     f.quality.reason or (None if f is face else "not the largest face"),
+                                     thumb if f is face else capture.thumbnail(image, f.box))
+                         for f in analysis.faces]
         records.append(FaceRecord(
             person=src.person, image_sha256=sha, source_path=src.label, box=d.box.as_list(),
             landmarks=[v for pt in d.landmarks for v in pt],
             quality={"size": q.size, "sharpness": q.sharpness, "brightness": q.brightness, "yaw": q.yaw},
             det_score=d.score, detector=d.detector, embedding=face.embedding.vector,
+            thumbnail=capture.encode_jpeg(thumb),
         ))
     ids, dup_in_db = db.add_faces(gallery, records, consent=consent, notes=notes) if records else ([], 0)
     people = sorted({r.person for r in records})
-    return EnrolReport(gallery, ids, duplicates + dup_in_db, skipped, people)
+    return EnrolReport(gallery, ids, duplicates + dup_in_db, skipped, people, outcomes)
 
 
 def enrol_path(db: GalleryDB, gallery: str, path: str | os.PathLike, settings: Settings = Settings(), *,
@@ -142,3 +169,25 @@ def enrol_path(db: GalleryDB, gallery: str, path: str | os.PathLike, settings: S
     """Enrol an image, a folder of people, or a video (see :func:`plan`)."""
     return enrol_sources(db, gallery, plan(path, person, every_s=every_s), settings,
                          consent=consent, notes=notes, progress=progress)
+
+
+#: The demo gallery: the face_recognition project's k-NN example, one folder per person.
+DEMO_SUBDIR = ("face-recognition-examples", "knn_examples", "train")
+
+
+def demo_folder() -> Path | None:
+    """The shared demo photos for the demo gallery, or ``None`` when they are absent."""
+    from workbench import config
+
+    base = config.faces_dir()
+    folder = base.joinpath(*DEMO_SUBDIR) if base else None
+    return folder if folder and folder.is_dir() else None
+
+
+def load_demo_gallery(db: GalleryDB, settings: Settings = Settings(), gallery: str = "demo",
+                      progress: Progress | None = None) -> EnrolReport:
+    """Enrol the shared demo photos into ``gallery`` (idempotent)."""
+    folder = demo_folder()
+    if folder is None:
+        raise GalleryError("the demo photos (../shared/data/faces) are not on this machine")
+    return enrol_path(db, gallery, folder, settings, progress=progress)

@@ -38,6 +38,7 @@ class FaceRecord:
     det_score: float
     detector: str
     embedding: np.ndarray
+    thumbnail: bytes = b""
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,6 +79,9 @@ class GalleryDB:
         self.model = model
         self.dim = model_info(model).dim
         self._local = threading.local()
+        # DuckDB allows one writer per process at a time anyway; serialising our own
+        # transactions turns write-write conflicts between threads into a short wait.
+        self._write_lock = threading.RLock()
         self._version = 0
         self._matrix_cache: dict[int, tuple[int, GalleryMatrix]] = {}
         exists = self.path.exists()
@@ -135,17 +139,19 @@ class GalleryDB:
         import duckdb
 
         cur = self.cursor()
-        cur.execute("BEGIN TRANSACTION")
-        try:
-            yield cur
-            cur.execute("COMMIT")
-        except BaseException as err:
-            cur.execute("ROLLBACK")
-            if isinstance(err, duckdb.Error) and not isinstance(err, GalleryError):
-                raise DatabaseError(f"{self.path}: write failed, nothing was changed ({_first_line(err)})") from err
-            raise
-        finally:
-            self._version += 1
+        with self._write_lock:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+                cur.execute("COMMIT")
+            except BaseException as err:
+                cur.execute("ROLLBACK")
+                if isinstance(err, duckdb.Error) and not isinstance(err, GalleryError):
+                    raise DatabaseError(
+                        f"{self.path}: write failed, nothing was changed ({_first_line(err)})") from err
+                raise
+            finally:
+                self._version += 1
 
     def _create_schema(self) -> None:
         d = self.dim
@@ -168,7 +174,7 @@ class GalleryDB:
                 "image_sha256 VARCHAR NOT NULL, source_path VARCHAR, box INTEGER[4], "
                 "landmarks FLOAT[10], quality STRUCT(size INTEGER, sharpness DOUBLE, "
                 "brightness DOUBLE, yaw DOUBLE), det_score DOUBLE, model VARCHAR NOT NULL, "
-                f"detector VARCHAR, embedding FLOAT[{d}] NOT NULL, "
+                f"detector VARCHAR, embedding FLOAT[{d}] NOT NULL, thumbnail BLOB, "
                 "enrolled_at TIMESTAMP DEFAULT current_timestamp)"
             )
             cur.execute(
@@ -333,17 +339,22 @@ class GalleryDB:
                 q = rec.quality
                 row = cur.execute(
                     "INSERT INTO faces (gallery_id, person_id, image_sha256, source_path, box, "
-                    "landmarks, quality, det_score, model, detector, embedding) VALUES "
+                    "landmarks, quality, det_score, model, detector, embedding, thumbnail) VALUES "
                     "(?, ?, ?, ?, ?, ?, {'size': ?, 'sharpness': ?, 'brightness': ?, 'yaw': ?}, "
-                    "?, ?, ?, ?) RETURNING id",
+                    "?, ?, ?, ?, ?) RETURNING id",
                     [gid, persons[rec.person], rec.image_sha256, rec.source_path, list(map(int, rec.box)),
                      [float(v) for v in rec.landmarks], int(q.get("size", 0)), float(q.get("sharpness", 0)),
                      float(q.get("brightness", 0)), float(q.get("yaw", 0)), float(rec.det_score),
-                     self.model, rec.detector, vec.tolist()],
+                     self.model, rec.detector, vec.tolist(), rec.thumbnail or None],
                 ).fetchone()
                 ids.append(int(row[0]))
                 seen_before.add(rec.image_sha256)
         return ids, skipped
+
+    def thumbnail(self, face_id: int) -> bytes | None:
+        """The JPEG thumbnail stored with a face, if any."""
+        row = self.cursor().execute("SELECT thumbnail FROM faces WHERE id = ?", [face_id]).fetchone()
+        return bytes(row[0]) if row and row[0] is not None else None
 
     def delete_face(self, face_id: int) -> None:
         with self.transaction() as cur:
@@ -416,7 +427,7 @@ class GalleryDB:
         df = self.cursor().execute(
             "SELECT g.name AS gallery, p.name AS person, p.notes, p.consent, f.image_sha256, "
             "f.source_path, f.box, f.landmarks, f.quality, f.det_score, f.model, f.detector, "
-            "f.embedding, f.enrolled_at FROM faces f JOIN people p ON p.id = f.person_id "
+            "f.embedding, f.thumbnail, f.enrolled_at FROM faces f JOIN people p ON p.id = f.person_id "
             "JOIN galleries g ON g.id = f.gallery_id WHERE f.gallery_id = ? ORDER BY f.id", [gid]
         ).pl()
         out = Path(path)
@@ -457,6 +468,7 @@ class GalleryDB:
                 person=row["person"], image_sha256=row["image_sha256"], source_path=row.get("source_path") or "",
                 box=row["box"], landmarks=row["landmarks"], quality=q, det_score=row.get("det_score") or 0.0,
                 detector=row.get("detector") or "", embedding=np.asarray(row["embedding"], np.float32),
+                thumbnail=row.get("thumbnail") or b"",
             ))
         meta = {r["person"]: (r.get("notes"), r.get("consent")) for r in df.iter_rows(named=True)}
         ids, skipped = self.add_faces(target, records, people_meta=meta)

@@ -39,6 +39,11 @@ class Settings:
             return float(self.threshold)
         return compare.default_threshold(self.model, self.metric_)
 
+    @property
+    def similarity_base(self) -> float:
+        """The model's default threshold: the distance shown as 80 % similarity."""
+        return compare.default_threshold(self.model, self.metric_)
+
 
 @dataclass(frozen=True, eq=False)
 class Analysis:

@@ -40,7 +40,7 @@ class SearchResult:
 
 
 def rank(queries: np.ndarray, matrix: GalleryMatrix, *, metric: str, threshold: float,
-         top_k: int = 5, per_person: bool = True) -> list[list[Match]]:
+         top_k: int = 5, per_person: bool = True, similarity_base: float | None = None) -> list[list[Match]]:
     """Top-k candidates for each query vector.
 
     Args:
@@ -50,6 +50,8 @@ def rank(queries: np.ndarray, matrix: GalleryMatrix, *, metric: str, threshold: 
         threshold: distance at or under which a candidate is a match.
         top_k: candidates per query.
         per_person: keep only each person's closest face.
+        similarity_base: the model's default threshold, which anchors the similarity
+            percentage (see :mod:`workbench.compare`); defaults to ``threshold``.
 
     Returns:
         ``M`` lists of :class:`Match`, nearest first.
@@ -69,7 +71,7 @@ def rank(queries: np.ndarray, matrix: GalleryMatrix, *, metric: str, threshold: 
             k = min(top_k, n)
             part = np.argpartition(row, k - 1)[:k] if k < n else np.arange(n)
             idx = part[np.argsort(row[part], kind="stable")]
-        sims = compare.similarity(row[idx], threshold)
+        sims = compare.similarity(row[idx], similarity_base or threshold)
         out.append([
             Match(face_id=int(matrix.face_ids[i]), person_id=int(matrix.person_ids[i]), person=matrix.people[i],
                   distance=round(float(row[i]), 6), similarity=round(float(np.atleast_1d(sims)[r]), 3),
@@ -80,9 +82,11 @@ def rank(queries: np.ndarray, matrix: GalleryMatrix, *, metric: str, threshold: 
 
 
 def redecide(matches: list[Match], threshold: float) -> list[Match]:
-    """The same candidates judged at another threshold, without recomputing anything."""
-    return [replace(m, match=m.distance <= threshold,
-                    similarity=round(float(compare.similarity(m.distance, threshold)), 3)) for m in matches]
+    """The same candidates judged at another threshold, without recomputing anything.
+
+    Only the match flag changes: similarity stays anchored on the model's default threshold.
+    """
+    return [replace(m, match=m.distance <= threshold) for m in matches]
 
 
 def search_image(db: GalleryDB, gallery: str, source: ImageSource, settings: Settings = Settings(), *,
@@ -104,7 +108,8 @@ def search_image(db: GalleryDB, gallery: str, source: ImageSource, settings: Set
     t1 = time.perf_counter()
     matrix = db.matrix(gallery)
     ranked = rank(np.stack([f.embedding.vector for f in faces]), matrix, metric=settings.metric_,
-                  threshold=settings.threshold_, top_k=top_k, per_person=per_person)
+                  threshold=settings.threshold_, top_k=top_k, per_person=per_person,
+                  similarity_base=settings.similarity_base)
     search_ms = (time.perf_counter() - t1) * 1000.0
     timings = replace(analysis.timings, search_ms=search_ms)
     if log:

@@ -1,0 +1,30 @@
+import streamlit as st
+
+from workbench import evaluate, pipeline, plots, ui
+
+cur = ui.current()
+s = cur.settings
+st.title("Compare two faces")
+c1, c2 = st.columns(2)
+with c1:
+    a = ui.image_input("First photo", "cmp_a")
+    if a:
+        st.image(a[1], caption=a[0])
+with c2:
+    b = ui.image_input("Second photo", "cmp_b")
+    if b:
+        st.image(b[1], caption=b[0])
+
+if a and b:
+    v = ui.attempt(pipeline.verify, a[1], b[1], s)
+    if v is not None:
+        word = "the SAME person" if v.verified else "DIFFERENT people"
+        (st.success if v.verified else st.warning)(
+            f"Called {word}: distance {v.distance:.3f} vs threshold {v.threshold:.3f} ({v.metric}), "
+            f"similarity {v.similarity:.1f} %")
+        matrix = ui.gallery_matrix(cur.gallery)
+        if matrix is not None:
+            genuine, impostor = evaluate.gallery_pair_distances(matrix, v.metric)
+            st.plotly_chart(plots.pair_distance_figure(genuine, impostor, v.threshold, v.distance))
+            st.caption(f"Where this pair falls among the {len(genuine)} same-person and {len(impostor)} "
+                       f"different-person pairs of gallery {cur.gallery}.")

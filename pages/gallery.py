@@ -1,0 +1,44 @@
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from workbench import ui
+
+cur = ui.current()
+db = ui.db()
+st.title(f"Gallery: {cur.gallery}")
+if ui.gallery_matrix(cur.gallery) is None:
+    st.stop()
+people = db.people(cur.gallery)
+st.dataframe(people, hide_index=True)
+faces = db.faces(cur.gallery)
+st.caption(f"{people.height} people, {faces.height} faces")
+
+for person in people["name"].to_list():
+    with st.expander(person):
+        rows = faces.filter(faces["person"] == person)
+        cols = st.columns(6)
+        for i, f in enumerate(rows.iter_rows(named=True)):
+            th = db.thumbnail(f["id"])
+            if th:
+                cols[i % 6].image(th, width=90)
+            cols[i % 6].caption(f"#{f['id']} {Path(f['source_path'] or '').name}")
+            if cols[i % 6].button("delete", key=f"del_face_{f['id']}"):
+                ui.attempt(db.delete_face, f["id"])
+                st.rerun()
+        if st.button(f"Delete {person} and their faces", key=f"del_person_{person}"):
+            ui.attempt(db.delete_person, cur.gallery, person)
+            st.rerun()
+
+st.subheader("Whole gallery")
+with tempfile.TemporaryDirectory() as tmp:
+    out = Path(tmp) / f"{cur.gallery}.parquet"
+    if ui.attempt(db.export_parquet, cur.gallery, out) is not None:
+        st.download_button("Export as Parquet", out.read_bytes(), file_name=out.name,
+                           mime="application/octet-stream")
+confirm = st.checkbox("I understand purging removes every face and person of this gallery", key="purge_ok")
+if st.button("Purge gallery", disabled=not confirm, type="primary"):
+    n = ui.attempt(db.purge_gallery, cur.gallery)
+    if n is not None:
+        st.success(f"Purged {n} face(s).")

@@ -1,0 +1,33 @@
+import streamlit as st
+
+from workbench import compare, enrol, ui
+
+cur = ui.current()
+s = cur.settings
+st.title("Face-recognition workbench")
+st.markdown(
+    "See what police face search does, and where it fails: detect faces, enrol them in a "
+    "gallery, search it, and measure false matches. Everything runs on this machine, offline."
+)
+c1, c2, c3 = st.columns(3)
+c1.metric("Model", s.model)
+c2.metric("Detector", s.detector)
+c3.metric(f"Threshold ({s.metric_})", f"{s.threshold_:.3f}",
+          f"{compare.similarity(s.threshold_, compare.default_threshold(s.model, s.metric_)):.1f} % similarity",
+          delta_color="off")
+
+st.subheader("Galleries")
+galleries = ui.db().galleries()
+if galleries.height:
+    st.dataframe(galleries, hide_index=True)
+else:
+    st.info("No galleries yet: load the demo gallery below, or enrol photos on the Enrol page.")
+
+st.subheader("Demo gallery")
+if enrol.demo_folder() is None:
+    st.caption("The demo photos (../shared/data/faces) are not on this machine; enrol your own photos instead.")
+elif st.button("Load demo gallery", type="primary"):
+    report = ui.attempt(enrol.load_demo_gallery, ui.db(), s, progress=ui.progress_callback("Enrolling"))
+    if report is not None:
+        st.success(f"Demo gallery: {report.enrolled} face(s) enrolled of {len(report.people)} people, "
+                   f"{report.duplicates} already there, {len(report.skipped)} skipped.")

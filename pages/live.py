@@ -1,0 +1,112 @@
+import time
+
+import streamlit as st
+
+from workbench import capture, live, plots, ui
+from workbench.errors import WorkbenchError
+
+cur = ui.current()
+s = cur.settings
+st.title("Live")
+st.caption(f"Faces found in the stream are searched in gallery **{cur.gallery}**; "
+           "those over the threshold are labelled unknown. A face is embedded once per track "
+           "and re-checked every 15 frames.")
+ui.load_models(s.detector, s.model)
+matrix = ui.gallery_matrix(cur.gallery)
+
+
+def processor(key: str) -> live.LiveProcessor:
+    """One processor per stream and settings, kept across reruns."""
+    sig = (key, cur.gallery, s, None if matrix is None else matrix.vectors.shape[0])
+    if st.session_state.get(f"{key}_sig") != sig:
+        st.session_state[f"{key}_proc"] = live.LiveProcessor(settings=s, matrix=matrix)
+        st.session_state[f"{key}_sig"] = sig
+    return st.session_state[f"{key}_proc"]
+
+
+def render(proc: live.LiveProcessor, status, lat, dist) -> None:
+    stats = proc.stats()
+    status.markdown(f"**Frames processed: {len(stats) and stats[-1].frame + 1}** · "
+                    f"**faces detected: {proc.faces_seen}** · fps {proc.fps():.1f}")
+    lat.plotly_chart(plots.latency_figure(stats), key=f"lat_{time.monotonic_ns()}")
+    dist.plotly_chart(plots.live_distance_figure(stats, s.threshold_), key=f"dist_{time.monotonic_ns()}")
+
+
+mode = st.radio("Source", ["Webcam (WebRTC)", "Video file", "Snapshot"], horizontal=True, key="live_mode")
+left, right = st.columns([3, 2])
+with right:
+    status, lat, dist = st.empty(), st.empty(), st.empty()
+
+def snapshot(slot) -> None:
+    shot = slot.camera_input("Take a snapshot", key="live_snapshot")
+    if shot is not None:
+        image = ui.attempt(capture.load_image, shot.getvalue())
+        if image is not None:
+            proc = processor("snapshot")
+            annotated, _ = proc.process(image)
+            slot.image(annotated)
+            render(proc, status, lat, dist)
+
+
+if mode == "Webcam (WebRTC)":
+    from streamlit_webrtc import WebRtcMode, webrtc_streamer
+    import av
+
+    proc = processor("webrtc")
+
+    def callback(frame: av.VideoFrame) -> av.VideoFrame:
+        # Runs on the WebRTC worker thread: array work only, no st.* and no DB writes.
+        annotated, _ = proc.process(capture.bgr_to_rgb(frame.to_ndarray(format="bgr24")))
+        return av.VideoFrame.from_ndarray(capture.rgb_to_bgr(annotated), format="bgr24")
+
+    try:
+        with left:
+            ctx = webrtc_streamer(key="live", mode=WebRtcMode.SENDRECV, video_frame_callback=callback,
+                                  rtc_configuration={"iceServers": ui.ice_servers()},
+                                  media_stream_constraints={"video": True, "audio": False},
+                                  async_processing=True)
+    except Exception as err:  # noqa: BLE001 - any failure to start WebRTC falls back to snapshots
+        left.warning(f"WebRTC cannot run here ({type(err).__name__}); using camera snapshots instead.")
+        snapshot(left)
+    else:
+        left.caption("No picture? Your browser may block WebRTC: use Snapshot mode.")
+        render(proc, status, lat, dist)
+        while ctx.state.playing:
+            time.sleep(1.0)
+            render(proc, status, lat, dist)
+
+elif mode == "Video file":
+    choices = ui.sample_videos()
+    with left:
+        up = st.file_uploader("Upload a video", type=["mp4", "avi", "mov", "mkv", "webm"], key="live_video")
+        pick = st.selectbox("... or a demo clip", ["(none)"] + list(choices), key="live_clip") if choices else "(none)"
+        every = st.slider("Process every n-th frame", 1, 10, 2, key="live_every")
+        max_frames = st.slider("Stop after frames", 10, 600, 120, key="live_max")
+        frame_slot = st.empty()
+    path = None
+    if up is not None:
+        import tempfile
+
+        tmp = tempfile.NamedTemporaryFile(suffix="." + up.name.rsplit(".", 1)[-1], delete=False)
+        tmp.write(up.getvalue())
+        tmp.close()
+        path = tmp.name
+    elif pick != "(none)":
+        path = choices[pick]
+    if path and st.button("Process video", type="primary"):
+        proc = live.LiveProcessor(settings=s, matrix=matrix)
+        total, _ = ui.attempt(capture.video_info, path) or (0, 0)
+        bar = st.progress(0.0, text="Processing video")
+        try:
+            for idx, annotated, _ in live.process_video(path, proc, every=every, max_frames=max_frames):
+                frame_slot.image(annotated, caption=f"frame {idx}")
+                bar.progress(min((idx + 1) / max(min(total, max_frames), 1), 1.0), text=f"frame {idx + 1}")
+                if idx % (every * 10) == 0:
+                    render(proc, status, lat, dist)
+        except WorkbenchError as err:
+            st.error(str(err))
+        render(proc, status, lat, dist)
+        st.success(f"Done: {len(proc.stats())} frames processed, {proc.faces_seen} faces detected.")
+
+else:
+    snapshot(left)
