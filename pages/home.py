@@ -17,11 +17,7 @@ c3.metric(f"Threshold ({s.metric_})", f"{s.threshold_:.3f}",
           delta_color="off")
 
 st.subheader("Galleries")
-galleries = ui.db().galleries()
-if galleries.height:
-    st.dataframe(galleries, hide_index=True)
-else:
-    st.info("No galleries yet: load the demo gallery below, or enrol photos on the Enrol page.")
+table = st.container()  # filled last, so it includes what the button below just enrolled
 
 st.subheader("Demo gallery")
 if enrol.demo_folder() is None:
@@ -31,3 +27,10 @@ elif st.button("Load demo gallery", type="primary"):
     if report is not None:
         st.success(f"Demo gallery: {report.enrolled} face(s) enrolled of {len(report.people)} people, "
                    f"{report.duplicates} already there, {len(report.skipped)} skipped.")
+
+with table:
+    galleries = ui.db().galleries()
+    if galleries.height:
+        st.dataframe(galleries, hide_index=True)
+    else:
+        st.info("No galleries yet: load the demo gallery below, or enrol photos on the Enrol page.")

@@ -16,7 +16,7 @@ if choice is not None:
     name, data = choice
     key = (hashlib.sha256(data).hexdigest(), cur.gallery, s.model, s.detector, int(top_k))
     if st.session_state.get("search_key") != key:
-        image = ui.attempt(capture.load_image, data)
+        image = ui.attempt(capture.load_image, data, name)
         result = image is not None and ui.attempt(search_image, ui.db(), cur.gallery, image, s, top_k=int(top_k), name=name)
         st.session_state["search_key"] = key if result else None
         st.session_state["search_result"] = (image, result) if result else None

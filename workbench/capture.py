@@ -41,22 +41,22 @@ def read_bytes(path: str | os.PathLike) -> bytes:
     """The bytes of an image file, or :class:`ImageError` with one clear line."""
     p = Path(path)
     if not p.exists():
-        raise ImageError(f"{p}: no such file")
+        raise ImageError(str(p), "no such file")
     if p.is_dir():
-        raise ImageError(f"{p}: is a folder, not an image")
+        raise ImageError(str(p), "is a folder, not an image")
     try:
         data = p.read_bytes()
     except OSError as err:
-        raise ImageError(f"{p}: cannot read ({err.strerror or err})") from None
+        raise ImageError(str(p), f"cannot read ({err.strerror or err})") from None
     if not data:
-        raise ImageError(f"{p}: empty file (0 bytes)")
+        raise ImageError(str(p), "empty file (0 bytes)")
     return data
 
 
 def decode_image(data: bytes, name: str = "image") -> np.ndarray:
     """Decode encoded image bytes to RGB ``uint8`` ``(H, W, 3)``, EXIF orientation applied."""
     if not data:
-        raise ImageError(f"{name}: empty file (0 bytes)")
+        raise ImageError(name, "empty file (0 bytes)")
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -64,17 +64,16 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
                 w, h = im.size
                 if w * h > MAX_PIXELS:
                     raise ImageError(
-                        f"{name}: image too large ({w}x{h} = {w * h / 1e6:.0f} MP, "
-                        f"limit {MAX_PIXELS / 1e6:.0f} MP)"
+                        name, f"image too large ({w}x{h} = {w * h / 1e6:.0f} MP, limit {MAX_PIXELS / 1e6:.0f} MP)"
                     )
                 im = ImageOps.exif_transpose(im)
                 rgb = np.asarray(im.convert("RGB"), dtype=np.uint8)
         except ImageError:
             raise
         except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ImageError(f"{name}: not an image Pillow can read") from None
+            raise ImageError(name, "not an image Pillow can read") from None
         except (OSError, ValueError, SyntaxError) as err:
-            raise ImageError(f"{name}: corrupt or truncated image ({err})") from None
+            raise ImageError(name, f"corrupt or truncated image ({err})") from None
     return np.ascontiguousarray(rgb)
 
 
@@ -84,7 +83,7 @@ def as_rgb(array: np.ndarray) -> np.ndarray:
     if a.ndim == 2:
         a = np.stack([a] * 3, axis=-1)
     if a.ndim != 3 or a.shape[2] not in (3, 4) or a.shape[0] == 0 or a.shape[1] == 0:
-        raise ImageError(f"array of shape {a.shape} is not an image (want HxWx3)")
+        raise ImageError("array", f"shape {a.shape} is not an image (want HxWx3)")
     a = a[:, :, :3]
     if a.dtype != np.uint8:
         if np.issubdtype(a.dtype, np.floating) and a.size and float(np.nanmax(a)) <= 1.0:
@@ -124,11 +123,12 @@ def encode_jpeg(image: np.ndarray, quality: int = 85) -> bytes:
     return buf.getvalue()
 
 
-def load_image(source: ImageSource) -> np.ndarray:
+def load_image(source: ImageSource, name: str | None = None) -> np.ndarray:
     """Load an image from a path, encoded bytes or an RGB array.
 
     Args:
         source: a file path, the encoded bytes of a file, or an RGB/RGBA/grey array.
+        name: how to call the image in error messages (default: its path, or "image").
 
     Returns:
         RGB ``uint8`` array of shape ``(H, W, 3)``.
@@ -139,8 +139,8 @@ def load_image(source: ImageSource) -> np.ndarray:
     if isinstance(source, np.ndarray):
         return as_rgb(source)
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return decode_image(bytes(source))
-    return decode_image(read_bytes(source), name=str(source))
+        return decode_image(bytes(source), name=name or "image")
+    return decode_image(read_bytes(source), name=name or str(source))
 
 
 def sha256(source: ImageSource) -> str:

@@ -125,10 +125,10 @@ def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settin
             if db.has_image(gallery, sha):
                 duplicates += 1
                 continue
-            image = capture.load_image(src.data)
+            image = capture.load_image(src.data, name=src.label)
             analysis = analyze(image, settings, embed_faces="accepted")
         except WorkbenchError as err:
-            skipped.append(Skip(src.label, f"unreadable: {err}"))
+            skipped.append(Skip(src.label, f"unreadable: {getattr(err, 'reason', err)}"))
             continue
         finally:
             if progress:

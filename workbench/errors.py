@@ -6,7 +6,14 @@ class WorkbenchError(Exception):
 
 
 class ImageError(WorkbenchError):
-    """A file or buffer that is missing, empty, corrupt, not an image, or too large."""
+    """A file or buffer that is missing, empty, corrupt, not an image, or too large.
+
+    ``str(err)`` is ``"<name>: <reason>"``; ``err.reason`` is the reason alone.
+    """
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"{name}: {reason}")
+        self.reason = reason
 
 
 class VideoError(WorkbenchError):
