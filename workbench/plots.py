@@ -90,11 +90,11 @@ def stage_latency_figure(log: pl.DataFrame) -> go.Figure:
 
 
 def searches_over_time_figure(log: pl.DataFrame) -> go.Figure:
-    """Searches per minute from the search log."""
+    """Cumulative number of searches over time, from the search log."""
     if log.height == 0:
         return _layout(go.Figure(), "Searches over time")
-    per_min = (log.with_columns(pl.col("searched_at").dt.truncate("1m").alias("minute"))
-               .group_by("minute").agg(pl.len().alias("searches")).sort("minute"))
-    fig = go.Figure(go.Bar(x=per_min["minute"].to_list(), y=per_min["searches"].to_list()))
-    fig.update_layout(xaxis=dict(title="time"), yaxis=dict(title="searches"))
+    times = log.sort("searched_at")["searched_at"].to_list()
+    fig = go.Figure(go.Scatter(x=times, y=list(range(1, len(times) + 1)), mode="lines+markers",
+                               line=dict(shape="hv"), name="searches"))
+    fig.update_layout(xaxis=dict(title="time"), yaxis=dict(title="searches so far", rangemode="tozero"))
     return _layout(fig, "Searches over time")

@@ -1,0 +1,167 @@
+"""End to end in a real headless Chromium (Debian's package), driven by Playwright.
+
+Starts the app on a free localhost port, visits every page, asserts no Streamlit exception
+box, saves a screenshot of each page, and feeds the Live page's webcam from a real video
+through Chromium's fake capture device. Screenshots go to $WORKBENCH_SCREENSHOTS when set
+(the README's come from there), else to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+PAGES = {"home": "", "live": "live", "enrol": "enrol", "search": "search", "compare": "compare",
+         "gallery": "gallery", "metrics": "metrics"}
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run", "--disable-quic", "--disable-features=WebRtcHideLocalIpsWithMdns",
+         "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+
+def write_y4m(video: Path, out: Path, seconds: float = 5.0, width: int = 640) -> int:
+    """Convert the first seconds of a video to a y4m clip for Chromium's fake camera."""
+    import cv2
+
+    from workbench.capture import iter_frames, video_info
+
+    _, fps = video_info(video)
+    fps = fps or 25.0
+    n = 0
+    with out.open("wb") as fh:
+        for frame in iter_frames(video, max_frames=int(seconds * fps)):
+            h, w = frame.image.shape[:2]
+            size = (width, int(round(h * width / w / 2)) * 2)
+            small = cv2.resize(frame.image, size, interpolation=cv2.INTER_AREA)
+            if n == 0:
+                fh.write(f"YUV4MPEG2 W{size[0]} H{size[1]} F{int(round(fps))}:1 Ip A1:1 C420jpeg\n".encode())
+            fh.write(b"FRAME\n" + cv2.cvtColor(small, cv2.COLOR_RGB2YUV_I420).tobytes())
+            n += 1
+    return n
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    out = Path(os.environ.get("WORKBENCH_SCREENSHOTS") or tmp_path_factory.mktemp("shots"))
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def server(faces, tmp_path_factory):
+    """The app on a free port, over a database holding the demo gallery and a few searches."""
+    from workbench.enrol import load_demo_gallery
+    from workbench.gallery import GalleryDB
+    from workbench.search import search_image
+
+    tmp = tmp_path_factory.mktemp("browser")
+    db_path = tmp / "browser.duckdb"
+    with GalleryDB(db_path) as db:
+        load_demo_gallery(db)
+        for name in ("obama1.jpg", "obama_and_biden.jpg", "kit_with_rose.jpg"):
+            search_image(db, "demo", faces / "face-recognition-examples/knn_examples/test" / name, name=name)
+    port = free_port()
+    env = dict(os.environ, WORKBENCH_DB=str(db_path), WORKBENCH_FACES=str(faces))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail(f"the app did not start: {proc.stdout.read()[-2000:]}")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def y4m(faces, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("clip") / "hamilton.y4m"
+    assert write_y4m(faces / "face-recognition-examples" / "short_hamilton_clip.mp4", out) > 50
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser(y4m):
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                              args=FLAGS + [f"--use-file-for-fake-video-capture={y4m}"])
+        yield b
+        b.close()
+
+
+def settle(page) -> None:
+    """Wait until Streamlit has rendered and finished running the script."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
+    page.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=120_000)
+    for _ in range(240):
+        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
+            break
+        page.wait_for_timeout(500)
+    page.wait_for_timeout(1000)
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_every_page_renders_in_chromium(name, server, browser, shots):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{server}/{PAGES[name]}", timeout=60_000)
+        settle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0, page.inner_text("body")[:2000]
+        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_live_page_detects_faces_from_the_fake_webcam(server, browser, shots):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{server}/live", timeout=60_000)
+        settle(page)
+        frame = page.frame_locator('iframe[title*="webrtc"]').first
+        frame.get_by_role("button", name=re.compile("start", re.I)).click(timeout=60_000)
+        counter = re.compile(r"faces detected: (\d+)")
+        found = 0
+        deadline = time.time() + 120
+        while time.time() < deadline and found == 0:
+            page.wait_for_timeout(2000)
+            m = counter.search(page.inner_text('[data-testid="stMainBlockContainer"]'))
+            found = int(m.group(1)) if m else 0
+        assert found > 0, page.inner_text("body")[:3000]
+        page.wait_for_timeout(4000)  # let the charts collect a few more points for the picture
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.screenshot(path=str(shots / "live-webrtc.png"), full_page=True)
+    finally:
+        page.close()
