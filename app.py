@@ -9,6 +9,7 @@ st.set_page_config(page_title="Face workbench", page_icon=":material/face:", lay
 current = ui.sidebar()
 if current is not None:
     st.session_state["_current"] = current
+    ui.attempt(ui.load_models, current.settings.detector, current.settings.model)  # once per process
 
 pages = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),

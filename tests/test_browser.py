@@ -82,11 +82,10 @@ def server(faces, tmp_path_factory):
             search_image(db, "demo", faces / "face-recognition-examples/knn_examples/test" / name, name=name)
     port = free_port()
     env = dict(os.environ, WORKBENCH_DB=str(db_path), WORKBENCH_FACES=str(faces))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(  # through the CLI, so `workbench app` itself is proven
+        [sys.executable, "-m", "workbench.cli", "--db", str(db_path), "app", "--port", str(port),
+         "--address", "127.0.0.1"],
+        cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
     while time.time() < deadline:

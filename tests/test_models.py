@@ -50,3 +50,14 @@ def test_missing_weights_are_one_clear_line_without_network(task, name, file_nam
     msg = str(exc.value)
     assert file_name in msg and str(config.weights_dir()) in msg and "\n" not in msg
     assert time.perf_counter() - t0 < 20  # refused up front: no download attempt, no hang
+
+
+def test_deepface_adapter_path_embeds_like_dlib_directly(astronaut):
+    """The generic DeepFace route (aligned chip -> model.forward) run with DeepFace's Dlib."""
+    from workbench.embed import MODELS, _embed_deepface
+
+    dets = detect_faces(astronaut)[:1]
+    via_deepface = _embed_deepface(astronaut, dets, MODELS["Dlib"])
+    direct = embed_faces(astronaut, dets)
+    assert via_deepface.shape == (1, 128)
+    assert np.linalg.norm(via_deepface[0] - direct[0]) < 0.02

@@ -332,11 +332,56 @@ def eval_pairs(obj: Ctx, csv_path: str, images: str, as_json: bool) -> None:
         click.echo(f"  images with no usable face: {', '.join(r.failed_images)}")
 
 
+@cli.group()
+def bench() -> None:
+    """Benchmarks, as ratios to a baseline timed in the same run (run by hand)."""
+
+
+@bench.command("search")
+@click.option("--sizes", default="1000,10000,100000", show_default=True, help="Gallery sizes, comma-separated.")
+@click.option("--top-k", default=5, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def bench_search(sizes: str, top_k: int, as_json: bool) -> None:
+    """Exact top-k search: vectorised vs a Python loop, on synthetic 128-d galleries."""
+    from workbench import bench as b
+
+    try:
+        ns = [int(x) for x in sizes.split(",") if x.strip()]
+    except ValueError:
+        raise WorkbenchError(f"--sizes wants integers, got {sizes!r}") from None
+    rows = b.bench_search(ns, top_k=top_k, progress=_progress("benchmarking"))
+    if as_json:
+        _echo_json(b.as_dicts(rows))
+        return
+    click.echo(f"{'faces':>10} {'vectorised ms':>14} {'loop ms':>10} {'speed-up':>9}  same top-{top_k}")
+    for r in rows:
+        click.echo(f"{r.gallery_size:>10} {r.vectorised_ms:>14.3f} {r.loop_ms:>10.1f} {r.speedup:>8.0f}x  {r.same_answer}")
+
+
+@bench.command("detect")
+@click.argument("image", type=click.Path())
+@click.option("--sides", default="1920,1280,960,640", show_default=True, help="Long-side caps to try.")
+@click.option("--json", "as_json", is_flag=True)
+def bench_detect(image: str, sides: str, as_json: bool) -> None:
+    """HOG detection at full size vs the automatic downscaling, on IMAGE."""
+    from workbench import bench as b
+    from workbench.capture import load_image
+
+    rows = b.bench_detect(load_image(image), [int(x) for x in sides.split(",") if x.strip()])
+    if as_json:
+        _echo_json(b.as_dicts(rows))
+        return
+    for r in rows:
+        click.echo(f"max side {str(r.max_side or 'full'):>5}: {r.ms:8.1f} ms, {r.faces} face(s), "
+                   f"{r.speedup_vs_full:.2f}x vs full size")
+
+
 @cli.command()
 @click.option("--port", default=8501, show_default=True)
+@click.option("--address", default="localhost", show_default=True, help="Interface to serve on.")
 @click.option("--headless/--browser", default=True, show_default=True)
 @click.pass_obj
-def app(obj: Ctx, port: int, headless: bool) -> None:
+def app(obj: Ctx, port: int, address: str, headless: bool) -> None:
     """Start the Streamlit workbench."""
     import subprocess
 
@@ -345,7 +390,8 @@ def app(obj: Ctx, port: int, headless: bool) -> None:
         raise WorkbenchError(f"{entry}: the app entry point is missing (install from a source checkout)")
     env = dict(os.environ, WORKBENCH_DB=str(obj.db_path))
     cmd = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(port),
-           "--server.headless", "true" if headless else "false", "--browser.gatherUsageStats", "false"]
+           "--server.address", address, "--server.headless", "true" if headless else "false",
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     sys.exit(subprocess.call(cmd, env=env))
 
 

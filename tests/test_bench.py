@@ -1,0 +1,36 @@
+import json
+
+import numpy as np
+from click.testing import CliRunner
+
+from workbench import bench
+from workbench.cli import cli
+
+
+def test_vectorised_search_agrees_with_the_loop_baseline():
+    rows = bench.bench_search([50, 500], repeat=1)
+    assert [r.gallery_size for r in rows] == [50, 500]
+    assert all(r.same_answer and r.vectorised_ms > 0 and r.loop_ms > 0 for r in rows)
+
+
+def test_loop_baseline_is_a_true_nearest_neighbour():
+    m = bench.synthetic_gallery(200)
+    q = m.vectors[17]
+    assert bench.loop_top_k(q, m.vectors, 1) == [17]
+
+
+def test_bench_cli_json():
+    r = CliRunner().invoke(cli, ["bench", "search", "--sizes", "100,300", "--json"])
+    assert r.exit_code == 0, r.output
+    assert [row["gallery_size"] for row in json.loads(r.stdout)] == [100, 300]
+    bad = CliRunner().invoke(cli, ["bench", "search", "--sizes", "ten"])
+    assert bad.exit_code == 1 and "integers" in bad.stderr
+
+
+def test_detect_bench_reports_each_cap(astronaut):
+    import cv2
+
+    big = cv2.resize(astronaut, (1600, 1600))
+    rows = bench.bench_detect(big, [800], repeat=1)
+    assert [r.max_side for r in rows] == [None, 800]
+    assert rows[0].speedup_vs_full == 1.0 and all(r.faces >= 1 for r in rows)
