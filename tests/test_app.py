@@ -167,3 +167,4 @@ def test_live_page_plays_the_demo_clip(demo_app):
     assert done and "faces detected" in done[0]
     n_faces = int(done[0].split("frames processed, ")[1].split(" faces")[0])
     assert n_faces > 0
+

@@ -53,12 +53,14 @@ def _rect_to_box(rect: Any) -> Box:
 
 
 def _hog(image: np.ndarray, upsample: int) -> list[tuple[Box, float]]:
-    rects, scores, _ = models.get("dlib.hog").run(image, upsample, 0.0)
+    with models.use("dlib.hog") as hog:
+        rects, scores, _ = hog.run(image, upsample, 0.0)
     return [(_rect_to_box(r), float(s)) for r, s in zip(rects, scores)]
 
 
 def _cnn(image: np.ndarray, upsample: int) -> list[tuple[Box, float]]:
-    found = models.get("dlib.cnn")(image, upsample)
+    with models.use("dlib.cnn") as cnn:
+        found = cnn(image, upsample)
     return [(_rect_to_box(d.rect), float(d.confidence)) for d in found]
 
 
@@ -70,9 +72,10 @@ def _haar(image: np.ndarray, upsample: int) -> list[tuple[Box, float]]:
     f = 2.0**upsample
     if upsample:
         gray = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_LINEAR)
-    rects, _, weights = models.get("opencv.haar").detectMultiScale3(
-        gray, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24), outputRejectLevels=True
-    )
+    with models.use("opencv.haar") as haar:
+        rects, _, weights = haar.detectMultiScale3(
+            gray, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24), outputRejectLevels=True
+        )
     out = []
     for (x, y, w, h), s in zip(np.asarray(rects).reshape(-1, 4), np.asarray(weights).reshape(-1)):
         out.append((Box(int(x), int(y), int(x + w), int(y + h)).scaled(1.0 / f), float(s)))
@@ -82,8 +85,8 @@ def _haar(image: np.ndarray, upsample: int) -> list[tuple[Box, float]]:
 def _deepface(image: np.ndarray, backend: str) -> list[tuple[Box, float]]:
     from workbench.capture import rgb_to_bgr
 
-    detector = models.deepface_model("face_detector", backend)
-    regions = detector.detect_faces(rgb_to_bgr(image))
+    with models.use_deepface("face_detector", backend) as detector:
+        regions = detector.detect_faces(rgb_to_bgr(image))
     return [
         (Box(int(r.x), int(r.y), int(r.x + r.w), int(r.y + r.h)), float(r.confidence or 0.0))
         for r in regions
@@ -95,7 +98,8 @@ def landmarks_for(image: np.ndarray, box: Box) -> tuple[tuple[float, float], ...
     import dlib
 
     rect = dlib.rectangle(box.left, box.top, box.right - 1, box.bottom - 1)
-    shape = models.get("dlib.shape5")(image, rect)
+    with models.use("dlib.shape5") as predictor:
+        shape = predictor(image, rect)
     return tuple((float(p.x), float(p.y)) for p in shape.parts())
 
 

@@ -91,7 +91,9 @@ def embed_faces(
     if not detections:
         return np.zeros((0, info.dim), dtype=np.float32)
     if model == "Dlib":
-        vecs = models.get("dlib.resnet").compute_face_descriptor(image, _shapes(detections))
+        shapes = _shapes(detections)
+        with models.use("dlib.resnet") as resnet:
+            vecs = resnet.compute_face_descriptor(image, shapes)
         return np.asarray([np.asarray(v) for v in vecs], dtype=np.float32).reshape(-1, info.dim)
     return _embed_deepface(image, detections, info)
 
@@ -101,13 +103,13 @@ def _embed_deepface(image: np.ndarray, detections: Sequence[Detection], info: Mo
 
     from deepface.modules import preprocessing
 
-    client = models.deepface_model("facial_recognition", info.name)
-    target_h, target_w = client.input_shape[1], client.input_shape[0]
-    batch = []
-    for chip in aligned_chips(image, detections):
-        bgr = cv2.resize(chip[:, :, ::-1], (target_w, target_h)).astype(np.float32) / 255.0
-        batch.append(preprocessing.normalize_input(bgr[None, ...], normalization="base")[0])
-    out = np.asarray(client.forward(np.stack(batch)), dtype=np.float32)
+    with models.use_deepface("facial_recognition", info.name) as client:
+        target_h, target_w = client.input_shape[1], client.input_shape[0]
+        batch = []
+        for chip in aligned_chips(image, detections):
+            bgr = cv2.resize(chip[:, :, ::-1], (target_w, target_h)).astype(np.float32) / 255.0
+            batch.append(preprocessing.normalize_input(bgr[None, ...], normalization="base")[0])
+        out = np.asarray(client.forward(np.stack(batch)), dtype=np.float32)
     return out.reshape(len(detections), -1)
 
 

@@ -231,24 +231,23 @@ class GalleryDB:
         with self.transaction() as cur:
             return self.gallery_id(name, create=True, cur=cur)
 
-    def delete_gallery(self, name: str) -> int:
-        """Remove a gallery with its people and faces; returns the number of faces removed."""
+    def _empty(self, name: str, *, drop: bool) -> int:
         with self.transaction() as cur:
             gid = self.gallery_id(name, cur=cur)
             n = cur.execute("SELECT count(*) FROM faces WHERE gallery_id = ?", [gid]).fetchone()[0]
             cur.execute("DELETE FROM faces WHERE gallery_id = ?", [gid])
             cur.execute("DELETE FROM people WHERE gallery_id = ?", [gid])
-            cur.execute("DELETE FROM galleries WHERE id = ?", [gid])
+            if drop:
+                cur.execute("DELETE FROM galleries WHERE id = ?", [gid])
         return int(n)
+
+    def delete_gallery(self, name: str) -> int:
+        """Remove a gallery with its people and faces; returns the number of faces removed."""
+        return self._empty(name, drop=True)
 
     def purge_gallery(self, name: str) -> int:
         """Empty a gallery (faces and people) but keep it; returns faces removed."""
-        with self.transaction() as cur:
-            gid = self.gallery_id(name, cur=cur)
-            n = cur.execute("SELECT count(*) FROM faces WHERE gallery_id = ?", [gid]).fetchone()[0]
-            cur.execute("DELETE FROM faces WHERE gallery_id = ?", [gid])
-            cur.execute("DELETE FROM people WHERE gallery_id = ?", [gid])
-        return int(n)
+        return self._empty(name, drop=False)
 
     # -- people and faces -----------------------------------------------------------------
 

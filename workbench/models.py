@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from workbench import config
 from workbench.errors import ModelError, WeightsMissingError
 
 _lock = threading.RLock()
 _cache: dict[str, Any] = {}
+_use_locks: dict[str, threading.Lock] = {}
 
 
 def dlib_weights(file_name: str) -> Path:
@@ -95,6 +97,24 @@ def get(name: str) -> Any:
         return _cache[name]
 
 
+def _use_lock(key: str) -> threading.Lock:
+    with _lock:
+        return _use_locks.setdefault(key, threading.Lock())
+
+
+@contextmanager
+def use(name: str) -> Iterator[Any]:
+    """The model ``name``, held exclusively while the block runs.
+
+    dlib's detectors and networks keep scratch buffers inside the object and crash when two
+    threads (two app sessions, or a session and the WebRTC thread) call one at once, so
+    every call goes through here: one instance per process, one caller at a time.
+    """
+    model = get(name)
+    with _use_lock(name):
+        yield model
+
+
 def loaded() -> list[str]:
     """Names of the models loaded so far in this process."""
     with _lock:
@@ -161,6 +181,14 @@ def _guarded(original: Callable[..., str]) -> Callable[..., str]:
 
     guarded._workbench_guard = True  # type: ignore[attr-defined]
     return guarded
+
+
+@contextmanager
+def use_deepface(task: str, name: str) -> Iterator[Any]:
+    """A DeepFace model held exclusively while the block runs (see :func:`use`)."""
+    model = deepface_model(task, name)
+    with _use_lock(f"deepface.{task}.{name}"):
+        yield model
 
 
 def deepface_model(task: str, name: str) -> Any:
