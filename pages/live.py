@@ -11,7 +11,6 @@ st.title("Live")
 st.caption(f"Faces found in the stream are searched in gallery **{cur.gallery}**; "
            "those over the threshold are labelled unknown. A face is embedded once per track "
            "and re-checked every 15 frames.")
-ui.load_models(s.detector, s.model)
 matrix = ui.gallery_matrix(cur.gallery)
 
 
@@ -37,6 +36,7 @@ left, right = st.columns([3, 2])
 with right:
     status, lat, dist = st.empty(), st.empty(), st.empty()
 
+
 def snapshot(slot) -> None:
     shot = slot.camera_input("Take a snapshot", key="live_snapshot")
     if shot is not None:
@@ -61,6 +61,7 @@ if mode == "Webcam (WebRTC)":
 
     try:
         with left:
+            # async: only the newest frame is processed, older ones are dropped, so no lag builds up
             ctx = webrtc_streamer(key="live", mode=WebRtcMode.SENDRECV, video_frame_callback=callback,
                                   rtc_configuration={"iceServers": ui.ice_servers()},
                                   media_stream_constraints={"video": True, "audio": False},
@@ -83,30 +84,32 @@ elif mode == "Video file":
         every = st.slider("Process every n-th frame", 1, 10, 2, key="live_every")
         max_frames = st.slider("Stop after frames", 10, 600, 120, key="live_max")
         frame_slot = st.empty()
-    path = None
-    if up is not None:
+    if (up is not None or pick != "(none)") and st.button("Process video", type="primary"):
         import tempfile
 
-        tmp = tempfile.NamedTemporaryFile(suffix="." + up.name.rsplit(".", 1)[-1], delete=False)
-        tmp.write(up.getvalue())
-        tmp.close()
-        path = tmp.name
-    elif pick != "(none)":
-        path = choices[pick]
-    if path and st.button("Process video", type="primary"):
-        proc = live.LiveProcessor(settings=s, matrix=matrix)
-        total, _ = ui.attempt(capture.video_info, path) or (0, 0)
-        bar = st.progress(0.0, text="Processing video")
-        try:
-            for idx, annotated, _ in live.process_video(path, proc, every=every, max_frames=max_frames):
-                frame_slot.image(annotated, caption=f"frame {idx}")
-                bar.progress(min((idx + 1) / max(min(total, max_frames), 1), 1.0), text=f"frame {idx + 1}")
-                if idx % (every * 10) == 0:
+        with tempfile.TemporaryDirectory() as tmp:
+            if up is not None:  # OpenCV reads files, so the upload lives on disk for this run only
+                path = f"{tmp}/upload.{up.name.rsplit('.', 1)[-1]}"
+                with open(path, "wb") as fh:
+                    fh.write(up.getvalue())
+            else:
+                path = str(choices[pick])
+            proc = live.LiveProcessor(settings=s, matrix=matrix)
+            info = ui.attempt(capture.video_info, path)
+            if info is not None:
+                bar = st.progress(0.0, text="Processing video")
+                planned = max(min(info[0] or max_frames, max_frames), 1)
+                try:
+                    for idx, annotated, _ in live.process_video(path, proc, every=every, max_frames=max_frames):
+                        frame_slot.image(annotated, caption=f"frame {idx}")
+                        bar.progress(min((idx + 1) / planned, 1.0), text=f"frame {idx + 1} of {planned}")
+                        if idx % (every * 10) == 0:
+                            render(proc, status, lat, dist)
+                except WorkbenchError as err:
+                    st.error(str(err))
+                else:
                     render(proc, status, lat, dist)
-        except WorkbenchError as err:
-            st.error(str(err))
-        render(proc, status, lat, dist)
-        st.success(f"Done: {len(proc.stats())} frames processed, {proc.faces_seen} faces detected.")
+                    st.success(f"Done: {len(proc.stats())} frames processed, {proc.faces_seen} faces detected.")
 
 else:
     snapshot(left)

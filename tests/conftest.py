@@ -3,7 +3,6 @@ photos in ../shared/data/faces for integration tests (skipped cleanly when absen
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np

@@ -87,7 +87,6 @@ def test_enrol_page_enrols_with_consent_and_shows_verdicts(demo_app):
     assert not at.exception
     assert any("2 face(s) enrolled for lin" in s.value for s in at.success), [s.value for s in at.success]
     assert at.get("image"), "no face thumbnails shown"
-    from workbench.gallery import GalleryDB
 
     at2 = open_page(at, "gallery")
     people = at2.dataframe[0].value
@@ -105,6 +104,7 @@ def test_bad_photos_give_visible_messages_and_write_nothing(db_path, monkeypatch
     shutil.copy(blank_png, bad / "blank.png")
     (bad / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 definitely not a jpeg")
     (bad / "zero.jpg").write_bytes(b"")
+    (bad / "junk.mp4").write_bytes(b"this is no video" * 64)
     monkeypatch.setenv("WORKBENCH_FACES", str(bad))
     at = app(db_path, monkeypatch).run()
     before = file_state(db_path)
@@ -122,6 +122,12 @@ def test_bad_photos_give_visible_messages_and_write_nothing(db_path, monkeypatch
     assert not at.exception and any("corrupt or truncated" in e.value for e in at.error)
     at.selectbox(key="search_sample").select("blank.png").run()
     assert not at.exception and any("unknown gallery" in e.value or "no face" in e.value for e in at.error)
+    at = open_page(at, "live")
+    at.radio(key="live_mode").set_value("Video file").run()
+    at.selectbox(key="live_clip").select("junk.mp4").run()
+    [b for b in at.button if b.label == "Process video"][0].click().run()
+    assert not at.exception and any("not a video" in e.value for e in at.error), [e.value for e in at.error]
+    assert not at.success
     assert file_state(db_path) == before
 
 

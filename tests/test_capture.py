@@ -86,7 +86,7 @@ def test_video_frames_are_rgb_and_sampled(tmp_path):
 
     p = tmp_path / "clip.avi"
     w = cv2.VideoWriter(str(p), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (64, 48))
-    for i in range(30):
+    for _ in range(30):
         frame = np.zeros((48, 64, 3), np.uint8)
         frame[..., 2] = 255  # red, in BGR order
         w.write(frame)

@@ -160,7 +160,7 @@ def image_input(label: str, key: str) -> tuple[str, bytes] | None:
         return up.name, up.getvalue()
     samples = sample_images()
     if samples:
-        pick = st.selectbox(f"... or a demo photo", ["(none)"] + list(samples), key=f"{key}_sample")
+        pick = st.selectbox("... or a demo photo", ["(none)"] + list(samples), key=f"{key}_sample")
         if pick != "(none)":
             return pick, samples[pick].read_bytes()
     return None
