@@ -69,3 +69,12 @@ def test_every_model_has_thresholds_for_both_metrics():
     assert Settings(metric="cosine").threshold_ == 0.07
     with pytest.raises(ModelError):
         compare.default_threshold("NoSuchModel")
+
+
+def test_vectors_of_different_models_are_never_compared():
+    from workbench.types import Embedding
+
+    v = np.ones(128, np.float32)
+    assert compare.verify_embeddings(Embedding(v, "Dlib"), Embedding(v, "Dlib")).verified
+    with pytest.raises(ModelError, match="cannot compare a Dlib vector with a Facenet vector"):
+        compare.verify_embeddings(Embedding(v, "Dlib"), Embedding(v, "Facenet"))

@@ -27,6 +27,7 @@ import numpy as np
 
 from workbench.embed import model_info
 from workbench.errors import ModelError
+from workbench.types import Embedding
 
 METRICS = ("cosine", "euclidean")
 
@@ -111,6 +112,14 @@ class Verdict:
     similarity: float
     metric: str
     model: str
+
+
+def verify_embeddings(a: Embedding, b: Embedding, metric: str | None = None,
+                      threshold: float | None = None) -> Verdict:
+    """:func:`verify_vectors` for two tagged vectors; refuses to compare different models."""
+    if a.model != b.model:
+        raise ModelError(f"cannot compare a {a.model} vector with a {b.model} vector")
+    return verify_vectors(a.vector, b.vector, a.model, metric, threshold)
 
 
 def verify_vectors(

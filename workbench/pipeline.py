@@ -115,8 +115,7 @@ def verify(source_a: ImageSource, source_b: ImageSource, settings: Settings = Se
     """Same person? Compares the largest face of each image (like Rekognition CompareFaces)."""
     fa = main_face(analyze_source(source_a, settings), _name(source_a))
     fb = main_face(analyze_source(source_b, settings), _name(source_b))
-    return compare.verify_vectors(fa.embedding.vector, fb.embedding.vector, settings.model,
-                                  settings.metric_, settings.threshold_)
+    return compare.verify_embeddings(fa.embedding, fb.embedding, settings.metric_, settings.threshold_)
 
 
 def _name(source: ImageSource) -> str:
