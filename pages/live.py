@@ -56,8 +56,9 @@ if mode == "Webcam (WebRTC)":
 
     def callback(frame: av.VideoFrame) -> av.VideoFrame:
         # Runs on the WebRTC worker thread: array work only, no st.* and no DB writes.
-        annotated, _ = proc.process(capture.bgr_to_rgb(frame.to_ndarray(format="bgr24")))
-        return av.VideoFrame.from_ndarray(capture.rgb_to_bgr(annotated), format="bgr24")
+        # PyAV converts from YUV anyway, so asking it for RGB is the one conversion at this edge.
+        annotated, _ = proc.process(frame.to_ndarray(format="rgb24"))
+        return av.VideoFrame.from_ndarray(annotated, format="rgb24")
 
     try:
         with left:

@@ -121,11 +121,12 @@ def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settin
     outcomes: list[FaceOutcome] = []
     for i, src in enumerate(sources, 1):
         try:
-            sha = capture.sha256(src.data)
+            data = src.data if isinstance(src.data, (bytes, np.ndarray)) else capture.read_bytes(src.data)
+            sha = capture.sha256(data)  # the same hash a path gives, from bytes read once
             if db.has_image(gallery, sha):
                 duplicates += 1
                 continue
-            image = capture.load_image(src.data, name=src.label)
+            image = capture.load_image(data, name=src.label)
             analysis = analyze(image, settings, embed_faces="accepted")
         except WorkbenchError as err:
             skipped.append(Skip(src.label, f"unreadable: {getattr(err, 'reason', err)}"))
