@@ -137,27 +137,23 @@ def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settin
         if not analysis.faces:
             skipped.append(Skip(src.label, NO_FACE))
             continue
-        accepted = analysis.embedded
-        if not accepted:
-            skipped.append(Skip(src.label, analysis.faces[0].quality.reason or NO_FACE))
-            if keep_faces:
-                outcomes += [FaceOutcome(src.label, f.box, False, f.quality.reason,
-                                         capture.thumbnail(image, f.box)) for f in analysis.faces]
-            continue
-        face = accepted[0]
-        d, q = face.detection, face.quality
-        thumb = capture.thumbnail(image, d.box)
+        face = analysis.embedded[0] if analysis.embedded else None  # the largest accepted face
+        thumbs = {id(f): capture.thumbnail(image, f.box) for f in analysis.faces
+                  if keep_faces or f is face}
         if keep_faces:
             outcomes += [FaceOutcome(src.label, f.box, f is face,
-                                     f.quality.reason or (None if f is face else "not the largest face"),
-                                     thumb if f is face else capture.thumbnail(image, f.box))
-                         for f in analysis.faces]
+                                     None if f is face else f.quality.reason or "not the largest face",
+                                     thumbs[id(f)]) for f in analysis.faces]
+        if face is None:
+            skipped.append(Skip(src.label, analysis.faces[0].quality.reason or NO_FACE))
+            continue
+        d, q = face.detection, face.quality
         records.append(FaceRecord(
             person=src.person, image_sha256=sha, source_path=src.label, box=d.box.as_list(),
             landmarks=[v for pt in d.landmarks for v in pt],
             quality={"size": q.size, "sharpness": q.sharpness, "brightness": q.brightness, "yaw": q.yaw},
             det_score=d.score, detector=d.detector, embedding=face.embedding.vector,
-            thumbnail=capture.encode_jpeg(thumb),
+            thumbnail=capture.encode_jpeg(thumbs[id(face)]),
         ))
     ids, dup_in_db = db.add_faces(gallery, records, consent=consent, notes=notes) if records else ([], 0)
     people = sorted({r.person for r in records})
