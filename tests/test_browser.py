@@ -80,7 +80,9 @@ def server(faces, tmp_path_factory):
         for name in ("obama1.jpg", "obama_and_biden.jpg", "kit_with_rose.jpg"):
             search_image(db, "demo", faces / "face-recognition-examples/knn_examples/test" / name, name=name)
     port = free_port()
-    env = dict(os.environ, WORKBENCH_DB=str(db_path), WORKBENCH_FACES=str(faces))
+    root = Path(__file__).resolve().parent.parent  # this checkout, whatever the editable install points at
+    env = dict(os.environ, WORKBENCH_DB=str(db_path), WORKBENCH_FACES=str(faces),
+               PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
     proc = subprocess.Popen(  # through the CLI, so `workbench app` itself is proven
         [sys.executable, "-m", "workbench.cli", "--db", str(db_path), "app", "--port", str(port),
          "--address", "127.0.0.1"],
