@@ -24,6 +24,9 @@ ImageSource = Union[str, os.PathLike, bytes, np.ndarray]
 #: Refuse images above this many pixels (a 10000 x 10000 photo): decoding would take
 #: gigabytes of memory and no face search needs it.
 MAX_PIXELS = 100_000_000
+# Pillow warns over its own limit (89 MP) and refuses at twice it; align both with ours, so a
+# declared size over MAX_PIXELS is "too large" (and a bomb is refused before any decoding).
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".y4m", ".mpg", ".mpeg"}
@@ -67,14 +70,27 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
                         name, f"image too large ({w}x{h} = {w * h / 1e6:.0f} MP, limit {MAX_PIXELS / 1e6:.0f} MP)"
                     )
                 im = ImageOps.exif_transpose(im)
-                rgb = np.asarray(im.convert("RGB"), dtype=np.uint8)
+                rgb = _to_rgb(im)
         except ImageError:
             raise
-        except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageError(name, f"image too large (declared over {MAX_PIXELS / 1e6:.0f} MP, "
+                                   "the limit)") from None
+        except UnidentifiedImageError:
             raise ImageError(name, "not an image Pillow can read") from None
         except (OSError, ValueError, SyntaxError) as err:
             raise ImageError(name, f"corrupt or truncated image ({err})") from None
     return np.ascontiguousarray(rgb)
+
+
+def _to_rgb(im: Image.Image) -> np.ndarray:
+    """A decoded Pillow image as RGB ``uint8``; 16/32-bit grey is scaled, not clipped to white."""
+    if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
+        a = np.asarray(im, dtype=np.float64)
+        top = 65535.0 if im.mode.startswith("I;16") or a.max(initial=0) > 255 else 255.0
+        grey = np.clip(a * (255.0 / top), 0, 255).astype(np.uint8)
+        return np.stack([grey] * 3, axis=-1)
+    return np.asarray(im.convert("RGB"), dtype=np.uint8)
 
 
 def as_rgb(array: np.ndarray) -> np.ndarray:

@@ -184,15 +184,17 @@ def enrol(obj: Ctx, path: str, gallery: str, person: str | None, consent: bool |
 @click.option("--gallery", required=True, help="Gallery to search.")
 @click.option("--top-k", default=5, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--per-face", is_flag=True, help="Rank faces, not people (a person may appear several times).")
+@click.option("--keep-probe", is_flag=True, help="Store the probe photo in the search log (off: only its hash).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def search(obj: Ctx, image: str, gallery: str, top_k: int, per_face: bool, as_json: bool) -> None:
+def search(obj: Ctx, image: str, gallery: str, top_k: int, per_face: bool, keep_probe: bool, as_json: bool) -> None:
     """Search GALLERY for every face in IMAGE; best match first."""
     from workbench.search import search_image
 
     _check_file(image)
     with obj.open_db(create=False) as db:
-        r = search_image(db, gallery, image, obj.settings, top_k=top_k, per_person=not per_face, name=image)
+        r = search_image(db, gallery, image, obj.settings, top_k=top_k, per_person=not per_face, name=image,
+                         keep_probe=keep_probe, client="cli")
     faces = [{"box": fr.face.box.as_list(), "quality": fr.face.quality.reason or "ok",
               "matches": [{"person": m.person, "distance": m.distance, "similarity": m.similarity,
                            "match": m.match, "rank": m.rank, "face_id": m.face_id} for m in fr.matches]}
@@ -380,20 +382,67 @@ def bench_detect(image: str, sides: str, as_json: bool) -> None:
 @click.option("--port", default=8501, show_default=True)
 @click.option("--address", default="localhost", show_default=True, help="Interface to serve on.")
 @click.option("--headless/--browser", default=True, show_default=True)
+@click.option("--classroom", is_flag=True, help="Keep the gallery in memory only: nothing is written to disk.")
 @click.pass_obj
-def app(obj: Ctx, port: int, address: str, headless: bool) -> None:
+def app(obj: Ctx, port: int, address: str, headless: bool, classroom: bool) -> None:
     """Start the Streamlit workbench."""
     import subprocess
+
+    from workbench.privacy import streamlit_options
 
     entry = Path(__file__).resolve().parent.parent / "app.py"
     if not entry.is_file():
         raise WorkbenchError(f"{entry}: the app entry point is missing (install from a source checkout)")
-    env = dict(os.environ, WORKBENCH_DB=str(obj.db_path))
+    db = ":memory:" if classroom or str(obj.db_path) == ":memory:" else str(obj.db_path.resolve())
+    env = dict(os.environ, WORKBENCH_DB=db)
     cmd = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(port),
            "--server.address", address, "--server.headless", "true" if headless else "false",
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    sys.exit(subprocess.call(cmd, env=env))
+           *streamlit_options()]
+    # run from the checkout so its .streamlit/config.toml applies too (the options above win anyway)
+    sys.exit(subprocess.call(cmd, env=env, cwd=entry.parent))
 
+
+# -- privacy: purge everything, compaction, search-log export (issue 6) -----------------------
+
+
+@gallery.command("purge-all")
+@click.option("--yes", is_flag=True, help="Confirm: remove every gallery, person, face and search.")
+@click.pass_obj
+def gallery_purge_all(obj: Ctx, yes: bool) -> None:
+    """Purge everything: every table but the schema info, then compact the file."""
+    if not yes:
+        raise WorkbenchError("purge-all removes every face, person, gallery and search; add --yes to confirm")
+    with obj.open_db(create=False) as db:
+        removed = db.purge_all()
+        size = db.path.stat().st_size if not db.in_memory else 0
+    rows = ", ".join(f"{n} {t}" for t, n in removed.items())
+    click.echo(f"{obj.db_path}: purged {rows}; file compacted to {size} bytes")
+
+
+@gallery.command("compact")
+@click.pass_obj
+def gallery_compact(obj: Ctx) -> None:
+    """Rewrite the database file so no deleted row's bytes remain in it."""
+    with obj.open_db(create=False) as db:
+        before = db.path.stat().st_size
+        after = db.compact()
+    click.echo(f"{obj.db_path}: {before} -> {after} bytes")
+
+
+@cli.group("log")
+def log_group() -> None:
+    """The search log: what every search used and returned, for audit."""
+
+
+@log_group.command("export")
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--with-probes", is_flag=True, help="Include stored probe photos (Parquet only).")
+@click.pass_obj
+def log_export(obj: Ctx, out: str, with_probes: bool) -> None:
+    """Write the search log to OUT (.csv, .json or .parquet)."""
+    with obj.open_db(create=False, read_only=True) as db:
+        n = db.export_search_log(out, with_probes=with_probes)
+    click.echo(f"exported {n} search(es) to {out}")
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""

@@ -108,6 +108,11 @@ def eval_pairs(csv_path: str | os.PathLike, images_dir: str | os.PathLike, setti
     """
     rows = read_pairs(csv_path)
     files = sorted({f for a, b, _ in rows for f in (a, b)})
+    missing = [f for f in files if not (Path(images_dir) / f).is_file()]
+    if missing:  # a wrong --images folder, not a face the model missed: say so instead of scoring it
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        raise WorkbenchError(f"{csv_path}: {len(missing)} file(s) it names are not in {images_dir}: "
+                             f"{', '.join(missing[:3])}{more}")
     vecs: dict[str, np.ndarray] = {}
     failed: list[str] = []
     for i, f in enumerate(files, 1):

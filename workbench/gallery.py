@@ -4,6 +4,11 @@ One :class:`GalleryDB` per process owns the single DuckDB connection; each threa
 its own ``cursor()``. Every write happens in one transaction, so a failure leaves no
 half-written rows. A database file is bound to one embedding model and dimension (the
 ``faces.embedding`` column is ``FLOAT[dim]``); opening it for another model is refused.
+
+Privacy: every deletion (a face, a person, a gallery, everything) also removes the search-log
+rows that name the deleted faces, then rewrites the file (:meth:`GalleryDB.compact`), because
+DuckDB keeps deleted rows' bytes in freed blocks of the file. ``path=":memory:"`` (classroom
+mode) keeps everything in memory and writes nothing to disk.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from workbench.embed import model_info
 from workbench.errors import DatabaseError, GalleryError
 
 SCHEMA_VERSION = "1"
+
+#: The path that means "keep the gallery in memory, write nothing to disk" (classroom mode).
+MEMORY = ":memory:"
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,12 +86,19 @@ class GalleryDB:
         self.path = Path(path)
         self.model = model
         self.dim = model_info(model).dim
+        self.in_memory = str(path) == MEMORY
+        self.read_only = read_only
         self._local = threading.local()
+        self._generation = 0  # bumped when compact() reconnects: cursors of the old connection are stale
         # DuckDB allows one writer per process at a time anyway; serialising our own
         # transactions turns write-write conflicts between threads into a short wait.
         self._write_lock = threading.RLock()
         self._version = 0
         self._matrix_cache: dict[int, tuple[int, GalleryMatrix]] = {}
+        if self.in_memory:
+            self._con = duckdb.connect(MEMORY)
+            self._create_schema()
+            return
         exists = self.path.exists()
         if exists and self.path.is_dir():
             raise DatabaseError(f"{self.path}: is a folder, not a database file")
@@ -93,18 +108,12 @@ class GalleryDB:
             raise DatabaseError(f"{self.path}: no database here yet (enrol some faces first)")
         if not exists:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.IOException as err:
-            msg = str(err).lower()
-            if "could not set lock" in msg or "conflicting lock" in msg:
-                raise DatabaseError(_locked_message(self.path, err)) from None
-            raise DatabaseError(f"{self.path}: not a readable DuckDB database ({_first_line(err)})") from None
-        except duckdb.Error as err:
-            raise DatabaseError(f"{self.path}: not a readable DuckDB database ({_first_line(err)})") from None
+        self._con = _connect(self.path, read_only)
         try:
             if exists:
                 self._check_meta()
+                if not read_only:
+                    self._add_audit_columns(self.cursor())
             else:
                 self._create_schema()
         except Exception:
@@ -119,9 +128,10 @@ class GalleryDB:
     def cursor(self):
         """This thread's cursor on the shared connection."""
         cur = getattr(self._local, "cur", None)
-        if cur is None:
+        if cur is None or getattr(self._local, "generation", -1) != self._generation:
             cur = self._con.cursor()
             self._local.cur = cur
+            self._local.generation = self._generation
         return cur
 
     def close(self) -> None:
@@ -184,6 +194,7 @@ class GalleryDB:
                 "n_faces INTEGER, result_face_ids BIGINT[][], result_distances FLOAT[][], "
                 "detect_ms DOUBLE, embed_ms DOUBLE, search_ms DOUBLE, source VARCHAR)"
             )
+            self._add_audit_columns(cur)
             cur.executemany(
                 "INSERT INTO meta VALUES (?, ?)",
                 [["schema_version", SCHEMA_VERSION], ["model", self.model], ["dim", str(d)]],
@@ -235,18 +246,22 @@ class GalleryDB:
         with self.transaction() as cur:
             gid = self.gallery_id(name, cur=cur)
             n = cur.execute("SELECT count(*) FROM faces WHERE gallery_id = ?", [gid]).fetchone()[0]
+            cur.execute("DELETE FROM searches WHERE gallery = ?", [name])
             cur.execute("DELETE FROM faces WHERE gallery_id = ?", [gid])
             cur.execute("DELETE FROM people WHERE gallery_id = ?", [gid])
             if drop:
                 cur.execute("DELETE FROM galleries WHERE id = ?", [gid])
+        self.compact()
         return int(n)
 
     def delete_gallery(self, name: str) -> int:
-        """Remove a gallery with its people and faces; returns the number of faces removed."""
+        """Remove a gallery with its people, faces and search-log rows, and compact the file;
+        returns the number of faces removed."""
         return self._empty(name, drop=True)
 
     def purge_gallery(self, name: str) -> int:
-        """Empty a gallery (faces and people) but keep it; returns faces removed."""
+        """Empty a gallery (faces, people, its search-log rows) but keep it, and compact the file;
+        returns faces removed."""
         return self._empty(name, drop=False)
 
     # -- people and faces -----------------------------------------------------------------
@@ -356,22 +371,28 @@ class GalleryDB:
         return bytes(row[0]) if row and row[0] is not None else None
 
     def delete_face(self, face_id: int) -> None:
+        """Remove one face, the search-log rows that returned it, and compact the file."""
         with self.transaction() as cur:
             if not cur.execute("SELECT 1 FROM faces WHERE id = ?", [face_id]).fetchone():
                 raise GalleryError(f"no face with id {face_id}")
+            _forget_in_log(cur, [face_id])
             cur.execute("DELETE FROM faces WHERE id = ?", [face_id])
+        self.compact()
 
     def delete_person(self, gallery: str, name: str) -> int:
-        """Remove a person and all their faces; returns faces removed."""
+        """Remove a person, all their faces and the search-log rows that returned them; returns
+        faces removed. The file is compacted so the deleted bytes are gone from it."""
         with self.transaction() as cur:
             gid = self.gallery_id(gallery, cur=cur)
             row = cur.execute("SELECT id FROM people WHERE gallery_id = ? AND name = ?", [gid, name]).fetchone()
             if not row:
                 raise GalleryError(f"no person {name!r} in gallery {gallery!r}")
-            n = cur.execute("SELECT count(*) FROM faces WHERE person_id = ?", [row[0]]).fetchone()[0]
+            ids = [r[0] for r in cur.execute("SELECT id FROM faces WHERE person_id = ?", [row[0]]).fetchall()]
+            _forget_in_log(cur, ids)
             cur.execute("DELETE FROM faces WHERE person_id = ?", [row[0]])
             cur.execute("DELETE FROM people WHERE id = ?", [row[0]])
-        return int(n)
+        self.compact()
+        return len(ids)
 
     # -- vectors for search ---------------------------------------------------------------
 
@@ -402,14 +423,24 @@ class GalleryDB:
 
     def log_search(self, *, gallery: str, detector: str, metric: str, threshold: float, top_k: int,
                    result_face_ids: list[list[int]], result_distances: list[list[float]],
-                   detect_ms: float, embed_ms: float, search_ms: float, source: str = "") -> None:
+                   detect_ms: float, embed_ms: float, search_ms: float, source: str = "",
+                   audit: SearchAudit | None = None) -> None:
+        """Append one search to the log; ``audit`` adds what an auditor needs (see :class:`SearchAudit`)."""
+        a = audit or SearchAudit()
         with self.transaction() as cur:
             cur.execute(
                 "INSERT INTO searches (gallery, model, detector, metric, threshold, top_k, n_faces, "
-                "result_face_ids, result_distances, detect_ms, embed_ms, search_ms, source) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "result_face_ids, result_distances, detect_ms, embed_ms, search_ms, source, "
+                "workbench_version, client, probe_sha256, probe_width, probe_height, probe_boxes, "
+                "upsample, max_side, per_person, similarity_base, gallery_faces, result_people, "
+                "result_match, probe_image) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [gallery, self.model, detector, metric, float(threshold), int(top_k), len(result_face_ids),
-                 result_face_ids, result_distances, float(detect_ms), float(embed_ms), float(search_ms), source],
+                 result_face_ids, result_distances, float(detect_ms), float(embed_ms), float(search_ms), source,
+                 _version(), a.client, a.probe_sha256, a.probe_width, a.probe_height,
+                 [list(map(int, b)) for b in a.probe_boxes], a.upsample, a.max_side, a.per_person,
+                 a.similarity_base, a.gallery_faces, [list(p) for p in a.result_people],
+                 [list(m) for m in a.result_match], a.probe_image],
             )
 
     def search_log(self, limit: int | None = None) -> pl.DataFrame:
@@ -474,5 +505,198 @@ class GalleryDB:
         return len(ids), skipped
 
 
+    # -- privacy: purge everything, compaction, search-log audit and export (issue 6) --------
+
+    def _add_audit_columns(self, cur: Any) -> None:
+        """Add the audit columns to ``searches`` (databases made before them get them on open)."""
+        for name, sql_type in AUDIT_COLUMNS:
+            cur.execute(f"ALTER TABLE searches ADD COLUMN IF NOT EXISTS {name} {sql_type}")
+
+    def data_tables(self) -> list[str]:
+        """Every table of this database except ``meta``: all that may hold face data."""
+        rows = self.cursor().execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = current_schema() AND table_name <> 'meta' ORDER BY table_name").fetchall()
+        return [r[0] for r in rows]
+
+    def purge_all(self) -> dict[str, int]:
+        """Purge everything: empty every table but ``meta`` (galleries, people, faces, the search
+        log and any table added later, such as caches), remove registered side files, compact.
+
+        Returns the number of rows removed per table.
+        """
+        removed: dict[str, int] = {}
+        with self.transaction() as cur:
+            for table in self.data_tables():
+                removed[table] = int(cur.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
+                cur.execute(f'DELETE FROM "{table}"')
+        if not self.in_memory:
+            for suffix in SIDE_FILE_SUFFIXES:
+                self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
+        self.compact()
+        return removed
+
+    def compact(self) -> int:
+        """Rewrite the database into a fresh file and swap it in atomically; returns its size.
+
+        DuckDB reuses freed blocks but never clears them, and neither ``CHECKPOINT`` nor
+        ``VACUUM`` removes a deleted row's bytes from the file. Copying the live rows into a new
+        file (``COPY FROM DATABASE``) and replacing the old one leaves nothing deleted in it.
+        Holds the write lock; other threads' cursors are renewed on their next use.
+        """
+        import duckdb
+
+        if self.in_memory:
+            with self._write_lock:
+                self.cursor().execute("CHECKPOINT")  # vacuums deleted rows of in-memory tables
+            return 0
+        if self.read_only:
+            raise DatabaseError(f"{self.path}: opened read-only, cannot compact")
+        tmp = self.path.with_name(self.path.name + ".compact")
+        with self._write_lock:
+            for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+            con = self._con
+            try:
+                con.execute("CHECKPOINT")
+                source = con.execute("SELECT current_database()").fetchone()[0]
+                target = str(tmp).replace("'", "''")
+                con.execute(f"ATTACH '{target}' AS workbench_compact")
+                try:
+                    con.execute(f'COPY FROM DATABASE "{source}" TO workbench_compact')
+                finally:
+                    con.execute("DETACH workbench_compact")
+            except duckdb.Error as err:
+                tmp.unlink(missing_ok=True)
+                raise DatabaseError(f"{self.path}: compaction failed, the file is unchanged ({_first_line(err)})") from None
+            con.close()
+            os.replace(tmp, self.path)
+            self.path.with_name(self.path.name + ".wal").unlink(missing_ok=True)
+            _fsync_dir(self.path.parent)
+            self._con = _connect(self.path, False)
+            self._generation += 1
+            self._version += 1
+        return self.path.stat().st_size
+
+    def export_search_log(self, path: str | os.PathLike, *, with_probes: bool = False) -> int:
+        """Write the search log to ``.csv``, ``.json`` (one object per line) or ``.parquet``.
+
+        Nested columns become JSON text in CSV. Stored probe images go only into Parquet, and
+        only with ``with_probes``. Returns the number of searches written.
+        """
+        out = Path(path)
+        kind = out.suffix.lower()
+        if kind not in (".csv", ".json", ".jsonl", ".parquet"):
+            raise GalleryError(f"{out}: export the search log as .csv, .json or .parquet")
+        log = self.search_log().sort("id")
+        if not (with_probes and kind == ".parquet"):
+            log = log.drop("probe_image", strict=False)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".part")
+        if kind == ".parquet":
+            log.write_parquet(tmp)
+        elif kind == ".csv":
+            nested = [c for c, t in log.schema.items() if t.is_nested()]
+            log.with_columns(pl.col(c).map_elements(_json_list, return_dtype=pl.String) for c in nested) \
+               .write_csv(tmp)
+        else:
+            log.write_ndjson(tmp)
+        tmp.replace(out)
+        return log.height
+
+
 def _first_line(err: Exception) -> str:
     return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+
+
+# -- privacy helpers (issue 6) ---------------------------------------------------------------
+
+#: Files next to the database (``<db file><suffix>``) that hold face data, such as an ANN
+#: index; :meth:`GalleryDB.purge_all` deletes them. Modules that create one register it here.
+SIDE_FILE_SUFFIXES: list[str] = []
+
+#: Search-log columns an auditor needs beyond the original ones (who/when is out of scope:
+#: there are no accounts; ``searched_at`` says when).
+AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("workbench_version", "VARCHAR"), ("client", "VARCHAR"), ("probe_sha256", "VARCHAR"),
+    ("probe_width", "INTEGER"), ("probe_height", "INTEGER"), ("probe_boxes", "INTEGER[][]"),
+    ("upsample", "INTEGER"), ("max_side", "INTEGER"), ("per_person", "BOOLEAN"),
+    ("similarity_base", "DOUBLE"), ("gallery_faces", "INTEGER"), ("result_people", "VARCHAR[][]"),
+    ("result_match", "BOOLEAN[][]"), ("probe_image", "BLOB"),
+)
+
+
+@dataclass(frozen=True)
+class SearchAudit:
+    """What a search log row records besides results and latency, to audit it later.
+
+    ``probe_image`` (JPEG bytes) is stored only when the user asked to keep the probe;
+    otherwise only its sha256, size and face boxes are kept.
+    """
+
+    client: str = "library"
+    probe_sha256: str = ""
+    probe_width: int = 0
+    probe_height: int = 0
+    probe_boxes: tuple[tuple[int, int, int, int], ...] = ()
+    upsample: int | None = None
+    max_side: int | None = None
+    per_person: bool | None = None
+    similarity_base: float | None = None
+    gallery_faces: int | None = None
+    result_people: tuple[tuple[str, ...], ...] = ()
+    result_match: tuple[tuple[bool, ...], ...] = ()
+    probe_image: bytes | None = None
+
+
+def _connect(path: Path, read_only: bool):  # -> duckdb.DuckDBPyConnection
+    """Open the DuckDB file, turning lock, permission and corruption errors into one line."""
+    import duckdb
+
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as err:
+        msg = str(err).lower()
+        if "could not set lock" in msg or "conflicting lock" in msg:
+            raise DatabaseError(_locked_message(path, err)) from None
+        if "permission denied" in msg or "read-only file system" in msg:
+            raise DatabaseError(f"{path}: the database file is read-only here (permission denied); "
+                                "use a copy, or a command that only reads") from None
+        raise DatabaseError(f"{path}: not a readable DuckDB database ({_first_line(err)})") from None
+    except duckdb.Error as err:
+        raise DatabaseError(f"{path}: not a readable DuckDB database ({_first_line(err)})") from None
+
+
+def _forget_in_log(cur: Any, face_ids: Sequence[int]) -> None:
+    """Delete the search-log rows whose results include any of ``face_ids``."""
+    if face_ids:
+        cur.execute("DELETE FROM searches WHERE list_has_any(flatten(result_face_ids), ?::BIGINT[])",
+                    [list(map(int, face_ids))])
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _json_list(value: Any) -> str:
+    import json
+
+    return json.dumps(value.to_list() if isinstance(value, pl.Series) else value)
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("face-workbench")
+    except Exception:  # noqa: BLE001 - a source checkout that is not installed
+        return "unknown"

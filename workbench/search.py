@@ -10,10 +10,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from workbench import compare
+from workbench import capture, compare
 from workbench.capture import ImageSource, load_image
 from workbench.errors import NoFaceError
-from workbench.gallery import GalleryDB, GalleryMatrix
+from workbench.gallery import GalleryDB, GalleryMatrix, SearchAudit
 from workbench.pipeline import Settings, analyze
 from workbench.types import Face, Match, Timings
 
@@ -90,8 +90,12 @@ def redecide(matches: list[Match], threshold: float) -> list[Match]:
 
 
 def search_image(db: GalleryDB, gallery: str, source: ImageSource, settings: Settings = Settings(), *,
-                 top_k: int = 5, per_person: bool = True, log: bool = True, name: str = "") -> SearchResult:
+                 top_k: int = 5, per_person: bool = True, log: bool = True, name: str = "",
+                 keep_probe: bool = False, client: str = "library") -> SearchResult:
     """Every face of a probe image, with its ranked candidates from ``gallery``.
+
+    The search log records the settings, the results and the probe's sha256, size and face
+    boxes; the probe image itself (re-encoded as JPEG, without metadata) only with ``keep_probe``.
 
     Raises:
         GalleryError: unknown gallery (checked before any work).
@@ -118,6 +122,14 @@ def search_image(db: GalleryDB, gallery: str, source: ImageSource, settings: Set
                       result_face_ids=[[m.face_id for m in ms] for ms in ranked],
                       result_distances=[[m.distance for m in ms] for ms in ranked],
                       detect_ms=timings.detect_ms, embed_ms=timings.embed_ms, search_ms=search_ms,
-                      source=name)
+                      source=name, audit=SearchAudit(
+                          client=client, probe_sha256=capture.sha256(source),
+                          probe_width=int(image.shape[1]), probe_height=int(image.shape[0]),
+                          probe_boxes=tuple(tuple(f.box.as_list()) for f in faces),
+                          upsample=settings.upsample, max_side=settings.max_side, per_person=per_person,
+                          similarity_base=settings.similarity_base, gallery_faces=int(matrix.vectors.shape[0]),
+                          result_people=tuple(tuple(m.person for m in ms) for ms in ranked),
+                          result_match=tuple(tuple(m.match for m in ms) for ms in ranked),
+                          probe_image=capture.encode_jpeg(image) if keep_probe else None))
     return SearchResult(gallery, settings.metric_, settings.threshold_,
                         tuple(FaceResult(f, tuple(ms)) for f, ms in zip(faces, ranked)), timings)
