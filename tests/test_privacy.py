@@ -1,0 +1,242 @@
+"""Purge means gone, classroom mode writes nothing, the search log is auditable and exportable,
+and nothing is configured to leave the machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from workbench import privacy
+from workbench.cli import cli
+from workbench.gallery import FaceRecord, GalleryDB
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def secret_face(person: str, seed: int) -> FaceRecord:
+    """A face whose vector, thumbnail and name are recognisable byte strings."""
+    v = np.random.default_rng([seed, *person.encode()]).normal(size=128).astype(np.float32)
+    return FaceRecord(person=person, image_sha256=f"sha-{person}-{seed}", source_path=f"{person}/{seed}.jpg",
+                      box=[0, 0, 50, 50], landmarks=[0.0] * 10, quality={"size": 50}, det_score=1.0,
+                      detector="hog", embedding=v, thumbnail=f"THUMB<{person}:{seed}>".encode() * 40)
+
+
+def traces(path: Path, rec: FaceRecord) -> dict[str, bool]:
+    """Which of a face's bytes can still be found in the database file."""
+    data = path.read_bytes()
+    return {"embedding": np.asarray(rec.embedding, np.float32).tobytes()[:64] in data,
+            "thumbnail": rec.thumbnail[:40] in data, "source": rec.source_path.encode() in data}
+
+
+@pytest.fixture()
+def uncompressed(db_path):
+    """A gallery whose vectors are stored uncompressed, so their raw bytes are findable at all."""
+    db = GalleryDB(db_path)
+    db.cursor().execute("SET force_compression = 'uncompressed'")
+    yield db
+    db.close()
+
+
+def _fill(db: GalleryDB) -> list[FaceRecord]:
+    recs = [secret_face(p, s) for p in ("ann", "bob", "cat") for s in range(1, 41)]
+    db.add_faces("g", [r for r in recs if r.person != "cat"])
+    db.add_faces("h", [r for r in recs if r.person == "cat"])
+    db.cursor().execute("CHECKPOINT")
+    return recs
+
+
+def test_deleted_person_bytes_are_gone_from_the_file_and_the_rest_survives(uncompressed, db_path):
+    db = uncompressed
+    recs = _fill(db)
+    ann = [r for r in recs if r.person == "ann"]
+    bob = [r for r in recs if r.person == "bob"]
+    assert all(all(traces(db_path, r).values()) for r in ann[:3]), "the check could not see the bytes at all"
+    ann_ids = db.faces("g").filter(pl.col("person") == "ann")["id"].to_list()
+    db.log_search(gallery="g", detector="hog", metric="euclidean", threshold=0.6, top_k=2,
+                  result_face_ids=[[ann_ids[0], ann_ids[1]]], result_distances=[[0.1, 0.2]],
+                  detect_ms=1, embed_ms=1, search_ms=1)
+    db.log_search(gallery="h", detector="hog", metric="euclidean", threshold=0.6, top_k=1,
+                  result_face_ids=[[999999]], result_distances=[[0.3]], detect_ms=1, embed_ms=1, search_ms=1)
+
+    assert db.delete_person("g", "ann") == 40
+    assert not (db_path.parent / (db_path.name + ".wal")).exists()
+    left = {k: sum(traces(db_path, r)[k] for r in ann) for k in ("embedding", "thumbnail", "source")}
+    assert left == {"embedding": 0, "thumbnail": 0, "source": 0}
+    assert all(all(traces(db_path, r).values()) for r in bob[:5])  # survivors are still in the file
+    assert db.search_log()["gallery"].to_list() == ["h"]  # the log row that returned ann is gone
+    assert db.faces("g").height == 40 and db.matrix("g").vectors.shape == (40, 128)
+    ids, _ = db.add_faces("g", [secret_face("dan", 1)])  # sequences survive the rewrite
+    assert ids[0] > max(ann_ids)
+
+
+def test_purge_everything_empties_every_data_table_including_new_ones(uncompressed, db_path):
+    db = uncompressed
+    recs = _fill(db)
+    # another helper's cache table: purge must find it without being told
+    db.cursor().execute("CREATE TABLE embedding_cache (key VARCHAR, vector FLOAT[128])")
+    db.cursor().execute("INSERT INTO embedding_cache VALUES ('x', ?)", [recs[0].embedding.tolist()])
+    side = db_path.with_name(db_path.name + ".ann")
+    side.write_bytes(b"index")
+    from workbench import gallery
+
+    gallery.SIDE_FILE_SUFFIXES.append(".ann")
+    try:
+        removed = db.purge_all()
+    finally:
+        gallery.SIDE_FILE_SUFFIXES.remove(".ann")
+    assert removed["faces"] == 120 and removed["people"] == 3 and removed["embedding_cache"] == 1
+    assert set(removed) == {"faces", "people", "galleries", "searches", "embedding_cache"}
+    assert not side.exists()
+    assert sum(any(traces(db_path, r).values()) for r in recs) == 0
+    assert db.galleries().height == 0
+    for t in db.data_tables():
+        assert db.cursor().execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] == 0
+    assert db.cursor().execute("SELECT value FROM meta WHERE key = 'model'").fetchone()[0] == "Dlib"
+
+
+def test_deleting_a_gallery_and_a_face_compact_too(uncompressed, db_path):
+    db = uncompressed
+    recs = _fill(db)
+    cat = [r for r in recs if r.person == "cat"]
+    assert db.delete_gallery("h") == 40
+    assert sum(traces(db_path, r)["thumbnail"] for r in cat) == 0
+    one = db.faces("g")["id"][0]
+    victim = next(r for r in recs if r.person == "ann" and r.source_path == db.faces("g")["source_path"][0])
+    db.delete_face(int(one))
+    assert not any(traces(db_path, victim).values())
+
+
+def test_purge_all_on_the_cli_needs_yes_and_reports(db_path):
+    with GalleryDB(db_path) as db:
+        db.add_faces("g", [secret_face("ann", 1)])
+    before = db_path.read_bytes()
+    r = CliRunner().invoke(cli, ["--db", str(db_path), "gallery", "purge-all"])
+    assert r.exit_code == 1 and "--yes" in r.stderr and db_path.read_bytes() == before
+    r = CliRunner().invoke(cli, ["--db", str(db_path), "gallery", "purge-all", "--yes"])
+    assert r.exit_code == 0, r.output
+    assert "1 faces" in r.stdout and "1 people" in r.stdout
+    assert b"THUMB<ann" not in db_path.read_bytes()
+
+
+def test_classroom_mode_writes_nothing_to_disk(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with GalleryDB(":memory:") as db:
+        db.add_faces("g", [secret_face("ann", 1), secret_face("bob", 2)])
+        assert db.faces("g").height == 2
+        assert db.delete_person("g", "ann") == 1
+        assert db.purge_all()["faces"] == 1
+    assert list(tmp_path.iterdir()) == []
+    with GalleryDB(":memory:") as fresh:  # and nothing carries over
+        assert fresh.galleries().height == 0
+
+
+def test_search_log_audit_fields_probe_only_on_request_and_export(astronaut, astronaut_png, db_path, tmp_path):
+    from workbench.enrol import Source, enrol_sources
+    from workbench.search import search_image
+
+    with GalleryDB(db_path) as db:
+        enrol_sources(db, "g", [Source("a", "eileen", astronaut)])
+        search_image(db, "g", astronaut_png, name="probe.png")
+        search_image(db, "g", astronaut_png, name="kept.png", keep_probe=True, client="app")
+        log = db.search_log().sort("id")
+    import hashlib
+
+    first, kept = log.row(0, named=True), log.row(1, named=True)
+    assert first["probe_sha256"] == hashlib.sha256(astronaut_png.read_bytes()).hexdigest()
+    assert (first["probe_width"], first["probe_height"]) == (512, 512)
+    assert first["result_people"][0][0] == "eileen" and first["result_match"][0][0] is True
+    assert first["gallery_faces"] == 1 and first["probe_boxes"][0][2] > first["probe_boxes"][0][0]
+    assert first["workbench_version"] and first["client"] == "library" and first["upsample"] == 1
+    assert first["probe_image"] is None  # never unless asked
+    assert kept["client"] == "app" and kept["probe_image"][:2] == b"\xff\xd8"  # a JPEG
+
+    for suffix in ("csv", "json", "parquet"):
+        out = tmp_path / f"log.{suffix}"
+        r = CliRunner().invoke(cli, ["--db", str(db_path), "log", "export", str(out)])
+        assert r.exit_code == 0, r.output
+        assert "exported 2 search(es)" in r.stdout
+    csv = pl.read_csv(tmp_path / "log.csv")
+    assert csv.height == 2 and json.loads(csv["result_people"][0]) == first["result_people"]
+    assert "probe_image" not in csv.columns
+    lines = (tmp_path / "log.json").read_text().splitlines()
+    assert json.loads(lines[1])["source"] == "kept.png" and "probe_image" not in json.loads(lines[1])
+    assert "probe_image" not in pl.read_parquet(tmp_path / "log.parquet").columns
+    with_probes = tmp_path / "probes.parquet"
+    assert CliRunner().invoke(cli, ["--db", str(db_path), "log", "export", str(with_probes), "--with-probes"]).exit_code == 0
+    assert pl.read_parquet(with_probes)["probe_image"][1][:2] == b"\xff\xd8"
+    bad = CliRunner().invoke(cli, ["--db", str(db_path), "log", "export", str(tmp_path / "log.xlsx")])
+    assert bad.exit_code == 1 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_an_old_search_log_gains_the_audit_columns_on_open(db_path):
+    import duckdb
+
+    with GalleryDB(db_path) as db:
+        db.add_faces("g", [secret_face("ann", 1)])
+        db.cursor().execute("ALTER TABLE searches DROP COLUMN probe_sha256")
+    with GalleryDB(db_path) as db:
+        assert "probe_sha256" in db.search_log().columns
+    con = duckdb.connect(str(db_path), read_only=True)
+    assert "probe_sha256" in [r[0] for r in con.execute("DESCRIBE searches").fetchall()]
+    con.close()
+
+
+def test_streamlit_config_keeps_statistics_off_and_limits_uploads():
+    conf = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert conf["browser"]["gatherUsageStats"] is False
+    assert conf["server"]["maxUploadSize"] == privacy.MAX_UPLOAD_MB
+    opts = privacy.streamlit_options()
+    assert opts[opts.index("--browser.gatherUsageStats") + 1] == "false"
+    for key, value in privacy.STREAMLIT_OPTIONS.items():  # file and command line say the same
+        section, name = key.split(".")
+        assert str(conf[section][name]).lower() == value
+
+
+def test_webrtc_uses_no_stun_server_by_default(monkeypatch):
+    from streamlit_webrtc.component import _resolve_server_rtc_configuration, enhance_frontend_rtc_configuration
+
+    from workbench import ui
+
+    monkeypatch.delenv("WORKBENCH_ICE_SERVERS", raising=False)
+    rtc = {"iceServers": ui.ice_servers()}
+    assert rtc == {"iceServers": []}
+    # what pages/live.py hands to streamlit-webrtc: neither side falls back to Google's STUN server
+    assert _resolve_server_rtc_configuration(rtc).iceServers == []
+    assert enhance_frontend_rtc_configuration(rtc)["iceServers"] == []
+    live = (ROOT / "pages" / "live.py").read_text()
+    assert 'rtc_configuration={"iceServers": ui.ice_servers()}' in live
+    monkeypatch.setenv("WORKBENCH_ICE_SERVERS", '[{"urls": "stun:stun.example.org"}]')
+    assert ui.ice_servers() == [{"urls": "stun:stun.example.org"}]
+
+
+def test_the_pipeline_opens_no_outside_connection(astronaut, db_path, monkeypatch):
+    """Models load, faces enrol and search with every non-local connection refused."""
+    from workbench import models
+    from workbench.enrol import Source, enrol_sources
+    from workbench.search import search_image
+
+    attempts: list = []
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else str(address)
+        if host not in ("127.0.0.1", "::1", "localhost") and self.family != socket.AF_UNIX:
+            attempts.append(address)
+            raise OSError(f"test: outside connection to {address} refused")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setattr(socket, "create_connection", lambda address, *a, **k: guarded(socket.socket(), address))
+    models._cache.clear()  # really load them again, under the guard
+    with GalleryDB(db_path) as db:
+        assert enrol_sources(db, "g", [Source("a", "eileen", astronaut)]).enrolled == 1
+        assert search_image(db, "g", astronaut).faces[0].best.person == "eileen"
+    assert attempts == []
