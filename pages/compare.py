@@ -1,6 +1,6 @@
 import streamlit as st
 
-from workbench import evaluate, pipeline, plots, ui
+from workbench import capture, evaluate, pipeline, plots, ui
 
 cur = ui.current()
 s = cur.settings
@@ -8,12 +8,12 @@ st.title("Compare two faces")
 c1, c2 = st.columns(2)
 with c1:
     a = ui.image_input("First photo", "cmp_a")
-    if a:
-        st.image(a[1], caption=a[0])
+    if a and (shown := ui.attempt(capture.load_image, a[1], a[0])) is not None:  # decoded: bad bytes = a message
+        st.image(shown, caption=a[0])
 with c2:
     b = ui.image_input("Second photo", "cmp_b")
-    if b:
-        st.image(b[1], caption=b[0])
+    if b and (shown := ui.attempt(capture.load_image, b[1], b[0])) is not None:
+        st.image(shown, caption=b[0])
 
 if a and b:
     v = ui.attempt(pipeline.verify, a[1], b[1], s)

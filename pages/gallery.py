@@ -42,3 +42,13 @@ if st.button("Purge gallery", disabled=not confirm, type="primary"):
     n = ui.attempt(db.purge_gallery, cur.gallery)
     if n is not None:
         st.success(f"Purged {n} face(s).")
+
+st.subheader("Purge everything")
+st.caption("Every gallery, person, face and search in this database; the file is rewritten so "
+           "nothing deleted can be recovered from it.")
+confirm_all = st.checkbox("I understand this removes every face of every gallery, and the search log",
+                          key="purge_all_ok")
+if st.button("Purge everything", disabled=not confirm_all, key="purge_all"):
+    removed = ui.attempt(db.purge_all)
+    if removed is not None:
+        st.success("Purged " + ", ".join(f"{n} {table}" for table, n in removed.items()) + ".")

@@ -15,6 +15,13 @@ if log.height:
     c2.plotly_chart(plots.searches_over_time_figure(log), key="time")
 else:
     st.info("No searches yet: run some on the Search page.")
+if log.height:  # the audit trail, built in memory (probe photos stay out; see `workbench log export`)
+    import io
+
+    buf = io.BytesIO()
+    if ui.attempt(db.export_search_log, buf, kind="csv") is not None:
+        st.download_button("Export the search log (CSV)", buf.getvalue(), file_name="search-log.csv",
+                           mime="text/csv", key="export_log")
 
 st.subheader(f"Genuine vs impostor distances in gallery {cur.gallery}")
 matrix = ui.gallery_matrix(cur.gallery)

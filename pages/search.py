@@ -10,6 +10,8 @@ s = cur.settings
 st.title("Search")
 st.caption(f"Every face in the probe photo, searched in gallery **{cur.gallery}**.")
 top_k = st.number_input("Candidates per face", 1, 50, 5, key="search_topk")
+keep_probe = st.checkbox("Keep the probe photo in the search log", key="search_keep_probe",
+                         help="Off: the log keeps only the photo's hash, size and face boxes.")
 choice = ui.image_input("Probe photo", "search")
 
 if choice is not None:
@@ -17,7 +19,8 @@ if choice is not None:
     key = (hashlib.sha256(data).hexdigest(), cur.gallery, s.model, s.detector, int(top_k))
     if st.session_state.get("search_key") != key:
         image = ui.attempt(capture.load_image, data, name)
-        result = image is not None and ui.attempt(search_image, ui.db(), cur.gallery, image, s, top_k=int(top_k), name=name)
+        result = image is not None and ui.attempt(search_image, ui.db(), cur.gallery, image, s, top_k=int(top_k),
+                                                  name=name, keep_probe=keep_probe, client="app")
         st.session_state["search_key"] = key if result else None
         st.session_state["search_result"] = (image, result) if result else None
     stored = st.session_state.get("search_result")

@@ -13,6 +13,7 @@ mode) keeps everything in memory and writes nothing to disk.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import threading
@@ -578,29 +579,33 @@ class GalleryDB:
             self._version += 1
         return self.path.stat().st_size
 
-    def export_search_log(self, path: str | os.PathLike, *, with_probes: bool = False) -> int:
+    def export_search_log(self, path: str | os.PathLike | io.BytesIO, *, kind: str | None = None,
+                          with_probes: bool = False) -> int:
         """Write the search log to ``.csv``, ``.json`` (one object per line) or ``.parquet``.
 
-        Nested columns become JSON text in CSV. Stored probe images go only into Parquet, and
-        only with ``with_probes``. Returns the number of searches written.
+        ``path`` may be an in-memory buffer (then ``kind`` names the format), so the app can
+        offer a download without writing a file. Nested columns become JSON text in CSV.
+        Stored probe images go only into Parquet, and only with ``with_probes``. Returns the
+        number of searches written.
         """
-        out = Path(path)
-        kind = out.suffix.lower()
-        if kind not in (".csv", ".json", ".jsonl", ".parquet"):
-            raise GalleryError(f"{out}: export the search log as .csv, .json or .parquet")
+        buffer = isinstance(path, io.BytesIO)
+        kind = (kind or ("" if buffer else Path(path).suffix)).lower().lstrip(".")
+        if kind not in ("csv", "json", "jsonl", "parquet"):
+            raise GalleryError(f"{path}: export the search log as .csv, .json or .parquet")
         log = self.search_log().sort("id")
-        if not (with_probes and kind == ".parquet"):
+        if not (with_probes and kind == "parquet"):
             log = log.drop("probe_image", strict=False)
+        if kind == "csv":
+            nested = [c for c, t in log.schema.items() if t.is_nested()]
+            log = log.with_columns(pl.col(c).map_elements(_json_list, return_dtype=pl.String) for c in nested)
+        write = {"parquet": log.write_parquet, "csv": log.write_csv}.get(kind, log.write_ndjson)
+        if buffer:
+            write(path)
+            return log.height
+        out = Path(path)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(out.name + ".part")
-        if kind == ".parquet":
-            log.write_parquet(tmp)
-        elif kind == ".csv":
-            nested = [c for c, t in log.schema.items() if t.is_nested()]
-            log.with_columns(pl.col(c).map_elements(_json_list, return_dtype=pl.String) for c in nested) \
-               .write_csv(tmp)
-        else:
-            log.write_ndjson(tmp)
+        write(tmp)
         tmp.replace(out)
         return log.height
 

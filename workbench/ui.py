@@ -15,7 +15,7 @@ import streamlit as st
 
 from workbench import capture, compare, config, detect, embed, models
 from workbench.errors import WorkbenchError
-from workbench.gallery import GalleryDB
+from workbench.gallery import MEMORY, GalleryDB
 from workbench.pipeline import Settings
 
 T = TypeVar("T")
@@ -68,7 +68,10 @@ def sidebar() -> Current | None:
     """Render the shared settings in the sidebar; ``None`` (with a message) if the DB cannot open."""
     sb = st.sidebar
     sb.header("Settings")
-    db_path = sb.text_input("Database file", value=str(config.db_path()), key="db_path")
+    classroom = sb.toggle(  # issue 6: classroom mode keeps the gallery in memory only
+        "Classroom mode (nothing saved)", value=str(config.db_path()) == MEMORY, key="classroom",
+        help="Keep the gallery in memory: nothing is written to disk, and it is gone when the app stops.")
+    db_path = MEMORY if classroom else sb.text_input("Database file", value=str(config.db_path()), key="db_path")
     model = sb.selectbox("Embedding model", list(embed.MODELS), key="model")
     detector = sb.selectbox("Face detector", list(detect.DETECTORS), key="detector")
     default_t = compare.default_threshold(model)
