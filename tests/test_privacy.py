@@ -182,6 +182,13 @@ def test_an_old_search_log_gains_the_audit_columns_on_open(db_path):
     with GalleryDB(db_path) as db:
         db.add_faces("g", [secret_face("ann", 1)])
         db.cursor().execute("ALTER TABLE searches DROP COLUMN probe_sha256")
+    import subprocess
+    import sys
+
+    # the migration must survive a crash right after it (DuckDB cannot replay it from the WAL)
+    code = "import os, sys; from workbench.gallery import GalleryDB; GalleryDB(sys.argv[1]); os._exit(0)"
+    subprocess.run([sys.executable, "-c", code, str(db_path)], check=True, cwd=ROOT,
+                   env=dict(os.environ, PYTHONPATH=str(ROOT)))
     with GalleryDB(db_path) as db:
         assert "probe_sha256" in db.search_log().columns
     con = duckdb.connect(str(db_path), read_only=True)

@@ -154,10 +154,12 @@ def verify(obj: Ctx, image1: str, image2: str, as_json: bool) -> None:
 @click.option("--consent/--no-consent", default=None, help="Record whether the person consented.")
 @click.option("--notes", default=None, help="Notes stored on the person.")
 @click.option("--every", "every_s", default=1.0, show_default=True, help="Video: seconds between sampled frames.")
+@click.option("--batch", "batch_size", default=32, show_default=True, type=click.IntRange(1),
+              help="Commit every this many faces (a crash loses at most one batch; run again to finish).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def enrol(obj: Ctx, path: str, gallery: str, person: str | None, consent: bool | None, notes: str | None,
-          every_s: float, as_json: bool) -> None:
+          every_s: float, batch_size: int, as_json: bool) -> None:
     """Enrol PATH: an image, a folder of <person>/ sub-folders, or a video (sampled frames)."""
     from workbench.enrol import enrol_path
 
@@ -165,7 +167,7 @@ def enrol(obj: Ctx, path: str, gallery: str, person: str | None, consent: bool |
         raise WorkbenchError(f"{path}: no such file or folder")
     with obj.open_db() as db:
         r = enrol_path(db, gallery, path, obj.settings, person=person, consent=consent, notes=notes,
-                       every_s=every_s, progress=_progress("enrolling"))
+                       every_s=every_s, progress=_progress("enrolling"), batch_size=batch_size)
     if as_json:
         _echo_json({"gallery": gallery, "enrolled": r.enrolled, "duplicates": r.duplicates,
                     "skipped": [s.__dict__ for s in r.skipped], "people": r.people})

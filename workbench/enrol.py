@@ -107,18 +107,35 @@ def plan(path: str | os.PathLike, person: str | None = None, *, every_s: float =
 
 def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settings: Settings = Settings(), *,
                   consent: bool | None = None, notes: str | None = None,
-                  progress: Progress | None = None, keep_faces: bool = False) -> EnrolReport:
+                  progress: Progress | None = None, keep_faces: bool = False,
+                  batch_size: int | None = None) -> EnrolReport:
     """Analyse every source, keep the largest accepted face of each, store them in one go.
 
     A source is skipped (with a reason) when it cannot be read, has no face, its faces all
     fail the quality gate, or it is already enrolled (a duplicate). With ``keep_faces``, the
     report lists every detected face with a thumbnail and its verdict (for the app).
+
+    ``batch_size`` (for large folders) commits every that many faces in one transaction
+    instead of all at the end: a crash then loses only the batch in progress, never part of
+    one, and running the same enrolment again skips what is stored and finishes the rest.
     """
     sources = list(sources)
     records: list[FaceRecord] = []
     skipped: list[Skip] = []
     duplicates = 0
     outcomes: list[FaceOutcome] = []
+    ids: list[int] = []
+    people: set[str] = set()
+
+    def flush() -> None:
+        nonlocal duplicates
+        if records:
+            new, dup_in_db = db.add_faces(gallery, records, consent=consent, notes=notes)
+            ids.extend(new)
+            duplicates += dup_in_db
+            people.update(r.person for r in records)
+            records.clear()
+
     for i, src in enumerate(sources, 1):
         try:
             data = src.data if isinstance(src.data, (bytes, np.ndarray)) else capture.read_bytes(src.data)
@@ -155,17 +172,19 @@ def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settin
             det_score=d.score, detector=d.detector, embedding=face.embedding.vector,
             thumbnail=capture.encode_jpeg(thumbs[id(face)]),
         ))
-    ids, dup_in_db = db.add_faces(gallery, records, consent=consent, notes=notes) if records else ([], 0)
-    people = sorted({r.person for r in records})
-    return EnrolReport(gallery, ids, duplicates + dup_in_db, skipped, people, outcomes)
+        if batch_size and len(records) >= batch_size:
+            flush()
+    flush()
+    return EnrolReport(gallery, ids, duplicates, skipped, sorted(people), outcomes)
 
 
 def enrol_path(db: GalleryDB, gallery: str, path: str | os.PathLike, settings: Settings = Settings(), *,
                person: str | None = None, consent: bool | None = None, notes: str | None = None,
-               every_s: float = 1.0, progress: Progress | None = None) -> EnrolReport:
+               every_s: float = 1.0, progress: Progress | None = None,
+               batch_size: int | None = None) -> EnrolReport:
     """Enrol an image, a folder of people, or a video (see :func:`plan`)."""
     return enrol_sources(db, gallery, plan(path, person, every_s=every_s), settings,
-                         consent=consent, notes=notes, progress=progress)
+                         consent=consent, notes=notes, progress=progress, batch_size=batch_size)
 
 
 #: The demo gallery: the face_recognition project's k-NN example, one folder per person.

@@ -193,9 +193,9 @@ class GalleryDB:
                 "searched_at TIMESTAMP DEFAULT current_timestamp, gallery VARCHAR, model VARCHAR, "
                 "detector VARCHAR, metric VARCHAR, threshold DOUBLE, top_k INTEGER, "
                 "n_faces INTEGER, result_face_ids BIGINT[][], result_distances FLOAT[][], "
-                "detect_ms DOUBLE, embed_ms DOUBLE, search_ms DOUBLE, source VARCHAR)"
+                "detect_ms DOUBLE, embed_ms DOUBLE, search_ms DOUBLE, source VARCHAR, "
+                + ", ".join(f"{name} {sql_type}" for name, sql_type in AUDIT_COLUMNS) + ")"
             )
-            self._add_audit_columns(cur)
             cur.executemany(
                 "INSERT INTO meta VALUES (?, ?)",
                 [["schema_version", SCHEMA_VERSION], ["model", self.model], ["dim", str(d)]],
@@ -509,9 +509,21 @@ class GalleryDB:
     # -- privacy: purge everything, compaction, search-log audit and export (issue 6) --------
 
     def _add_audit_columns(self, cur: Any) -> None:
-        """Add the audit columns to ``searches`` (databases made before them get them on open)."""
-        for name, sql_type in AUDIT_COLUMNS:
-            cur.execute(f"ALTER TABLE searches ADD COLUMN IF NOT EXISTS {name} {sql_type}")
+        """Give a database made before the audit columns its missing ones, and checkpoint at once.
+
+        DuckDB 1.5 cannot replay an ``ALTER TABLE ... ADD COLUMN`` from its write-ahead log on a
+        table whose defaults call ``nextval`` (an internal error: the file no longer opens after
+        a crash), so the change must never stay in the WAL. New files get the columns in
+        ``CREATE TABLE``; nothing is written when no column is missing.
+        """
+        have = {r[0] for r in cur.execute("DESCRIBE searches").fetchall()}
+        missing = [(n, t) for n, t in AUDIT_COLUMNS if n not in have]
+        if not missing:
+            return
+        with self._write_lock:
+            for name, sql_type in missing:
+                cur.execute(f"ALTER TABLE searches ADD COLUMN {name} {sql_type}")
+            cur.execute("CHECKPOINT")
 
     def data_tables(self) -> list[str]:
         """Every table of this database except ``meta``: all that may hold face data."""
