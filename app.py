@@ -4,7 +4,8 @@ import streamlit as st
 
 from workbench import ui
 
-st.set_page_config(page_title="Face workbench", page_icon=":material/face:", layout="wide")
+# an emoji favicon is drawn locally; a ":material/...:" one is fetched from fonts.gstatic.com
+st.set_page_config(page_title="Face workbench", page_icon="🧑", layout="wide")
 
 current = ui.sidebar()
 if current is not None:

@@ -78,7 +78,8 @@ def check(db: Path, gallery: str, batch: int, total: int) -> list[str]:
                                        "(SELECT 1 FROM faces f WHERE f.person_id = p.id)").fetchone()[0]
             dups = cur.execute("SELECT count(*) FROM (SELECT gallery_id, image_sha256 FROM faces "
                                "GROUP BY ALL HAVING count(*) > 1)").fetchone()[0]
-            n = cur.execute("SELECT count(*) FROM faces").fetchone()[0]
+            n = cur.execute("SELECT count(*) FROM faces f JOIN galleries g ON g.id = f.gallery_id "
+                            "WHERE g.name = ?", [gallery]).fetchone()[0]
             bad_vectors = cur.execute("SELECT count(*) FROM faces WHERE embedding IS NULL").fetchone()[0]
     except WorkbenchError as err:
         return [f"gallery does not open: {err}"]
@@ -91,7 +92,7 @@ def check(db: Path, gallery: str, batch: int, total: int) -> list[str]:
     if bad_vectors:
         problems.append(f"{bad_vectors} face(s) without a vector")
     if n % batch and n != total:
-        problems.append(f"{n} faces is not a whole number of batches of {batch}")
+        problems.append(f"{gallery}: {n} faces is not a whole number of batches of {batch}")
     return problems
 
 
@@ -102,16 +103,51 @@ class Outcome:
     crashes: int = 0
     rows_lost: int = 0
     faces: int = 0
+    enrolments: int = 0
     problems: list[str] = field(default_factory=list)
+
+    def problem(self, *found: str) -> None:
+        if found:
+            self.crashes += 1
+            self.problems += found
+
+
+def _finish(out: Outcome, db: Path, folder: Path, photos: list[Path], gallery: str, batch: int) -> None:
+    """Run the enrolment of ``gallery`` to the end, then once more (must add nothing), and count."""
+    from workbench.capture import sha256
+    from workbench.gallery import GalleryDB
+
+    skipped: set[str] = set()
+    for attempt in ("finish", "again"):
+        out.cases += 1
+        r = subprocess.run(_cli(db, folder, gallery, batch), env=_env(), capture_output=True, text=True,
+                           timeout=3600)
+        if r.returncode != 0:
+            out.problem(f"{gallery} {attempt}: exit {r.returncode}: {r.stderr.strip()[-300:]}")
+            continue
+        report = json.loads(r.stdout)
+        skipped |= {s["source"] for s in report["skipped"]}
+        if attempt == "again" and report["enrolled"]:
+            out.problem(f"{gallery}: re-running enrolled {report['enrolled']} more: not idempotent")
+    with GalleryDB(db) as g:
+        stored = set(g.faces(gallery)["image_sha256"].to_list())
+    out.faces += len(stored)
+    out.enrolments += 1
+    out.rows_lost += sum(1 for p in photos if sha256(p) not in stored and str(p) not in skipped)
+    out.problem(*check(db, gallery, batch, len(photos)))
 
 
 def run(db: Path, folder: Path, photos: list[Path], *, kills: int, batch: int, max_delay: float,
-        seed: int = 0, gallery: str = "crash") -> Outcome:
-    """Start the enrolment ``kills`` times and SIGKILL it after a random delay, checking the
-    gallery after each; then let it finish, run it once more (must add nothing), and count."""
+        seed: int = 0) -> Outcome:
+    """Start the enrolment of a folder ``kills`` times, SIGKILL it after a random delay and check
+    the gallery after each kill. An enrolment that ends before its kill is finished (run to
+    the end, then once more, counting what is stored) and the next one starts in a new gallery
+    of the same file, so kills keep landing in unfinished work."""
     rng = random.Random(seed)
     out = Outcome()
+    cycle = 0
     for _ in range(kills):
+        gallery = f"crash{cycle}"
         out.cases += 1
         proc = subprocess.Popen(_cli(db, folder, gallery, batch), env=_env(), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
@@ -119,36 +155,13 @@ def run(db: Path, folder: Path, photos: list[Path], *, kills: int, batch: int, m
             proc.wait(timeout=rng.uniform(0.3, max_delay))
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
+            proc.wait()
             out.kills += 1
-        proc.wait()
-        problems = check(db, gallery, batch, len(photos))
-        if problems:
-            out.crashes += 1
-            out.problems += problems
-    for attempt in ("finish", "again"):
-        out.cases += 1
-        r = subprocess.run(_cli(db, folder, gallery, batch), env=_env(), capture_output=True, text=True,
-                           timeout=3600)
-        if r.returncode != 0:
-            out.crashes += 1
-            out.problems.append(f"{attempt}: exit {r.returncode}: {r.stderr.strip()[-300:]}")
+            out.problem(*check(db, gallery, batch, len(photos)))
             continue
-        report = json.loads(r.stdout)
-        if attempt == "again" and report["enrolled"]:
-            out.crashes += 1
-            out.problems.append(f"re-running enrolled {report['enrolled']} more: not idempotent")
-        skipped = {s["source"] for s in report["skipped"]}
-    from workbench.capture import sha256
-    from workbench.gallery import GalleryDB
-
-    with GalleryDB(db) as g:
-        stored = set(g.faces(gallery)["image_sha256"].to_list())
-        out.faces = len(stored)
-    out.rows_lost = sum(1 for p in photos if sha256(p) not in stored and str(p) not in skipped)
-    problems = check(db, gallery, batch, len(photos))
-    if problems:
-        out.crashes += 1
-        out.problems += problems
+        _finish(out, db, folder, photos, gallery, batch)
+        cycle += 1
+    _finish(out, db, folder, photos, f"crash{cycle}", batch)
     return out
 
 
@@ -168,12 +181,12 @@ def main() -> None:
     photos = make_folder(folder, args.images)
     db = work / "crash.duckdb"
     db.unlink(missing_ok=True)
-    max_delay = args.max_delay or 3.0 + 0.45 * args.images
+    max_delay = args.max_delay or 3.0 + 0.4 * args.images
     t0 = time.time()
     o = run(db, folder, photos, kills=args.kills, batch=args.batch, max_delay=max_delay, seed=args.seed)
     print(f"photos: {len(photos)}, batch: {args.batch}, kill delays 0.3-{max_delay:.0f} s, {time.time() - t0:.0f} s")
-    print(f"cases tried: {o.cases} ({o.kills} SIGKILLs), crashes: {o.crashes}, rows lost: {o.rows_lost}, "
-          f"faces stored: {o.faces}")
+    print(f"cases tried: {o.cases} ({o.kills} SIGKILLs, {o.enrolments} enrolments finished), "
+          f"crashes: {o.crashes}, rows lost: {o.rows_lost}, faces stored: {o.faces}")
     for p in o.problems:
         print("  problem:", p)
     sys.exit(1 if o.crashes or o.rows_lost else 0)

@@ -401,6 +401,9 @@ def app(obj: Ctx, port: int, address: str, headless: bool, classroom: bool) -> N
            "--server.address", address, "--server.headless", "true" if headless else "false",
            *streamlit_options()]
     # run from the checkout so its .streamlit/config.toml applies too (the options above win anyway)
+    if hasattr(os, "execve"):  # become the server: signals reach it, no orphan keeps the database locked
+        os.chdir(entry.parent)
+        os.execve(sys.executable, cmd, env)
     sys.exit(subprocess.call(cmd, env=env, cwd=entry.parent))
 
 
