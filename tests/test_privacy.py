@@ -247,3 +247,55 @@ def test_the_pipeline_opens_no_outside_connection(astronaut, db_path, monkeypatc
         assert enrol_sources(db, "g", [Source("a", "eileen", astronaut)]).enrolled == 1
         assert search_image(db, "g", astronaut).faces[0].best.person == "eileen"
     assert attempts == []
+
+
+def test_classroom_switch_in_the_app_enrols_in_memory_only(astronaut_png, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from workbench import ui
+
+    disk_db = tmp_path / "would-be.duckdb"
+    monkeypatch.setenv("WORKBENCH_DB", str(disk_db))
+    monkeypatch.delenv("WORKBENCH_FACES", raising=False)
+    monkeypatch.chdir(ROOT)
+    before = {p for p in ROOT.rglob("*.duckdb*")}
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.session_state["classroom"] = True  # the sidebar switch
+    at.run()
+    assert not at.exception and at.toggle(key="classroom").value is True
+    at.switch_page("pages/enrol.py").run()
+    at.text_input(key="enrol_person").input("pupil").run()
+    at.file_uploader(key="enrol_uploads").set_value(("me.png", astronaut_png.read_bytes(), "image/png")).run()
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("1 face(s) enrolled for pupil" in s.value for s in at.success), [w.value for w in at.warning]
+    db = ui.get_db(":memory:", "Dlib")
+    assert db.in_memory and db.faces("demo").height == 1
+    assert not disk_db.exists() and list(tmp_path.iterdir()) == []
+    assert {p for p in ROOT.rglob("*.duckdb*")} == before
+    db.purge_all()  # the cached in-memory gallery is shared by this process's other app tests
+
+
+def test_app_exports_the_log_and_purges_everything(astronaut, db_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from workbench.enrol import Source, enrol_sources
+    from workbench.search import search_image
+
+    with GalleryDB(db_path) as db:
+        enrol_sources(db, "demo", [Source("a", "eileen", astronaut)])
+        search_image(db, "demo", astronaut, name="probe")
+        thumb = db.thumbnail(int(db.faces("demo")["id"][0]))
+    assert thumb and thumb[100:200] in db_path.read_bytes()
+    monkeypatch.setenv("WORKBENCH_DB", str(db_path))
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at.switch_page("pages/metrics.py").run()
+    assert not at.exception
+    assert [b for b in at.get("download_button") if "search log" in b.proto.label]
+    at.switch_page("pages/gallery.py").run()
+    at.checkbox(key="purge_all_ok").check().run()
+    at.button(key="purge_all").click().run()
+    assert not at.exception
+    assert any("1 faces" in s.value and "1 searches" in s.value for s in at.success), [s.value for s in at.success]
+    assert thumb[100:200] not in db_path.read_bytes()
