@@ -59,6 +59,40 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def serve_app(db_path: Path, cwd: Path, **env: str) -> tuple[str, subprocess.Popen]:
+    """`workbench app` on a free localhost port over ``db_path``: ``(url, process)`` once healthy.
+
+    Started through the CLI, so `workbench app` itself is proven; this checkout's package is
+    imported whatever the editable install points at.
+    """
+    port = free_port()
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, **env, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workbench.cli", "--db", str(db_path), "app", "--port", str(port),
+         "--address", "127.0.0.1"],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                return url, proc
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    pytest.fail(f"the app did not start: {proc.stdout.read()[-2000:]}")
+
+
+def stop_app(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
     out = Path(os.environ.get("WORKBENCH_SCREENSHOTS") or tmp_path_factory.mktemp("shots"))
@@ -79,31 +113,9 @@ def server(faces, tmp_path_factory):
         load_demo_gallery(db)
         for name in ("obama1.jpg", "obama_and_biden.jpg", "kit_with_rose.jpg"):
             search_image(db, "demo", faces / "face-recognition-examples/knn_examples/test" / name, name=name)
-    port = free_port()
-    root = Path(__file__).resolve().parent.parent  # this checkout, whatever the editable install points at
-    env = dict(os.environ, WORKBENCH_DB=str(db_path), WORKBENCH_FACES=str(faces),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
-    proc = subprocess.Popen(  # through the CLI, so `workbench app` itself is proven
-        [sys.executable, "-m", "workbench.cli", "--db", str(db_path), "app", "--port", str(port),
-         "--address", "127.0.0.1"],
-        cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail(f"the app did not start: {proc.stdout.read()[-2000:]}")
+    url, proc = serve_app(db_path, tmp, WORKBENCH_FACES=str(faces))
     yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_app(proc)
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,12 @@ import re
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from test_browser import CHROMIUM, FLAGS, PAGES, free_port, settle
+from test_browser import CHROMIUM, FLAGS, PAGES, serve_app, settle, stop_app
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
@@ -46,30 +45,9 @@ def app_server(tmp_path_factory, photos):
     db_path = tmp / "class.duckdb"
     with GalleryDB(db_path) as db:
         assert enrol_sources(db, "class", [Source(str(photos[0]), "teacher", photos[0])]).enrolled == 1
-    port = free_port()
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    env.pop("WORKBENCH_FACES", None)
-    proc = subprocess.Popen([sys.executable, "-m", "workbench.cli", "--db", str(db_path), "app", "--port", str(port),
-                             "--address", "127.0.0.1"], cwd=tmp, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail(f"the app did not start: {proc.stdout.read()[-2000:]}")
+    url, proc = serve_app(db_path, tmp)
     yield url, db_path, proc
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    stop_app(proc)
 
 
 @pytest.fixture(scope="module")
