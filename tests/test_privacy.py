@@ -299,3 +299,35 @@ def test_app_exports_the_log_and_purges_everything(astronaut, db_path, monkeypat
     assert not at.exception
     assert any("1 faces" in s.value and "1 searches" in s.value for s in at.success), [s.value for s in at.success]
     assert thumb[100:200] not in db_path.read_bytes()
+
+
+def test_reads_in_other_threads_survive_compaction(db_path):
+    """Compaction swaps the connection: app sessions reading at that moment must not notice."""
+    import threading
+
+    errors: list[str] = []
+    reads = [0]
+    stop = threading.Event()
+    with GalleryDB(db_path) as db:
+        db.add_faces("g", [secret_face(f"p{i}", s) for i in range(8) for s in range(3)])
+
+        def reader() -> None:
+            while not stop.is_set():
+                try:
+                    db.faces("g")
+                    db.matrix("g")
+                    db.people("g")
+                    with db.reading():
+                        db.cursor().execute("SELECT count(*) FROM searches").fetchone()
+                    reads[0] += 1
+                except Exception as err:  # noqa: BLE001 - collected and asserted below
+                    errors.append(f"{type(err).__name__}: {err}")
+
+        threads = [threading.Thread(target=reader) for _ in range(3)]
+        [t.start() for t in threads]
+        for i in range(6):
+            db.delete_person("g", f"p{i}")
+        stop.set()
+        [t.join(timeout=60) for t in threads]
+        assert errors == [] and reads[0] > 0
+        assert db.people("g")["name"].to_list() == ["p6", "p7"]

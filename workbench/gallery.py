@@ -13,6 +13,7 @@ mode) keeps everything in memory and writes nothing to disk.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -70,6 +71,58 @@ def _locked_message(path: Path, err: Exception) -> str:
     )
 
 
+class _SharedLock:
+    """Many readers at once, or one exclusive holder (compaction, which swaps the connection).
+
+    Re-entrant for readers, so a read method may call another.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._exclusive = False
+        self._local = threading.local()
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        depth = getattr(self._local, "depth", 0)
+        if depth == 0:
+            with self._cond:
+                self._cond.wait_for(lambda: not self._exclusive)
+                self._readers += 1
+        self._local.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._local.depth = depth
+            if depth == 0:
+                with self._cond:
+                    self._readers -= 1
+                    self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._exclusive)
+            self._exclusive = True
+            self._cond.wait_for(lambda: self._readers == 0)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._exclusive = False
+                self._cond.notify_all()
+
+
+def _reads(method):
+    """A read method: runs while no compaction is swapping the connection underneath it."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._rw.shared():
+            return method(self, *args, **kwargs)
+    return wrapper
+
+
 class GalleryDB:
     """The workbench database at ``path``, for vectors of ``model``.
 
@@ -91,6 +144,7 @@ class GalleryDB:
         self.read_only = read_only
         self._local = threading.local()
         self._generation = 0  # bumped when compact() reconnects: cursors of the old connection are stale
+        self._rw = _SharedLock()  # read methods share it; compact() takes it alone
         # DuckDB allows one writer per process at a time anyway; serialising our own
         # transactions turns write-write conflicts between threads into a short wait.
         self._write_lock = threading.RLock()
@@ -127,7 +181,11 @@ class GalleryDB:
     # -- connection plumbing ------------------------------------------------------------
 
     def cursor(self):
-        """This thread's cursor on the shared connection."""
+        """This thread's cursor on the shared connection.
+
+        Code outside this class that reads through it should do so inside :meth:`reading`, so
+        a compaction in another thread does not close the connection under the query.
+        """
         cur = getattr(self._local, "cur", None)
         if cur is None or getattr(self._local, "generation", -1) != self._generation:
             cur = self._con.cursor()
@@ -137,6 +195,10 @@ class GalleryDB:
 
     def close(self) -> None:
         self._con.close()
+
+    def reading(self):
+        """``with db.reading(): db.cursor().execute(...)``: a read that compaction waits for."""
+        return self._rw.shared()
 
     def __enter__(self) -> GalleryDB:
         return self
@@ -216,6 +278,7 @@ class GalleryDB:
 
     # -- galleries ------------------------------------------------------------------------
 
+    @_reads
     def galleries(self) -> pl.DataFrame:
         """Every gallery with its people and face counts."""
         return self.cursor().execute(
@@ -225,6 +288,7 @@ class GalleryDB:
             "FROM galleries g ORDER BY g.name"
         ).pl()
 
+    @_reads
     def gallery_id(self, name: str, *, create: bool = False, cur: Any = None) -> int:
         """Id of gallery ``name``; created when ``create``, else :class:`GalleryError` if unknown."""
         cur = cur or self.cursor()
@@ -267,6 +331,7 @@ class GalleryDB:
 
     # -- people and faces -----------------------------------------------------------------
 
+    @_reads
     def people(self, gallery: str) -> pl.DataFrame:
         gid = self.gallery_id(gallery)
         return self.cursor().execute(
@@ -275,6 +340,7 @@ class GalleryDB:
             "WHERE p.gallery_id = ? GROUP BY ALL ORDER BY p.name", [gid]
         ).pl()
 
+    @_reads
     def faces(self, gallery: str, with_embeddings: bool = False) -> pl.DataFrame:
         gid = self.gallery_id(gallery)
         emb = ", f.embedding" if with_embeddings else ""
@@ -308,6 +374,7 @@ class GalleryDB:
             gid = self.gallery_id(gallery, cur=cur)
             return self._person_id(cur, gid, name, notes, consent)
 
+    @_reads
     def has_image(self, gallery: str, sha: str) -> bool:
         """Whether an image with this content hash is already enrolled for this model."""
         row = self.cursor().execute(
@@ -366,6 +433,7 @@ class GalleryDB:
                 seen_before.add(rec.image_sha256)
         return ids, skipped
 
+    @_reads
     def thumbnail(self, face_id: int) -> bytes | None:
         """The JPEG thumbnail stored with a face, if any."""
         row = self.cursor().execute("SELECT thumbnail FROM faces WHERE id = ?", [face_id]).fetchone()
@@ -397,6 +465,7 @@ class GalleryDB:
 
     # -- vectors for search ---------------------------------------------------------------
 
+    @_reads
     def matrix(self, gallery: str) -> GalleryMatrix:
         """All vectors of a gallery as one ``(N, dim)`` float32 array, cached until a write."""
         gid = self.gallery_id(gallery)
@@ -444,6 +513,7 @@ class GalleryDB:
                  [list(m) for m in a.result_match], a.probe_image],
             )
 
+    @_reads
     def search_log(self, limit: int | None = None) -> pl.DataFrame:
         sql = "SELECT * FROM searches ORDER BY id DESC"
         if limit:
@@ -452,6 +522,7 @@ class GalleryDB:
 
     # -- export / import ------------------------------------------------------------------
 
+    @_reads
     def export_parquet(self, gallery: str, path: str | os.PathLike) -> int:
         """Write a gallery's people and faces (with vectors) to one Parquet file."""
         gid = self.gallery_id(gallery)
@@ -525,6 +596,7 @@ class GalleryDB:
                 cur.execute(f"ALTER TABLE searches ADD COLUMN {name} {sql_type}")
             cur.execute("CHECKPOINT")
 
+    @_reads
     def data_tables(self) -> list[str]:
         """Every table of this database except ``meta``: all that may hold face data."""
         rows = self.cursor().execute(
@@ -560,13 +632,13 @@ class GalleryDB:
         import duckdb
 
         if self.in_memory:
-            with self._write_lock:
+            with self._write_lock, self._rw.exclusive():
                 self.cursor().execute("CHECKPOINT")  # vacuums deleted rows of in-memory tables
             return 0
         if self.read_only:
             raise DatabaseError(f"{self.path}: opened read-only, cannot compact")
         tmp = self.path.with_name(self.path.name + ".compact")
-        with self._write_lock:
+        with self._write_lock, self._rw.exclusive():
             for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
                 leftover.unlink(missing_ok=True)
             con = self._con
