@@ -254,7 +254,16 @@ def test_classroom_switch_in_the_app_enrols_in_memory_only(astronaut_png, tmp_pa
 
     from workbench import ui
 
+    import tempfile
+
     disk_db = tmp_path / "would-be.duckdb"
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))  # any temporary file would land here
+    made: list = []  # ... and be recorded, even if deleted right after
+    for name in ("mkdtemp", "_mkstemp_inner"):
+        real = getattr(tempfile, name)
+        monkeypatch.setattr(tempfile, name, lambda *a, _real=real, **k: made.append(a) or _real(*a, **k))
     monkeypatch.setenv("WORKBENCH_DB", str(disk_db))
     monkeypatch.delenv("WORKBENCH_FACES", raising=False)
     monkeypatch.chdir(ROOT)
@@ -269,9 +278,12 @@ def test_classroom_switch_in_the_app_enrols_in_memory_only(astronaut_png, tmp_pa
     at.button[0].click().run()
     assert not at.exception
     assert any("1 face(s) enrolled for pupil" in s.value for s in at.success), [w.value for w in at.warning]
+    at.switch_page("pages/gallery.py").run()  # browsing and exporting write nothing either
+    assert not at.exception and [b for b in at.get("download_button") if "Parquet" in b.proto.label]
     db = ui.get_db(":memory:", "Dlib")
     assert db.in_memory and db.faces("demo").height == 1
-    assert not disk_db.exists() and list(tmp_path.iterdir()) == []
+    assert not disk_db.exists() and list(tmp_path.iterdir()) == [temp] and list(temp.iterdir()) == []
+    assert made == [], made
     assert {p for p in ROOT.rglob("*.duckdb*")} == before
     db.purge_all()  # the cached in-memory gallery is shared by this process's other app tests
 

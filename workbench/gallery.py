@@ -523,8 +523,8 @@ class GalleryDB:
     # -- export / import ------------------------------------------------------------------
 
     @_reads
-    def export_parquet(self, gallery: str, path: str | os.PathLike) -> int:
-        """Write a gallery's people and faces (with vectors) to one Parquet file."""
+    def export_parquet(self, gallery: str, path: str | os.PathLike | io.BytesIO) -> int:
+        """Write a gallery's people and faces (with vectors) to one Parquet file (or buffer)."""
         gid = self.gallery_id(gallery)
         df = self.cursor().execute(
             "SELECT g.name AS gallery, p.name AS person, p.notes, p.consent, f.image_sha256, "
@@ -532,6 +532,9 @@ class GalleryDB:
             "f.embedding, f.thumbnail, f.enrolled_at FROM faces f JOIN people p ON p.id = f.person_id "
             "JOIN galleries g ON g.id = f.gallery_id WHERE f.gallery_id = ? ORDER BY f.id", [gid]
         ).pl()
+        if isinstance(path, io.BytesIO):  # a download built in memory: nothing touches the disk
+            df.write_parquet(path)
+            return df.height
         out = Path(path)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(out.name + ".part")
