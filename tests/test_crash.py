@@ -26,3 +26,56 @@ def test_the_checker_sees_half_an_enrolment(tmp_path):
                                          np.zeros(128, np.float32))])
         g.cursor().execute("DELETE FROM people")
     assert any("without their person" in p for p in check(db, "crash", 1, 1))
+
+
+CHURN = """
+import sys, numpy as np
+from workbench.gallery import FaceRecord, GalleryDB
+
+def face(person, k):
+    v = np.random.default_rng([k, len(person)]).normal(size=128).astype(np.float32)
+    return FaceRecord(person, f"{person}-{k}", "x", [0, 0, 5, 5], [0.0] * 10, {}, 1.0, "hog", v, b"t" * 2000)
+
+db = GalleryDB(sys.argv[1])
+print("ready", flush=True)
+i = 0
+while True:  # delete (and compact) and re-enrol, until killed
+    name = f"p{i % 5}"
+    if name in db.people("g")["name"].to_list():
+        db.delete_person("g", name)
+    db.add_faces("g", [face(name, i * 1000 + k) for k in range(200)])
+    i += 1
+"""
+
+
+def test_sigkill_during_deletion_and_compaction_leaves_a_database_that_opens(tmp_path):
+    """Kills land in deletes, in the copy to the fresh file and around the swap."""
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from workbench.gallery import GalleryDB
+
+    root = Path(__file__).resolve().parent.parent
+    db = tmp_path / "churn.duckdb"
+    rng = random.Random(3)
+    with GalleryDB(db) as g:
+        g.create_gallery("g")
+    for _ in range(5):
+        proc = subprocess.Popen([sys.executable, "-c", CHURN, str(db)], stdout=subprocess.PIPE, text=True,
+                                env=dict(os.environ, PYTHONPATH=str(root)))
+        assert proc.stdout.readline().strip() == "ready"
+        try:
+            proc.wait(timeout=rng.uniform(0.5, 4.0))
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert proc.returncode == -signal.SIGKILL
+        assert check(db, "g", 200, -1) == []
+        with GalleryDB(db) as g:
+            counts = g.people("g")["faces"].to_list()
+        assert all(n == 200 for n in counts), counts  # every person whole: no half deletion
+        assert not db.with_name(db.name + ".compact").exists()

@@ -164,6 +164,9 @@ class GalleryDB:
         if not exists:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._con = _connect(self.path, read_only)
+        if not read_only:  # a compaction killed before its swap leaves a stale copy; the old file is intact
+            for leftover in (".compact", ".compact.wal"):
+                self.path.with_name(self.path.name + leftover).unlink(missing_ok=True)
         try:
             if exists:
                 self._check_meta()
@@ -579,7 +582,6 @@ class GalleryDB:
         ids, skipped = self.add_faces(target, records, people_meta=meta)
         return len(ids), skipped
 
-
     # -- privacy: purge everything, compaction, search-log audit and export (issue 6) --------
 
     def _add_audit_columns(self, cur: Any) -> None:
@@ -656,10 +658,11 @@ class GalleryDB:
                     con.execute("DETACH workbench_compact")
             except duckdb.Error as err:
                 tmp.unlink(missing_ok=True)
-                raise DatabaseError(f"{self.path}: compaction failed, the file is unchanged ({_first_line(err)})") from None
-            con.close()
-            os.replace(tmp, self.path)
+                raise DatabaseError(f"{self.path}: could not compact the file, so deleted data may still be "
+                                    f"in it; retry with `workbench gallery compact` ({_first_line(err)})") from None
+            con.close()  # checkpoints: the old file's WAL is merged and gone before the swap
             self.path.with_name(self.path.name + ".wal").unlink(missing_ok=True)
+            os.replace(tmp, self.path)  # atomic: a crash leaves the old file or the new one
             _fsync_dir(self.path.parent)
             self._con = _connect(self.path, False)
             self._generation += 1
