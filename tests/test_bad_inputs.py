@@ -359,3 +359,17 @@ def test_app_upload_widgets_show_a_message_and_write_nothing(files, bad_videos, 
         p = files[case]
         at.file_uploader(key="search_upload").set_value((p.name, p.read_bytes(), _mime(p.name))).run()
         assert "**eileen**" in " ".join(m.value for m in at.markdown), case
+
+
+def test_app_on_a_corrupt_database_shows_one_message_and_leaves_it(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    corrupt = tmp_path / "corrupt.duckdb"
+    corrupt.write_bytes(b"DUCK" + os.urandom(20000))
+    before = file_state(corrupt)
+    monkeypatch.setenv("WORKBENCH_DB", str(corrupt))
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    assert not at.exception
+    assert [e.value for e in at.error if "not a readable DuckDB database" in e.value], [e.value for e in at.error]
+    assert file_state(corrupt) == before
