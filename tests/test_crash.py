@@ -79,3 +79,25 @@ def test_sigkill_during_deletion_and_compaction_leaves_a_database_that_opens(tmp
             counts = g.people("g")["faces"].to_list()
         assert all(n == 200 for n in counts), counts  # every person whole: no half deletion
         assert not db.with_name(db.name + ".compact").exists()
+
+
+def test_a_database_whose_creation_was_killed_opens_and_is_completed(tmp_path):
+    """SIGKILL between DuckDB creating the file and our schema commit leaves a file with no table."""
+    import duckdb
+    import pytest
+
+    from workbench.errors import DatabaseError
+    from workbench.gallery import GalleryDB
+
+    blank = tmp_path / "blank.duckdb"
+    duckdb.connect(str(blank)).close()
+    with pytest.raises(DatabaseError, match="creation was interrupted"):
+        GalleryDB(blank, read_only=True)
+    with GalleryDB(blank) as g:
+        assert g.data_tables() == ["faces", "galleries", "people", "searches"]
+    other = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(other))
+    con.execute("CREATE TABLE stuff (x INT)")
+    con.close()
+    with pytest.raises(DatabaseError, match="not a workbench database"):
+        GalleryDB(other)

@@ -168,7 +168,12 @@ class GalleryDB:
             for leftover in (".compact", ".compact.wal"):
                 self.path.with_name(self.path.name + leftover).unlink(missing_ok=True)
         try:
-            if exists:
+            if exists and self._blank():  # a creation killed before its schema was committed
+                if read_only:
+                    raise DatabaseError(f"{self.path}: an empty database (its creation was interrupted); "
+                                        "enrol some faces first")
+                self._create_schema()
+            elif exists:
                 self._check_meta()
                 if not read_only:
                     self._add_audit_columns(self.cursor())
@@ -265,6 +270,11 @@ class GalleryDB:
                 "INSERT INTO meta VALUES (?, ?)",
                 [["schema_version", SCHEMA_VERSION], ["model", self.model], ["dim", str(d)]],
             )
+
+    def _blank(self) -> bool:
+        """No table at all: DuckDB made the file, and the process died before our schema landed."""
+        return self.cursor().execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()").fetchone()[0] == 0
 
     def _check_meta(self) -> None:
         import duckdb
