@@ -343,3 +343,25 @@ def test_reads_in_other_threads_survive_compaction(db_path):
         [t.join(timeout=60) for t in threads]
         assert errors == [] and reads[0] > 0
         assert db.people("g")["name"].to_list() == ["p6", "p7"]
+
+
+def test_workbench_app_runs_streamlit_from_the_checkout_with_the_privacy_options(tmp_path, monkeypatch):
+    """What `workbench app` execs: its options, its folder (so .streamlit/config.toml applies), its DB."""
+    calls: list = []
+
+    def fake_execve(path, argv, env):
+        calls.append((argv, env, os.getcwd()))
+        raise SystemExit(0)
+
+    monkeypatch.setattr(os, "execve", fake_execve)
+    monkeypatch.chdir(tmp_path)  # started from anywhere
+    r = CliRunner().invoke(cli, ["--db", "rel/g.duckdb", "app", "--port", "8765"])
+    assert r.exit_code == 0, r.output
+    argv, env, cwd = calls[0]
+    assert Path(cwd) == ROOT and argv[argv.index("run") + 1] == str(ROOT / "app.py")
+    assert env["WORKBENCH_DB"] == str(tmp_path / "rel" / "g.duckdb")  # resolved where the user was
+    assert argv[argv.index("--browser.gatherUsageStats") + 1] == "false"
+    assert argv[argv.index("--server.maxUploadSize") + 1] == str(privacy.MAX_UPLOAD_MB)
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(cli, ["app", "--classroom"]).exit_code == 0
+    assert calls[1][1]["WORKBENCH_DB"] == ":memory:"
