@@ -284,3 +284,34 @@ def eval_folder(folder: str | os.PathLike, settings: Settings = Settings(), *, d
     vectors, failed, stats = embed_pairs(pairs, settings, db, progress)
     return score_pairs(pairs, vectors, settings, dataset=str(folder), labels=labels, person_of=person_of,
                        failed=failed, stats=stats)
+
+
+def sample_pair_csvs(base: str | os.PathLike | None) -> dict[str, Path]:
+    """Pairs CSVs (with ``file_x,file_y``) under ``base``, by relative name (for pickers)."""
+    if base is None:
+        return {}
+    out = {}
+    for p in sorted(Path(base).rglob("*.csv")):
+        with p.open(encoding="utf-8-sig", errors="replace") as fh:
+            head = fh.readline().lower()
+        if "file_x" in head and "file_y" in head:
+            out[str(p.relative_to(base))] = p
+    return out
+
+
+def sample_folders(base: str | os.PathLike | None, *, people: bool = False) -> dict[str, Path]:
+    """Folders under ``base`` holding photos (``people``: holding one sub-folder per person)."""
+    from workbench.capture import is_image
+
+    if base is None:
+        return {}
+    out = {}
+    for d in sorted(p for p in Path(base).rglob("*") if p.is_dir()):
+        subs = [s for s in d.iterdir() if s.is_dir()]
+        if people:
+            ok = len(subs) >= 2 and all(any(is_image(f) for f in s.iterdir()) for s in subs)
+        else:
+            ok = sum(1 for f in d.iterdir() if is_image(f)) >= 2
+        if ok:
+            out[str(d.relative_to(base))] = d
+    return out

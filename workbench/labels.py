@@ -8,6 +8,7 @@ in them; whoever runs an audit brings the labels and answers for them.
 from __future__ import annotations
 
 import csv
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,9 +43,14 @@ def read_labels(path: str | os.PathLike, column: str | None = None) -> Labels:
     p = Path(path)
     if not p.is_file():
         raise WorkbenchError(f"{p}: no such labels file")
+    return parse_labels(p.read_bytes(), str(p), column)
+
+
+def parse_labels(data: bytes, name: str = "labels", column: str | None = None) -> Labels:
+    """:func:`read_labels` on the bytes of an uploaded CSV."""
+    p = name
     try:
-        with p.open(newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
     except (UnicodeDecodeError, csv.Error) as err:
         raise WorkbenchError(f"{p}: not a readable CSV ({err})") from None
     if not rows or len(rows[0]) < 2:
