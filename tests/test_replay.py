@@ -42,3 +42,11 @@ def test_folder_pairs_all_genuine_and_sampled_impostors():
     imp = [(p.a, p.b) for p in some if not p.same]
     assert len(imp) == len(set(imp)) == 5 and all(a[0] != b[0] for a, b in imp)
     assert folder_pairs(people, max_impostors=5, seed=3) == some
+
+
+def test_identities_from_same_person_pairs():
+    from workbench.evaluate import Pair, identities_from_pairs
+
+    ids = identities_from_pairs([Pair("c", "a", True), Pair("a", "b", True), Pair("d", "a", False),
+                                 Pair("e", "d", True), Pair("f", "a", False)])
+    assert ids == {"a": 0, "b": 0, "c": 0, "d": 1, "e": 1, "f": 2}

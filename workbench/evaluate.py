@@ -315,3 +315,27 @@ def sample_folders(base: str | os.PathLike | None, *, people: bool = False) -> d
         if ok:
             out[str(d.relative_to(base))] = d
     return out
+
+
+def identities_from_pairs(pairs: list[Pair]) -> dict[str, int]:
+    """Group photos into identities: photos linked by same-person pairs share a number.
+
+    Useful when a data set only says which pairs match (deepface's CSVs) and not who is who.
+    Photos never in a same-person pair get an identity of their own. Numbers follow the
+    sorted file names, so they are stable.
+    """
+    parent: dict[str, str] = {}
+
+    def root(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for p in pairs:
+        ra, rb = root(p.a), root(p.b)
+        if p.same and ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    roots = sorted({root(f) for f in list(parent)})
+    number = {r: i for i, r in enumerate(roots)}
+    return {f: number[root(f)] for f in sorted(parent)}
