@@ -13,9 +13,9 @@ from typing import Callable
 import numpy as np
 
 from workbench import cache, compare, metrics
-from workbench.metrics import best_threshold  # noqa: F401  (re-exported)
 from workbench.errors import WorkbenchError
 from workbench.gallery import GalleryMatrix
+from workbench.metrics import best_threshold  # noqa: F401  (re-exported)
 from workbench.pipeline import Settings
 
 
