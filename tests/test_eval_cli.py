@@ -120,6 +120,16 @@ def test_eval_folder_and_search(demo, eval_db, tmp_path):
     assert (res["mated"], res["nonmated"]) == (2, 1)
     assert res["fnir"] == 0.0 and res["cmc"][0] == 1.0
     assert res["fpir"] == 1.0  # the 'stranger' is biden: a (labelled) false positive
+    from workbench import cache
+    from workbench.gallery import GalleryDB
+
+    shutil.copy(demo / "test" / "kit_with_rose.jpg", probes / "new.jpg")
+    with GalleryDB(eval_db) as db:
+        before = cache.size(db)
+    again = run("--db", eval_db, "eval", "search", "--probes", probes, "--gallery", "demo", "--no-cache", "--json")
+    assert again.exit_code == 0 and json.loads(again.stdout)["probes"] == 4
+    with GalleryDB(eval_db) as db:
+        assert cache.size(db) == before  # --no-cache wrote nothing
 
 
 def test_replay_counts_innocent_probes_and_extrapolates(demo, faces, eval_db, tmp_path):

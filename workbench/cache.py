@@ -94,8 +94,8 @@ def embed_files(paths: Sequence[str | os.PathLike], settings: Settings = Setting
     """The largest face's vector of every file, from the cache when possible.
 
     Unreadable files and files without a face come back with ``vector=None`` and a
-    ``failure`` reason instead of raising. New results are written to the cache in one
-    transaction at the end (``db=None``: no cache at all).
+    ``failure`` reason instead of raising. New results (vectors, and "no face") are written to
+    the cache in one transaction at the end; unreadable files are not (``db=None``: no cache).
     """
     hashed: list[tuple[str, str, bytes | None, str | None]] = []
     for p in paths:
@@ -122,8 +122,10 @@ def embed_files(paths: Sequence[str | os.PathLike], settings: Settings = Setting
             out.append(new[sha])
         if progress:
             progress(i, len(hashed), path)
-    if db is not None and new:
-        _store(db, list(new.values()), settings)
+    # an unreadable file is not a result of the model; only real outcomes are kept
+    keep = [e for e in new.values() if not (e.failure or "").startswith("unreadable")]
+    if db is not None and keep:
+        _store(db, keep, settings)
     return out, CacheStats(hits, len(new))
 
 

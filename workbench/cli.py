@@ -415,7 +415,7 @@ def eval_search(obj: Ctx, probes: str, gallery: str, labels: str | None, group_b
         raise WorkbenchError(f"{probes}: no such folder")
     lab = _labels(labels, group_by)
     with obj.open_db(create=False) as db:
-        r = run(db, gallery, probes, obj.settings, labels=lab, progress=_progress("embedding"))
+        r = run(db, gallery, probes, obj.settings, labels=lab, use_cache=cache, progress=_progress("embedding"))
     page = None
     if report_dir:
         from workbench.report import write_search_report
@@ -451,7 +451,7 @@ def eval_replay(obj: Ctx, probes: str, gallery: str, similarity: float | None, l
     lab = _labels(labels, group_by)
     with obj.open_db(create=False) as db:
         r = run_replay(db, gallery, probes, obj.settings, labels=lab, extra_similarity=similarity,
-                       progress=_progress("embedding"))
+                       use_cache=cache, progress=_progress("embedding"))
     page = None
     if report_dir:
         from workbench.report import write_replay_report

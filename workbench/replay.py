@@ -126,12 +126,12 @@ def thresholds_for(settings: Settings, similarities=SIMILARITIES, extra: float |
 
 def run_replay(db: GalleryDB, gallery: str, probes_dir: str | os.PathLike, settings: Settings = Settings(), *,
                labels=None, similarities=SIMILARITIES, extra_similarity: float | None = None,
-               progress: Callable[[int, int, str], None] | None = None) -> ReplayReport:
+               use_cache: bool = True, progress: Callable[[int, int, str], None] | None = None) -> ReplayReport:
     """Search every probe photo in ``gallery``; probes named like a gallery person are left out."""
     matrix = db.matrix(gallery)
     if matrix.vectors.shape[0] == 0:
         raise WorkbenchError(f"gallery {gallery!r} is empty: enrol faces first")
-    probes = load_probes(probes_dir, settings, db, progress)
+    probes = load_probes(probes_dir, settings, db if use_cache else None, progress)
     people = set(matrix.people)
     keep = [k for k, p in enumerate(probes.persons) if p not in people]
     excluded = [probes.paths[k] for k in range(len(probes.paths)) if k not in set(keep)]

@@ -97,13 +97,13 @@ class SearchReport:
 
 
 def eval_search(db: GalleryDB, gallery: str, probes_dir: str | os.PathLike, settings: Settings = Settings(), *,
-                labels=None, max_rank: int = 10,
+                labels=None, max_rank: int = 10, use_cache: bool = True,
                 progress: Callable[[int, int, str], None] | None = None) -> SearchReport:
     """Search every probe photo (its largest face) in ``gallery`` and measure FPIR/FNIR/CMC."""
     matrix = db.matrix(gallery)  # unknown gallery: fails before any model time
     if matrix.vectors.shape[0] == 0:
         raise WorkbenchError(f"gallery {gallery!r} is empty: enrol faces first")
-    probes = load_probes(probes_dir, settings, db, progress)
+    probes = load_probes(probes_dir, settings, db if use_cache else None, progress)
     if not probes.paths:
         raise WorkbenchError(f"{probes_dir}: no probe photo has a usable face")
     face_d = compare.distances(probes.vectors, matrix.vectors, settings.metric_)
