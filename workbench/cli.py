@@ -347,7 +347,8 @@ def _eval_db(obj: Ctx, use_cache: bool):
 def eval_pairs(obj: Ctx, csv_path: str, images: str | None, labels: str | None, group_by: str | None,
                as_json: bool, report_dir: str | None, cache: bool) -> None:
     """Verify labelled pairs (file_x,file_y,Decision): accuracy, FMR, FNMR, EER, thresholds."""
-    from workbench.evaluate import eval_pairs as run, read_pairs
+    from workbench.evaluate import eval_pairs as run
+    from workbench.evaluate import read_pairs
 
     read_pairs(csv_path, images)  # a bad CSV fails before the database is opened
     lab = _labels(labels, group_by)
@@ -366,7 +367,8 @@ def eval_pairs(obj: Ctx, csv_path: str, images: str | None, labels: str | None, 
 def eval_folder(obj: Ctx, folder: str, max_impostors: int, seed: int, labels: str | None, group_by: str | None,
                 as_json: bool, report_dir: str | None, cache: bool) -> None:
     """Verification on FOLDER/<person>/<photos>: all same-person pairs, sampled others."""
-    from workbench.evaluate import eval_folder as run, person_folders
+    from workbench.evaluate import eval_folder as run
+    from workbench.evaluate import person_folders
 
     person_folders(folder)
     lab = _labels(labels, group_by)
