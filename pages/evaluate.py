@@ -45,12 +45,15 @@ with tab_pairs:
     if r is not None:
         x, ci = r.rates, r.ci
         c = st.columns(4)
-        c[0].metric("Accuracy", f"{x.accuracy:.2%}", f"{ci.accuracy.low:.1%} – {ci.accuracy.high:.1%}", delta_color="off")
-        c[1].metric("FMR", f"{x.fmr:.2%}", f"{x.false_matches}/{x.impostor} · CI {ci.fmr.low:.1%} – {ci.fmr.high:.1%}",
-                    delta_color="off")
+        c[0].metric("Accuracy", f"{x.accuracy:.2%}", f"CI {ci.accuracy.low:.1%} – {ci.accuracy.high:.1%}",
+                    delta_color="off", delta_arrow="off")
+        c[1].metric("FMR", f"{x.fmr:.2%}",
+                    f"{x.false_matches}/{x.impostor} · CI {ci.fmr.low:.1%} – {ci.fmr.high:.1%}",
+                    delta_color="off", delta_arrow="off")
         c[2].metric("FNMR", f"{x.fnmr:.2%}",
-                    f"{x.false_non_matches}/{x.genuine} · CI {ci.fnmr.low:.1%} – {ci.fnmr.high:.1%}", delta_color="off")
-        c[3].metric("EER", f"{r.eer.eer:.2%}", f"at {r.eer.threshold:.3f}", delta_color="off")
+                    f"{x.false_non_matches}/{x.genuine} · CI {ci.fnmr.low:.1%} – {ci.fnmr.high:.1%}",
+                    delta_color="off", delta_arrow="off")
+        c[3].metric("EER", f"{r.eer.eer:.2%}", f"at {r.eer.threshold:.3f}", delta_color="off", delta_arrow="off")
         st.caption(f"{len(r.pairs)} pairs over {r.images} photos at threshold {r.threshold:.4f}; "
                    f"{r.cache_stats.hits} vectors from the cache, {r.cache_stats.computed} computed. "
                    f"Best accuracy {r.best_accuracy:.2%} at {r.best_threshold:.3f} is tuned on these pairs.")
@@ -77,10 +80,10 @@ with tab_search:
     if sr is not None:
         c = st.columns(3)
         c[0].metric("FPIR", "–" if sr.curve.nonmated == 0 else f"{sr.fpir:.2%}", f"{sr.curve.nonmated} non-mated",
-                    delta_color="off")
+                    delta_color="off", delta_arrow="off")
         c[1].metric("FNIR", "–" if sr.curve.mated == 0 else f"{sr.fnir:.2%}", f"{sr.curve.mated} mated",
-                    delta_color="off")
-        c[2].metric("Rank-1", "–" if sr.curve.mated == 0 else f"{sr.cmc[0]:.2%}", delta_color="off")
+                    delta_color="off", delta_arrow="off")
+        c[2].metric("Rank-1", "–" if sr.curve.mated == 0 else f"{sr.cmc[0]:.2%}")
         show_figures(report.search_figures(sr), "search")
         if sr.groups:
             st.dataframe(pl.DataFrame(sr.groups), key="search_groups")

@@ -180,4 +180,6 @@ def replay_growth_figure(rows) -> go.Figure:
                                  line=dict(dash="dash", width=1), name=f"{r.similarity:g} % extrapolated, 95 % upper"))
     fig.update_layout(xaxis=dict(title="gallery size (faces, log)", type="log"),
                       yaxis=dict(title="probes flagged (expected)"))
-    return _layout(fig, "Replay: growth with gallery size (dotted = EXTRAPOLATION)", height=380)
+    _layout(fig, "Replay: growth with gallery size (dotted = EXTRAPOLATION)", height=420)
+    fig.update_layout(legend=dict(orientation="v", y=1, x=1.02, font=dict(size=10)))
+    return fig
