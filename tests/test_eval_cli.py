@@ -134,8 +134,12 @@ def test_eval_folder_and_search(demo, eval_db, tmp_path):
 
 def test_replay_counts_innocent_probes_and_extrapolates(demo, faces, eval_db, tmp_path):
     rep = tmp_path / "replay"
+    # An ARBITRARY grouping by file name, only to exercise the mechanics; it says nothing about anyone.
+    labels = tmp_path / "labels.csv"
+    photos = sorted(p.name for p in (faces / "deepface-unit").glob("*.jpg"))
+    labels.write_text("file,group\n" + "".join(f"{n},{'A' if i % 2 else 'B'}\n" for i, n in enumerate(photos)))
     r = run("--db", eval_db, "eval", "replay", "--probes", faces / "deepface-unit", "--gallery", "demo",
-            "--similarity", "30", "--json", "--report", rep)
+            "--similarity", "30", "--labels", labels, "--json", "--report", rep)
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     rows = {t["similarity"]: t for t in out["thresholds"]}
@@ -143,6 +147,9 @@ def test_replay_counts_innocent_probes_and_extrapolates(demo, faces, eval_db, tm
     flagged = [rows[s]["probes_flagged"] for s in sorted(rows)]
     assert flagged == sorted(flagged, reverse=True)  # stricter never flags more
     assert rows[30.0]["probes_flagged"] > 0  # a loose threshold flags innocent people
+    for t in rows.values():  # the per-group split adds up
+        assert sum(g["flagged"] for g in t["by_group"].values()) == t["probes_flagged"]
+        assert sum(g["probes"] for g in t["by_group"].values()) == out["probes"]
     loose = rows[30.0]
     assert loose["growth_measured"][str(out["gallery_faces"])] == pytest.approx(loose["probes_flagged"])
     assert loose["extrapolated"]["25000"] <= loose["extrapolated_upper_95"]["25000"] <= out["probes"]
