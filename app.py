@@ -20,6 +20,7 @@ pages = [
     st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
     st.Page("pages/gallery.py", title="Gallery", icon=":material/photo_library:"),
     st.Page("pages/metrics.py", title="Metrics", icon=":material/monitoring:"),
+    st.Page("pages/evaluate.py", title="Evaluate", icon=":material/balance:"),
 ]
 nav = st.navigation(pages)
 if current is None:

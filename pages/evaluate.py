@@ -1,0 +1,108 @@
+import polars as pl
+import streamlit as st
+
+from workbench import config, evaluate, replay, report, ui
+from workbench.labels import parse_labels
+from workbench.search_eval import eval_search
+
+cur = ui.current()
+s = cur.settings
+st.title("Evaluate")
+st.caption(f"{s.model} / {s.detector}, {s.metric_} distance, decision threshold {s.threshold_:.4f} "
+           "(sidebar). Every photo's vector is cached in the database: changing the threshold costs "
+           "no model time.")
+base = config.faces_dir()
+
+up = st.file_uploader("Labels CSV (optional): 'file' or 'person', then group columns", type=["csv"],
+                      key="eval_labels")
+st.caption("The shared photos come with no such labels, and the workbench makes no claim about the people "
+           "in them. Bring your own labels and answer for them.")
+labels = ui.attempt(parse_labels, up.getvalue(), up.name) if up is not None else None
+
+
+def show_figures(figs, prefix: str) -> None:
+    cols = st.columns(2)
+    for i, (title, fig) in enumerate(figs):
+        cols[i % 2].plotly_chart(fig, key=f"{prefix}_{i}")
+
+
+tab_pairs, tab_search, tab_replay = st.tabs(["Verification (1:1)", "Search (1:N)", "Replay"])
+
+with tab_pairs:
+    csvs = evaluate.sample_pair_csvs(base)
+    folders = evaluate.sample_folders(base, people=True)
+    options = [f"pairs: {k}" for k in csvs] + [f"folder: {k}" for k in folders]
+    pick = st.selectbox("Labelled data", options or ["(no shared photos found)"], key="eval_set")
+    if options and st.button("Evaluate", key="eval_run"):
+        kind, name = pick.split(": ", 1)
+        progress = ui.progress_callback("embedding")
+        if kind == "pairs":
+            r = ui.attempt(evaluate.eval_pairs, csvs[name], None, s, db=ui.db(), labels=labels, progress=progress)
+        else:
+            r = ui.attempt(evaluate.eval_folder, folders[name], s, db=ui.db(), labels=labels, progress=progress)
+        st.session_state["eval_pairs_report"] = r
+    r = st.session_state.get("eval_pairs_report")
+    if r is not None:
+        x, ci = r.rates, r.ci
+        c = st.columns(4)
+        c[0].metric("Accuracy", f"{x.accuracy:.2%}", f"CI {ci.accuracy.low:.1%} – {ci.accuracy.high:.1%}",
+                    delta_color="off", delta_arrow="off")
+        c[1].metric("FMR", f"{x.fmr:.2%}",
+                    f"{x.false_matches}/{x.impostor} · CI {ci.fmr.low:.1%} – {ci.fmr.high:.1%}",
+                    delta_color="off", delta_arrow="off")
+        c[2].metric("FNMR", f"{x.fnmr:.2%}",
+                    f"{x.false_non_matches}/{x.genuine} · CI {ci.fnmr.low:.1%} – {ci.fnmr.high:.1%}",
+                    delta_color="off", delta_arrow="off")
+        c[3].metric("EER", f"{r.eer.eer:.2%}", f"at {r.eer.threshold:.3f}", delta_color="off", delta_arrow="off")
+        st.caption(f"{len(r.pairs)} pairs over {r.images} photos at threshold {r.threshold:.4f}; "
+                   f"{r.cache_stats.hits} vectors from the cache, {r.cache_stats.computed} computed. "
+                   f"Best accuracy {r.best_accuracy:.2%} at {r.best_threshold:.3f} is tuned on these pairs.")
+        show_figures(report.pairs_figures(r), "pairs")
+        if r.groups:
+            st.subheader(f"Per group ({r.group_column})")
+            st.dataframe(pl.DataFrame([evaluate.group_dict(g) for g in r.groups]), key="eval_groups")
+            for g in r.groups:
+                if g.warning:
+                    st.warning(f"{g.group}: {g.warning}")
+        for name, reason in r.failed_images.items():
+            st.warning(f"{name}: {reason} (its pairs count as 'not the same')")
+
+folders_any = evaluate.sample_folders(base)
+with tab_search:
+    st.caption(f"Probe photos searched in gallery **{cur.gallery}**; a probe is mated when its sub-folder "
+               "(or file name without digits) names a gallery person.")
+    probes = st.selectbox("Probe folder", list(folders_any) or ["(none)"], key="search_probes")
+    if folders_any and st.button("Search all probes", key="search_run"):
+        st.session_state["eval_search_report"] = ui.attempt(
+            eval_search, ui.db(), cur.gallery, folders_any[probes], s, labels=labels,
+            progress=ui.progress_callback("embedding"))
+    sr = st.session_state.get("eval_search_report")
+    if sr is not None:
+        c = st.columns(3)
+        c[0].metric("FPIR", "–" if sr.curve.nonmated == 0 else f"{sr.fpir:.2%}", f"{sr.curve.nonmated} non-mated",
+                    delta_color="off", delta_arrow="off")
+        c[1].metric("FNIR", "–" if sr.curve.mated == 0 else f"{sr.fnir:.2%}", f"{sr.curve.mated} mated",
+                    delta_color="off", delta_arrow="off")
+        c[2].metric("Rank-1", "–" if sr.curve.mated == 0 else f"{sr.cmc[0]:.2%}")
+        show_figures(report.search_figures(sr), "search")
+        if sr.groups:
+            st.dataframe(pl.DataFrame(sr.groups), key="search_groups")
+
+with tab_replay:
+    st.caption(f"People who are **not** in gallery **{cur.gallery}** are searched in it: every match is a "
+               "false match, as for the 28 members of Congress in 2018.")
+    probes = st.selectbox("Probe folder (people not in the gallery)", list(folders_any) or ["(none)"],
+                          key="replay_probes")
+    extra = st.slider("Another similarity threshold (%)", 50.0, 99.9, 70.0, 0.5, key="replay_similarity")
+    if folders_any and st.button("Run the replay", key="replay_run"):
+        st.session_state["eval_replay_report"] = ui.attempt(
+            replay.run_replay, ui.db(), cur.gallery, folders_any[probes], s, labels=labels,
+            extra_similarity=extra, progress=ui.progress_callback("embedding"))
+    rr = st.session_state.get("eval_replay_report")
+    if rr is not None:
+        st.markdown(f"**{len(rr.probes)} innocent probes** against **{rr.gallery_faces} faces**; "
+                    f"{len(rr.excluded)} probes left out because a gallery person has their name.")
+        show_figures(report.replay_figures(rr), "replay")
+        st.dataframe(report.replay_table(rr), key="replay_table")
+        st.caption("Dotted lines and 'extrapolated' columns are EXTRAPOLATION from the measured false match rate, "
+                   "assuming independent comparisons; they are not measurements.")
