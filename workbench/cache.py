@@ -59,14 +59,18 @@ def ensure_table(db: GalleryDB) -> None:
 
 
 def _has_table(db: GalleryDB) -> bool:
-    row = db.cursor().execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [TABLE]).fetchone()
+    with db.reading():  # a compaction in another thread waits for this read
+        row = db.cursor().execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [TABLE]).fetchone()
     return bool(row and row[0])
 
 
 def size(db: GalleryDB) -> int:
     """Number of cached images (all models)."""
-    return int(db.cursor().execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]) if _has_table(db) else 0
+    if not _has_table(db):
+        return 0
+    with db.reading():
+        return int(db.cursor().execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])
 
 
 def clear(db: GalleryDB) -> int:
@@ -82,10 +86,11 @@ def clear(db: GalleryDB) -> int:
 def _lookup(db: GalleryDB, shas: list[str], settings: Settings) -> dict[str, tuple]:
     if not shas or not _has_table(db):
         return {}
-    rows = db.cursor().execute(
-        f"SELECT image_sha256, embedding, faces, failure FROM {TABLE} WHERE model = ? AND detector = ? "
-        "AND upsample = ? AND max_side = ? AND image_sha256 IN (SELECT unnest(?))",
-        [*_key(settings), shas]).fetchall()
+    with db.reading():
+        rows = db.cursor().execute(
+            f"SELECT image_sha256, embedding, faces, failure FROM {TABLE} WHERE model = ? AND detector = ? "
+            "AND upsample = ? AND max_side = ? AND image_sha256 IN (SELECT unnest(?))",
+            [*_key(settings), shas]).fetchall()
     return {r[0]: r[1:] for r in rows}
 
 
