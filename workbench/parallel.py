@@ -122,7 +122,9 @@ def analyse_sources(items: Sequence[tuple[str, bytes | np.ndarray, str]], settin
     """Analyse ``(label, bytes or RGB array, sha256)`` items; yields ``(index, Analysed)`` in order.
 
     With ``workers > 1`` and at least :data:`MIN_PARALLEL` items, the work goes to the process
-    pool; otherwise it runs here. Every item yields exactly once, errors included.
+    pool; otherwise it runs here. Every item yields exactly once, errors included; an item
+    whose worker died is redone in this process. Scripts that enrol must keep their top-level
+    code under ``if __name__ == "__main__":`` (workers are *spawned* and import ``__main__``).
     """
     n = len(items)
     workers = default_workers() if workers is None else max(1, workers)
@@ -132,9 +134,9 @@ def analyse_sources(items: Sequence[tuple[str, bytes | np.ndarray, str]], settin
         for i, fut in enumerate(futures):
             try:
                 res = fut.result()
-            except Exception as err:  # a worker that died (out of memory, a crash in dlib)
-                res = Analysed(items[i][2], error=f"worker failed: {type(err).__name__}")
+            except Exception:  # a worker died (out of memory, a crash, an unguarded __main__): redo it here
                 _discard_pool(pool)
+                res = _analyse_one(*items[i], settings, all_thumbs)
             if progress:
                 progress(i + 1, n, items[i][0])
             yield i, res
@@ -144,6 +146,18 @@ def analyse_sources(items: Sequence[tuple[str, bytes | np.ndarray, str]], settin
         if progress:
             progress(i + 1, n, label)
         yield i, res
+
+
+def _embed_chips(chips: list[np.ndarray], model: str) -> np.ndarray:
+    from workbench.embed import embed_chips
+
+    return embed_chips(chips, model)
+
+
+def submit_embed_chips(chips: list[np.ndarray], model: str, workers: int | None = None):
+    """Embed aligned chips in the pool; returns a :class:`~concurrent.futures.Future` of
+    ``float32 (len(chips), dim)``."""
+    return _get_pool(default_workers() if workers is None else workers).submit(_embed_chips, chips, model)
 
 
 def source_bytes(data: ImageSource) -> bytes | np.ndarray:
