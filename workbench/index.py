@@ -18,9 +18,11 @@ Distances are squared-free euclidean (as dlib's threshold is quoted) for every k
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -145,8 +147,7 @@ class FaissIndex:
             rng = np.random.default_rng(0)
             sample = vectors[rng.choice(n, min(n, self.nlist * 64), replace=False)] if n else vectors
             inner.train(np.ascontiguousarray(sample))
-            inner.nprobe = min(self.nprobe, self.nlist)
-            self._keep = (quant,)
+            self._keep = (quant,)  # the quantizer must outlive the index that points to it
         elif self.kind == "sq8":
             inner = faiss.IndexScalarQuantizer(d, faiss.ScalarQuantizer.QT_8bit)
             inner.train(np.ascontiguousarray(vectors[: min(n, 200_000)]))
@@ -157,9 +158,20 @@ class FaissIndex:
         else:
             raise GalleryError(f"unknown index kind {self.kind!r}; choose one of: {', '.join(KINDS)}")
         self._inner = inner
+        self.tune()
         self._index = faiss.IndexIDMap2(inner)
         self._ids = np.zeros(0, np.int64)
         self.add(ids, vectors, progress)
+
+    def tune(self) -> None:
+        """Apply the query-time knobs (``nprobe`` for IVF, ``ef_search`` for HNSW)."""
+        inner = getattr(self, "_inner", None)
+        if inner is None:
+            return
+        if self.kind in ("ivf", "ivf_sq8"):
+            inner.nprobe = min(self.nprobe, max(self.nlist, 1))
+        elif self.kind == "hnsw":
+            inner.hnsw.efSearch = self.ef_search
 
     def add(self, ids: np.ndarray, vectors: np.ndarray, progress: Progress | None = None) -> None:
         step = 200_000
@@ -264,3 +276,65 @@ def recall_at_k(truth: np.ndarray, found: np.ndarray) -> float:
     hits = sum(len(set(t[t >= 0]) & set(f[f >= 0])) for t, f in zip(truth, found))
     total = int((truth >= 0).sum())
     return hits / total if total else 1.0 if k else 0.0
+
+
+# -- on disk, next to the database ----------------------------------------------------------
+
+
+def index_path(db: Any, gallery: str, kind: str) -> Path:
+    """Where the index of ``gallery`` of ``kind`` lives: beside the DuckDB file."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in gallery)
+    return Path(db.path).with_name(f"{Path(db.path).name}.{safe}.{kind}.index")
+
+
+def save(db: Any, gi: GalleryIndex) -> Path:
+    """Write an index (faiss file, or the exact kind's vectors as ``.npy``) and its fingerprint."""
+    path = index_path(db, gi.gallery, gi.kind)
+    tmp = path.with_name(path.name + ".part")
+    if gi.kind == "exact":
+        with tmp.open("wb") as fh:
+            np.save(fh, gi.index.ids)
+            np.save(fh, gi.index.vectors)
+    else:
+        import faiss
+
+        faiss.write_index(gi.index._index, str(tmp))
+    tmp.replace(path)
+    path.with_name(path.name + ".json").write_text(json.dumps(
+        {"gallery": gi.gallery, "kind": gi.kind, "fingerprint": list(gi.fingerprint),
+         "nlist": getattr(gi.index, "nlist", 0)}))
+    return path
+
+
+def load(db: Any, gallery: str, kind: str, *, build_missing: bool = True, progress: Progress | None = None,
+         **opts: Any) -> GalleryIndex:
+    """The saved index of a gallery, brought up to date with the database (:func:`sync`);
+    built and saved when there is none (or it cannot be read)."""
+    path = index_path(db, gallery, kind)
+    meta_path = path.with_name(path.name + ".json")
+    t0 = time.perf_counter()
+    try:
+        meta = json.loads(meta_path.read_text())
+        if kind == "exact":
+            with path.open("rb") as fh:
+                ids, vecs = np.load(fh), np.load(fh)
+            idx: Any = ExactIndex(ids, vecs)
+        else:
+            import faiss
+
+            raw = faiss.read_index(str(path))
+            idx = FaissIndex(kind, db.dim, nlist=int(meta.get("nlist", 0)), **opts)
+            idx._index, idx._inner = raw, faiss.downcast_index(raw.index)
+            idx._ids = faiss.vector_to_array(raw.id_map).astype(np.int64)
+            idx.tune()
+        gi = GalleryIndex(gallery, kind, idx, tuple(meta["fingerprint"]), 0.0, time.perf_counter() - t0)
+    except (OSError, ValueError, KeyError, RuntimeError):
+        if not build_missing:
+            raise GalleryError(f"{path}: no usable {kind} index; build it first") from None
+        gi = build(db, gallery, kind, progress=progress, **opts)
+        save(db, gi)
+        return gi
+    added, removed = sync(db, gi)
+    if added or removed:
+        save(db, gi)
+    return gi
