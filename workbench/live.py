@@ -102,7 +102,7 @@ class LiveProcessor:
         self._t0 = time.perf_counter()
         self.faces_seen = 0
         self._inflight: list[tuple[Any, list[Track], float]] = []
-        #: ``(track id, frame opened, frame identified, seconds from submit to result)``
+        #: first and later identifications: ``(track id, frame opened, frame identified, perf_counter time)``
         self.identified: list[tuple[int, int, int, float]] = []
 
     # -- reading, from the page's thread --------------------------------------------------
@@ -187,7 +187,7 @@ class LiveProcessor:
             t = time.perf_counter()
             for tr, best in zip(tracks, self._rank(vecs)):
                 found = self._identify(tr, best)
-                self.identified.append((tr.id, tr.opened_at, self._frame, time.perf_counter() - sent))
+                self.identified.append((tr.id, tr.opened_at, self._frame, time.perf_counter()))
                 if found:
                     matches.append(found)
             search_ms += (time.perf_counter() - t) * 1000
@@ -235,7 +235,7 @@ class LiveProcessor:
                     tr = current[i]
                     tr.embedded_at = self._frame
                     found = self._identify(tr, best)
-                    self.identified.append((tr.id, tr.opened_at, self._frame, time.perf_counter() - t1))
+                    self.identified.append((tr.id, tr.opened_at, self._frame, time.perf_counter()))
                     if found:
                         matches.append(found)
         annotated = draw_tracks(image, current)
