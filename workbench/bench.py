@@ -139,6 +139,14 @@ def _pair_accuracy(vecs: dict[str, np.ndarray], pairs: list[tuple[str, str, bool
     return round(float(((d <= threshold) == same).mean()), 4), round(best_threshold(d, same)[1], 4)
 
 
+def _quiet():
+    """DeepFace logs to stdout; keep stdout clean for ``--json`` by sending it to stderr."""
+    import contextlib
+    import sys
+
+    return contextlib.redirect_stdout(sys.stderr)
+
+
 def deepface_represent(path_or_bgr: str | np.ndarray) -> np.ndarray | None:
     """DeepFace's own pipeline (``Dlib`` model, ``dlib`` detector): the largest face's vector."""
     from workbench import models
@@ -147,7 +155,8 @@ def deepface_represent(path_or_bgr: str | np.ndarray) -> np.ndarray | None:
     from deepface import DeepFace
 
     try:
-        out = DeepFace.represent(path_or_bgr, model_name="Dlib", detector_backend="dlib", enforce_detection=True)
+        with _quiet():
+            out = DeepFace.represent(path_or_bgr, model_name="Dlib", detector_backend="dlib", enforce_detection=True)
     except ValueError:  # DeepFace's "Face could not be detected"
         return None
     best = max(out, key=lambda r: r["facial_area"]["w"] * r["facial_area"]["h"])
@@ -559,10 +568,11 @@ def bench_deepface_find(size: int = 10_000, *, repeat: int = 3, seed: int = 0) -
                                                        representations=reps, datastore_format="npz")
         kw = dict(db_path=tmp, model_name="Dlib", detector_backend="skip", distance_metric="euclidean",
                   refresh_database=False, silent=True, k=10, enforce_detection=False, return_type="pandas")
-        DeepFace.find(bgr, **kw)
-        find_ms = _median_ms(lambda: DeepFace.find(bgr, **kw), repeat)
-    rep_ms = _median_ms(lambda: DeepFace.represent(bgr, model_name="Dlib", detector_backend="skip",
-                                                   enforce_detection=False), repeat)
+        with _quiet():
+            DeepFace.find(bgr, **kw)
+            find_ms = _median_ms(lambda: DeepFace.find(bgr, **kw), repeat)
+            rep_ms = _median_ms(lambda: DeepFace.represent(bgr, model_name="Dlib", detector_backend="skip",
+                                                           enforce_detection=False), repeat)
     ex = ExactIndex(np.arange(size, dtype=np.int64), vecs)
     embed_chips([chip])
     emb_ms = _median_ms(lambda: embed_chips([chip]), repeat)

@@ -192,8 +192,19 @@ class FaissIndex:
         self._ids = self._ids[~np.isin(self._ids, ids)]
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        import faiss
+
         q = np.ascontiguousarray(np.atleast_2d(queries), np.float32)
-        d2, ids = self._index.search(q, k)
+        if q.shape[0] == 1:
+            # one probe: OpenMP threads only add start-up and spinning (worse on a shared CPU)
+            threads = faiss.omp_get_max_threads()
+            faiss.omp_set_num_threads(1)
+            try:
+                d2, ids = self._index.search(q, k)
+            finally:
+                faiss.omp_set_num_threads(threads)
+        else:
+            d2, ids = self._index.search(q, k)
         return np.sqrt(np.maximum(d2, 0.0)).astype(np.float32), ids.astype(np.int64)
 
 
