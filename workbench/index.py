@@ -46,13 +46,18 @@ def fingerprint(db: Any, gallery: str) -> tuple[int, int, int]:
     return int(row[0]), int(row[1]), int(row[2])
 
 
+def _arrow(cur: Any) -> Any:
+    """The pending result as a pyarrow Table (duckdb 1.5 renamed ``fetch_arrow_table``)."""
+    fetch = getattr(cur, "to_arrow_table", None) or cur.fetch_arrow_table
+    return fetch()
+
+
 def load_vectors(db: Any, gallery: str, *, where: str = "", params: list | None = None,
                  ) -> tuple[np.ndarray, np.ndarray]:
     """``(face ids int64 (N,), vectors float32 (N, dim))`` of a gallery, straight from Arrow."""
     gid = db.gallery_id(gallery)
-    tbl = db.cursor().execute(
-        f"SELECT id, embedding FROM faces WHERE gallery_id = ? {where} ORDER BY id", [gid] + (params or [])
-    ).fetch_arrow_table()
+    tbl = _arrow(db.cursor().execute(
+        f"SELECT id, embedding FROM faces WHERE gallery_id = ? {where} ORDER BY id", [gid] + (params or [])))
     ids = tbl.column("id").to_numpy().astype(np.int64)
     if not len(ids):
         return ids, np.zeros((0, db.dim), np.float32)
@@ -260,8 +265,7 @@ def sync(db: Any, gi: GalleryIndex) -> tuple[int, int]:
     if fp == gi.fingerprint:
         return 0, 0
     gid = db.gallery_id(gi.gallery)
-    current = db.cursor().execute(
-        "SELECT id FROM faces WHERE gallery_id = ?", [gid]).fetch_arrow_table().column("id").to_numpy()
+    current = _arrow(db.cursor().execute("SELECT id FROM faces WHERE gallery_id = ?", [gid])).column("id").to_numpy()
     held = gi.index.ids
     removed = held[~np.isin(held, current)]
     new = current[~np.isin(current, held)]
