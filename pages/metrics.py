@@ -1,6 +1,6 @@
 import streamlit as st
 
-from workbench import evaluate, plots, ui
+from workbench import evaluate, live, plots, ui
 
 cur = ui.current()
 s = cur.settings
@@ -15,6 +15,11 @@ if log.height:
     c2.plotly_chart(plots.searches_over_time_figure(log), key="time")
 else:
     st.info("No searches yet: run some on the Search page.")
+
+live_procs = [v for k, v in st.session_state.items() if str(k).endswith("_proc") and v.stats()]
+if live_procs:
+    st.subheader("Live stage latency (latest stream, same figures as `workbench bench video`)")
+    st.dataframe(live.stage_summary(live_procs[-1].stats()), hide_index=True)
 
 st.subheader(f"Genuine vs impostor distances in gallery {cur.gallery}")
 matrix = ui.gallery_matrix(cur.gallery)

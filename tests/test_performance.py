@@ -213,3 +213,13 @@ def test_bench_video_cli_json(tmp_path, astronaut):
     assert set(out) >= {"frames", "fps", "p50_ms", "p95_ms", "identity_latency_ms"}
     assert out["frames"] == 8 and out["frame_size"] == "320x320" and out["fps"] > 0 and out["naive_fps"] > 0
     assert run("bench", "video", path, "--frame-size", "big").exit_code == 1
+
+
+def test_stage_summary_reports_each_stage():
+    from workbench.live import FrameStats, stage_summary
+
+    stats = [FrameStats(i, i / 30, 10.0 * (i % 2 == 0), 5.0 if i == 0 else 0.0, 0.5 if i == 0 else 0.0,
+                        12.0 + i, 1, int(i == 0), (), i % 2 == 0) for i in range(10)]
+    rows = {r["stage"]: r for r in stage_summary(stats)}
+    assert rows["detect"]["frames"] == 5 and rows["detect"]["p50_ms"] == 10.0
+    assert rows["embed"]["frames"] == 1 and rows["frame total"]["max_ms"] == 21.0

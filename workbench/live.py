@@ -249,6 +249,21 @@ class LiveProcessor:
         return annotated, st
 
 
+def stage_summary(stats: list[FrameStats]) -> list[dict[str, float | str]]:
+    """p50 / p95 / max milliseconds per stage over frames (detection over the frames that ran it),
+    the same figures ``workbench bench video`` reports."""
+    rows = []
+    for stage, values in (("detect", [s.detect_ms for s in stats if s.detected]),
+                          ("embed", [s.embed_ms for s in stats if s.embedded]),
+                          ("search", [s.search_ms for s in stats if s.search_ms]),
+                          ("frame total", [s.total_ms for s in stats])):
+        if values:
+            a = np.asarray(values)
+            rows.append({"stage": stage, "frames": int(a.size), "p50_ms": round(float(np.percentile(a, 50)), 1),
+                         "p95_ms": round(float(np.percentile(a, 95)), 1), "max_ms": round(float(a.max()), 1)})
+    return rows
+
+
 def draw_tracks(image: np.ndarray, tracks: list[Track]) -> np.ndarray:
     """A copy of an RGB frame with each track's box, name and distance drawn on it."""
     import cv2
