@@ -175,7 +175,8 @@ def test_bench_search_cli_json(tmp_path):
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert set(out) >= {"size", "p50_ms", "p95_ms", "recall_at_10", "ram_mb", "build_s", "cold_start_s", "kinds"}
-    assert out["size"] == 600 and [k["kind"] for k in out["kinds"]] == ["exact", "ivf", "hnsw"]
+    assert out["size"] == 600 and [k["kind"] for k in out["kinds"]] == ["exact", "exact", "ivf", "hnsw"]
+    assert "same ids" in out["kinds"][1]["params"]
     assert out["kinds"][0]["recall_at_10"] == 1.0 and all(k["recall_at_10"] > 0.5 for k in out["kinds"])
     assert out["deepface_find"]["gallery_size"] == 50 and out["deepface_find"]["deepface_find_ms"] > 0
     assert (tmp_path / "synthetic-600-s0.duckdb").is_file()
