@@ -369,7 +369,8 @@ def bench_video(path: str, matrix: GalleryMatrix | None, *, runs: int = 3, detec
     p50, p95 = _pcts(per)
     d50, d95 = _pcts(det)
     return VideoBench(n, f"{w}x{h}", runs, round(fps, 1), p50, p95, d50, d95,
-                      _pcts([s.embed_ms for s in stats])[1], _pcts([s.search_ms for s in stats])[1],
+                      _pcts([s.embed_ms for s in stats if s.embedded])[1],
+                      _pcts([s.search_ms for s in stats if s.search_ms])[1],
                       round(float(np.median(lat)), 1) if lat else float("nan"),
                       round(float(max(lat)), 1) if lat else float("nan"), len(lat), detect_every,
                       round(vfps, 2), len(imgs), round(naive_fps, 2), round(fps / naive_fps, 1))
