@@ -83,6 +83,19 @@ def _analyse_one(label: str, data: bytes | np.ndarray, sha: str, settings: Setti
     return Analysed(sha, a, thumbs)
 
 
+def _load_models() -> None:
+    from workbench import models
+
+    for name in ("dlib.hog", "dlib.shape5", "dlib.resnet"):
+        models.get(name)
+    with models.use("dlib.resnet") as resnet:  # the first pass allocates dlib's buffers: do it now
+        resnet.compute_face_descriptor(np.zeros((150, 150, 3), np.uint8))
+
+
+def _noop() -> None:
+    return None
+
+
 def _get_pool(workers: int) -> ProcessPoolExecutor:
     global _pool, _pool_workers
     import multiprocessing as mp
@@ -92,8 +105,13 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
             if _pool is not None:
                 _pool.shutdown(wait=False, cancel_futures=True)
             # spawn, not fork: the parent may hold dlib models, DuckDB and threads.
-            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                        initializer=_load_models)
             _pool_workers = workers
+            # spawned pools start workers one per waiting task: start them all now, so the
+            # first real task never waits for a cold worker to import dlib and load weights
+            for _ in range(workers):
+                _pool.submit(_noop)
         return _pool
 
 
