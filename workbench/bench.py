@@ -392,6 +392,10 @@ class IndexBench:
     queries: int
 
 
+#: DuckDB's own cache while benchmarks read millions of vectors (its default is 80 % of RAM).
+MEMORY_LIMIT = "4GB"
+
+
 def synthetic_db(size: int, workdir: str, *, seed: int = 0, queries: int = 200,
                  progress: Callable[[int, int, str], None] | None = None) -> tuple[str, np.ndarray, float]:
     """A DuckDB gallery ``synthetic`` of ``size`` clustered faces (see :mod:`workbench.synthetic`),
@@ -409,6 +413,7 @@ def synthetic_db(size: int, workdir: str, *, seed: int = 0, queries: int = 200,
     qs = []
     t0 = time.perf_counter()
     with GalleryDB(db_path) as db:
+        db.cursor().execute(f"SET memory_limit = '{MEMORY_LIMIT}'")  # leave RAM to the vectors (and to others)
         for c in synthetic.clustered(size, seed=seed, queries=queries):
             db.add_vectors_bulk("synthetic", c.people, c.person_index, c.vectors, sha_prefix=f"{len(qs)}:")
             qs.append(c.queries)
@@ -463,6 +468,7 @@ def bench_search_scale(size: int, *, kinds: tuple[str, ...] = ("exact",), workdi
     tune, test = q[: len(q) // 2], q[len(q) // 2:]
     rows: list[IndexBench] = []
     with GalleryDB(db_path, read_only=True) as db:
+        db.cursor().execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         rss0 = _rss_mb()
         t0 = time.perf_counter()
         exact = index.build(db, "synthetic", "exact")
