@@ -383,6 +383,7 @@ def _bench_search_scale(size: int, ann: bool, kinds: str, workdir: str | None, s
     from dataclasses import asdict
 
     from workbench import bench as b
+    from workbench import bench_index as bi
     from workbench.index import ANN_KINDS
 
     wanted = ("exact",) + (tuple(k.strip() for k in kinds.split(",") if k.strip()) if ann else ())
@@ -390,9 +391,9 @@ def _bench_search_scale(size: int, ann: bool, kinds: str, workdir: str | None, s
     if bad:
         raise WorkbenchError(f"unknown index kind(s) {', '.join(bad)}; choose from {', '.join(ANN_KINDS)}")
     with tempfile.TemporaryDirectory() as tmp:
-        rows = b.bench_search_scale(size, kinds=wanted, workdir=workdir or tmp, seed=seed, queries=queries,
+        rows = bi.bench_search_scale(size, kinds=wanted, workdir=workdir or tmp, seed=seed, queries=queries,
                                     progress=_progress("benchmarking"))
-    find = b.bench_deepface_find(min(deepface_size, size), seed=seed) if deepface_size else None
+    find = bi.bench_deepface_find(min(deepface_size, size), seed=seed) if deepface_size else None
     approx = [r for r in rows if r.kind != "exact"]
     good = [r for r in approx if r.recall_at_10 >= 0.98] or approx
     head = min(good, key=lambda r: r.p50_ms) if ann and approx else rows[0]

@@ -103,7 +103,7 @@ class LiveProcessor:
         self.faces_seen = 0
         self._inflight: list[tuple[Any, list[Track], float]] = []
         #: first and later identifications: ``(track id, frame opened, frame identified, perf_counter time)``
-        self.identified: list[tuple[int, int, int, float]] = []
+        self.identified: collections.deque[tuple[int, int, int, float]] = collections.deque(maxlen=1000)
 
     # -- reading, from the page's thread --------------------------------------------------
 
