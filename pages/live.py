@@ -18,7 +18,9 @@ def processor(key: str) -> live.LiveProcessor:
     """One processor per stream and settings, kept across reruns."""
     sig = (key, cur.gallery, s, None if matrix is None else matrix.vectors.shape[0])
     if st.session_state.get(f"{key}_sig") != sig:
-        st.session_state[f"{key}_proc"] = live.LiveProcessor(settings=s, matrix=matrix)
+        # the webcam must keep up in real time: detect every other frame, names from a worker process
+        fast = dict(detect_every=2, upsample=0, embed_async=True) if key == "webrtc" else {}
+        st.session_state[f"{key}_proc"] = live.LiveProcessor(settings=s, matrix=matrix, **fast)
         st.session_state[f"{key}_sig"] = sig
     return st.session_state[f"{key}_proc"]
 

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from workbench import evaluate, plots, ui
+from workbench import evaluate, live, plots, ui
 
 cur = ui.current()
 s = cur.settings
@@ -22,6 +22,11 @@ if log.height:  # the audit trail, built in memory (probe photos stay out; see `
     if ui.attempt(db.export_search_log, buf, kind="csv") is not None:
         st.download_button("Export the search log (CSV)", buf.getvalue(), file_name="search-log.csv",
                            mime="text/csv", key="export_log")
+
+live_procs = [v for k, v in st.session_state.items() if str(k).endswith("_proc") and v.stats()]
+if live_procs:
+    st.subheader("Live stage latency (latest stream, same figures as `workbench bench video`)")
+    st.dataframe(live.stage_summary(live_procs[-1].stats()), hide_index=True)
 
 st.subheader(f"Genuine vs impostor distances in gallery {cur.gallery}")
 matrix = ui.gallery_matrix(cur.gallery)

@@ -98,6 +98,22 @@ def embed_faces(
     return _embed_deepface(image, detections, info)
 
 
+def embed_chips(chips: Sequence[np.ndarray], model: str = DEFAULT_MODEL) -> np.ndarray:
+    """Embed faces already aligned by :func:`aligned_chips` (150 x 150 RGB ``uint8`` each).
+
+    The same vectors :func:`embed_faces` gives for the detections the chips came from
+    (dlib aligns to that chip itself); ``float32 (len(chips), dim)``.
+    """
+    info = model_info(model)
+    if not len(chips):
+        return np.zeros((0, info.dim), dtype=np.float32)
+    if model != "Dlib":
+        raise ModelError(f"embedding pre-aligned chips is implemented for Dlib only, not {model!r}")
+    with models.use("dlib.resnet") as resnet:
+        vecs = resnet.compute_face_descriptor([np.ascontiguousarray(c) for c in chips])
+    return np.asarray([np.asarray(v) for v in vecs], dtype=np.float32).reshape(-1, info.dim)
+
+
 def _embed_deepface(image: np.ndarray, detections: Sequence[Detection], info: ModelInfo) -> np.ndarray:
     import cv2
 

@@ -13,11 +13,11 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from workbench import capture
+from workbench import capture, parallel
 from workbench.capture import ImageSource
 from workbench.errors import GalleryError, WorkbenchError
 from workbench.gallery import FaceRecord, GalleryDB
-from workbench.pipeline import Settings, analyze
+from workbench.pipeline import Settings
 from workbench.types import Box
 
 #: ``progress(done, total, label)`` is called after each source.
@@ -108,16 +108,18 @@ def plan(path: str | os.PathLike, person: str | None = None, *, every_s: float =
 def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settings: Settings = Settings(), *,
                   consent: bool | None = None, notes: str | None = None,
                   progress: Progress | None = None, keep_faces: bool = False,
-                  batch_size: int | None = None) -> EnrolReport:
-    """Analyse every source, keep the largest accepted face of each, store them in one go.
+                  workers: int | None = None, batch_size: int | None = None) -> EnrolReport:
+    """Analyse every source, keep the largest accepted face of each, and store them.
 
     A source is skipped (with a reason) when it cannot be read, has no face, its faces all
-    fail the quality gate, or it is already enrolled (a duplicate). With ``keep_faces``, the
-    report lists every detected face with a thumbnail and its verdict (for the app).
+    fail the quality gate, or it is already enrolled (a duplicate: its sha256 is in the
+    gallery, so it is not even decoded). New sources are analysed in parallel (one process
+    per core, see :mod:`workbench.parallel`; ``workers=1`` keeps it in this process). With
+    ``keep_faces``, the report lists every detected face with a thumbnail and its verdict.
 
-    ``batch_size`` (for large folders) commits every that many faces in one transaction
-    instead of all at the end: a crash then loses only the batch in progress, never part of
-    one, and running the same enrolment again skips what is stored and finishes the rest.
+    Faces are stored in one transaction at the end, or with ``batch_size`` (for large
+    folders) every that many faces: a crash then loses only the batch in progress, never part
+    of one, and running the same enrolment again skips what is stored and finishes the rest.
     """
     sources = list(sources)
     records: list[FaceRecord] = []
@@ -136,41 +138,53 @@ def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settin
             people.update(r.person for r in records)
             records.clear()
 
-    for i, src in enumerate(sources, 1):
+    todo: list[tuple[str, bytes | np.ndarray, str]] = []
+    todo_src: list[Source] = []
+    pending: set[str] = set()
+    done = 0
+    for src in sources:
         try:
-            data = src.data if isinstance(src.data, (bytes, np.ndarray)) else capture.read_bytes(src.data)
+            data = parallel.source_bytes(src.data)
             sha = capture.sha256(data)  # the same hash a path gives, from bytes read once
-            if db.has_image(gallery, sha):
-                duplicates += 1
-                continue
-            image = capture.load_image(data, name=src.label)
-            analysis = analyze(image, settings, embed_faces="accepted")
         except WorkbenchError as err:
             skipped.append(Skip(src.label, f"unreadable: {getattr(err, 'reason', err)}"))
+            data = sha = None
+        if sha is not None and (sha in pending or db.has_image(gallery, sha)):
+            duplicates += 1
+        elif sha is not None:
+            pending.add(sha)
+            todo.append((src.label, data, sha))
+            todo_src.append(src)
             continue
-        finally:
-            if progress:
-                progress(i, len(sources), src.label)
+        done += 1
+        if progress:
+            progress(done, len(sources), src.label)
+    base = done
+    step = (lambda i, _n, label: progress(base + i, len(sources), label)) if progress else None
+    for i, res in parallel.analyse_sources(todo, settings, workers=workers, all_thumbs=keep_faces, progress=step):
+        src, analysis = todo_src[i], res.analysis
+        if analysis is None:
+            skipped.append(Skip(src.label, f"unreadable: {res.error}"))
+            continue
         if not analysis.faces:
             skipped.append(Skip(src.label, NO_FACE))
             continue
         face = analysis.embedded[0] if analysis.embedded else None  # the largest accepted face
-        thumbs = {id(f): capture.thumbnail(image, f.box) for f in analysis.faces
-                  if keep_faces or f is face}
         if keep_faces:
             outcomes += [FaceOutcome(src.label, f.box, f is face,
                                      None if f is face else f.quality.reason or "not the largest face",
-                                     thumbs[id(f)]) for f in analysis.faces]
+                                     thumb) for f, thumb in zip(analysis.faces, res.thumbnails)]
         if face is None:
             skipped.append(Skip(src.label, analysis.faces[0].quality.reason or NO_FACE))
             continue
+        thumb = res.thumbnails[analysis.faces.index(face)] if keep_faces else res.thumbnails[0]
         d, q = face.detection, face.quality
         records.append(FaceRecord(
-            person=src.person, image_sha256=sha, source_path=src.label, box=d.box.as_list(),
+            person=src.person, image_sha256=res.sha256, source_path=src.label, box=d.box.as_list(),
             landmarks=[v for pt in d.landmarks for v in pt],
             quality={"size": q.size, "sharpness": q.sharpness, "brightness": q.brightness, "yaw": q.yaw},
             det_score=d.score, detector=d.detector, embedding=face.embedding.vector,
-            thumbnail=capture.encode_jpeg(thumbs[id(face)]),
+            thumbnail=capture.encode_jpeg(thumb),
         ))
         if batch_size and len(records) >= batch_size:
             flush()
@@ -181,10 +195,11 @@ def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settin
 def enrol_path(db: GalleryDB, gallery: str, path: str | os.PathLike, settings: Settings = Settings(), *,
                person: str | None = None, consent: bool | None = None, notes: str | None = None,
                every_s: float = 1.0, progress: Progress | None = None,
-               batch_size: int | None = None) -> EnrolReport:
+               batch_size: int | None = None, workers: int | None = None) -> EnrolReport:
     """Enrol an image, a folder of people, or a video (see :func:`plan`)."""
     return enrol_sources(db, gallery, plan(path, person, every_s=every_s), settings,
-                         consent=consent, notes=notes, progress=progress, batch_size=batch_size)
+                         consent=consent, notes=notes, progress=progress, batch_size=batch_size,
+                         workers=workers)
 
 
 #: The demo gallery: the face_recognition project's k-NN example, one folder per person.

@@ -6,6 +6,12 @@ work only: no Streamlit calls and no database writes. Faces are followed from fr
 frame by box overlap (IoU), so a face is embedded when it first appears and re-checked every
 ``recheck_every`` frames, not on every frame. Per-frame statistics go to a bounded buffer
 that the page reads for its live charts.
+
+For real time on a small CPU (see ``workbench bench video``): ``detect_every=k`` runs the
+detector on every k-th frame only and moves the boxes by their last velocity in between;
+``upsample=0`` skips dlib's 4x-costlier upsampling; ``embed_async=True`` sends new faces'
+aligned chips to a worker process (:mod:`workbench.parallel`) so the ~100 ms ResNet pass runs
+on the second core while this thread keeps drawing frames; the name appears when it is back.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import collections
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -39,6 +45,12 @@ class Track:
     similarity: float | None = None
     embedded_at: int = -1
     missed: int = 0
+    velocity: tuple[float, float] = (0.0, 0.0)
+    opened_at: int = -1
+    identified_at: int = -1
+    pending: bool = False
+    seen_at: int = -1
+    seen_box: Box | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,7 @@ class FrameStats:
     faces: int
     embedded: int
     matches: tuple[tuple[str, float], ...] = ()
+    detected: bool = True
 
 
 @dataclass
@@ -76,6 +89,9 @@ class LiveProcessor:
     iou_match: float = 0.3
     max_missed: int = 5
     history: int = 300
+    detect_every: int = 1
+    upsample: int | None = None
+    embed_async: bool = False
     tracks: list[Track] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -85,6 +101,9 @@ class LiveProcessor:
         self._next_id = 1
         self._t0 = time.perf_counter()
         self.faces_seen = 0
+        self._inflight: list[tuple[Any, list[Track], float]] = []
+        #: first and later identifications: ``(track id, frame opened, frame identified, perf_counter time)``
+        self.identified: collections.deque[tuple[int, int, int, float]] = collections.deque(maxlen=1000)
 
     # -- reading, from the page's thread --------------------------------------------------
 
@@ -109,51 +128,140 @@ class LiveProcessor:
             best = max(free, key=lambda t: t.box.iou(box), default=None)
             if best is not None and best.box.iou(box) >= self.iou_match:
                 free.remove(best)
-                best.box, best.missed = box, 0
+                if best.seen_box is not None:
+                    steps = max(self._frame - best.seen_at, 1)
+                    (ox, oy), (nx, ny) = best.seen_box.center, box.center
+                    best.velocity = ((nx - ox) / steps, (ny - oy) / steps)
+                best.box, best.missed, best.seen_box, best.seen_at = box, 0, box, self._frame
                 out.append(best)
             else:
-                out.append(Track(self._next_id, box))
+                out.append(Track(self._next_id, box, opened_at=self._frame, seen_at=self._frame, seen_box=box))
                 self._next_id += 1
         for t in free:
             t.missed += 1
         self.tracks = out + [t for t in free if t.missed <= self.max_missed]
         return out
 
+    def _coast(self) -> list[Track]:
+        """Between detections: live tracks move by their last velocity from where they were seen."""
+        for t in self.tracks:
+            if t.missed == 0 and t.seen_box is not None and t.velocity != (0.0, 0.0):
+                steps = self._frame - t.seen_at
+                dx, dy = (int(round(v * steps)) for v in t.velocity)
+                b = t.seen_box
+                t.box = Box(b.left + dx, b.top + dy, b.right + dx, b.bottom + dy)
+        return [t for t in self.tracks if t.missed == 0]
+
+    def _identify(self, tr: Track, best: list) -> tuple[str, float] | None:
+        tr.pending = False
+        if tr.identified_at < 0:
+            tr.identified_at = self._frame
+        if not best:
+            return None
+        m = best[0]
+        tr.label = m.person if m.match else UNKNOWN
+        tr.distance, tr.similarity = m.distance, m.similarity
+        return (m.person, m.distance)
+
+    def _rank(self, vecs: np.ndarray) -> list:
+        s = self.settings
+        return rank(vecs, self.matrix, metric=s.metric_, threshold=s.threshold_, top_k=1,
+                    similarity_base=s.similarity_base)
+
+    def _collect(self, wait: bool = False) -> tuple[list[tuple[str, float]], float]:
+        """Results of finished background embeddings: ``(matches, search ms)``."""
+        matches: list[tuple[str, float]] = []
+        search_ms = 0.0
+        still = []
+        for fut, tracks, sent in list(self._inflight):
+            if not (wait or fut.done()):
+                still.append((fut, tracks, sent))
+                continue
+            try:
+                vecs = fut.result()
+            except Exception:  # a dead worker: embed here from now on, retry at the next detection
+                self.embed_async = False
+                for tr in tracks:
+                    tr.pending, tr.embedded_at = False, -1
+                continue
+            t = time.perf_counter()
+            for tr, best in zip(tracks, self._rank(vecs)):
+                found = self._identify(tr, best)
+                self.identified.append((tr.id, tr.opened_at, self._frame, time.perf_counter()))
+                if found:
+                    matches.append(found)
+            search_ms += (time.perf_counter() - t) * 1000
+        self._inflight = still
+        return matches, search_ms
+
+    def flush(self) -> None:
+        """Wait for background embeddings still running (end of a video)."""
+        self._collect(wait=True)
+
     def process(self, image: np.ndarray) -> tuple[np.ndarray, FrameStats]:
         """Process one RGB frame; returns the annotated frame (a copy) and its statistics."""
         t0 = time.perf_counter()
         s = self.settings
-        dets = detect.detect_faces(image, s.detector, upsample=s.upsample, max_side=self.max_side)
+        detected = self._frame % max(self.detect_every, 1) == 0
+        up = s.upsample if self.upsample is None else self.upsample
+        if detected:
+            dets = detect.detect_faces(image, s.detector, upsample=up, max_side=self.max_side)
+            current = self._assign([d.box for d in dets])
+        else:
+            dets, current = [], self._coast()
         t1 = time.perf_counter()
-        current = self._assign([d.box for d in dets])
+        matches, search_ms = self._collect() if self._inflight else ([], 0.0)
         due = [i for i, t in enumerate(current)
-               if self.matrix is not None and (t.embedded_at < 0 or self._frame - t.embedded_at >= self.recheck_every)]
-        embed_ms = search_ms = 0.0
-        matches: list[tuple[str, float]] = []
+               if detected and self.matrix is not None and not t.pending
+               and (t.embedded_at < 0 or self._frame - t.embedded_at >= self.recheck_every)]
+        embed_ms = 0.0
         if due:
-            vecs = embed.embed_faces(image, [dets[i] for i in due], s.model)
-            t2 = time.perf_counter()
-            ranked = rank(vecs, self.matrix, metric=s.metric_, threshold=s.threshold_, top_k=1,
-                          similarity_base=s.similarity_base)
-            t3 = time.perf_counter()
-            embed_ms, search_ms = (t2 - t1) * 1000, (t3 - t2) * 1000
-            for i, best in zip(due, ranked):
-                tr = current[i]
-                tr.embedded_at = self._frame
-                if best:
-                    m = best[0]
-                    tr.label = m.person if m.match else UNKNOWN
-                    tr.distance, tr.similarity = m.distance, m.similarity
-                    matches.append((m.person, m.distance))
+            if self.embed_async and s.model == "Dlib":
+                from workbench import parallel
+
+                chips = embed.aligned_chips(image, [dets[i] for i in due])
+                tracks = [current[i] for i in due]
+                for tr in tracks:
+                    tr.pending, tr.embedded_at = True, self._frame
+                self._inflight.append((parallel.submit_embed_chips(chips, s.model), tracks, time.perf_counter()))
+                embed_ms = (time.perf_counter() - t1) * 1000
+            else:
+                vecs = embed.embed_faces(image, [dets[i] for i in due], s.model)
+                t2 = time.perf_counter()
+                ranked = self._rank(vecs)
+                embed_ms = (t2 - t1) * 1000
+                search_ms += (time.perf_counter() - t2) * 1000
+                for i, best in zip(due, ranked):
+                    tr = current[i]
+                    tr.embedded_at = self._frame
+                    found = self._identify(tr, best)
+                    self.identified.append((tr.id, tr.opened_at, self._frame, time.perf_counter()))
+                    if found:
+                        matches.append(found)
         annotated = draw_tracks(image, current)
         total_ms = (time.perf_counter() - t0) * 1000
-        st = FrameStats(self._frame, time.perf_counter() - self._t0, (t1 - t0) * 1000, embed_ms, search_ms,
-                        total_ms, len(dets), len(due), tuple(matches))
+        st = FrameStats(self._frame, time.perf_counter() - self._t0, (t1 - t0) * 1000 if detected else 0.0,
+                        embed_ms, search_ms, total_ms, len(current), len(due), tuple(matches), detected)
         with self._lock:
             self._stats.append(st)
             self.faces_seen += len(dets)
         self._frame += 1
         return annotated, st
+
+
+def stage_summary(stats: list[FrameStats]) -> list[dict[str, float | str]]:
+    """p50 / p95 / max milliseconds per stage over frames (detection over the frames that ran it),
+    the same figures ``workbench bench video`` reports."""
+    rows = []
+    for stage, values in (("detect", [s.detect_ms for s in stats if s.detected]),
+                          ("embed", [s.embed_ms for s in stats if s.embedded]),
+                          ("search", [s.search_ms for s in stats if s.search_ms]),
+                          ("frame total", [s.total_ms for s in stats])):
+        if values:
+            a = np.asarray(values)
+            rows.append({"stage": stage, "frames": int(a.size), "p50_ms": round(float(np.percentile(a, 50)), 1),
+                         "p95_ms": round(float(np.percentile(a, 95)), 1), "max_ms": round(float(a.max()), 1)})
+    return rows
 
 
 def draw_tracks(image: np.ndarray, tracks: list[Track]) -> np.ndarray:

@@ -1,0 +1,226 @@
+"""Issue 5: the fast paths give the same answers as the slow ones; benchmarks run at tiny sizes.
+
+No speed is asserted here: speed belongs to ``workbench bench ...``.
+"""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from workbench import index, parallel, synthetic
+from workbench.cli import cli
+from workbench.enrol import Source, enrol_sources
+from workbench.errors import DatabaseError
+from workbench.gallery import GalleryDB
+from workbench.live import LiveProcessor
+from workbench.pipeline import analyze
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+@pytest.fixture()
+def synthetic_db(db_path):
+    db = GalleryDB(db_path)
+    queries = []
+    for c in synthetic.clustered(3000, seed=3, queries=40, chunk=1000):
+        db.add_vectors_bulk("s", c.people, c.person_index, c.vectors, sha_prefix=f"{len(queries)}:")
+        queries.append(c.queries)
+    yield db, np.vstack(queries)
+    db.close()
+
+
+def brute_force(db, q, k=10):
+    ids, vecs = index.load_vectors(db, "s")
+    d = np.linalg.norm(vecs[None, :, :] - q[:, None, :], axis=2)
+    order = np.argsort(d, axis=1, kind="stable")[:, :k]
+    return ids[order], np.take_along_axis(d, order, axis=1)
+
+
+def test_bulk_insert_is_all_or_nothing_and_counts(db_path):
+    with GalleryDB(db_path) as db:
+        with pytest.raises(DatabaseError):
+            db.add_vectors_bulk("s", ["a"], np.zeros(2, int), np.zeros((2, 64), np.float32))
+        assert db.galleries().height == 0
+        v = np.random.default_rng(0).normal(size=(5, 128)).astype(np.float32)
+        assert db.add_vectors_bulk("s", ["a", "b"], np.array([0, 0, 1, 1, 1]), v) == 5
+        people = db.people("s")
+        assert dict(zip(people["name"], people["faces"])) == {"a": 2, "b": 3}
+        ids, back = index.load_vectors(db, "s")
+        assert len(ids) == 5 and np.allclose(back, v)
+
+
+def test_synthetic_gallery_matches_the_measured_distances_and_the_seed():
+    a = list(synthetic.clustered(20_000, seed=1, chunk=7000))
+    b = list(synthetic.clustered(20_000, seed=1, chunk=7000))
+    assert all(np.array_equal(x.vectors, y.vectors) for x, y in zip(a, b))
+    assert sum(len(c.vectors) for c in a) == 20_000
+    offsets = np.cumsum([0] + [len(c.people) for c in a])
+    vecs = np.vstack([c.vectors for c in a])
+    who = np.concatenate([c.person_index + o for c, o in zip(a, offsets)])
+    got = synthetic.pair_stats(vecs, who)
+    for key, want in synthetic.REAL.items():
+        assert abs(got[key] - want) < 0.02, (key, got, synthetic.REAL)
+
+
+def test_exact_index_equals_brute_force(synthetic_db):
+    db, q = synthetic_db
+    gi = index.build(db, "s", "exact")
+    d, ids = gi.search(q, 10)
+    want_ids, want_d = brute_force(db, q)
+    assert np.array_equal(ids, want_ids)
+    assert np.allclose(d, want_d, atol=1e-4)
+
+
+@pytest.mark.parametrize("kind", index.ANN_KINDS)
+def test_approximate_indexes_find_the_exact_neighbours(synthetic_db, kind):
+    db, q = synthetic_db
+    truth, _ = brute_force(db, q)
+    gi = index.build(db, "s", kind, nprobe=64, ef_search=128)
+    _, found = gi.search(q, 10)
+    assert index.recall_at_k(truth, found) >= 0.9
+    assert index.recall_at_k(truth[:, :1], found[:, :1]) >= 0.95
+
+
+@pytest.mark.parametrize("kind", ["exact", "ivf", "hnsw"])
+def test_a_saved_index_follows_adds_and_deletes(synthetic_db, kind):
+    db, q = synthetic_db
+    gi = index.load(db, "s", kind)  # built and saved
+    first = gi.search(q[:3], 1)[1][:, 0]
+    with db.transaction() as cur:
+        cur.execute("DELETE FROM faces WHERE id IN (SELECT unnest(?))", [first.tolist()])
+    db.add_vectors_bulk("s", ["newcomer"], np.zeros(3, int), q[3:6], sha_prefix="new:")
+    again = index.load(db, "s", kind)  # the file is stale: synced on load
+    assert again.index.size == 3000
+    found = again.search(q[:6], 1)[1][:, 0]
+    assert not set(first) & set(found)
+    new_ids = db.faces("s").filter(db.faces("s")["person"] == "newcomer")["id"].to_list()
+    assert sorted(found[3:].tolist()) == sorted(new_ids)
+    assert index.sync(db, again) == (0, 0)
+
+
+def test_coarse_detection_stores_the_same_face_as_the_full_pass(astronaut):
+    import cv2
+
+    big = cv2.resize(astronaut, (1600, 1600), interpolation=cv2.INTER_CUBIC)
+    fast = parallel.analyze_largest(big)
+    full = analyze(big, embed_faces="accepted")
+    assert fast.embedded and full.embedded
+    a, b = fast.embedded[0], full.embedded[0]
+    assert a.detection.box.iou(b.detection.box) > 0.6
+    assert np.linalg.norm(a.embedding.vector - b.embedding.vector) < 0.15  # same person: < 0.6
+    small = parallel.analyze_largest(astronaut)  # no larger than the coarse side: the full pass
+    assert np.allclose(small.embedded[0].embedding.vector, analyze(astronaut, embed_faces="accepted").embedded[0].embedding.vector)
+
+
+def _folder(tmp_path, astronaut, blank_png):
+    d = tmp_path / "photos"
+    d.mkdir()
+    for i, img in enumerate([astronaut, astronaut[:, ::-1], astronaut[40:, 20:], astronaut[::-1]]):
+        Image.fromarray(np.ascontiguousarray(img)).save(d / f"p{i}.png")
+    (d / "broken.jpg").write_bytes(b"\xff\xd8 not really")
+    (d / "blank.png").write_bytes(blank_png.read_bytes())
+    return d
+
+
+def test_parallel_enrolment_equals_serial_and_skips_known_images_unread(tmp_path, astronaut, blank_png, monkeypatch):
+    folder = _folder(tmp_path, astronaut, blank_png)
+    sources = [Source(str(p), p.stem, p) for p in sorted(folder.iterdir())]
+    with GalleryDB(tmp_path / "a.duckdb") as a, GalleryDB(tmp_path / "b.duckdb") as b:
+        ra = enrol_sources(a, "g", sources, workers=2)
+        rb = enrol_sources(b, "g", sources, workers=1)
+        assert ra.enrolled == rb.enrolled == 3 and ra.duplicates == rb.duplicates == 0
+        assert sorted((s.source, s.reason.split(":")[0]) for s in ra.skipped) == sorted(
+            (s.source, s.reason.split(":")[0]) for s in rb.skipped)
+        assert {s.reason for s in ra.skipped} >= {"no_face"}
+        va = a.faces("g", with_embeddings=True).sort("source_path")
+        vb = b.faces("g", with_embeddings=True).sort("source_path")
+        assert va["source_path"].to_list() == vb["source_path"].to_list()
+        assert np.allclose(np.stack(va["embedding"].to_list()), np.stack(vb["embedding"].to_list()), atol=1e-5)
+
+        def boom(*args, **kw):
+            raise AssertionError("a known image was analysed again")
+
+        monkeypatch.setattr(parallel, "_analyse_one", boom)
+        known = [s for s in sources if s.label in set(va["source_path"].to_list())]
+        again = enrol_sources(a, "g", known, workers=1)
+        assert again.enrolled == 0 and again.duplicates == 3
+
+
+def _matrix(vec, name):
+    from workbench.gallery import GalleryMatrix
+
+    return GalleryMatrix(np.array([1]), np.array([1]), [name], [""], vec[None].astype(np.float32))
+
+
+def test_live_detects_every_kth_frame_and_names_new_faces_in_a_worker(astronaut):
+    face = analyze(astronaut).faces[0]
+    proc = LiveProcessor(matrix=_matrix(face.embedding.vector, "eileen"), detect_every=3, upsample=0,
+                         embed_async=True)
+    stats = [proc.process(astronaut)[1] for _ in range(7)]
+    proc.flush()
+    assert [s.detected for s in stats] == [True, False, False, True, False, False, True]
+    assert all(s.faces == 1 for s in stats)  # the track is kept between detections
+    assert proc.tracks[0].label == "eileen" and proc.tracks[0].distance < 0.1  # upsample 0 here, 1 above
+    assert [t[0] for t in proc.identified] == [proc.tracks[0].id]  # embedded once
+
+
+def test_bench_search_cli_json(tmp_path):
+    r = run("bench", "search", "--size", "600", "--ann", "--kinds", "ivf,hnsw", "--queries", "20",
+            "--deepface-size", "50", "--workdir", tmp_path, "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert set(out) >= {"size", "p50_ms", "p95_ms", "recall_at_10", "ram_mb", "build_s", "cold_start_s", "kinds"}
+    assert out["size"] == 600 and [k["kind"] for k in out["kinds"]] == ["exact", "exact", "ivf", "hnsw"]
+    assert "same ids" in out["kinds"][1]["params"]
+    assert out["kinds"][0]["recall_at_10"] == 1.0 and all(k["recall_at_10"] > 0.5 for k in out["kinds"])
+    assert out["deepface_find"]["gallery_size"] == 50 and out["deepface_find"]["deepface_find_ms"] > 0
+    assert (tmp_path / "synthetic-600-s0.duckdb").is_file()
+    bad = run("bench", "search", "--size", "100", "--ann", "--kinds", "kdtree")
+    assert bad.exit_code == 1 and "kdtree" in bad.stderr
+
+
+def test_bench_enrol_cli_json(tmp_path, astronaut, blank_png):
+    folder = _folder(tmp_path, astronaut, blank_png)
+    r = run("bench", "enrol", folder, "--runs", "1", "--deepface-limit", "2", "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert set(out) >= {"images", "seconds_per_image", "deepface_seconds_per_image", "speedup_vs_deepface"}
+    assert out["images"] == 6 and out["enrolled"] == 3 and out["deepface_images"] == 2
+    assert out["seconds_per_image"] > 0 and out["deepface_seconds_per_image"] > 0
+    assert run("bench", "enrol", tmp_path / "nope").exit_code == 1
+
+
+def test_bench_video_cli_json(tmp_path, astronaut):
+    import av
+
+    path = tmp_path / "clip.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 512, 512, "yuv420p"
+        for i in range(8):
+            frame = av.VideoFrame.from_ndarray(np.roll(astronaut, 3 * i, axis=1), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    r = run("bench", "video", path, "--runs", "1", "--naive-frames", "2", "--frame-size", "320x320", "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert set(out) >= {"frames", "fps", "p50_ms", "p95_ms", "identity_latency_ms"}
+    assert out["frames"] == 8 and out["frame_size"] == "320x320" and out["fps"] > 0 and out["naive_fps"] > 0
+    assert run("bench", "video", path, "--frame-size", "big").exit_code == 1
+
+
+def test_stage_summary_reports_each_stage():
+    from workbench.live import FrameStats, stage_summary
+
+    stats = [FrameStats(i, i / 30, 10.0 * (i % 2 == 0), 5.0 if i == 0 else 0.0, 0.5 if i == 0 else 0.0,
+                        12.0 + i, 1, int(i == 0), (), i % 2 == 0) for i in range(10)]
+    rows = {r["stage"]: r for r in stage_summary(stats)}
+    assert rows["detect"]["frames"] == 5 and rows["detect"]["p50_ms"] == 10.0
+    assert rows["embed"]["frames"] == 1 and rows["frame total"]["max_ms"] == 21.0

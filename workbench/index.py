@@ -1,0 +1,358 @@
+"""Search indexes over a gallery's vectors: exact (numpy) for up to a few million faces, and
+approximate ones from faiss for tens of millions.
+
+Every index is built from the DuckDB gallery and remembers which faces it holds (their ids)
+and the gallery's *fingerprint* (face count, highest id and an XOR of id hashes, one cheap
+SQL aggregate). :func:`sync` compares the fingerprint with the database: when faces were
+added it adds their vectors, when faces were deleted it removes them, so a stale index is
+never searched. Kinds (:data:`KINDS`):
+
+* ``exact``    float32 matrix, one matrix product + ``argpartition`` (recall 1.0);
+* ``sq8``      faiss scalar-quantised flat scan (1 byte per dimension, near exact);
+* ``ivf``      faiss inverted lists (k-means cells, ``nprobe`` searched), float32 vectors;
+* ``ivf_sq8``  inverted lists over 8-bit vectors (a quarter of the memory);
+* ``hnsw``     faiss HNSW graph (fast queries, slow build, deletions force a rebuild).
+
+Distances are squared-free euclidean (as dlib's threshold is quoted) for every kind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from workbench.errors import GalleryError
+
+KINDS = ("exact", "sq8", "ivf", "ivf_sq8", "hnsw")
+ANN_KINDS = KINDS[1:]
+
+#: ``progress(done, total, label)`` while vectors are added.
+Progress = Callable[[int, int, str], None]
+
+
+def fingerprint(db: Any, gallery: str) -> tuple[int, int, int]:
+    """``(faces, max id, xor of id hashes)`` of a gallery: changes on any add or delete."""
+    gid = db.gallery_id(gallery)
+    row = db.cursor().execute(
+        "SELECT count(*), coalesce(max(id), 0), coalesce(bit_xor(hash(id)), 0) FROM faces WHERE gallery_id = ?",
+        [gid],
+    ).fetchone()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def _arrow(cur: Any) -> Any:
+    """The pending result as a pyarrow Table (duckdb 1.5 renamed ``fetch_arrow_table``)."""
+    fetch = getattr(cur, "to_arrow_table", None) or cur.fetch_arrow_table
+    return fetch()
+
+
+def load_vectors(db: Any, gallery: str, *, where: str = "", params: list | None = None,
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """``(face ids int64 (N,), vectors float32 (N, dim))`` of a gallery, straight from Arrow."""
+    gid = db.gallery_id(gallery)
+    tbl = _arrow(db.cursor().execute(
+        f"SELECT id, embedding FROM faces WHERE gallery_id = ? {where} ORDER BY id", [gid] + (params or [])))
+    ids = tbl.column("id").to_numpy().astype(np.int64)
+    if not len(ids):
+        return ids, np.zeros((0, db.dim), np.float32)
+    emb = tbl.column("embedding").combine_chunks()
+    vecs = emb.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+    return ids, np.ascontiguousarray(vecs.reshape(-1, db.dim))
+
+
+@dataclass
+class ExactIndex:
+    """Every vector in one float32 matrix, with squared norms cached for the euclidean trick."""
+
+    ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 128), np.float32))
+    kind: str = "exact"
+
+    def __post_init__(self) -> None:
+        self._norms = 0.5 * np.einsum("ij,ij->i", self.vectors, self.vectors)  # half squared norms
+
+    @property
+    def size(self) -> int:
+        return int(self.ids.shape[0])
+
+    def nbytes(self) -> int:
+        return int(self.vectors.nbytes + self.ids.nbytes + self._norms.nbytes)
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        self.ids = np.concatenate([self.ids, ids.astype(np.int64)])
+        self.vectors = np.ascontiguousarray(np.vstack([self.vectors, vectors.astype(np.float32)]))
+        self._norms = np.concatenate([self._norms, 0.5 * np.einsum("ij,ij->i", vectors, vectors)])
+
+    def remove(self, ids: np.ndarray) -> None:
+        keep = ~np.isin(self.ids, ids)
+        self.ids, self.vectors, self._norms = self.ids[keep], np.ascontiguousarray(self.vectors[keep]), self._norms[keep]
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(distances (M, k), face ids (M, k))``, nearest first; ids are -1 past the gallery size."""
+        q = np.atleast_2d(np.asarray(queries, np.float32))
+        n = self.size
+        kk = min(k, n)
+        dist = np.full((q.shape[0], k), np.inf, np.float32)
+        out = np.full((q.shape[0], k), -1, np.int64)
+        if kk == 0:
+            return dist, out
+        # |q - x|^2 = |x|^2 - 2 q.x + |q|^2: rank by |x|^2 / 2 - q.x (one matrix-vector pass over
+        # the vectors, which is the memory-bandwidth floor, then one pass over n scores).
+        half = self._norms
+        buf = np.empty(n, np.float32)
+        for r in range(q.shape[0]):
+            np.dot(self.vectors, q[r], out=buf)
+            np.subtract(half, buf, out=buf)
+            top = np.argpartition(buf, kk - 1)[:kk] if kk < n else np.arange(n)
+            top = top[np.argsort(buf[top], kind="stable")]
+            d2 = 2.0 * buf[top] + float(q[r] @ q[r])
+            dist[r, :kk] = np.sqrt(np.maximum(d2, 0.0))
+            out[r, :kk] = self.ids[top]
+        return dist, out
+
+
+@dataclass
+class FaissIndex:
+    """A faiss index keyed by face id (``IndexIDMap2`` around the chosen structure)."""
+
+    kind: str
+    dim: int
+    nlist: int = 0
+    nprobe: int = 16
+    ef_search: int = 64
+    _index: Any = None
+    _ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    @property
+    def size(self) -> int:
+        return int(self._index.ntotal) if self._index is not None else 0
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self._ids
+
+    def nbytes(self) -> int:
+        """Estimated bytes held: codes, ids, graph links and centroids."""
+        per = {"sq8": self.dim, "ivf": 4 * self.dim + 8, "ivf_sq8": self.dim + 8, "hnsw": 4 * self.dim + 2 * 32 * 4 + 8}
+        return int(self.size * per.get(self.kind, 4 * self.dim) + self.nlist * self.dim * 4)
+
+    def build(self, ids: np.ndarray, vectors: np.ndarray, progress: Progress | None = None) -> None:
+        import faiss
+
+        n, d = vectors.shape
+        if self.kind in ("ivf", "ivf_sq8"):
+            self.nlist = self.nlist or max(1, min(int(math.sqrt(max(n, 1))), 65536, n // 39 or 1))
+            quant = faiss.IndexFlatL2(d)
+            inner = (faiss.IndexIVFFlat(quant, d, self.nlist) if self.kind == "ivf" else
+                     faiss.IndexIVFScalarQuantizer(quant, d, self.nlist, faiss.ScalarQuantizer.QT_8bit))
+            # k-means on a sample (faiss's own advice: 39..256 points per cell are enough).
+            rng = np.random.default_rng(0)
+            sample = vectors[rng.choice(n, min(n, self.nlist * 64), replace=False)] if n else vectors
+            inner.train(np.ascontiguousarray(sample))
+            self._keep = (quant,)  # the quantizer must outlive the index that points to it
+        elif self.kind == "sq8":
+            inner = faiss.IndexScalarQuantizer(d, faiss.ScalarQuantizer.QT_8bit)
+            inner.train(np.ascontiguousarray(vectors[: min(n, 200_000)]))
+        elif self.kind == "hnsw":
+            inner = faiss.IndexHNSWFlat(d, 32)
+            inner.hnsw.efConstruction = 80
+            inner.hnsw.efSearch = self.ef_search
+        else:
+            raise GalleryError(f"unknown index kind {self.kind!r}; choose one of: {', '.join(KINDS)}")
+        self._inner = inner
+        self.tune()
+        self._index = faiss.IndexIDMap2(inner)
+        self._ids = np.zeros(0, np.int64)
+        self.add(ids, vectors, progress)
+
+    def tune(self) -> None:
+        """Apply the query-time knobs (``nprobe`` for IVF, ``ef_search`` for HNSW)."""
+        inner = getattr(self, "_inner", None)
+        if inner is None:
+            return
+        if self.kind in ("ivf", "ivf_sq8"):
+            inner.nprobe = min(self.nprobe, max(self.nlist, 1))
+        elif self.kind == "hnsw":
+            inner.hnsw.efSearch = self.ef_search
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray, progress: Progress | None = None) -> None:
+        step = 200_000
+        n = len(ids)
+        for s in range(0, n, step):
+            self._index.add_with_ids(np.ascontiguousarray(vectors[s:s + step], np.float32),
+                                     np.ascontiguousarray(ids[s:s + step], np.int64))
+            if progress:
+                progress(min(s + step, n), n, f"indexing ({self.kind})")
+        self._ids = np.concatenate([self._ids, ids.astype(np.int64)])
+
+    def remove(self, ids: np.ndarray) -> None:
+        import faiss
+
+        if self.kind == "hnsw":
+            raise NotImplementedError("faiss HNSW cannot delete; rebuild")
+        self._index.remove_ids(faiss.IDSelectorBatch(np.ascontiguousarray(ids, np.int64)))
+        self._ids = self._ids[~np.isin(self._ids, ids)]
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        import faiss
+
+        q = np.ascontiguousarray(np.atleast_2d(queries), np.float32)
+        if q.shape[0] == 1:
+            # one probe: OpenMP threads only add start-up and spinning (worse on a shared CPU)
+            threads = faiss.omp_get_max_threads()
+            faiss.omp_set_num_threads(1)
+            try:
+                d2, ids = self._index.search(q, k)
+            finally:
+                faiss.omp_set_num_threads(threads)
+        else:
+            d2, ids = self._index.search(q, k)
+        return np.sqrt(np.maximum(d2, 0.0)).astype(np.float32), ids.astype(np.int64)
+
+
+@dataclass
+class GalleryIndex:
+    """An index of one gallery plus the fingerprint of the rows it was built from."""
+
+    gallery: str
+    kind: str
+    index: Any
+    fingerprint: tuple[int, int, int]
+    build_s: float
+    load_s: float = 0.0
+
+    def search(self, queries: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """``(distances (M, k), face ids (M, k))``, nearest first (-1 ids pad a small gallery)."""
+        return self.index.search(queries, k)
+
+    def nbytes(self) -> int:
+        return self.index.nbytes()
+
+
+def _new(kind: str, dim: int, **opts: Any) -> Any:
+    if kind == "exact":
+        return None
+    if kind not in KINDS:
+        raise GalleryError(f"unknown index kind {kind!r}; choose one of: {', '.join(KINDS)}")
+    return FaissIndex(kind, dim, **opts)
+
+
+def build(db: Any, gallery: str, kind: str = "exact", progress: Progress | None = None,
+          **opts: Any) -> GalleryIndex:
+    """Build an index of ``kind`` over every face of ``gallery`` in the database."""
+    fp = fingerprint(db, gallery)
+    t0 = time.perf_counter()
+    ids, vecs = load_vectors(db, gallery)
+    load_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    idx = _new(kind, db.dim, **opts)
+    if idx is None:
+        idx = ExactIndex(ids, vecs)
+    else:
+        idx.build(ids, vecs, progress)
+    return GalleryIndex(gallery, kind, idx, fp, time.perf_counter() - t1, load_s)
+
+
+def sync(db: Any, gi: GalleryIndex) -> tuple[int, int]:
+    """Bring an index up to date with the database; returns ``(added, removed)``.
+
+    Nothing is read beyond one aggregate when the fingerprint has not changed.
+    """
+    fp = fingerprint(db, gi.gallery)
+    if fp == gi.fingerprint:
+        return 0, 0
+    gid = db.gallery_id(gi.gallery)
+    current = _arrow(db.cursor().execute("SELECT id FROM faces WHERE gallery_id = ?", [gid])).column("id").to_numpy()
+    held = gi.index.ids
+    removed = held[~np.isin(held, current)]
+    new = current[~np.isin(current, held)]
+    if len(removed):
+        try:
+            gi.index.remove(removed)
+        except NotImplementedError:
+            rebuilt = build(db, gi.gallery, gi.kind)
+            gi.index, gi.fingerprint = rebuilt.index, rebuilt.fingerprint
+            return len(new), len(removed)
+    if len(new):
+        lo = int(new.min())
+        ids, vecs = load_vectors(db, gi.gallery, where="AND id >= ?", params=[lo])
+        mask = np.isin(ids, new)
+        gi.index.add(ids[mask], vecs[mask])
+    gi.fingerprint = fp
+    return len(new), len(removed)
+
+
+def recall_at_k(truth: np.ndarray, found: np.ndarray) -> float:
+    """Mean fraction of the exact top-k ids that an approximate top-k also returned."""
+    k = truth.shape[1]
+    hits = sum(len(set(t[t >= 0]) & set(f[f >= 0])) for t, f in zip(truth, found))
+    total = int((truth >= 0).sum())
+    return hits / total if total else 1.0 if k else 0.0
+
+
+# -- on disk, next to the database ----------------------------------------------------------
+
+
+def index_path(db: Any, gallery: str, kind: str) -> Path:
+    """Where the index of ``gallery`` of ``kind`` lives: beside the DuckDB file."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in gallery)
+    return Path(db.path).with_name(f"{Path(db.path).name}.{safe}.{kind}.index")
+
+
+def save(db: Any, gi: GalleryIndex) -> Path:
+    """Write an index (faiss file, or the exact kind's vectors as ``.npy``) and its fingerprint."""
+    path = index_path(db, gi.gallery, gi.kind)
+    tmp = path.with_name(path.name + ".part")
+    if gi.kind == "exact":
+        with tmp.open("wb") as fh:
+            np.save(fh, gi.index.ids)
+            np.save(fh, gi.index.vectors)
+    else:
+        import faiss
+
+        faiss.write_index(gi.index._index, str(tmp))
+    tmp.replace(path)
+    path.with_name(path.name + ".json").write_text(json.dumps(
+        {"gallery": gi.gallery, "kind": gi.kind, "fingerprint": list(gi.fingerprint),
+         "nlist": getattr(gi.index, "nlist", 0)}))
+    return path
+
+
+def load(db: Any, gallery: str, kind: str, *, build_missing: bool = True, progress: Progress | None = None,
+         **opts: Any) -> GalleryIndex:
+    """The saved index of a gallery, brought up to date with the database (:func:`sync`);
+    built and saved when there is none (or it cannot be read)."""
+    path = index_path(db, gallery, kind)
+    meta_path = path.with_name(path.name + ".json")
+    t0 = time.perf_counter()
+    try:
+        meta = json.loads(meta_path.read_text())
+        if kind == "exact":
+            with path.open("rb") as fh:
+                ids, vecs = np.load(fh), np.load(fh)
+            idx: Any = ExactIndex(ids, vecs)
+        else:
+            import faiss
+
+            raw = faiss.read_index(str(path))
+            idx = FaissIndex(kind, db.dim, nlist=int(meta.get("nlist", 0)), **opts)
+            idx._index, idx._inner = raw, faiss.downcast_index(raw.index)
+            idx._ids = faiss.vector_to_array(raw.id_map).astype(np.int64)
+            idx.tune()
+        gi = GalleryIndex(gallery, kind, idx, tuple(meta["fingerprint"]), 0.0, time.perf_counter() - t0)
+    except (OSError, ValueError, KeyError, RuntimeError):
+        if not build_missing:
+            raise GalleryError(f"{path}: no usable {kind} index; build it first") from None
+        gi = build(db, gallery, kind, progress=progress, **opts)
+        save(db, gi)
+        return gi
+    added, removed = sync(db, gi)
+    if added or removed:
+        save(db, gi)
+    return gi
