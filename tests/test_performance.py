@@ -224,3 +224,17 @@ def test_stage_summary_reports_each_stage():
     rows = {r["stage"]: r for r in stage_summary(stats)}
     assert rows["detect"]["frames"] == 5 and rows["detect"]["p50_ms"] == 10.0
     assert rows["embed"]["frames"] == 1 and rows["frame total"]["max_ms"] == 21.0
+
+
+def test_deleting_a_person_removes_saved_indexes_and_their_vectors(synthetic_db, db_path):
+    db, q = synthetic_db
+    index.save(db, index.build(db, "s", "exact"))
+    saved = sorted(p.name for p in db_path.parent.glob(db_path.name + ".*.index*"))
+    assert saved, "the index was saved beside the database"
+    victim = db.people("s")["name"][0]
+    gone = db.faces("s").filter(db.faces("s")["person"] == victim)["id"].to_list()
+    db.delete_person("s", victim)
+    # a saved index copies vectors: purge means it is gone from the disk too
+    assert not list(db_path.parent.glob(db_path.name + ".*.index*"))
+    rebuilt = index.load(db, "s", "exact")
+    assert not set(gone) & set(rebuilt.index.ids.tolist()) and rebuilt.index.size == 3000 - len(gone)

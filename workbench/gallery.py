@@ -630,10 +630,7 @@ class GalleryDB:
             for table in self.data_tables():
                 removed[table] = int(cur.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
                 cur.execute(f'DELETE FROM "{table}"')
-        if not self.in_memory:
-            for suffix in SIDE_FILE_SUFFIXES:
-                self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
-        self.compact()
+        self.compact()  # removes the side files too
         return removed
 
     def compact(self) -> int:
@@ -654,6 +651,7 @@ class GalleryDB:
             raise DatabaseError(f"{self.path}: opened read-only, cannot compact")
         tmp = self.path.with_name(self.path.name + ".compact")
         with self._write_lock, self._rw.exclusive():
+            self._remove_side_files()  # derived copies (indexes) would keep deleted vectors
             for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
                 leftover.unlink(missing_ok=True)
             con = self._con
@@ -678,6 +676,14 @@ class GalleryDB:
             self._generation += 1
             self._version += 1
         return self.path.stat().st_size
+
+    def _remove_side_files(self) -> None:
+        """Delete the files beside the database that copy its rows (see ``SIDE_FILE_SUFFIXES``)."""
+        import glob
+
+        for suffix in SIDE_FILE_SUFFIXES:
+            for f in self.path.parent.glob(glob.escape(self.path.name) + suffix):
+                f.unlink(missing_ok=True)
 
     def export_search_log(self, path: str | os.PathLike | io.BytesIO, *, kind: str | None = None,
                           with_probes: bool = False) -> int:
@@ -757,8 +763,10 @@ def _first_line(err: Exception) -> str:
 
 # -- privacy helpers (issue 6) ---------------------------------------------------------------
 
-#: Files next to the database (``<db file><suffix>``) that hold face data, such as an ANN
-#: index; :meth:`GalleryDB.purge_all` deletes them. Modules that create one register it here.
+#: Files next to the database (``<db file><suffix>``, the suffix may hold glob wildcards) that
+#: copy face data, such as a saved search index. They are derived and rebuilt on demand, so
+#: :meth:`GalleryDB.compact` (run after every deletion and by purge) deletes them. Modules that
+#: create one register its suffix here.
 SIDE_FILE_SUFFIXES: list[str] = []
 
 #: Search-log columns an auditor needs beyond the original ones (who/when is out of scope:

@@ -28,6 +28,7 @@ from typing import Any, Callable
 import numpy as np
 
 from workbench.errors import GalleryError
+from workbench.gallery import SIDE_FILE_SUFFIXES
 
 KINDS = ("exact", "sq8", "ivf", "ivf_sq8", "hnsw")
 ANN_KINDS = KINDS[1:]
@@ -297,6 +298,10 @@ def recall_at_k(truth: np.ndarray, found: np.ndarray) -> float:
 
 
 # -- on disk, next to the database ----------------------------------------------------------
+
+
+# saved indexes copy the gallery's vectors: a deletion or a purge must take them away too
+SIDE_FILE_SUFFIXES.extend(s for s in (".*.index", ".*.index.json", ".*.index.part") if s not in SIDE_FILE_SUFFIXES)
 
 
 def index_path(db: Any, gallery: str, kind: str) -> Path:
