@@ -9,7 +9,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import click
 
@@ -407,6 +407,17 @@ def _pairs_out(r, as_json: bool, report_dir: str | None) -> None:
         click.echo(f"  report: {page}")
 
 
+def _probe_eval(obj: Ctx, probes: str, labels: str | None, group_by: str | None, report_dir: str | None,
+                write_report: Callable, compute: Callable) -> tuple[Any, Path | None]:
+    """Run a probes-vs-gallery evaluation (``compute(db, labels)``) and write its report if asked."""
+    if not Path(probes).is_dir():
+        raise WorkbenchError(f"{probes}: no such folder")
+    lab = _labels(labels, group_by)
+    with obj.open_db(create=False) as db:
+        r = compute(db, lab)
+    return r, (write_report(r, report_dir, obj.settings) if report_dir else None)
+
+
 @eval_group.command("search")
 @click.option("--probes", required=True, type=click.Path(), help="Probe photos (sub-folders name people).")
 @click.option("--gallery", required=True, help="Gallery to search.")
@@ -415,18 +426,12 @@ def _pairs_out(r, as_json: bool, report_dir: str | None) -> None:
 def eval_search(obj: Ctx, probes: str, gallery: str, labels: str | None, group_by: str | None, as_json: bool,
                 report_dir: str | None, cache: bool) -> None:
     """1:N: search each probe in GALLERY; FPIR, FNIR and CMC."""
+    from workbench.report import write_search_report
     from workbench.search_eval import eval_search as run
 
-    if not Path(probes).is_dir():
-        raise WorkbenchError(f"{probes}: no such folder")
-    lab = _labels(labels, group_by)
-    with obj.open_db(create=False) as db:
-        r = run(db, gallery, probes, obj.settings, labels=lab, use_cache=cache, progress=_progress("embedding"))
-    page = None
-    if report_dir:
-        from workbench.report import write_search_report
-
-        page = write_search_report(r, report_dir, obj.settings)
+    r, page = _probe_eval(obj, probes, labels, group_by, report_dir, write_search_report,
+                          lambda db, lab: run(db, gallery, probes, obj.settings, labels=lab, use_cache=cache,
+                                              progress=_progress("embedding")))
     if as_json:
         _echo_json(dict(r.as_dict(), report=str(page) if page else None))
         return
@@ -451,18 +456,12 @@ def eval_replay(obj: Ctx, probes: str, gallery: str, similarity: float | None, l
                 group_by: str | None, as_json: bool, report_dir: str | None, cache: bool) -> None:
     """The "ACLU replay": how many innocent probes get a false match, per threshold."""
     from workbench.replay import run_replay
+    from workbench.report import write_replay_report
 
-    if not Path(probes).is_dir():
-        raise WorkbenchError(f"{probes}: no such folder")
-    lab = _labels(labels, group_by)
-    with obj.open_db(create=False) as db:
-        r = run_replay(db, gallery, probes, obj.settings, labels=lab, extra_similarity=similarity,
-                       use_cache=cache, progress=_progress("embedding"))
-    page = None
-    if report_dir:
-        from workbench.report import write_replay_report
-
-        page = write_replay_report(r, report_dir, obj.settings)
+    r, page = _probe_eval(obj, probes, labels, group_by, report_dir, write_replay_report,
+                          lambda db, lab: run_replay(db, gallery, probes, obj.settings, labels=lab,
+                                                     extra_similarity=similarity, use_cache=cache,
+                                                     progress=_progress("embedding")))
     if as_json:
         _echo_json(dict(r.as_dict(), report=str(page) if page else None))
         return
