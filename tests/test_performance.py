@@ -238,3 +238,24 @@ def test_deleting_a_person_removes_saved_indexes_and_their_vectors(synthetic_db,
     assert not list(db_path.parent.glob(db_path.name + ".*.index*"))
     rebuilt = index.load(db, "s", "exact")
     assert not set(gone) & set(rebuilt.index.ids.tolist()) and rebuilt.index.size == 3000 - len(gone)
+
+
+def test_enrolment_reads_a_folder_a_chunk_at_a_time(tmp_path, astronaut, blank_png, monkeypatch):
+    """A huge folder is never read into memory at once: each analysis call sees one chunk."""
+    from workbench import enrol
+
+    folder = _folder(tmp_path, astronaut, blank_png)
+    sources = [Source(str(p), p.stem, p) for p in sorted(folder.iterdir())]
+    seen, real = [], parallel.analyse_sources
+
+    def spy(items, *args, **kw):
+        seen.append(len(items))
+        return real(items, *args, **kw)
+
+    monkeypatch.setattr(enrol, "CHUNK", 2)
+    monkeypatch.setattr(parallel, "analyse_sources", spy)
+    steps = []
+    with GalleryDB(tmp_path / "c.duckdb") as db:
+        r = enrol_sources(db, "g", sources, workers=1, progress=lambda i, n, _label: steps.append((i, n)))
+    assert r.enrolled == 3 and max(seen) <= 2 and sum(seen) == 6  # every file analysed once, 2 at a time
+    assert [i for i, _ in steps] == sorted(i for i, _ in steps) and steps[-1] == (6, 6)

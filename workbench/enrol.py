@@ -24,6 +24,8 @@ from workbench.types import Box
 Progress = Callable[[int, int, str], None]
 
 NO_FACE = "no_face"
+#: Sources read, hashed and analysed at a time (bounds the photo bytes held in memory).
+CHUNK = 64
 
 
 @dataclass(frozen=True)
@@ -138,58 +140,69 @@ def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settin
             people.update(r.person for r in records)
             records.clear()
 
-    todo: list[tuple[str, bytes | np.ndarray, str]] = []
-    todo_src: list[Source] = []
     pending: set[str] = set()
     done = 0
-    for src in sources:
-        try:
-            data = parallel.source_bytes(src.data)
-            sha = capture.sha256(data)  # the same hash a path gives, from bytes read once
-        except WorkbenchError as err:
-            skipped.append(Skip(src.label, f"unreadable: {getattr(err, 'reason', err)}"))
-            data = sha = None
-        if sha is not None and (sha in pending or db.has_image(gallery, sha)):
-            duplicates += 1
-        elif sha is not None:
-            pending.add(sha)
-            todo.append((src.label, data, sha))
-            todo_src.append(src)
-            continue
-        done += 1
-        if progress:
-            progress(done, len(sources), src.label)
-    base = done
-    step = (lambda i, _n, label: progress(base + i, len(sources), label)) if progress else None
-    for i, res in parallel.analyse_sources(todo, settings, workers=workers, all_thumbs=keep_faces, progress=step):
-        src, analysis = todo_src[i], res.analysis
-        if analysis is None:
-            skipped.append(Skip(src.label, f"unreadable: {res.error}"))
-            continue
-        if not analysis.faces:
-            skipped.append(Skip(src.label, NO_FACE))
-            continue
-        face = analysis.embedded[0] if analysis.embedded else None  # the largest accepted face
-        if keep_faces:
-            outcomes += [FaceOutcome(src.label, f.box, f is face,
-                                     None if f is face else f.quality.reason or "not the largest face",
-                                     thumb) for f, thumb in zip(analysis.faces, res.thumbnails)]
-        if face is None:
-            skipped.append(Skip(src.label, analysis.faces[0].quality.reason or NO_FACE))
-            continue
-        thumb = res.thumbnails[analysis.faces.index(face)] if keep_faces else res.thumbnails[0]
-        d, q = face.detection, face.quality
-        records.append(FaceRecord(
-            person=src.person, image_sha256=res.sha256, source_path=src.label, box=d.box.as_list(),
-            landmarks=[v for pt in d.landmarks for v in pt],
-            quality={"size": q.size, "sharpness": q.sharpness, "brightness": q.brightness, "yaw": q.yaw},
-            det_score=d.score, detector=d.detector, embedding=face.embedding.vector,
-            thumbnail=capture.encode_jpeg(thumb),
-        ))
-        if batch_size and len(records) >= batch_size:
-            flush()
+    for first in range(0, len(sources), CHUNK):  # a chunk at a time: a huge folder is never all in memory
+        todo: list[tuple[str, bytes | np.ndarray, str]] = []
+        todo_src: list[Source] = []
+        for src in sources[first:first + CHUNK]:
+            try:
+                data = parallel.source_bytes(src.data)
+                sha = capture.sha256(data)  # the same hash a path gives, from bytes read once
+            except WorkbenchError as err:
+                skipped.append(Skip(src.label, f"unreadable: {getattr(err, 'reason', err)}"))
+                data = sha = None
+            if sha is not None and (sha in pending or db.has_image(gallery, sha)):
+                duplicates += 1
+            elif sha is not None:
+                pending.add(sha)
+                todo.append((src.label, data, sha))
+                todo_src.append(src)
+                continue
+            done += 1
+            if progress:
+                progress(done, len(sources), src.label)
+        base = done
+        step = (lambda i, _n, label, base=base: progress(base + i, len(sources), label)) if progress else None
+        for i, res in parallel.analyse_sources(todo, settings, workers=workers, all_thumbs=keep_faces,
+                                               progress=step):
+            record = _record(todo_src[i], res, keep_faces, skipped, outcomes)
+            if record is not None:
+                records.append(record)
+            if batch_size and len(records) >= batch_size:
+                flush()
+        done += len(todo)
     flush()
     return EnrolReport(gallery, ids, duplicates, skipped, sorted(people), outcomes)
+
+
+def _record(src: Source, res: parallel.Analysed, keep_faces: bool, skipped: list[Skip],
+            outcomes: list[FaceOutcome]) -> FaceRecord | None:
+    """The face to store for one analysed source, or ``None`` (the reason goes to ``skipped``)."""
+    analysis = res.analysis
+    if analysis is None:
+        skipped.append(Skip(src.label, f"unreadable: {res.error}"))
+        return None
+    if not analysis.faces:
+        skipped.append(Skip(src.label, NO_FACE))
+        return None
+    face = analysis.embedded[0] if analysis.embedded else None  # the largest accepted face
+    if keep_faces:
+        outcomes += [FaceOutcome(src.label, f.box, f is face,
+                                 None if f is face else f.quality.reason or "not the largest face",
+                                 thumb) for f, thumb in zip(analysis.faces, res.thumbnails)]
+    if face is None:
+        skipped.append(Skip(src.label, analysis.faces[0].quality.reason or NO_FACE))
+        return None
+    thumb = res.thumbnails[analysis.faces.index(face)] if keep_faces else res.thumbnails[0]
+    d, q = face.detection, face.quality
+    return FaceRecord(
+        person=src.person, image_sha256=res.sha256, source_path=src.label, box=d.box.as_list(),
+        landmarks=[v for pt in d.landmarks for v in pt],
+        quality={"size": q.size, "sharpness": q.sharpness, "brightness": q.brightness, "yaw": q.yaw},
+        det_score=d.score, detector=d.detector, embedding=face.embedding.vector,
+        thumbnail=capture.encode_jpeg(thumb),
+    )
 
 
 def enrol_path(db: GalleryDB, gallery: str, path: str | os.PathLike, settings: Settings = Settings(), *,
