@@ -4,6 +4,7 @@ No speed is asserted here: speed belongs to ``workbench bench ...``.
 """
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -259,3 +260,52 @@ def test_enrolment_reads_a_folder_a_chunk_at_a_time(tmp_path, astronaut, blank_p
         r = enrol_sources(db, "g", sources, workers=1, progress=lambda i, n, _label: steps.append((i, n)))
     assert r.enrolled == 3 and max(seen) <= 2 and sum(seen) == 6  # every file analysed once, 2 at a time
     assert [i for i, _ in steps] == sorted(i for i, _ in steps) and steps[-1] == (6, 6)
+
+
+def _children(pid):
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_pool_workers_leave_when_their_parent_is_killed(tmp_path):
+    """SIGKILL (or SIGTERM of a server) skips exit handlers: the workers must not be orphaned."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = ("from workbench import parallel\n"
+            "if __name__ == '__main__':\n"
+            "    pool = parallel._get_pool(2)\n"
+            "    [pool.submit(parallel._noop).result() for _ in range(2)]\n"
+            "    print('ready', flush=True)\n"
+            "    import time; time.sleep(120)\n")
+    script = tmp_path / "holder.py"
+    script.write_text(code)
+    root = Path(__file__).resolve().parent.parent
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                              env=dict(os.environ, PYTHONPATH=str(root)))
+    try:
+        parent.stdout.readline()  # the pool answered: its workers are up
+        workers = [c for c in _children(parent.pid)
+                   if "spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes().decode(errors="replace")]
+        assert len(workers) == 2
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    deadline = time.time() + 60
+    alive = workers
+    while alive and time.time() < deadline:
+        time.sleep(0.5)
+        alive = [w for w in workers if Path(f"/proc/{w}").exists()
+                 and Path(f"/proc/{w}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+    assert alive == [], "pool workers outlived their killed parent"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator, Sequence
@@ -92,6 +93,23 @@ def _load_models() -> None:
         resnet.compute_face_descriptor(np.zeros((150, 150, 3), np.uint8))
 
 
+def _init_worker(parent: int) -> None:
+    """A pool worker's start: leave when the parent process is gone, then load the models.
+
+    A parent killed by SIGKILL or stopped by SIGTERM (a server being shut down) never runs its
+    exit handlers, and the worker's queue never reaches end-of-file (the worker holds its write
+    end too), so without this watch the workers would live on, orphaned, for ever.
+    """
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="parent-watch").start()
+    _load_models()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
 def _noop() -> None:
     return None
 
@@ -106,7 +124,7 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
                 _pool.shutdown(wait=False, cancel_futures=True)
             # spawn, not fork: the parent may hold dlib models, DuckDB and threads.
             _pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                        initializer=_load_models)
+                                        initializer=_init_worker, initargs=(os.getpid(),))
             _pool_workers = workers
             # spawned pools start workers one per waiting task: start them all now, so the
             # first real task never waits for a cold worker to import dlib and load weights
