@@ -97,6 +97,11 @@ def test_video_frames_are_rgb_and_sampled(tmp_path):
     sampled = list(capture.iter_frames(p, every_s=1.0))
     assert [f.index for f in sampled] == [0, 10, 20]
     assert len(list(capture.iter_frames(p, max_frames=4))) == 4
+    assert [f.index for f in capture.iter_frames(p, every=7, max_frames=3)] == [0, 7, 14]
+    # the live loop: every 4th frame among the first 10, the same frames as before (0, 4, 8)
+    from workbench.live import LiveProcessor, process_video
+
+    assert [i for i, _, _ in process_video(str(p), LiveProcessor(), every=4, max_frames=10)] == [0, 4, 8]
 
 
 def test_bad_videos(tmp_path):

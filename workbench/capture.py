@@ -205,14 +205,15 @@ def _open_video(path: str | os.PathLike):  # -> cv2.VideoCapture
 
 
 def iter_frames(
-    path: str | os.PathLike, every_s: float = 0.0, max_frames: int | None = None
+    path: str | os.PathLike, every_s: float = 0.0, max_frames: int | None = None, every: int = 1
 ) -> Iterator[VideoFrame]:
-    """Yield RGB frames of a video file.
+    """Yield RGB frames of a video file; skipped frames are never decoded.
 
     Args:
         path: the video file.
-        every_s: keep one frame per this many seconds of video (0 keeps every frame).
+        every_s: keep one frame per this many seconds of video (0: use ``every``).
         max_frames: stop after yielding this many frames.
+        every: keep every ``every``-th frame (when ``every_s`` is 0).
 
     Raises:
         VideoError: the file is missing, empty, not a video, or has no readable frame.
@@ -221,7 +222,7 @@ def iter_frames(
 
     cap = _open_video(path)
     fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0) or 25.0
-    step = max(1, int(round(every_s * fps))) if every_s > 0 else 1
+    step = max(1, int(round(every_s * fps))) if every_s > 0 else max(1, every)
     yielded = 0
     index = 0
     try:

@@ -153,9 +153,11 @@ class LiveProcessor:
         return [t for t in self.tracks if t.missed == 0]
 
     def _identify(self, tr: Track, best: list) -> tuple[str, float] | None:
+        """Label a track from its ranked candidates and log when; returns ``(person, distance)``."""
         tr.pending = False
         if tr.identified_at < 0:
             tr.identified_at = self._frame
+        self.identified.append((tr.id, tr.opened_at, self._frame, time.perf_counter()))
         if not best:
             return None
         m = best[0]
@@ -187,7 +189,6 @@ class LiveProcessor:
             t = time.perf_counter()
             for tr, best in zip(tracks, self._rank(vecs)):
                 found = self._identify(tr, best)
-                self.identified.append((tr.id, tr.opened_at, self._frame, time.perf_counter()))
                 if found:
                     matches.append(found)
             search_ms += (time.perf_counter() - t) * 1000
@@ -235,7 +236,6 @@ class LiveProcessor:
                     tr = current[i]
                     tr.embedded_at = self._frame
                     found = self._identify(tr, best)
-                    self.identified.append((tr.id, tr.opened_at, self._frame, time.perf_counter()))
                     if found:
                         matches.append(found)
         annotated = draw_tracks(image, current)
@@ -285,8 +285,9 @@ def draw_tracks(image: np.ndarray, tracks: list[Track]) -> np.ndarray:
 def process_video(path: str, processor: LiveProcessor, *, every: int = 1,
                   max_frames: int | None = None) -> Iterator[tuple[int, np.ndarray, FrameStats]]:
     """Run a video file through ``processor``: yields ``(frame index, annotated, stats)``."""
-    for i, frame in enumerate(iter_frames(path, max_frames=max_frames)):
-        if i % max(every, 1):
-            continue
+    every = max(every, 1)
+    # frames with index < max_frames and index % every == 0; the others are grabbed, not decoded
+    kept = None if max_frames is None else -(-max_frames // every)
+    for frame in iter_frames(path, max_frames=kept, every=every):
         annotated, st = processor.process(frame.image)
         yield frame.index, annotated, st
