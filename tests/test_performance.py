@@ -64,8 +64,30 @@ def test_synthetic_gallery_matches_the_measured_distances_and_the_seed():
     vecs = np.vstack([c.vectors for c in a])
     who = np.concatenate([c.person_index + o for c, o in zip(a, offsets)])
     got = synthetic.pair_stats(vecs, who)
-    for key, want in synthetic.REAL.items():
-        assert abs(got[key] - want) < 0.02, (key, got, synthetic.REAL)
+    for key in ("genuine_mean", "genuine_sd", "impostor_mean"):
+        assert abs(got[key] - synthetic.REAL[key]) < 0.02, (key, got, synthetic.REAL)
+    # impostors: wider than master.csv's dozen people, about as wide as all the shared photos
+    assert synthetic.REAL["impostor_sd"] < got["impostor_sd"] < synthetic.REAL_SPECTRUM["pairwise_sd"] + 0.03
+
+
+def _one_face_each(params, seed, n=131):
+    c = next(synthetic.clustered(3000, seed=seed, params=params, queries=1, chunk=3000))
+    return c.vectors[np.unique(c.person_index, return_index=True)[1][:n]]
+
+
+def test_synthetic_faces_use_as_few_dimensions_as_real_ones():
+    """131 synthetic faces of 131 people have the spectrum of the 131 real faces of the shared
+    photos; an isotropic gallery (alpha 0) does not."""
+    real = synthetic.REAL_SPECTRUM
+    runs = [synthetic.spectrum(_one_face_each(synthetic.params_for(), seed)) for seed in range(4)]
+    pr = np.mean([r["participation_ratio"] for r in runs])
+    assert abs(pr - real["participation_ratio"]) < 2.5, pr
+    for key in ("top5", "top10", "top20"):
+        assert abs(np.mean([r[key] for r in runs]) - real[key]) < 0.04, key
+    flat = synthetic.spectrum(_one_face_each(synthetic.params_for(alpha=0.0), 0))
+    assert flat["participation_ratio"] > 3 * real["participation_ratio"]
+    line = np.outer(np.linspace(-1, 1, 50), np.ones(128))
+    assert synthetic.spectrum(line)["participation_ratio"] == 1.0
 
 
 def test_exact_index_equals_brute_force(synthetic_db):
