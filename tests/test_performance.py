@@ -109,7 +109,28 @@ def test_approximate_indexes_find_the_exact_neighbours(synthetic_db, kind):
     assert index.recall_at_k(truth[:, :1], found[:, :1]) >= 0.95
 
 
-@pytest.mark.parametrize("kind", ["exact", "ivf", "hnsw"])
+def test_ivf_pq_returns_exact_distances_of_the_faces_it_finds(synthetic_db):
+    db, q = synthetic_db
+    ids_all, vecs = index.load_vectors(db, "s")
+    gi = index.build(db, "s", "ivf_pq", nprobe=64)
+    d, found = gi.search(q, 10)
+    rows = np.searchsorted(ids_all, found)
+    exact = np.linalg.norm(vecs[rows] - q[:, None, :], axis=2)
+    assert np.allclose(d, exact, atol=1e-4)  # re-ranked with the float vectors, not the codes
+    assert np.all(np.diff(d, axis=1) >= 0)
+
+
+def test_exact_store_keeps_ids_sorted_and_reranks_only_what_it_holds():
+    v = np.random.default_rng(0).normal(size=(3, 128)).astype(np.float32)
+    ex = index.ExactIndex(np.array([5, 9]), v[:2])
+    ex.add(np.array([7]), v[2:3])  # an id below the highest: order is restored
+    assert ex.ids.tolist() == [5, 7, 9]
+    d, ids = ex.rerank(v[2], np.array([9, 7, 42, -1]), 3)
+    assert ids.tolist() == [7, 9, -1] and d[0] == pytest.approx(0, abs=1e-5) and np.isinf(d[2])
+    assert d[1] == pytest.approx(np.linalg.norm(v[2] - v[1]), rel=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["exact", "ivf", "hnsw", "ivf_pq"])
 def test_a_saved_index_follows_adds_and_deletes(synthetic_db, kind):
     db, q = synthetic_db
     gi = index.load(db, "s", kind)  # built and saved

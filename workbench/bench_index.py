@@ -84,11 +84,12 @@ def _match_recall(truth_ids: np.ndarray, truth_d: np.ndarray, found: np.ndarray,
 
 #: Query-time settings tried in order until recall@10 reaches the target on the tuning half.
 SWEEP = {"ivf": ("nprobe", (8, 16, 32, 64, 128, 256, 512)), "ivf_sq8": ("nprobe", (8, 16, 32, 64, 128, 256, 512)),
-         "hnsw": ("ef_search", (32, 64, 128, 256, 512, 1024)), "sq8": (None, (None,))}
+         "hnsw": ("ef_search", (32, 64, 128, 256, 512, 1024)), "sq8": (None, (None,)),
+         "ivf_pq": ("nprobe", (8, 16, 32, 64, 128, 192, 256, 384, 512, 768, 1024))}
 
 
 def bench_search_scale(size: int, *, kinds: tuple[str, ...] = ("exact",), workdir: str, seed: int = 0,
-                       queries: int = 200, target_recall: float = 0.98,
+                       queries: int = 200, target_recall: float = 0.98, margin: float = 0.005,
                        progress: Callable[[int, int, str], None] | None = None) -> list[IndexBench]:
     """Exact and approximate top-10 over a synthetic clustered gallery stored in DuckDB.
 
@@ -96,7 +97,8 @@ def bench_search_scale(size: int, *, kinds: tuple[str, ...] = ("exact",), workdi
     size, cold start (a new connection to the file -> index ready, loading a saved index when
     there is one), and per-query latency percentiles over single-vector queries. Approximate
     kinds are tuned (``nprobe`` / ``efSearch``) on half of the probes until recall@10 reaches
-    ``target_recall`` and measured on the other half. ``match_recall`` counts only exact
+    ``target_recall + margin`` (so that the other half, unseen, still clears the target) and
+    measured on the other half. ``match_recall`` counts only exact
     results under the Dlib match threshold (0.6): the faces a search would call a match.
     """
     import gc
@@ -151,7 +153,7 @@ def bench_search_scale(size: int, *, kinds: tuple[str, ...] = ("exact",), workdi
                 gi.index.tune()
             _, found, _ = _time_queries(gi, tune)
             chosen = v
-            if index.recall_at_k(tune_truth, found) >= target_recall:
+            if index.recall_at_k(tune_truth, found) >= target_recall + margin:
                 break
         build_s = gi.build_s + gi.load_s
         del gi
@@ -169,6 +171,8 @@ def bench_search_scale(size: int, *, kinds: tuple[str, ...] = ("exact",), workdi
         params = f"{knob}={chosen}" if knob else "8-bit codes"
         if kind.startswith("ivf"):
             params = f"nlist={gi.index.nlist}, {params}"
+        if kind == "ivf_pq":
+            params += f", rotated PQ{gi.index.dim // 2}x4fs, {gi.index.k_factor * 10} candidates re-ranked exactly"
         rows.append(IndexBench(size, kind, p50, p95, round(index.recall_at_k(truth, found), 4),
                                _match_recall(truth, truth_d, found, 0.6), round(ram, 1),
                                round(gi.nbytes() / 2**20, 1), round(build_s, 2), round(cold, 2), params, len(test)))

@@ -488,7 +488,7 @@ def bench() -> None:
 @click.option("--size", type=click.IntRange(1), default=None,
               help="One synthetic clustered gallery of N faces in DuckDB: exact top-10 (and --ann indexes).")
 @click.option("--ann", is_flag=True, help="With --size: also approximate indexes (faiss).")
-@click.option("--kinds", default="ivf,ivf_sq8,hnsw,sq8", show_default=True, help="With --ann: index kinds.")
+@click.option("--kinds", default="ivf_pq,ivf_sq8,ivf,hnsw,sq8", show_default=True, help="With --ann: index kinds.")
 @click.option("--workdir", type=click.Path(file_okay=False), default=None,
               help="With --size: keep the synthetic DuckDB file here and reuse it (default: a temp folder).")
 @click.option("--seed", default=0, show_default=True)
