@@ -109,6 +109,27 @@ def test_approximate_indexes_find_the_exact_neighbours(synthetic_db, kind):
     assert index.recall_at_k(truth[:, :1], found[:, :1]) >= 0.95
 
 
+@pytest.mark.parametrize("alpha", [0.9, 0.0])
+def test_exact_search_with_the_lower_bound_pass_equals_brute_force(monkeypatch, alpha):
+    """Large galleries take the pruned path; it must give the full scan's answer, on face-like
+    vectors and on isotropic ones (where the bound prunes little), across adds and deletes."""
+    monkeypatch.setattr(index, "PRUNE_MIN", 500)
+    c = next(synthetic.clustered(4000, seed=5, params=synthetic.params_for(alpha=alpha), queries=30, chunk=4000))
+    ids = np.arange(4000, dtype=np.int64) * 3
+    ex = index.ExactIndex(ids, c.vectors)
+    assert ex._axes is not None  # the pruned path is on
+    plain = index.ExactIndex(ids, c.vectors, prune=False)
+    for idx in (ex, plain):  # a face below the highest id, and a deletion
+        idx.add(np.array([1]), c.queries[:1] + 0.01)
+        idx.remove(ids[:50])
+    d, found = ex.search(c.queries, 10)
+    want_d, want = plain.search(c.queries, 10)
+    assert np.array_equal(found, want) and np.allclose(d, want_d, atol=1e-5)
+    assert found[0, 0] == 1
+    brute = np.linalg.norm(plain.vectors[None] - c.queries[:, None], axis=2)
+    assert np.allclose(np.sort(brute, axis=1)[:, :10], d, atol=1e-4)
+
+
 def test_ivf_pq_returns_exact_distances_of_the_faces_it_finds(synthetic_db):
     db, q = synthetic_db
     ids_all, vecs = index.load_vectors(db, "s")

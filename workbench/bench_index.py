@@ -85,7 +85,7 @@ def _match_recall(truth_ids: np.ndarray, truth_d: np.ndarray, found: np.ndarray,
 #: Query-time settings tried in order until recall@10 reaches the target on the tuning half.
 SWEEP = {"ivf": ("nprobe", (8, 16, 32, 64, 128, 256, 512)), "ivf_sq8": ("nprobe", (8, 16, 32, 64, 128, 256, 512)),
          "hnsw": ("ef_search", (32, 64, 128, 256, 512, 1024)), "sq8": (None, (None,)),
-         "ivf_pq": ("nprobe", (8, 16, 32, 64, 128, 192, 256, 384, 512, 768, 1024))}
+         "ivf_pq": ("nprobe", (8, 16, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 448, 512, 768, 1024))}
 
 
 def bench_search_scale(size: int, *, kinds: tuple[str, ...] = ("exact",), workdir: str, seed: int = 0,

@@ -37,6 +37,9 @@ from workbench.gallery import SIDE_FILE_SUFFIXES
 KINDS = ("exact", "sq8", "ivf", "ivf_sq8", "hnsw", "ivf_pq")
 ANN_KINDS = KINDS[1:]
 
+#: Galleries from this size on are searched exactly through a lower-bound pre-pass (see ExactIndex).
+PRUNE_MIN = 200_000
+
 #: ``progress(done, total, label)`` while vectors are added.
 Progress = Callable[[int, int, str], None]
 
@@ -73,29 +76,120 @@ def load_vectors(db: Any, gallery: str, *, where: str = "", params: list | None 
 
 @dataclass
 class ExactIndex:
-    """Every vector in one float32 matrix, with squared norms cached for the euclidean trick."""
+    """Every vector in one float32 matrix, with squared norms cached for the euclidean trick.
+
+    From :data:`PRUNE_MIN` faces on, a query first reads a *head*: each face's first
+    ``dim / 4`` coordinates on the gallery's principal axes (a quarter of the bytes). The
+    rotation is orthogonal, so the head distance is a lower bound of the full distance; only
+    faces whose bound is within the 10th best exact distance found so far are read in full.
+    The answer is the same as a full scan (tested); it is faster because face embeddings
+    keep most of their variance in few directions (see :mod:`workbench.synthetic`), so few
+    faces survive the bound. On isotropic data it stays exact, only slower.
+    """
 
     ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 128), np.float32))
     kind: str = "exact"
+    prune: bool = True
 
     def __post_init__(self) -> None:
         self._norms = 0.5 * np.einsum("ij,ij->i", self.vectors, self.vectors)  # half squared norms
+        self._axes: np.ndarray | None = None  # (dim, dim / 4) principal axes, then the head
+        self._mean = np.zeros(self.vectors.shape[1], np.float32)
+        self._head = np.zeros((0, 0), np.float32)
+        self._head_half = np.zeros(0, np.float32)
+        self._fit_head()
 
     @property
     def size(self) -> int:
         return int(self.ids.shape[0])
 
     def nbytes(self) -> int:
-        return int(self.vectors.nbytes + self.ids.nbytes + self._norms.nbytes)
+        return int(self.vectors.nbytes + self.ids.nbytes + self._norms.nbytes + self._head.nbytes)
+
+    def _fit_head(self) -> None:
+        """Principal axes from (a sample of) the vectors, and every face's head coordinates."""
+        if not self.prune or self.size < PRUNE_MIN:
+            self._axes, self._head, self._head_half = None, np.zeros((0, 0), np.float32), np.zeros(0, np.float32)
+            return
+        sample = _sample(self.vectors, 100_000).astype(np.float64)
+        mean = sample.mean(axis=0)
+        _, axes = np.linalg.eigh(np.cov(sample - mean, rowvar=False))
+        self._mean = mean.astype(np.float32)
+        self._axes = np.ascontiguousarray(axes[:, ::-1][:, : max(1, self.vectors.shape[1] // 4)], np.float32)
+        self._head = self._project(self.vectors)
+        self._head_half = 0.5 * np.einsum("ij,ij->i", self._head, self._head)
+
+    def _project(self, vectors: np.ndarray) -> np.ndarray:
+        out = np.empty((len(vectors), self._axes.shape[1]), np.float32)
+        for s in range(0, len(vectors), 500_000):  # no full-size float temporaries
+            out[s:s + 500_000] = (vectors[s:s + 500_000] - self._mean) @ self._axes
+        return out
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         self.ids = np.concatenate([self.ids, ids.astype(np.int64)])
         self.vectors = np.ascontiguousarray(np.vstack([self.vectors, vectors.astype(np.float32)]))
         self._norms = np.concatenate([self._norms, 0.5 * np.einsum("ij,ij->i", vectors, vectors)])
+        if self._axes is not None:  # the axes stay (any orthogonal axes give a valid bound)
+            head = self._project(np.asarray(vectors, np.float32))
+            self._head = np.ascontiguousarray(np.vstack([self._head, head]))
+            self._head_half = np.concatenate([self._head_half, 0.5 * np.einsum("ij,ij->i", head, head)])
         if self.ids.size > 1 and not bool(np.all(self.ids[1:] > self.ids[:-1])):  # keep ids sorted
             order = np.argsort(self.ids, kind="stable")
             self.ids, self.vectors, self._norms = self.ids[order], self.vectors[order], self._norms[order]
+            if self._axes is not None:
+                self._head, self._head_half = self._head[order], self._head_half[order]
+        if self._axes is None:
+            self._fit_head()
+
+    def remove(self, ids: np.ndarray) -> None:
+        keep = ~np.isin(self.ids, ids)
+        self.ids, self.vectors, self._norms = self.ids[keep], np.ascontiguousarray(self.vectors[keep]), self._norms[keep]
+        if self._axes is not None:
+            self._head, self._head_half = np.ascontiguousarray(self._head[keep]), self._head_half[keep]
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(distances (M, k), face ids (M, k))``, nearest first; ids are -1 past the gallery size."""
+        q = np.atleast_2d(np.asarray(queries, np.float32))
+        n = self.size
+        kk = min(k, n)
+        dist = np.full((q.shape[0], k), np.inf, np.float32)
+        out = np.full((q.shape[0], k), -1, np.int64)
+        if kk == 0:
+            return dist, out
+        buf = np.empty(n, np.float32)
+        for r in range(q.shape[0]):
+            top, d2 = self._pruned(q[r], kk, buf) if self._axes is not None else self._full(q[r], kk, buf)
+            dist[r, :kk] = np.sqrt(np.maximum(d2, 0.0))
+            out[r, :kk] = self.ids[top]
+        return dist, out
+
+    def _full(self, q: np.ndarray, k: int, buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # |q - x|^2 = |x|^2 - 2 q.x + |q|^2: rank by |x|^2 / 2 - q.x (one matrix-vector pass over
+        # the vectors, which is the memory-bandwidth floor, then one pass over n scores).
+        np.dot(self.vectors, q, out=buf)
+        np.subtract(self._norms, buf, out=buf)
+        n = len(buf)
+        top = np.argpartition(buf, k - 1)[:k] if k < n else np.arange(n)
+        top = top[np.argsort(buf[top], kind="stable")]
+        return top, 2.0 * buf[top] + float(q @ q)
+
+    def _exact_d2(self, q: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return 2.0 * (self._norms[rows] - self.vectors[rows] @ q) + float(q @ q)
+
+    def _pruned(self, q: np.ndarray, k: int, buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        qh = (q - self._mean) @ self._axes
+        np.dot(self._head, qh, out=buf)
+        np.subtract(self._head_half, buf, out=buf)  # bound^2 = 2 * buf + |qh|^2
+        qq = float(qh @ qh)
+        first = np.argpartition(buf, 4 * k)[: 4 * k] if 4 * k < len(buf) else np.arange(len(buf))
+        tau = float(np.partition(self._exact_d2(q, first), k - 1)[k - 1])  # an upper bound of the k-th
+        # everything that could beat tau; the slack covers float32 rounding of both sums
+        rows = np.flatnonzero(buf <= (tau - qq) / 2.0 + 1e-4 * (1.0 + abs(tau)))
+        d2 = self._exact_d2(q, rows)
+        best = np.argpartition(d2, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
+        best = best[np.argsort(d2[best], kind="stable")]
+        return rows[best], d2[best]
 
     def rerank(self, query: np.ndarray, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Exact ``(distances (k,), ids (k,))`` of one query to the ``candidates`` ids it holds."""
@@ -108,37 +202,10 @@ class ExactIndex:
         if not rows.size:
             return dist, out
         q = np.asarray(query, np.float32)
-        d2 = 2.0 * (self._norms[rows] - self.vectors[rows] @ q) + float(q @ q)
+        d2 = self._exact_d2(q, rows)
         top = np.argsort(d2, kind="stable")[:k]
         dist[: top.size] = np.sqrt(np.maximum(d2[top], 0.0))
         out[: top.size] = self.ids[rows[top]]
-        return dist, out
-
-    def remove(self, ids: np.ndarray) -> None:
-        keep = ~np.isin(self.ids, ids)
-        self.ids, self.vectors, self._norms = self.ids[keep], np.ascontiguousarray(self.vectors[keep]), self._norms[keep]
-
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(distances (M, k), face ids (M, k))``, nearest first; ids are -1 past the gallery size."""
-        q = np.atleast_2d(np.asarray(queries, np.float32))
-        n = self.size
-        kk = min(k, n)
-        dist = np.full((q.shape[0], k), np.inf, np.float32)
-        out = np.full((q.shape[0], k), -1, np.int64)
-        if kk == 0:
-            return dist, out
-        # |q - x|^2 = |x|^2 - 2 q.x + |q|^2: rank by |x|^2 / 2 - q.x (one matrix-vector pass over
-        # the vectors, which is the memory-bandwidth floor, then one pass over n scores).
-        half = self._norms
-        buf = np.empty(n, np.float32)
-        for r in range(q.shape[0]):
-            np.dot(self.vectors, q[r], out=buf)
-            np.subtract(half, buf, out=buf)
-            top = np.argpartition(buf, kk - 1)[:kk] if kk < n else np.arange(n)
-            top = top[np.argsort(buf[top], kind="stable")]
-            d2 = 2.0 * buf[top] + float(q[r] @ q[r])
-            dist[r, :kk] = np.sqrt(np.maximum(d2, 0.0))
-            out[r, :kk] = self.ids[top]
         return dist, out
 
 
@@ -273,7 +340,7 @@ class RefinedIndex:
     k_factor: int = 32
     kind: str = "ivf_pq"
     _ivf: Any = None
-    _store: ExactIndex = field(default_factory=ExactIndex)
+    _store: ExactIndex = field(default_factory=lambda: ExactIndex(prune=False))
 
     @property
     def size(self) -> int:
@@ -297,8 +364,13 @@ class RefinedIndex:
         self._ivf = faiss.index_factory(d, f"RR{d},IVF{self.nlist},PQ{d // 2}x4fs")
         self._ivf.train(_sample(vectors, max(self.nlist * 64, 65_536)))
         self.tune()
-        self._store = ExactIndex(np.zeros(0, np.int64), np.zeros((0, d), np.float32))
-        self.add(ids, vectors, progress)
+        self._store = ExactIndex(np.zeros(0, np.int64), np.zeros((0, d), np.float32), prune=False)
+        self._add_codes(ids, vectors, progress)
+        # the store takes the loaded matrix as it is (no second copy of millions of vectors)
+        self._store = ExactIndex(np.asarray(ids, np.int64), np.ascontiguousarray(vectors, np.float32), prune=False)
+        if self._store.size > 1 and not bool(np.all(self._store.ids[1:] > self._store.ids[:-1])):
+            self._store = ExactIndex(np.zeros(0, np.int64), np.zeros((0, d), np.float32), prune=False)
+            self._store.add(np.asarray(ids, np.int64), np.asarray(vectors, np.float32))
 
     def tune(self) -> None:
         if self._ivf is not None:
@@ -307,6 +379,10 @@ class RefinedIndex:
             faiss.extract_index_ivf(self._ivf).nprobe = min(self.nprobe, max(self.nlist, 1))
 
     def add(self, ids: np.ndarray, vectors: np.ndarray, progress: Progress | None = None) -> None:
+        self._add_codes(ids, vectors, progress)
+        self._store.add(np.asarray(ids, np.int64), np.asarray(vectors, np.float32))
+
+    def _add_codes(self, ids: np.ndarray, vectors: np.ndarray, progress: Progress | None = None) -> None:
         step = 200_000
         n = len(ids)
         for s in range(0, n, step):
@@ -314,7 +390,6 @@ class RefinedIndex:
                                    np.ascontiguousarray(ids[s:s + step], np.int64))
             if progress:
                 progress(min(s + step, n), n, "indexing (ivf_pq)")
-        self._store.add(np.asarray(ids, np.int64), np.asarray(vectors, np.float32))
 
     def remove(self, ids: np.ndarray) -> None:
         import faiss
@@ -342,7 +417,7 @@ class RefinedIndex:
         import faiss
 
         self._ivf = faiss.deserialize_index(raw)
-        self._store = ExactIndex(ids, vectors)
+        self._store = ExactIndex(ids, vectors, prune=False)
         self.tune()
 
 
