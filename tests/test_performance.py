@@ -249,6 +249,18 @@ def test_bench_search_cli_json(tmp_path):
     assert bad.exit_code == 1 and "kdtree" in bad.stderr
 
 
+def test_bench_search_reports_the_full_scan_baseline_beside_the_bounded_exact_search(tmp_path, monkeypatch):
+    monkeypatch.setattr(index, "PRUNE_MIN", 100)
+    r = run("bench", "search", "--size", "800", "--ann", "--kinds", "ivf_pq", "--queries", "20",
+            "--deepface-size", "0", "--workdir", tmp_path, "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert [k["kind"] for k in out["kinds"]] == ["exact", "exact", "exact_scan", "ivf_pq"]
+    bounded = out["kinds"][0]
+    assert "principal axes" in bounded["params"] and bounded["recall_at_10"] == 1.0
+    assert out["kind"] == "ivf_pq" and "re-ranked exactly" in out["params"]  # the headline is the ANN row
+
+
 def test_bench_enrol_cli_json(tmp_path, astronaut, blank_png):
     folder = _folder(tmp_path, astronaut, blank_png)
     r = run("bench", "enrol", folder, "--runs", "1", "--deepface-limit", "2", "--json")
