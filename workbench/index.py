@@ -364,7 +364,6 @@ class RefinedIndex:
         self._ivf = faiss.index_factory(d, f"RR{d},IVF{self.nlist},PQ{d // 2}x4fs")
         self._ivf.train(_sample(vectors, max(self.nlist * 64, 65_536)))
         self.tune()
-        self._store = ExactIndex(np.zeros(0, np.int64), np.zeros((0, d), np.float32), prune=False)
         self._add_codes(ids, vectors, progress)
         # the store takes the loaded matrix as it is (no second copy of millions of vectors)
         self._store = ExactIndex(np.asarray(ids, np.int64), np.ascontiguousarray(vectors, np.float32), prune=False)
