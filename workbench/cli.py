@@ -187,16 +187,20 @@ def enrol(obj: Ctx, path: str, gallery: str, person: str | None, consent: bool |
 @click.option("--top-k", default=5, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--per-face", is_flag=True, help="Rank faces, not people (a person may appear several times).")
 @click.option("--keep-probe", is_flag=True, help="Store the probe photo in the search log (off: only its hash).")
+@click.option("--index", "index_kind", type=click.Choice(["exact", "ivf_pq", "ivf_sq8", "ivf", "sq8", "hnsw"]),
+              default=None, help="Search through a saved index beside the database (built on first use, kept "
+              "in step with adds and deletes): for galleries of millions of faces. ivf_pq is approximate.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def search(obj: Ctx, image: str, gallery: str, top_k: int, per_face: bool, keep_probe: bool, as_json: bool) -> None:
+def search(obj: Ctx, image: str, gallery: str, top_k: int, per_face: bool, keep_probe: bool, index_kind: str | None,
+           as_json: bool) -> None:
     """Search GALLERY for every face in IMAGE; best match first."""
     from workbench.search import search_image
 
     _check_file(image)
     with obj.open_db(create=False) as db:
         r = search_image(db, gallery, image, obj.settings, top_k=top_k, per_person=not per_face, name=image,
-                         keep_probe=keep_probe, client="cli")
+                         keep_probe=keep_probe, client="cli", index_kind=index_kind)
     faces = [{"box": fr.face.box.as_list(), "quality": fr.face.quality.reason or "ok",
               "matches": [{"person": m.person, "distance": m.distance, "similarity": m.similarity,
                            "match": m.match, "rank": m.rank, "face_id": m.face_id} for m in fr.matches]}

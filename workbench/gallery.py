@@ -502,6 +502,23 @@ class GalleryDB:
         self._matrix_cache[gid] = (self._version, m)
         return m
 
+    @_reads
+    def matrix_of(self, gallery: str, face_ids: np.ndarray) -> GalleryMatrix:
+        """Like :meth:`matrix`, for the given faces only (the candidates an index proposed)."""
+        gid = self.gallery_id(gallery)
+        df = self.cursor().execute(
+            "SELECT f.id, f.person_id, p.name, coalesce(f.source_path, '') AS source, f.embedding "
+            "FROM faces f JOIN people p ON p.id = f.person_id "
+            "WHERE f.gallery_id = ? AND f.id IN (SELECT unnest(?::BIGINT[])) ORDER BY f.id",
+            [gid, [int(i) for i in np.unique(face_ids[face_ids >= 0])]],
+        ).pl()
+        vectors = (df["embedding"].to_numpy().astype(np.float32).reshape(-1, self.dim)
+                   if df.height else np.zeros((0, self.dim), np.float32))
+        return GalleryMatrix(face_ids=df["id"].to_numpy().astype(np.int64),
+                             person_ids=df["person_id"].to_numpy().astype(np.int64),
+                             people=df["name"].to_list(), sources=df["source"].to_list(),
+                             vectors=np.ascontiguousarray(vectors))
+
     # -- search log -----------------------------------------------------------------------
 
     def log_search(self, *, gallery: str, detector: str, metric: str, threshold: float, top_k: int,

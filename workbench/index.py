@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -492,6 +493,29 @@ def sync(db: Any, gi: GalleryIndex) -> tuple[int, int]:
         gi.index.add(ids[mask], vecs[mask])
     gi.fingerprint = fp
     return len(new), len(removed)
+
+
+#: Indexes opened for searching, by (database file, gallery, kind); synced before every use.
+_OPEN: dict[tuple[str, str, str], GalleryIndex] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def opened(db: Any, gallery: str, kind: str, progress: Progress | None = None) -> GalleryIndex:
+    """The index of ``gallery`` for searching: loaded (or built and saved) once per process,
+    then only synced with the database (one aggregate when nothing changed). A classroom
+    (in-memory) gallery's index is built in memory and never saved."""
+    if kind not in KINDS:
+        raise GalleryError(f"unknown index kind {kind!r}; choose one of: {', '.join(KINDS)}")
+    key = (str(Path(db.path).resolve()) if not db.in_memory else f"memory:{id(db)}", gallery, kind)
+    with _OPEN_LOCK:
+        gi = _OPEN.get(key)
+        if gi is None:
+            gi = (build(db, gallery, kind, progress=progress) if db.in_memory
+                  else load(db, gallery, kind, progress=progress))
+            _OPEN[key] = gi
+        else:
+            sync(db, gi)
+        return gi
 
 
 def recall_at_k(truth: np.ndarray, found: np.ndarray) -> float:

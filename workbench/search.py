@@ -12,7 +12,7 @@ import numpy as np
 
 from workbench import capture, compare
 from workbench.capture import ImageSource, load_image
-from workbench.errors import NoFaceError
+from workbench.errors import GalleryError, NoFaceError
 from workbench.gallery import GalleryDB, GalleryMatrix, SearchAudit
 from workbench.pipeline import Settings, analyze
 from workbench.types import Face, Match, Timings
@@ -89,19 +89,54 @@ def redecide(matches: list[Match], threshold: float) -> list[Match]:
     return [replace(m, match=m.distance <= threshold) for m in matches]
 
 
+#: Faces asked of an index per wanted person when results are one per person.
+PER_PERSON_DEPTH = 10
+
+
+def _check_index_metric(metric: str) -> None:
+    if metric != "euclidean":
+        raise GalleryError(f"search indexes rank by euclidean distance, not {metric}: search without an index")
+
+
+def rank_with_index(queries: np.ndarray, db: GalleryDB, gallery: str, kind: str, *, metric: str,
+                    threshold: float, top_k: int = 5, per_person: bool = True,
+                    similarity_base: float | None = None) -> tuple[list[list[Match]], int]:
+    """:func:`rank` through a search index of :mod:`workbench.index` instead of every vector:
+    the index proposes candidates, whose stored vectors are then ranked exactly by :func:`rank`.
+    With ``per_person``, ``top_k * PER_PERSON_DEPTH`` faces are asked for, so a person with
+    many close faces cannot crowd the others out of the list. Returns the matches and the
+    number of faces the index holds."""
+    from workbench import index
+
+    _check_index_metric(metric)
+    gi = index.opened(db, gallery, kind)
+    q = np.atleast_2d(np.asarray(queries, np.float32))
+    _, ids = gi.search(q, top_k * (PER_PERSON_DEPTH if per_person else 1))
+    out = []
+    for row, found in zip(q, ids):
+        out += rank(row, db.matrix_of(gallery, found), metric=metric, threshold=threshold, top_k=top_k,
+                    per_person=per_person, similarity_base=similarity_base)
+    return out, gi.index.size
+
+
 def search_image(db: GalleryDB, gallery: str, source: ImageSource, settings: Settings = Settings(), *,
                  top_k: int = 5, per_person: bool = True, log: bool = True, name: str = "",
-                 keep_probe: bool = False, client: str = "library") -> SearchResult:
+                 keep_probe: bool = False, client: str = "library", index_kind: str | None = None) -> SearchResult:
     """Every face of a probe image, with its ranked candidates from ``gallery``.
 
     The search log records the settings, the results and the probe's sha256, size and face
     boxes; the probe image itself (re-encoded as JPEG, without metadata) only with ``keep_probe``.
+    ``index_kind`` (``exact``, ``ivf_pq``, ... see :mod:`workbench.index`) searches through a
+    saved index kept in step with the gallery, for galleries of millions of faces; by default
+    every vector is compared.
 
     Raises:
-        GalleryError: unknown gallery (checked before any work).
+        GalleryError: unknown gallery (checked before any work), or an index with a cosine model.
         ImageError / NoFaceError: unreadable probe, or no face in it.
     """
     db.gallery_id(gallery)
+    if index_kind is not None:
+        _check_index_metric(settings.metric_)
     t0 = time.perf_counter()
     image = load_image(source)
     load_ms = (time.perf_counter() - t0) * 1000.0
@@ -110,10 +145,16 @@ def search_image(db: GalleryDB, gallery: str, source: ImageSource, settings: Set
     if not faces:
         raise NoFaceError(f"{name or 'probe'}: no face found")
     t1 = time.perf_counter()
-    matrix = db.matrix(gallery)
-    ranked = rank(np.stack([f.embedding.vector for f in faces]), matrix, metric=settings.metric_,
-                  threshold=settings.threshold_, top_k=top_k, per_person=per_person,
-                  similarity_base=settings.similarity_base)
+    queries = np.stack([f.embedding.vector for f in faces])
+    if index_kind is None:
+        matrix = db.matrix(gallery)
+        gallery_faces = int(matrix.vectors.shape[0])
+        ranked = rank(queries, matrix, metric=settings.metric_, threshold=settings.threshold_, top_k=top_k,
+                      per_person=per_person, similarity_base=settings.similarity_base)
+    else:
+        ranked, gallery_faces = rank_with_index(queries, db, gallery, index_kind, metric=settings.metric_,
+                                                threshold=settings.threshold_, top_k=top_k,
+                                                per_person=per_person, similarity_base=settings.similarity_base)
     search_ms = (time.perf_counter() - t1) * 1000.0
     timings = replace(analysis.timings, search_ms=search_ms)
     if log:
@@ -127,7 +168,7 @@ def search_image(db: GalleryDB, gallery: str, source: ImageSource, settings: Set
                           probe_width=int(image.shape[1]), probe_height=int(image.shape[0]),
                           probe_boxes=tuple(tuple(f.box.as_list()) for f in faces),
                           upsample=settings.upsample, max_side=settings.max_side, per_person=per_person,
-                          similarity_base=settings.similarity_base, gallery_faces=int(matrix.vectors.shape[0]),
+                          similarity_base=settings.similarity_base, gallery_faces=gallery_faces,
                           result_people=tuple(tuple(m.person for m in ms) for ms in ranked),
                           result_match=tuple(tuple(m.match for m in ms) for ms in ranked),
                           probe_image=capture.encode_jpeg(image) if keep_probe else None))
