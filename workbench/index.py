@@ -38,8 +38,10 @@ from workbench.gallery import SIDE_FILE_SUFFIXES
 KINDS = ("exact", "sq8", "ivf", "ivf_sq8", "hnsw", "ivf_pq")
 ANN_KINDS = KINDS[1:]
 
-#: Galleries from this size on are searched exactly through a lower-bound pre-pass (see ExactIndex).
-PRUNE_MIN = 200_000
+#: Galleries from this size on are searched exactly through a lower-bound pre-pass (see
+#: ExactIndex). Measured medians, bounded vs full scan, on synthetic galleries: 0.38 vs 0.45 ms
+#: at 20k, 0.47 vs 0.89 at 50k, 2.2 vs 7.5 at 200k, 7.5 vs 17.5 at 500k (2026-11-22).
+PRUNE_MIN = 50_000
 
 #: ``progress(done, total, label)`` while vectors are added.
 Progress = Callable[[int, int, str], None]
