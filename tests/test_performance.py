@@ -182,6 +182,14 @@ def test_coarse_detection_stores_the_same_face_as_the_full_pass(astronaut):
     assert np.allclose(small.embedded[0].embedding.vector, analyze(astronaut, embed_faces="accepted").embedded[0].embedding.vector)
 
 
+def strict_json(text: str):
+    """JSON as any other tool would read it: NaN and Infinity are not JSON."""
+    def refuse(token: str):
+        raise AssertionError(f"{token} in JSON output")
+
+    return json.loads(text, parse_constant=refuse)
+
+
 def _folder(tmp_path, astronaut, blank_png):
     d = tmp_path / "photos"
     d.mkdir()
@@ -238,7 +246,7 @@ def test_bench_search_cli_json(tmp_path):
     r = run("bench", "search", "--size", "600", "--ann", "--kinds", "ivf,hnsw", "--queries", "20",
             "--deepface-size", "50", "--workdir", tmp_path, "--json")
     assert r.exit_code == 0, r.output
-    out = json.loads(r.stdout)
+    out = strict_json(r.stdout)
     assert set(out) >= {"size", "p50_ms", "p95_ms", "recall_at_10", "ram_mb", "build_s", "cold_start_s", "kinds"}
     assert out["size"] == 600 and [k["kind"] for k in out["kinds"]] == ["exact", "exact", "ivf", "hnsw"]
     assert "same ids" in out["kinds"][1]["params"]
@@ -254,7 +262,7 @@ def test_bench_search_reports_the_full_scan_baseline_beside_the_bounded_exact_se
     r = run("bench", "search", "--size", "800", "--ann", "--kinds", "ivf_pq", "--queries", "20",
             "--deepface-size", "0", "--workdir", tmp_path, "--json")
     assert r.exit_code == 0, r.output
-    out = json.loads(r.stdout)
+    out = strict_json(r.stdout)
     assert [k["kind"] for k in out["kinds"]] == ["exact", "exact", "exact_scan", "ivf_pq"]
     bounded = out["kinds"][0]
     assert "principal axes" in bounded["params"] and bounded["recall_at_10"] == 1.0
@@ -263,11 +271,15 @@ def test_bench_search_reports_the_full_scan_baseline_beside_the_bounded_exact_se
 
 def test_bench_enrol_cli_json(tmp_path, astronaut, blank_png):
     folder = _folder(tmp_path, astronaut, blank_png)
+    # DeepFace's pairs file layout: the same person is matched, a photo with no face is not
+    (folder / "master.csv").write_text("file_x,file_y,Decision\np0.png,p1.png,Yes\np0.png,blank.png,No\n")
     r = run("bench", "enrol", folder, "--runs", "1", "--deepface-limit", "2", "--json")
     assert r.exit_code == 0, r.output
-    out = json.loads(r.stdout)
+    out = strict_json(r.stdout)
     assert set(out) >= {"images", "seconds_per_image", "deepface_seconds_per_image", "speedup_vs_deepface"}
     assert out["images"] == 6 and out["enrolled"] == 3 and out["deepface_images"] == 2
+    assert out["pairs"] == 2 and out["pair_accuracy"] == 1.0
+    assert out["deepface_pair_accuracy"] is None  # DeepFace timed on blank.png and broken.jpg only: no pair
     assert out["seconds_per_image"] > 0 and out["deepface_seconds_per_image"] > 0
     assert run("bench", "enrol", tmp_path / "nope").exit_code == 1
 
@@ -275,22 +287,34 @@ def test_bench_enrol_cli_json(tmp_path, astronaut, blank_png):
 def test_bench_video_cli_json(tmp_path, astronaut):
     import av
 
-    path = tmp_path / "clip.mp4"
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("mpeg4", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 512, 512, "yuv420p"
-        for i in range(8):
-            frame = av.VideoFrame.from_ndarray(np.roll(astronaut, 3 * i, axis=1), format="rgb24")
-            for packet in stream.encode(frame):
+    def clip(name: str, frames: list[np.ndarray]):
+        path = tmp_path / name
+        with av.open(str(path), "w") as out:
+            stream = out.add_stream("mpeg4", rate=10)
+            stream.width, stream.height, stream.pix_fmt = 512, 512, "yuv420p"
+            for image in frames:
+                for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                    out.mux(packet)
+            for packet in stream.encode():
                 out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+        return path
+
+    path = clip("clip.mp4", [np.roll(astronaut, 3 * i, axis=1) for i in range(8)])
     r = run("bench", "video", path, "--runs", "1", "--naive-frames", "2", "--frame-size", "320x320", "--json")
     assert r.exit_code == 0, r.output
-    out = json.loads(r.stdout)
+    out = strict_json(r.stdout)
     assert set(out) >= {"frames", "fps", "p50_ms", "p95_ms", "identity_latency_ms"}
     assert out["frames"] == 8 and out["frame_size"] == "320x320" and out["fps"] > 0 and out["naive_fps"] > 0
+    assert out["new_tracks"] >= 1 and out["identity_latency_ms"] > 0
     assert run("bench", "video", path, "--frame-size", "big").exit_code == 1
+    # a clip with no face: nothing is named, which JSON says with null, and the text says in words
+    empty = clip("empty.mp4", [np.full((512, 512, 3), 90 + 10 * i, np.uint8) for i in range(4)])
+    r = run("bench", "video", empty, "--runs", "1", "--naive-frames", "1", "--json")
+    assert r.exit_code == 0, r.output
+    out = strict_json(r.stdout)
+    assert out["new_tracks"] == 0 and out["identity_latency_ms"] is None
+    r = run("bench", "video", empty, "--runs", "1", "--naive-frames", "1")
+    assert r.exit_code == 0 and "no face was named" in r.output, r.output
 
 
 def test_stage_summary_reports_each_stage():

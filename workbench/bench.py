@@ -11,12 +11,16 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import asdict, dataclass
-from typing import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 
 from workbench.gallery import GalleryMatrix
 from workbench.search import rank
+
+if TYPE_CHECKING:
+    from workbench.evaluate import Pair
 
 
 def _median_ms(fn: Callable[[], object], repeat: int) -> float:
@@ -127,15 +131,17 @@ def _pcts(ms: list[float]) -> tuple[float, float]:
     return round(float(np.percentile(a, 50)), 3), round(float(np.percentile(a, 95)), 3)
 
 
-def _pair_accuracy(vecs: dict[str, np.ndarray], pairs: list[tuple[str, str, bool]], threshold: float) -> tuple[float, float]:
-    """``(accuracy at threshold, best accuracy)`` on labelled pairs; a missing face decides "not same"."""
+def _pair_accuracy(vecs: dict[str, np.ndarray], pairs: list[Pair], threshold: float,
+                   ) -> tuple[float | None, float | None]:
+    """``(accuracy at threshold, best accuracy)`` on labelled pairs, ``vecs`` keyed by file
+    name; a missing face decides "not same". ``None`` when there are no pairs."""
     from workbench.evaluate import best_threshold
 
     if not pairs:
-        return float("nan"), float("nan")
-    d = np.array([float(np.linalg.norm(vecs[a] - vecs[b])) if a in vecs and b in vecs else 1e9
-                  for a, b, _ in pairs])
-    same = np.array([s for *_, s in pairs])
+        return None, None
+    names = [(Path(p.a).name, Path(p.b).name) for p in pairs]
+    d = np.array([float(np.linalg.norm(vecs[a] - vecs[b])) if a in vecs and b in vecs else 1e9 for a, b in names])
+    same = np.array([p.same for p in pairs])
     return round(float(((d <= threshold) == same).mean()), 4), round(best_threshold(d, same)[1], 4)
 
 
@@ -176,10 +182,10 @@ class EnrolBench:
     speedup_vs_deepface: float
     enrolled: int
     pairs: int
-    pair_accuracy: float
-    pair_accuracy_best: float
-    deepface_pair_accuracy: float
-    deepface_pair_accuracy_best: float
+    pair_accuracy: float | None
+    pair_accuracy_best: float | None
+    deepface_pair_accuracy: float | None
+    deepface_pair_accuracy_best: float | None
 
 
 def bench_enrol(folder: str, *, runs: int = 3, workers: int | None = None, deepface_runs: int = 1,
@@ -192,7 +198,6 @@ def bench_enrol(folder: str, *, runs: int = 3, workers: int | None = None, deepf
     unit-test pairs), for both pipelines' vectors.
     """
     import tempfile
-    from pathlib import Path
 
     from workbench import parallel
     from workbench.enrol import Source, enrol_sources
@@ -248,7 +253,7 @@ def bench_enrol(folder: str, *, runs: int = 3, workers: int | None = None, deepf
     spi = statistics.median(times) / len(files)
     df_spi = statistics.median(df_times) / len(df_files)
     acc, best = _pair_accuracy(ours, pairs, settings.threshold_)
-    df_pairs = [p for p in pairs if {p[0], p[1]} <= {f.name for f in df_files}]
+    df_pairs = [p for p in pairs if {Path(p.a).name, Path(p.b).name} <= {f.name for f in df_files}]
     df_acc, df_best = _pair_accuracy(theirs, df_pairs, settings.threshold_)
     return EnrolBench(len(files), runs, workers, round(spi, 4), round(one / len(files), 4),
                       round(statistics.median(reenrol) / len(files), 5), round(df_spi, 4), len(df_files),
@@ -267,8 +272,8 @@ class VideoBench:
     detect_p95_ms: float
     embed_p95_ms: float
     search_p95_ms: float
-    identity_latency_ms: float
-    identity_latency_max_ms: float
+    identity_latency_ms: float | None  # None: no face was named
+    identity_latency_max_ms: float | None
     new_tracks: int
     detect_every: int
     video_fps: float
@@ -371,6 +376,6 @@ def bench_video(path: str, matrix: GalleryMatrix | None, *, runs: int = 3, detec
     return VideoBench(n, f"{w}x{h}", runs, round(fps, 1), p50, p95, d50, d95,
                       _pcts([s.embed_ms for s in stats if s.embedded])[1],
                       _pcts([s.search_ms for s in stats if s.search_ms])[1],
-                      round(float(np.median(lat)), 1) if lat else float("nan"),
-                      round(float(max(lat)), 1) if lat else float("nan"), len(lat), detect_every,
+                      round(float(np.median(lat)), 1) if lat else None,
+                      round(float(max(lat)), 1) if lat else None, len(lat), detect_every,
                       round(vfps, 2), len(imgs), round(naive_fps, 2), round(fps / naive_fps, 1))

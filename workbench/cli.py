@@ -608,8 +608,10 @@ def bench_enrol(folder: str, runs: int, workers: int | None, deepface_runs: int,
     click.echo(f"DeepFace.represent: {r.deepface_seconds_per_image * 1000:.0f} ms per image -> "
                f"{r.speedup_vs_deepface}x faster")
     if r.pairs:
-        click.echo(f"pair accuracy ({r.pairs} pairs): ours {r.pair_accuracy:.4f} at 0.6 ({r.pair_accuracy_best:.4f} best), "
-                   f"DeepFace {r.deepface_pair_accuracy:.4f} ({r.deepface_pair_accuracy_best:.4f} best)")
+        theirs = (f"DeepFace {r.deepface_pair_accuracy:.4f} ({r.deepface_pair_accuracy_best:.4f} best)"
+                  if r.deepface_pair_accuracy is not None else "DeepFace: no pair among the images it was timed on")
+        click.echo(f"pair accuracy ({r.pairs} pairs): ours {r.pair_accuracy:.4f} at 0.6 "
+                   f"({r.pair_accuracy_best:.4f} best), {theirs}")
 
 
 @bench.command("video")
@@ -645,8 +647,11 @@ def bench_video(obj: Ctx, file: str, runs: int, detect_every: int, frame_size: s
         return
     click.echo(f"{r.frames} frames {r.frame_size}: {r.fps} fps, per frame p50 {r.p50_ms:.1f} ms, p95 {r.p95_ms:.1f} ms; "
                f"detection p50 {r.detect_p50_ms:.1f} ms every {r.detect_every} frames")
-    click.echo(f"new face named after {r.identity_latency_ms:.0f} ms (median of {r.new_tracks}, max "
-               f"{r.identity_latency_max_ms:.0f} ms) at the video's {r.video_fps} fps")
+    if r.identity_latency_ms is None:
+        click.echo("no face was named, so no identity latency")
+    else:
+        click.echo(f"new face named after {r.identity_latency_ms:.0f} ms (median of {r.new_tracks}, max "
+                   f"{r.identity_latency_max_ms:.0f} ms) at the video's {r.video_fps} fps")
     click.echo(f"naive loop (DeepFace.represent + search per frame): {r.naive_fps} fps -> {r.speedup_vs_naive}x")
 
 
