@@ -16,7 +16,7 @@ matrix = ui.gallery_matrix(cur.gallery)
 
 def processor(key: str) -> live.LiveProcessor:
     """One processor per stream and settings, kept across reruns."""
-    sig = (key, cur.gallery, s, None if matrix is None else matrix.vectors.shape[0])
+    sig = (key, cur.gallery, s, None if matrix is None else matrix.signature())
     if st.session_state.get(f"{key}_sig") != sig:
         # the webcam must keep up in real time: detect every other frame, names from a worker process
         fast = dict(detect_every=2, upsample=0, embed_async=True) if key == "webrtc" else {}

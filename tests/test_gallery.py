@@ -66,6 +66,22 @@ def test_delete_purge_and_unknown_names(db_path):
             db.delete_face(999)
 
 
+def test_matrix_signature_follows_which_faces_not_how_many(db_path):
+    """The Live page rebuilds its tracker when this changes: a deletion plus an enrolment keeps
+    the face count but must still give a new signature."""
+    with GalleryDB(db_path) as db:
+        ids, _ = db.add_faces("g", [rec("ann", 1), rec("bob", 2)])
+        first = db.matrix("g").signature()
+        assert db.matrix("g").signature() == first  # nothing changed, same snapshot
+        db.delete_face(ids[1])
+        db.add_faces("g", [rec("cat", 3)])
+        after = db.matrix("g")
+        assert after.vectors.shape[0] == 2 and after.signature() != first
+        db.delete_person("g", "cat")
+        db.add_faces("g", [rec("dan", 4)])
+        assert db.matrix("g").signature() != after.signature()
+
+
 def test_parquet_round_trip(db_path, tmp_path):
     out = tmp_path / "g.parquet"
     with GalleryDB(db_path) as db:

@@ -14,6 +14,7 @@ mode) keeps everything in memory and writes nothing to disk.
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import os
 import re
@@ -60,6 +61,15 @@ class GalleryMatrix:
     people: list[str]
     sources: list[str]
     vectors: np.ndarray
+
+    def signature(self) -> str:
+        """Which faces of which people this snapshot holds: changes when a face is added,
+        deleted or moved to another person, even when the count stays the same."""
+        h = hashlib.blake2b(digest_size=16)
+        h.update(np.ascontiguousarray(self.face_ids, np.int64).tobytes())
+        h.update(np.ascontiguousarray(self.person_ids, np.int64).tobytes())
+        h.update("\0".join(self.people).encode())
+        return h.hexdigest()
 
 
 def _locked_message(path: Path, err: Exception) -> str:
