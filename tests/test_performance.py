@@ -252,7 +252,7 @@ def test_bench_search_cli_json(tmp_path):
     assert "same ids" in out["kinds"][1]["params"]
     assert out["kinds"][0]["recall_at_10"] == 1.0 and all(k["recall_at_10"] > 0.5 for k in out["kinds"])
     assert out["deepface_find"]["gallery_size"] == 50 and out["deepface_find"]["deepface_find_ms"] > 0
-    assert (tmp_path / "synthetic-600-s0.duckdb").is_file()
+    assert (tmp_path / "synthetic-600-s0-q20.duckdb").is_file()
     bad = run("bench", "search", "--size", "100", "--ann", "--kinds", "kdtree")
     assert bad.exit_code == 1 and "kdtree" in bad.stderr
 

@@ -36,16 +36,18 @@ class IndexBench:
 MEMORY_LIMIT = "4GB"
 
 
-def synthetic_db(size: int, workdir: str, *, seed: int = 0, queries: int = 200,
+def synthetic_db(size: int, workdir: str, *, seed: int = 0, queries: int = 1000,
                  progress: Callable[[int, int, str], None] | None = None) -> tuple[str, np.ndarray, float]:
     """A DuckDB gallery ``synthetic`` of ``size`` clustered faces (see :mod:`workbench.synthetic`),
-    reused when it already exists in ``workdir``; returns ``(db path, probe vectors, insert seconds)``."""
+    reused when it already exists in ``workdir``; returns ``(db path, probe vectors, insert seconds)``.
+    The probes are drawn between the gallery's chunks from the same generator, so the probe
+    count is part of the file name: another count is another gallery."""
     from pathlib import Path
 
     from workbench import synthetic
     from workbench.gallery import GalleryDB
 
-    base = Path(workdir) / f"synthetic-{size}-s{seed}"
+    base = Path(workdir) / f"synthetic-{size}-s{seed}-q{queries}"
     db_path, q_path = base.with_suffix(".duckdb"), base.with_suffix(".queries.npy")
     if db_path.is_file() and q_path.is_file():
         return str(db_path), np.load(q_path), 0.0
@@ -89,7 +91,7 @@ SWEEP = {"ivf": ("nprobe", (8, 16, 32, 64, 128, 256, 512)), "ivf_sq8": ("nprobe"
 
 
 def bench_search_scale(size: int, *, kinds: tuple[str, ...] = ("exact",), workdir: str, seed: int = 0,
-                       queries: int = 200, target_recall: float = 0.98, margin: float = 0.005,
+                       queries: int = 1000, target_recall: float = 0.98, margin: float = 0.005,
                        progress: Callable[[int, int, str], None] | None = None) -> list[IndexBench]:
     """Exact and approximate top-10 over a synthetic clustered gallery stored in DuckDB.
 

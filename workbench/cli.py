@@ -496,7 +496,8 @@ def bench() -> None:
 @click.option("--workdir", type=click.Path(file_okay=False), default=None,
               help="With --size: keep the synthetic DuckDB file here and reuse it (default: a temp folder).")
 @click.option("--seed", default=0, show_default=True)
-@click.option("--queries", default=200, show_default=True)
+@click.option("--queries", default=1000, show_default=True,
+              help="With --size: probes; half tune the approximate indexes, the other half measure them.")
 @click.option("--deepface-size", default=10_000, show_default=True,
               help="With --size: gallery size for the DeepFace.find comparison (0 skips it).")
 @click.option("--json", "as_json", is_flag=True)
