@@ -30,6 +30,11 @@ class IndexBench:
     cold_start_s: float
     params: str
     queries: int
+    #: what ``index.build`` chose by itself (see :func:`workbench.index.self_tune`), measured
+    #: on the same unseen probes: the setting a search through the product's index uses
+    self_tuned: str = ""
+    self_tuned_p50_ms: float | None = None
+    self_tuned_recall_at_10: float | None = None
 
 
 #: DuckDB's own cache while benchmarks read millions of vectors (its default is 80 % of RAM).
@@ -84,12 +89,6 @@ def _match_recall(truth_ids: np.ndarray, truth_d: np.ndarray, found: np.ndarray,
     return round(sum(len(w & set(f)) for w, f in zip(want, found)) / total, 4) if total else 1.0
 
 
-#: Query-time settings tried in order until recall@10 reaches the target on the tuning half.
-SWEEP = {"ivf": ("nprobe", (8, 16, 32, 64, 128, 256, 512)), "ivf_sq8": ("nprobe", (8, 16, 32, 64, 128, 256, 512)),
-         "hnsw": ("ef_search", (32, 64, 128, 256, 512, 1024)), "sq8": (None, (None,)),
-         "ivf_pq": ("nprobe", (8, 16, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 448, 512, 768, 1024))}
-
-
 def bench_search_scale(size: int, *, kinds: tuple[str, ...] = ("exact",), workdir: str, seed: int = 0,
                        queries: int = 1000, target_recall: float = 0.98, margin: float = 0.005,
                        progress: Callable[[int, int, str], None] | None = None) -> list[IndexBench]:
@@ -100,8 +99,10 @@ def bench_search_scale(size: int, *, kinds: tuple[str, ...] = ("exact",), workdi
     there is one), and per-query latency percentiles over single-vector queries. Approximate
     kinds are tuned (``nprobe`` / ``efSearch``) on half of the probes until recall@10 reaches
     ``target_recall + margin`` (so that the other half, unseen, still clears the target) and
-    measured on the other half. ``match_recall`` counts only exact
-    results under the Dlib match threshold (0.6): the faces a search would call a match.
+    measured on the other half. Before that, the same half is searched with the setting the
+    build chose by itself (``self_tuned*``: what ``workbench search --index`` uses).
+    ``match_recall`` counts only exact results under the Dlib match threshold (0.6): the
+    faces a search would call a match.
     """
     import gc
 
@@ -160,7 +161,7 @@ def bench_search_scale(size: int, *, kinds: tuple[str, ...] = ("exact",), workdi
             gi = index.build(db, "synthetic", kind)
             ram = _rss_mb() - rss0
             index.save(db, gi)
-        knob, values = SWEEP[kind]
+        knob, values = index.SWEEP[kind]
         chosen = None
         for v in values:
             if knob:
@@ -177,10 +178,16 @@ def bench_search_scale(size: int, *, kinds: tuple[str, ...] = ("exact",), workdi
             t0 = time.perf_counter()
             gi = index.load(db, "synthetic", kind, build_missing=False)
             cold = time.perf_counter() - t0
-            if knob:
+            _time_queries(gi, test[:5])
+            own = {}
+            if knob:  # first as the product will search it: the setting the build chose
+                own_ms, own_found, _ = _time_queries(gi, test)
+                own = dict(self_tuned=f"{knob}={gi.tuned[knob]} (recall {gi.tuned['self_recall']} on "
+                                      f"{gi.tuned['probes']} of its own faces)",
+                           self_tuned_p50_ms=_pcts(own_ms)[0],
+                           self_tuned_recall_at_10=round(index.recall_at_k(truth, own_found), 4))
                 setattr(gi.index, knob, chosen)
                 gi.index.tune()
-            _time_queries(gi, test[:5])
             ms, found, _ = _time_queries(gi, test)
         p50, p95 = _pcts(ms)
         params = f"{knob}={chosen}" if knob else "8-bit codes"
@@ -190,7 +197,8 @@ def bench_search_scale(size: int, *, kinds: tuple[str, ...] = ("exact",), workdi
             params += f", rotated PQ{gi.index.dim // 2}x4fs, {gi.index.k_factor * 10} candidates re-ranked exactly"
         rows.append(IndexBench(size, kind, p50, p95, round(index.recall_at_k(truth, found), 4),
                                _match_recall(truth, truth_d, found, 0.6), round(ram, 1),
-                               round(gi.nbytes() / 2**20, 1), round(build_s, 2), round(cold, 2), params, len(test)))
+                               round(gi.nbytes() / 2**20, 1), round(build_s, 2), round(cold, 2), params, len(test),
+                               **own))
         del gi
         gc.collect()
         if progress:

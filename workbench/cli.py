@@ -557,6 +557,9 @@ def _bench_search_scale(size: int, ann: bool, kinds: str, workdir: str | None, s
     for r in rows:
         click.echo(f"{r.kind:>10} {r.p50_ms:>8.2f} {r.p95_ms:>8.2f} {r.recall_at_10:>9.3f} {r.ram_mb:>8.0f} "
                    f"{r.index_mb:>9.0f} {r.build_s:>8.1f} {r.cold_start_s:>7.2f}  {r.params}")
+        if r.self_tuned:
+            click.echo(f"{'':>10} as built: {r.self_tuned}: p50 {r.self_tuned_p50_ms:.2f} ms, "
+                       f"recall@10 {r.self_tuned_recall_at_10:.3f}")
     if find:
         click.echo(f"DeepFace.find on {find.gallery_size} faces: {find.deepface_find_ms:.0f} ms per probe, "
                    f"ours {find.ours_embed_ms + find.ours_search_ms:.0f} ms ({find.speedup_end_to_end}x); "

@@ -46,6 +46,18 @@ PRUNE_MIN = 50_000
 #: ``progress(done, total, label)`` while vectors are added.
 Progress = Callable[[int, int, str], None]
 
+#: Each approximate kind's query-time setting and the values tried, cheapest first.
+SWEEP: dict[str, tuple[str | None, tuple[Any, ...]]] = {
+    "ivf": ("nprobe", (8, 16, 32, 64, 128, 256, 512)),
+    "ivf_sq8": ("nprobe", (8, 16, 32, 64, 128, 256, 512)),
+    "hnsw": ("ef_search", (32, 64, 128, 256, 512, 1024)),
+    "sq8": (None, (None,)),
+    "ivf_pq": ("nprobe", (8, 16, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 448, 512, 768, 1024)),
+}
+
+#: Recall@10 an approximate index is tuned to when it is built (:func:`self_tune`).
+TUNE_RECALL = 0.99
+
 
 def fingerprint(db: Any, gallery: str) -> tuple[int, int, int]:
     """``(faces, max id, xor of id hashes)`` of a gallery: changes on any add or delete."""
@@ -433,6 +445,9 @@ class GalleryIndex:
     fingerprint: tuple[int, int, int]
     build_s: float
     load_s: float = 0.0
+    #: the query setting chosen at build time and the recall it gave, e.g.
+    #: ``{"nprobe": 160, "self_recall": 0.991, "probes": 200}`` (empty for exact kinds)
+    tuned: dict[str, Any] = field(default_factory=dict)
 
     def search(self, queries: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """``(distances (M, k), face ids (M, k))``, nearest first (-1 ids pad a small gallery)."""
@@ -461,11 +476,67 @@ def build(db: Any, gallery: str, kind: str = "exact", progress: Progress | None 
     load_s = time.perf_counter() - t0
     t1 = time.perf_counter()
     idx = _new(kind, db.dim, **opts)
+    tuned: dict[str, Any] = {}
     if idx is None:
         idx = ExactIndex(ids, vecs)
     else:
         idx.build(ids, vecs, progress)
-    return GalleryIndex(gallery, kind, idx, fp, time.perf_counter() - t1, load_s)
+        knob = SWEEP[kind][0]
+        if knob is not None and knob not in opts:  # a setting asked for is kept as it is
+            tuned = self_tune(idx, ids, vecs)
+    return GalleryIndex(gallery, kind, idx, fp, time.perf_counter() - t1, load_s, tuned)
+
+
+def _true_neighbours(store: ExactIndex, q: np.ndarray, k: int, step: int = 262_144) -> np.ndarray:
+    """Exact top-``k`` face ids of many probes at once: chunked matrix products, a running
+    top-``k`` (for tuning: one pass over the vectors instead of one per probe)."""
+    best_s = np.zeros((len(q), 0), np.float32)
+    best_i = np.zeros((len(q), 0), np.int64)
+    for s in range(0, store.size, step):
+        sc = store._norms[None, s:s + step] - q @ store.vectors[s:s + step].T  # (probes, rows)
+        kk = min(k, sc.shape[1])
+        part = np.argpartition(sc, kk - 1, axis=1)[:, :kk]
+        cand_s = np.concatenate([best_s, np.take_along_axis(sc, part, 1)], axis=1)
+        cand_i = np.concatenate([best_i, store.ids[s + part]], axis=1)
+        keep = np.argsort(cand_s, axis=1, kind="stable")[:, :k]
+        best_s, best_i = np.take_along_axis(cand_s, keep, 1), np.take_along_axis(cand_i, keep, 1)
+    return best_i
+
+
+def _without(found: np.ndarray, own: np.ndarray, k: int) -> np.ndarray:
+    """Each row's ids without the probe's own id, cut to ``k`` (padded with -1)."""
+    out = np.full((len(found), k), -1, np.int64)
+    for r, (row, me) in enumerate(zip(found, own)):
+        rest = row[row != me][:k]
+        out[r, : len(rest)] = rest
+    return out
+
+
+def self_tune(idx: Any, ids: np.ndarray, vectors: np.ndarray, *, target: float = TUNE_RECALL,
+              probes: int = 200, k: int = 10, seed: int = 0) -> dict[str, Any]:
+    """Set the cheapest query setting (:data:`SWEEP`) whose recall@``k`` against exact search
+    reaches ``target``, and return it with the recall it gave.
+
+    The probes are faces of the gallery itself, each left out of its own results, standing
+    in for new photos of enrolled people (``workbench bench search`` measures on fresh probes
+    instead). When no setting reaches the target, the most thorough one is kept.
+    """
+    knob, values = SWEEP[idx.kind]
+    n = len(ids)
+    if knob is None or n <= k + 1:
+        return {}
+    rows = np.sort(np.random.default_rng(seed).choice(n, min(probes, n), replace=False))
+    q = np.ascontiguousarray(vectors[rows], np.float32)
+    store = idx._store if isinstance(idx, RefinedIndex) else ExactIndex(ids, vectors, prune=False)
+    truth = _without(_true_neighbours(store, q, k + 1), ids[rows], k)
+    recall = 0.0
+    for value in values:
+        setattr(idx, knob, value)
+        idx.tune()
+        recall = recall_at_k(truth, _without(idx.search(q, k + 1)[1], ids[rows], k))
+        if recall >= target:
+            break
+    return {knob: getattr(idx, knob), "self_recall": round(recall, 4), "probes": len(rows)}
 
 
 def sync(db: Any, gi: GalleryIndex) -> tuple[int, int]:
@@ -486,7 +557,7 @@ def sync(db: Any, gi: GalleryIndex) -> tuple[int, int]:
             gi.index.remove(removed)
         except NotImplementedError:
             rebuilt = build(db, gi.gallery, gi.kind)
-            gi.index, gi.fingerprint = rebuilt.index, rebuilt.fingerprint
+            gi.index, gi.fingerprint, gi.tuned = rebuilt.index, rebuilt.fingerprint, rebuilt.tuned
             return len(new), len(removed)
     if len(new):
         lo = int(new.min())
@@ -559,7 +630,7 @@ def save(db: Any, gi: GalleryIndex) -> Path:
     tmp.replace(path)
     path.with_name(path.name + ".json").write_text(json.dumps(
         {"gallery": gi.gallery, "kind": gi.kind, "fingerprint": list(gi.fingerprint),
-         "nlist": getattr(gi.index, "nlist", 0)}))
+         "nlist": getattr(gi.index, "nlist", 0), "tuned": gi.tuned}))
     return path
 
 
@@ -572,6 +643,10 @@ def load(db: Any, gallery: str, kind: str, *, build_missing: bool = True, progre
     t0 = time.perf_counter()
     try:
         meta = json.loads(meta_path.read_text())
+        tuned = dict(meta["tuned"])  # a file from before indexes tuned themselves is rebuilt
+        knob = SWEEP.get(kind, (None,))[0]
+        if knob in tuned and knob not in opts:  # the setting chosen when it was built
+            opts = {**opts, knob: tuned[knob]}
         if kind in ("exact", "ivf_pq"):
             with path.open("rb") as fh:
                 ids, vecs = np.load(fh), np.load(fh)
@@ -588,7 +663,7 @@ def load(db: Any, gallery: str, kind: str, *, build_missing: bool = True, progre
             idx._index, idx._inner = raw, faiss.downcast_index(raw.index)
             idx._ids = faiss.vector_to_array(raw.id_map).astype(np.int64)
             idx.tune()
-        gi = GalleryIndex(gallery, kind, idx, tuple(meta["fingerprint"]), 0.0, time.perf_counter() - t0)
+        gi = GalleryIndex(gallery, kind, idx, tuple(meta["fingerprint"]), 0.0, time.perf_counter() - t0, tuned)
     except (OSError, ValueError, KeyError, RuntimeError):
         if not build_missing:
             raise GalleryError(f"{path}: no usable {kind} index; build it first") from None
