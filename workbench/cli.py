@@ -189,7 +189,8 @@ def enrol(obj: Ctx, path: str, gallery: str, person: str | None, consent: bool |
 @click.option("--keep-probe", is_flag=True, help="Store the probe photo in the search log (off: only its hash).")
 @click.option("--index", "index_kind", type=click.Choice(["exact", "ivf_pq", "ivf_sq8", "ivf", "sq8", "hnsw"]),
               default=None, help="Search through a saved index beside the database (built on first use, kept "
-              "in step with adds and deletes): for galleries of millions of faces. ivf_pq is approximate.")
+              "in step with adds and deletes): for galleries of millions of faces. ivf_pq is approximate, "
+              "tuned when built to find 99 % of the true 10 nearest faces.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def search(obj: Ctx, image: str, gallery: str, top_k: int, per_face: bool, keep_probe: bool, index_kind: str | None,
