@@ -182,6 +182,10 @@ def test_an_index_saved_before_self_tuning_is_rebuilt_tuned(synthetic_db):
     gi = index.load(db, "s", "ivf_pq")
     assert gi.build_s > 0 and gi.tuned["nprobe"] == gi.index.nprobe
     assert json.loads(meta.read_text())["tuned"] == gi.tuned
+    # an unreadable index file beside a good .json: rebuilt and tuned afresh, not pinned to the old setting
+    index.index_path(db, "s", "ivf_pq").write_bytes(b"truncated")
+    again = index.load(db, "s", "ivf_pq")
+    assert again.build_s > 0 and again.tuned["self_recall"] >= index.TUNE_RECALL
 
 
 def test_true_neighbours_in_chunks_equal_brute_force(synthetic_db):

@@ -645,21 +645,21 @@ def load(db: Any, gallery: str, kind: str, *, build_missing: bool = True, progre
         meta = json.loads(meta_path.read_text())
         tuned = dict(meta["tuned"])  # a file from before indexes tuned themselves is rebuilt
         knob = SWEEP.get(kind, (None,))[0]
-        if knob in tuned and knob not in opts:  # the setting chosen when it was built
-            opts = {**opts, knob: tuned[knob]}
+        # the setting chosen when it was built (a rebuild below, if the file fails, tunes afresh)
+        saved = {knob: tuned[knob]} if knob in tuned and knob not in opts else {}
         if kind in ("exact", "ivf_pq"):
             with path.open("rb") as fh:
                 ids, vecs = np.load(fh), np.load(fh)
                 if kind == "exact":
                     idx: Any = ExactIndex(ids, vecs)
                 else:
-                    idx = _new(kind, db.dim, nlist=int(meta.get("nlist", 0)), **opts)
+                    idx = _new(kind, db.dim, nlist=int(meta.get("nlist", 0)), **opts, **saved)
                     idx.loads(np.load(fh), ids, vecs)
         else:
             import faiss
 
             raw = faiss.read_index(str(path))
-            idx = _new(kind, db.dim, nlist=int(meta.get("nlist", 0)), **opts)
+            idx = _new(kind, db.dim, nlist=int(meta.get("nlist", 0)), **opts, **saved)
             idx._index, idx._inner = raw, faiss.downcast_index(raw.index)
             idx._ids = faiss.vector_to_array(raw.id_map).astype(np.int64)
             idx.tune()
