@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from workbench import ui
+from workbench.app import ui
 
 # an emoji favicon is drawn locally; a ":material/...:" one is fetched from fonts.gstatic.com
 st.set_page_config(page_title="Face workbench", page_icon="🧑", layout="wide")

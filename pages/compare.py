@@ -1,6 +1,10 @@
 import streamlit as st
 
-from workbench import capture, evaluate, pipeline, plots, ui
+from workbench import pipeline
+from workbench.app import ui
+from workbench.evaluation import plots
+from workbench.evaluation import verification as evaluate
+from workbench.pipeline import capture
 
 cur = ui.current()
 s = cur.settings

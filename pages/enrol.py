@@ -1,7 +1,7 @@
 import streamlit as st
 
-from workbench import ui
-from workbench.enrol import Source, enrol_sources
+from workbench.app import ui
+from workbench.search.enrol import Source, enrol_sources
 
 cur = ui.current()
 st.title("Enrol")

@@ -1,9 +1,12 @@
 import polars as pl
 import streamlit as st
 
-from workbench import config, evaluate, replay, report, ui
-from workbench.labels import parse_labels
-from workbench.search_eval import eval_search
+from workbench import config
+from workbench.app import ui
+from workbench.evaluation import replay, report
+from workbench.evaluation import verification as evaluate
+from workbench.evaluation.identification import eval_search
+from workbench.evaluation.labels import parse_labels
 
 cur = ui.current()
 s = cur.settings

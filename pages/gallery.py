@@ -3,7 +3,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from workbench import ui
+from workbench.app import ui
 
 cur = ui.current()
 db = ui.db()
@@ -25,7 +25,7 @@ for person in people["name"].to_list():
                 cols[i % 6].image(th, width=90)
             cols[i % 6].caption(f"#{f['id']} {Path(f['source_path'] or '').name}")
             if cols[i % 6].button("delete", key=f"del_face_{f['id']}"):
-                ui.attempt(db.delete_face, f["id"])
+                ui.attempt(db.delete_face, cur.gallery, f["id"])
                 st.rerun()
         if st.button(f"Delete {person} and their faces", key=f"del_person_{person}"):
             ui.attempt(db.delete_person, cur.gallery, person)

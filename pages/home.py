@@ -1,6 +1,8 @@
 import streamlit as st
 
-from workbench import compare, enrol, ui
+from workbench.app import ui
+from workbench.pipeline import compare
+from workbench.search import enrol
 
 cur = ui.current()
 s = cur.settings

@@ -2,15 +2,18 @@ import time
 
 import streamlit as st
 
-from workbench import capture, live, plots, ui
+from workbench import live
+from workbench.app import ui
 from workbench.errors import WorkbenchError
+from workbench.evaluation import plots
+from workbench.pipeline import capture
 
 cur = ui.current()
 s = cur.settings
 st.title("Live")
 st.caption(f"Faces found in the stream are searched in gallery **{cur.gallery}**; "
            "those over the threshold are labelled unknown. A face is embedded once per track "
-           "and re-checked every 15 frames.")
+           f"and re-checked every {live.REALTIME['recheck_every']} frames.")
 matrix = ui.gallery_matrix(cur.gallery)
 
 
@@ -18,9 +21,9 @@ def processor(key: str) -> live.LiveProcessor:
     """One processor per stream and settings, kept across reruns."""
     sig = (key, cur.gallery, s, None if matrix is None else matrix.signature())
     if st.session_state.get(f"{key}_sig") != sig:
-        # the webcam must keep up in real time: detect every other frame, names from a worker process
-        fast = dict(detect_every=2, upsample=0, embed_async=True) if key == "webrtc" else {}
-        st.session_state[f"{key}_proc"] = live.LiveProcessor(settings=s, matrix=matrix, **fast)
+        # the webcam must keep up in real time: the library's real-time preset (as `bench video`)
+        st.session_state[f"{key}_proc"] = (live.LiveProcessor.realtime(s, matrix) if key == "webrtc"
+                                           else live.LiveProcessor(settings=s, matrix=matrix))
         st.session_state[f"{key}_sig"] = sig
     return st.session_state[f"{key}_proc"]
 
@@ -51,8 +54,8 @@ def snapshot(slot) -> None:
 
 
 if mode == "Webcam (WebRTC)":
-    from streamlit_webrtc import WebRtcMode, webrtc_streamer
     import av
+    from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
     proc = processor("webrtc")
 

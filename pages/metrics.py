@@ -1,6 +1,9 @@
 import streamlit as st
 
-from workbench import evaluate, live, plots, ui
+from workbench import live
+from workbench.app import ui
+from workbench.evaluation import plots
+from workbench.evaluation import verification as evaluate
 
 cur = ui.current()
 s = cur.settings

@@ -2,7 +2,9 @@ import hashlib
 
 import streamlit as st
 
-from workbench import capture, plots, ui
+from workbench.app import ui
+from workbench.evaluation import plots
+from workbench.pipeline import capture
 from workbench.search import redecide, search_image
 
 cur = ui.current()
@@ -19,7 +21,8 @@ if choice is not None:
     key = (hashlib.sha256(data).hexdigest(), cur.gallery, s.model, s.detector, int(top_k))
     if st.session_state.get("search_key") != key:
         image = ui.attempt(capture.load_image, data, name)
-        result = image is not None and ui.attempt(search_image, ui.db(), cur.gallery, image, s, top_k=int(top_k),
+        # the bytes as uploaded: the search log hashes the file the user gave, as the CLI does
+        result = image is not None and ui.attempt(search_image, ui.db(), cur.gallery, data, s, top_k=int(top_k),
                                                   name=name, keep_probe=keep_probe, client="app")
         st.session_state["search_key"] = key if result else None
         st.session_state["search_result"] = (image, result) if result else None

@@ -64,7 +64,7 @@ def _env() -> dict[str, str]:
 def check(db: Path, gallery: str, batch: int, total: int) -> list[str]:
     """Problems with the gallery after a crash (empty list: it opens and holds whole batches)."""
     from workbench.errors import WorkbenchError
-    from workbench.gallery import GalleryDB
+    from workbench.store import GalleryDB
 
     if not db.exists():
         return []
@@ -114,8 +114,8 @@ class Outcome:
 
 def _finish(out: Outcome, db: Path, folder: Path, photos: list[Path], gallery: str, batch: int) -> None:
     """Run the enrolment of ``gallery`` to the end, then once more (must add nothing), and count."""
-    from workbench.capture import sha256
-    from workbench.gallery import GalleryDB
+    from workbench.pipeline.capture import sha256
+    from workbench.store import GalleryDB
 
     skipped: set[str] = set()
     for attempt in ("finish", "again"):

@@ -15,22 +15,27 @@ import subprocess
 import sys
 from pathlib import Path
 
+import corpus
 import duckdb
 import numpy as np
 import polars as pl
 import pytest
 from click.testing import CliRunner
-
-import corpus
 from conftest import file_state
-from workbench import capture
+
 from workbench.cli import cli
-from workbench.enrol import enrol_path
-from workbench.errors import DatabaseError, ImageError, NoFaceError, VideoError, WorkbenchError
-from workbench.evaluate import eval_pairs
-from workbench.gallery import GalleryDB
-from workbench.pipeline import analyze_source
+from workbench.errors import (
+    DatabaseError,
+    ImageError,
+    NoFaceError,
+    VideoError,
+    WorkbenchError,
+)
+from workbench.evaluation.verification import eval_pairs
+from workbench.pipeline import analyze_source, capture
 from workbench.search import search_image
+from workbench.search.enrol import enrol_path
+from workbench.store import GalleryDB
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,7 +126,7 @@ UNUSUAL = list(corpus.unusual_images(np.zeros((8, 8, 3), np.uint8)))
 @pytest.mark.parametrize("case", UNUSUAL)
 def test_unusual_images_still_show_their_face(case, files, astronaut):
     """The face is found where it is in the upright photo (EXIF rotation really applied)."""
-    from workbench.detect import detect_faces
+    from workbench.pipeline.detect import detect_faces
 
     upright = detect_faces(astronaut)[0].box
     r = run("detect", files[case], "--json")
@@ -306,7 +311,7 @@ def test_app_upload_widgets_show_a_message_and_write_nothing(files, bad_videos, 
     """Enrol, Search, Compare and Live uploaders, fed every broken file, through AppTest."""
     from streamlit.testing.v1 import AppTest
 
-    from workbench import ui
+    from workbench.app import ui
 
     monkeypatch.setenv("WORKBENCH_DB", str(seeded))
     monkeypatch.delenv("WORKBENCH_FACES", raising=False)

@@ -36,7 +36,7 @@ def write_y4m(video: Path, out: Path, seconds: float = 5.0, width: int = 640) ->
     """Convert the first seconds of a video to a y4m clip for Chromium's fake camera."""
     import cv2
 
-    from workbench.capture import iter_frames, video_info
+    from workbench.pipeline.capture import iter_frames, video_info
 
     _, fps = video_info(video)
     fps = fps or 25.0
@@ -103,9 +103,9 @@ def shots(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def server(faces, tmp_path_factory):
     """The app on a free port, over a database holding the demo gallery and a few searches."""
-    from workbench.enrol import load_demo_gallery
-    from workbench.gallery import GalleryDB
     from workbench.search import search_image
+    from workbench.search.enrol import load_demo_gallery
+    from workbench.store import GalleryDB
 
     tmp = tmp_path_factory.mktemp("browser")
     db_path = tmp / "browser.duckdb"

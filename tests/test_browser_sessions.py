@@ -16,7 +16,6 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-
 from test_browser import CHROMIUM, FLAGS, PAGES, serve_app, settle, stop_app
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
@@ -38,8 +37,8 @@ def photos(tmp_path_factory) -> list[Path]:
 @pytest.fixture(scope="module")
 def app_server(tmp_path_factory, photos):
     """`workbench app` on a free port over a gallery 'class' holding one face."""
-    from workbench.enrol import Source, enrol_sources
-    from workbench.gallery import GalleryDB
+    from workbench.search.enrol import Source, enrol_sources
+    from workbench.store import GalleryDB
 
     tmp = tmp_path_factory.mktemp("sessions")
     db_path = tmp / "class.duckdb"
@@ -143,7 +142,7 @@ def test_four_sessions_enrol_and_search_one_gallery_while_the_cli_is_refused(app
     proc.terminate()
     proc.wait(timeout=30)
 
-    from workbench.gallery import GalleryDB
+    from workbench.store import GalleryDB
 
     with GalleryDB(db_path) as db:
         faces = db.faces("class")

@@ -5,11 +5,11 @@ import shutil
 import numpy as np
 import pytest
 
-from workbench import cache
 from workbench.errors import WorkbenchError
-from workbench.gallery import GalleryDB
-from workbench.labels import MIXED, UNLABELLED, pair_group, read_labels
+from workbench.evaluation import embedding as cache
+from workbench.evaluation.labels import MIXED, UNLABELLED, pair_group, read_labels
 from workbench.pipeline import Settings
+from workbench.store import GalleryDB
 
 
 def test_cache_hits_by_content_not_path_and_per_detector(astronaut_png, blank_png, db_path, tmp_path):
@@ -32,7 +32,7 @@ def test_cache_hits_by_content_not_path_and_per_detector(astronaut_png, blank_pn
         assert cache.clear(db) == 3 and cache.size(db) == 0
         _, s4 = cache.embed_files([astronaut_png], Settings(), db)
         assert s4.computed == 1
-        assert db.purge_all()[cache.TABLE] == 1 and cache.size(db) == 0  # purge everything empties it too
+        assert db.purge_all()["embedding_cache"] == 1 and cache.size(db) == 0  # purge everything empties it too
 
 
 def test_clear_on_a_database_without_the_table(db_path):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from workbench import capture
 from workbench.errors import ImageError, VideoError
+from workbench.pipeline import capture
 
 
 def test_path_bytes_and_array_load_the_same_pixels(astronaut, astronaut_png):

@@ -5,11 +5,10 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import file_state
 from PIL import Image
 
 from workbench.cli import cli
-
-from conftest import file_state
 
 
 def run(*args: str):

@@ -7,11 +7,10 @@ import threading
 import cv2
 import numpy as np
 
-from workbench.detect import detect_faces
-
-from workbench.enrol import Source, enrol_sources
-from workbench.gallery import GalleryDB
+from workbench.pipeline.detect import detect_faces
 from workbench.search import search_image
+from workbench.search.enrol import Source, enrol_sources
+from workbench.store import GalleryDB
 
 
 def test_threads_detect_on_different_sizes_without_crashing(astronaut):

@@ -18,7 +18,7 @@ def test_the_checker_sees_half_an_enrolment(tmp_path):
     """The invariants are real: a face without its person is reported."""
     import numpy as np
 
-    from workbench.gallery import FaceRecord, GalleryDB
+    from workbench.store import FaceRecord, GalleryDB
 
     db = tmp_path / "g.duckdb"
     with GalleryDB(db) as g:
@@ -30,7 +30,7 @@ def test_the_checker_sees_half_an_enrolment(tmp_path):
 
 CHURN = """
 import sys, numpy as np
-from workbench.gallery import FaceRecord, GalleryDB
+from workbench.store import FaceRecord, GalleryDB
 
 def face(person, k):
     v = np.random.default_rng([k, len(person)]).normal(size=128).astype(np.float32)
@@ -57,7 +57,7 @@ def test_sigkill_during_deletion_and_compaction_leaves_a_database_that_opens(tmp
     import sys
     from pathlib import Path
 
-    from workbench.gallery import GalleryDB
+    from workbench.store import GalleryDB
 
     root = Path(__file__).resolve().parent.parent
     db = tmp_path / "churn.duckdb"
@@ -87,7 +87,7 @@ def test_a_database_whose_creation_was_killed_opens_and_is_completed(tmp_path):
     import pytest
 
     from workbench.errors import DatabaseError
-    from workbench.gallery import GalleryDB
+    from workbench.store import GalleryDB
 
     blank = tmp_path / "blank.duckdb"
     duckdb.connect(str(blank)).close()

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from workbench import quality
-from workbench.detect import detect_faces
 from workbench.errors import ModelError
+from workbench.pipeline import quality
+from workbench.pipeline.detect import detect_faces
 from workbench.types import Box, Detection
 
 

@@ -1,11 +1,10 @@
 import numpy as np
 import pytest
 
-from workbench import compare
-from workbench.detect import detect_faces
-from workbench.embed import MODELS, embed_faces
 from workbench.errors import ModelError, NoFaceError
-from workbench.pipeline import Settings, analyze, verify
+from workbench.pipeline import Settings, analyze, compare, verify
+from workbench.pipeline.detect import detect_faces
+from workbench.pipeline.embed import MODELS, embed_faces
 
 
 def test_dlib_embeddings_are_128d_and_tagged(astronaut):

@@ -4,12 +4,11 @@ import threading
 
 import numpy as np
 import pytest
+from conftest import file_state
 
 from workbench.errors import DatabaseError, GalleryError
-from workbench.gallery import FaceRecord, GalleryDB
 from workbench.search import rank, redecide
-
-from conftest import file_state
+from workbench.store import FaceRecord, GalleryDB
 
 
 def rec(person: str, seed: int, sha: str | None = None, dim: int = 128) -> FaceRecord:
@@ -49,7 +48,7 @@ def test_a_failure_mid_batch_writes_nothing(db_path):
 def test_delete_purge_and_unknown_names(db_path):
     with GalleryDB(db_path) as db:
         ids, _ = db.add_faces("g", [rec("ann", 1), rec("ann", 2), rec("bob", 3)])
-        db.delete_face(ids[0])
+        db.delete_face("g", ids[0])
         assert db.faces("g").height == 2
         assert db.delete_person("g", "bob") == 1
         assert db.people("g")["name"].to_list() == ["ann"]
@@ -62,8 +61,9 @@ def test_delete_purge_and_unknown_names(db_path):
                      lambda: db.purge_gallery("nope")):
             with pytest.raises(GalleryError, match="unknown gallery"):
                 call()
+        db.create_gallery("g2")
         with pytest.raises(GalleryError, match="no face"):
-            db.delete_face(999)
+            db.delete_face("g2", 999)
 
 
 def test_matrix_signature_follows_which_faces_not_how_many(db_path):
@@ -73,7 +73,7 @@ def test_matrix_signature_follows_which_faces_not_how_many(db_path):
         ids, _ = db.add_faces("g", [rec("ann", 1), rec("bob", 2)])
         first = db.matrix("g").signature()
         assert db.matrix("g").signature() == first  # nothing changed, same snapshot
-        db.delete_face(ids[1])
+        db.delete_face("g", ids[1])
         db.add_faces("g", [rec("cat", 3)])
         after = db.matrix("g")
         assert after.vectors.shape[0] == 2 and after.signature() != first

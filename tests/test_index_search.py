@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from workbench import index, synthetic
+from workbench.bench import synthetic
 from workbench.cli import cli
-from workbench.enrol import enrol_path
 from workbench.errors import GalleryError
-from workbench.gallery import GalleryDB
 from workbench.pipeline import Settings
 from workbench.search import search_image
+from workbench.search.enrol import enrol_path
+from workbench.store import GalleryDB
 
 
 def _people(result, n=None):
@@ -25,7 +25,7 @@ def crowded(faces, db_path):
     knn = faces / "face-recognition-examples" / "knn_examples"
     db = GalleryDB(db_path)
     enrol_path(db, "knn", knn / "train")
-    _, real = index.load_vectors(db, "knn")
+    _, real = db.load_vectors("knn")
     c = next(synthetic.clustered(3000, seed=2, queries=1, chunk=3000))
     db.add_vectors_bulk("knn", c.people, c.person_index, c.vectors + real.mean(axis=0), sha_prefix="syn:")
     yield db, knn / "test" / "obama_and_biden.jpg"

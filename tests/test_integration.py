@@ -6,8 +6,8 @@ import pytest
 from click.testing import CliRunner
 
 from workbench.cli import cli
-from workbench.detect import detect_faces
-from workbench.capture import load_image
+from workbench.pipeline.capture import load_image
+from workbench.pipeline.detect import detect_faces
 
 pytestmark = pytest.mark.integration
 

@@ -1,10 +1,10 @@
 import numpy as np
 import polars as pl
 
-from workbench import plots
-from workbench.gallery import GalleryMatrix
+from workbench.evaluation import plots
 from workbench.live import UNKNOWN, LiveProcessor, Track, draw_tracks
 from workbench.pipeline import analyze
+from workbench.store import GalleryMatrix
 from workbench.types import Box, Match
 
 

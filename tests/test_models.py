@@ -5,14 +5,15 @@ import time
 import numpy as np
 import pytest
 
-from workbench import config, models
-from workbench.detect import detect_faces
-from workbench.embed import aligned_chips, embed_faces
+from workbench import config
 from workbench.errors import ModelError, WeightsMissingError
+from workbench.pipeline import models
+from workbench.pipeline.detect import detect_faces
+from workbench.pipeline.embed import aligned_chips, embed_faces
 
 
 def test_importing_the_package_loads_no_model():
-    code = ("import workbench, workbench.cli, workbench.pipeline, workbench.search, workbench.models as m;"
+    code = ("import workbench, workbench.cli, workbench.pipeline, workbench.search, workbench.pipeline.models as m;"
             "import sys; assert m.loaded() == [], m.loaded(); assert 'deepface' not in sys.modules; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "ok", out.stderr
@@ -54,7 +55,7 @@ def test_missing_weights_are_one_clear_line_without_network(task, name, file_nam
 
 def test_deepface_adapter_path_embeds_like_dlib_directly(astronaut):
     """The generic DeepFace route (aligned chip -> model.forward) run with DeepFace's Dlib."""
-    from workbench.embed import MODELS, _embed_deepface
+    from workbench.pipeline.embed import MODELS, _embed_deepface
 
     dets = detect_faces(astronaut)[:1]
     via_deepface = _embed_deepface(astronaut, dets, MODELS["Dlib"])

@@ -11,13 +11,15 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from workbench import index, parallel, synthetic
+from workbench.bench import synthetic
 from workbench.cli import cli
-from workbench.enrol import Source, enrol_sources
 from workbench.errors import DatabaseError
-from workbench.gallery import GalleryDB
 from workbench.live import LiveProcessor
-from workbench.pipeline import analyze
+from workbench.pipeline import analyze, parallel
+from workbench.search import index
+from workbench.search.enrol import Source, enrol_sources
+from workbench.search.index import exact, tuning
+from workbench.store import GalleryDB
 
 
 def run(*args):
@@ -36,7 +38,7 @@ def synthetic_db(db_path):
 
 
 def brute_force(db, q, k=10):
-    ids, vecs = index.load_vectors(db, "s")
+    ids, vecs = db.load_vectors("s")
     d = np.linalg.norm(vecs[None, :, :] - q[:, None, :], axis=2)
     order = np.argsort(d, axis=1, kind="stable")[:, :k]
     return ids[order], np.take_along_axis(d, order, axis=1)
@@ -51,7 +53,7 @@ def test_bulk_insert_is_all_or_nothing_and_counts(db_path):
         assert db.add_vectors_bulk("s", ["a", "b"], np.array([0, 0, 1, 1, 1]), v) == 5
         people = db.people("s")
         assert dict(zip(people["name"], people["faces"])) == {"a": 2, "b": 3}
-        ids, back = index.load_vectors(db, "s")
+        ids, back = db.load_vectors("s")
         assert len(ids) == 5 and np.allclose(back, v)
 
 
@@ -113,7 +115,7 @@ def test_approximate_indexes_find_the_exact_neighbours(synthetic_db, kind):
 def test_exact_search_with_the_lower_bound_pass_equals_brute_force(monkeypatch, alpha):
     """Large galleries take the pruned path; it must give the full scan's answer, on face-like
     vectors and on isotropic ones (where the bound prunes little), across adds and deletes."""
-    monkeypatch.setattr(index, "PRUNE_MIN", 500)
+    monkeypatch.setattr(exact, "PRUNE_MIN", 500)
     c = next(synthetic.clustered(4000, seed=5, params=synthetic.params_for(alpha=alpha), queries=30, chunk=4000))
     ids = np.arange(4000, dtype=np.int64) * 3
     ex = index.ExactIndex(ids, c.vectors)
@@ -132,7 +134,7 @@ def test_exact_search_with_the_lower_bound_pass_equals_brute_force(monkeypatch, 
 
 def test_ivf_pq_returns_exact_distances_of_the_faces_it_finds(synthetic_db):
     db, q = synthetic_db
-    ids_all, vecs = index.load_vectors(db, "s")
+    ids_all, vecs = db.load_vectors("s")
     gi = index.build(db, "s", "ivf_pq", nprobe=64)
     d, found = gi.search(q, 10)
     rows = np.searchsorted(ids_all, found)
@@ -164,7 +166,7 @@ def test_an_index_tunes_itself_when_built_and_keeps_the_setting_on_disk(syntheti
     assert index.recall_at_k(truth, gi.search(q, 10)[1]) >= 0.95  # fresh probes, not gallery faces
     again = index.load(db, "s", kind)  # read from the file
     assert again.build_s == 0 and again.tuned == gi.tuned and getattr(again.index, knob) == gi.tuned[knob]
-    ids, vecs = index.load_vectors(db, "s")
+    ids, vecs = db.load_vectors("s")
     assert index.self_tune(again.index, ids, vecs, target=0.0)[knob] == values[0]  # cheapest that reaches it
     assert index.self_tune(again.index, ids, vecs, target=1.01)[knob] == values[-1]  # none does: most thorough
     fixed = index.build(db, "s", kind, **{knob: values[1]})  # a setting asked for is kept
@@ -190,8 +192,8 @@ def test_an_index_saved_before_self_tuning_is_rebuilt_tuned(synthetic_db):
 
 def test_true_neighbours_in_chunks_equal_brute_force(synthetic_db):
     db, q = synthetic_db
-    ids, vecs = index.load_vectors(db, "s")
-    got = index._true_neighbours(index.ExactIndex(ids, vecs, prune=False), q, 10, step=700)
+    ids, vecs = db.load_vectors("s")
+    got = tuning._true_neighbours(index.ExactIndex(ids, vecs, prune=False), q, 10, step=700)
     assert np.array_equal(got, brute_force(db, q)[0])
 
 
@@ -269,7 +271,7 @@ def test_parallel_enrolment_equals_serial_and_skips_known_images_unread(tmp_path
 
 
 def _matrix(vec, name):
-    from workbench.gallery import GalleryMatrix
+    from workbench.store import GalleryMatrix
 
     return GalleryMatrix(np.array([1]), np.array([1]), [name], [""], vec[None].astype(np.float32))
 
@@ -302,7 +304,7 @@ def test_bench_search_cli_json(tmp_path):
 
 
 def test_bench_search_reports_the_full_scan_baseline_beside_the_bounded_exact_search(tmp_path, monkeypatch):
-    monkeypatch.setattr(index, "PRUNE_MIN", 100)
+    monkeypatch.setattr(exact, "PRUNE_MIN", 100)
     r = run("bench", "search", "--size", "800", "--ann", "--kinds", "ivf_pq", "--queries", "20",
             "--deepface-size", "0", "--workdir", tmp_path, "--json")
     assert r.exit_code == 0, r.output
@@ -390,7 +392,7 @@ def test_deleting_a_person_removes_saved_indexes_and_their_vectors(synthetic_db,
 
 def test_enrolment_reads_a_folder_a_chunk_at_a_time(tmp_path, astronaut, blank_png, monkeypatch):
     """A huge folder is never read into memory at once: each analysis call sees one chunk."""
-    from workbench import enrol
+    from workbench.search import enrol
 
     folder = _folder(tmp_path, astronaut, blank_png)
     sources = [Source(str(p), p.stem, p) for p in sorted(folder.iterdir())]

@@ -14,9 +14,9 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from workbench import privacy
+from workbench.app import privacy
 from workbench.cli import cli
-from workbench.gallery import FaceRecord, GalleryDB
+from workbench.store import FaceRecord, GalleryDB
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,15 +83,11 @@ def test_purge_everything_empties_every_data_table_including_new_ones(uncompress
     # another helper's cache table: purge must find it without being told
     db.cursor().execute("CREATE TABLE embedding_cache (key VARCHAR, vector FLOAT[128])")
     db.cursor().execute("INSERT INTO embedding_cache VALUES ('x', ?)", [recs[0].embedding.tolist()])
-    side = db_path.with_name(db_path.name + ".ann")
-    side.write_bytes(b"index")
-    from workbench import gallery
+    from workbench.store import derived
 
-    gallery.SIDE_FILE_SUFFIXES.append(".ann")
-    try:
-        removed = db.purge_all()
-    finally:
-        gallery.SIDE_FILE_SUFFIXES.remove(".ann")
+    side = derived.index_path(db_path, "g", "exact")  # a saved index, named by the storage layer
+    side.write_bytes(b"index")
+    removed = db.purge_all()
     assert removed["faces"] == 120 and removed["people"] == 3 and removed["embedding_cache"] == 1
     assert set(removed) == {"faces", "people", "galleries", "searches", "embedding_cache"}
     assert not side.exists()
@@ -110,7 +106,7 @@ def test_deleting_a_gallery_and_a_face_compact_too(uncompressed, db_path):
     assert sum(traces(db_path, r)["thumbnail"] for r in cat) == 0
     one = db.faces("g")["id"][0]
     victim = next(r for r in recs if r.person == "ann" and r.source_path == db.faces("g")["source_path"][0])
-    db.delete_face(int(one))
+    db.delete_face("g", int(one))
     assert not any(traces(db_path, victim).values())
 
 
@@ -139,8 +135,8 @@ def test_classroom_mode_writes_nothing_to_disk(tmp_path, monkeypatch):
 
 
 def test_search_log_audit_fields_probe_only_on_request_and_export(astronaut, astronaut_png, db_path, tmp_path):
-    from workbench.enrol import Source, enrol_sources
     from workbench.search import search_image
+    from workbench.search.enrol import Source, enrol_sources
 
     with GalleryDB(db_path) as db:
         enrol_sources(db, "g", [Source("a", "eileen", astronaut)])
@@ -186,7 +182,7 @@ def test_an_old_search_log_gains_the_audit_columns_on_open(db_path):
     import sys
 
     # the migration must survive a crash right after it (DuckDB cannot replay it from the WAL)
-    code = "import os, sys; from workbench.gallery import GalleryDB; GalleryDB(sys.argv[1]); os._exit(0)"
+    code = "import os, sys; from workbench.store import GalleryDB; GalleryDB(sys.argv[1]); os._exit(0)"
     subprocess.run([sys.executable, "-c", code, str(db_path)], check=True, cwd=ROOT,
                    env=dict(os.environ, PYTHONPATH=str(ROOT)))
     with GalleryDB(db_path) as db:
@@ -208,9 +204,12 @@ def test_streamlit_config_keeps_statistics_off_and_limits_uploads():
 
 
 def test_webrtc_uses_no_stun_server_by_default(monkeypatch):
-    from streamlit_webrtc.component import _resolve_server_rtc_configuration, enhance_frontend_rtc_configuration
+    from streamlit_webrtc.component import (
+        _resolve_server_rtc_configuration,
+        enhance_frontend_rtc_configuration,
+    )
 
-    from workbench import ui
+    from workbench.app import ui
 
     monkeypatch.delenv("WORKBENCH_ICE_SERVERS", raising=False)
     rtc = {"iceServers": ui.ice_servers()}
@@ -226,9 +225,9 @@ def test_webrtc_uses_no_stun_server_by_default(monkeypatch):
 
 def test_the_pipeline_opens_no_outside_connection(astronaut, db_path, monkeypatch):
     """Models load, faces enrol and search with every non-local connection refused."""
-    from workbench import models
-    from workbench.enrol import Source, enrol_sources
+    from workbench.pipeline import models
     from workbench.search import search_image
+    from workbench.search.enrol import Source, enrol_sources
 
     attempts: list = []
     real_connect = socket.socket.connect
@@ -250,11 +249,11 @@ def test_the_pipeline_opens_no_outside_connection(astronaut, db_path, monkeypatc
 
 
 def test_classroom_switch_in_the_app_enrols_in_memory_only(astronaut_png, tmp_path, monkeypatch):
+    import tempfile
+
     from streamlit.testing.v1 import AppTest
 
-    from workbench import ui
-
-    import tempfile
+    from workbench.app import ui
 
     disk_db = tmp_path / "would-be.duckdb"
     temp = tmp_path / "temp"
@@ -291,8 +290,8 @@ def test_classroom_switch_in_the_app_enrols_in_memory_only(astronaut_png, tmp_pa
 def test_app_exports_the_log_and_purges_everything(astronaut, db_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    from workbench.enrol import Source, enrol_sources
     from workbench.search import search_image
+    from workbench.search.enrol import Source, enrol_sources
 
     with GalleryDB(db_path) as db:
         enrol_sources(db, "demo", [Source("a", "eileen", astronaut)])

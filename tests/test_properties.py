@@ -14,9 +14,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from workbench import compare
-from workbench.detect import _downscale
-from workbench.evaluate import best_threshold, error_counts
+from workbench.evaluation.verification import best_threshold, error_counts
+from workbench.pipeline import compare
+from workbench.pipeline.detect import _downscale
 from workbench.types import Box
 
 settings.register_profile("workbench", max_examples=60, deadline=None)

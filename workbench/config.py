@@ -40,12 +40,16 @@ def downloads_allowed() -> bool:
     return os.environ.get("WORKBENCH_ALLOW_DOWNLOADS", "") in {"1", "true", "yes"}
 
 
+def project_root() -> Path:
+    """The checkout (or installed tree) that holds the ``workbench`` package and ``app.py``."""
+    return Path(__file__).resolve().parent.parent
+
+
 def faces_dir() -> Path | None:
     """The shared demo photos, or ``None`` when that folder is absent."""
     env = os.environ.get("WORKBENCH_FACES")
     candidates = [Path(env)] if env else []
-    here = Path(__file__).resolve().parent.parent
-    candidates += [here.parent / "shared" / "data" / "faces", Path("../shared/data/faces")]
+    candidates += [project_root().parent / "shared" / "data" / "faces", Path("../shared/data/faces")]
     for c in candidates:
         if c.is_dir():
             return c.resolve()

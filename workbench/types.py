@@ -153,3 +153,19 @@ class Timings:
     detect_ms: float = 0.0
     embed_ms: float = 0.0
     search_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class FrameStats:
+    """What one frame cost and found."""
+
+    frame: int
+    time_s: float
+    detect_ms: float
+    embed_ms: float
+    search_ms: float
+    total_ms: float
+    faces: int
+    embedded: int
+    matches: tuple[tuple[str, float], ...] = ()
+    detected: bool = True

@@ -1,0 +1,1 @@
+"""The Streamlit glue (``ui``) and the server's privacy options (``privacy``). Pages stay thin."""

@@ -1,0 +1,209 @@
+"""`workbench bench ...`: benchmarks run by hand, reported as ratios to a baseline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from workbench.cli.base import Ctx, _check_file, _echo_json, _progress, cli
+from workbench.errors import WorkbenchError
+
+
+@cli.group()
+def bench() -> None:
+    """Benchmarks, as ratios to a baseline timed in the same run (run by hand)."""
+
+
+@bench.command("search")
+@click.option("--sizes", default="1000,10000,100000", show_default=True, help="Gallery sizes, comma-separated.")
+@click.option("--top-k", default=5, show_default=True)
+@click.option("--size", type=click.IntRange(1), default=None,
+              help="One synthetic clustered gallery of N faces in DuckDB: exact top-10 (and --ann indexes).")
+@click.option("--ann", is_flag=True, help="With --size: also approximate indexes (faiss).")
+@click.option("--kinds", default="ivf_pq,ivf_sq8,ivf,hnsw,sq8", show_default=True, help="With --ann: index kinds.")
+@click.option("--workdir", type=click.Path(file_okay=False), default=None,
+              help="With --size: keep the synthetic DuckDB file here and reuse it (default: a temp folder).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--queries", default=1000, show_default=True,
+              help="With --size: probes; half tune the approximate indexes, the other half measure them.")
+@click.option("--deepface-size", default=10_000, show_default=True,
+              help="With --size: gallery size for the DeepFace.find comparison (0 skips it).")
+@click.option("--json", "as_json", is_flag=True)
+def bench_search(sizes: str, top_k: int, size: int | None, ann: bool, kinds: str, workdir: str | None, seed: int,
+                 queries: int, deepface_size: int, as_json: bool) -> None:
+    """Exact top-k search: vectorised vs a Python loop, on synthetic 128-d galleries.
+
+    With --size N: a clustered synthetic gallery written to DuckDB, then p50/p95 latency,
+    recall@10, memory, build and cold-start time per index kind, and DeepFace.find on the
+    same kind of vectors in the same run.
+    """
+    from workbench.bench.common import as_dicts
+    from workbench.bench.search import bench_search
+
+    if size is not None:
+        _bench_search_scale(size, ann, kinds, workdir, seed, queries, deepface_size, as_json)
+        return
+    try:
+        ns = [int(x) for x in sizes.split(",") if x.strip()]
+    except ValueError:
+        raise WorkbenchError(f"--sizes wants integers, got {sizes!r}") from None
+    rows = bench_search(ns, top_k=top_k, progress=_progress("benchmarking"))
+    if as_json:
+        _echo_json(as_dicts(rows))
+        return
+    click.echo(f"{'faces':>10} {'vectorised ms':>14} {'loop ms':>10} {'speed-up':>9}  same top-{top_k}")
+    for r in rows:
+        click.echo(f"{r.gallery_size:>10} {r.vectorised_ms:>14.3f} {r.loop_ms:>10.1f} {r.speedup:>8.0f}x  {r.same_answer}")
+
+
+def _bench_search_scale(size: int, ann: bool, kinds: str, workdir: str | None, seed: int, queries: int,
+                        deepface_size: int, as_json: bool) -> None:
+    import tempfile
+    from dataclasses import asdict
+
+    from workbench.bench import search as bi
+    from workbench.bench.common import as_dicts
+    from workbench.search.index import ANN_KINDS
+
+    wanted = ("exact",) + (tuple(k.strip() for k in kinds.split(",") if k.strip()) if ann else ())
+    bad = [k for k in wanted[1:] if k not in ANN_KINDS]
+    if bad:
+        raise WorkbenchError(f"unknown index kind(s) {', '.join(bad)}; choose from {', '.join(ANN_KINDS)}")
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = bi.bench_search_scale(size, kinds=wanted, workdir=workdir or tmp, seed=seed, queries=queries,
+                                    progress=_progress("benchmarking"))
+    find = bi.bench_deepface_find(min(deepface_size, size), seed=seed) if deepface_size else None
+    approx = [r for r in rows if not r.kind.startswith("exact")]
+    good = [r for r in approx if r.recall_at_10 >= 0.98] or approx
+    head = min(good, key=lambda r: r.p50_ms) if ann and approx else rows[0]
+    out = {**asdict(head), "kinds": as_dicts(rows), "deepface_find": asdict(find) if find else None}
+    if as_json:
+        _echo_json(out)
+        return
+    click.echo(f"{size} synthetic faces (seed {seed}), top-10 over {rows[0].queries} probes")
+    click.echo(f"{'kind':>10} {'p50 ms':>8} {'p95 ms':>8} {'recall@10':>9} {'RAM MB':>8} {'index MB':>9} "
+               f"{'build s':>8} {'cold s':>7}  params")
+    for r in rows:
+        click.echo(f"{r.kind:>10} {r.p50_ms:>8.2f} {r.p95_ms:>8.2f} {r.recall_at_10:>9.3f} {r.ram_mb:>8.0f} "
+                   f"{r.index_mb:>9.0f} {r.build_s:>8.1f} {r.cold_start_s:>7.2f}  {r.params}")
+        if r.self_tuned:
+            click.echo(f"{'':>10} as built: {r.self_tuned}: p50 {r.self_tuned_p50_ms:.2f} ms, "
+                       f"recall@10 {r.self_tuned_recall_at_10:.3f}")
+    if find:
+        click.echo(f"DeepFace.find on {find.gallery_size} faces: {find.deepface_find_ms:.0f} ms per probe, "
+                   f"ours {find.ours_embed_ms + find.ours_search_ms:.0f} ms ({find.speedup_end_to_end}x); "
+                   f"search alone {find.deepface_search_ms:.1f} vs {find.ours_search_ms:.3f} ms ({find.speedup_search}x)")
+
+
+@bench.command("detect")
+@click.argument("image", type=click.Path())
+@click.option("--sides", default="1920,1280,960,640", show_default=True, help="Long-side caps to try.")
+@click.option("--json", "as_json", is_flag=True)
+def bench_detect(image: str, sides: str, as_json: bool) -> None:
+    """HOG detection at full size vs the automatic downscaling, on IMAGE."""
+    from workbench.bench.common import as_dicts
+    from workbench.bench.detect import bench_detect
+    from workbench.pipeline.capture import load_image
+
+    rows = bench_detect(load_image(image), [int(x) for x in sides.split(",") if x.strip()])
+    if as_json:
+        _echo_json(as_dicts(rows))
+        return
+    for r in rows:
+        click.echo(f"max side {str(r.max_side or 'full'):>5}: {r.ms:8.1f} ms, {r.faces} face(s), "
+                   f"{r.speedup_vs_full:.2f}x vs full size")
+
+
+@bench.command("enrol")
+@click.argument("folder", type=click.Path())
+@click.option("--runs", default=3, show_default=True, type=click.IntRange(1))
+@click.option("--workers", default=None, type=click.IntRange(1), help="Worker processes (default: one per core).")
+@click.option("--deepface-runs", default=1, show_default=True, type=click.IntRange(1))
+@click.option("--deepface-limit", default=None, type=click.IntRange(1),
+              help="Time DeepFace on the first N images only (it is slow).")
+@click.option("--json", "as_json", is_flag=True)
+def bench_enrol(folder: str, runs: int, workers: int | None, deepface_runs: int, deepface_limit: int | None,
+                as_json: bool) -> None:
+    """Enrol every image of FOLDER (median of runs) vs DeepFace.represent (Dlib) on the same files."""
+    from dataclasses import asdict
+
+    from workbench.bench.enrol import bench_enrol
+
+    if not Path(folder).is_dir():
+        raise WorkbenchError(f"{folder}: no such folder")
+    r = bench_enrol(folder, runs=runs, workers=workers, deepface_runs=deepface_runs,
+                      deepface_limit=deepface_limit, progress=_progress("benchmarking"))
+    if as_json:
+        _echo_json(asdict(r))
+        return
+    click.echo(f"{r.images} images, {r.workers} workers: {r.seconds_per_image * 1000:.0f} ms per image "
+               f"(one worker {r.seconds_per_image_one_worker * 1000:.0f} ms, already enrolled "
+               f"{r.reenrol_seconds_per_image * 1000:.1f} ms)")
+    click.echo(f"DeepFace.represent: {r.deepface_seconds_per_image * 1000:.0f} ms per image -> "
+               f"{r.speedup_vs_deepface}x faster")
+    if r.pairs:
+        theirs = (f"DeepFace {r.deepface_pair_accuracy:.4f} ({r.deepface_pair_accuracy_best:.4f} best)"
+                  if r.deepface_pair_accuracy is not None else "DeepFace: no pair among the images it was timed on")
+        click.echo(f"pair accuracy ({r.pairs} pairs): ours {r.pair_accuracy:.4f} at 0.6 "
+                   f"({r.pair_accuracy_best:.4f} best), {theirs}")
+
+
+@bench.command("video")
+@click.argument("file", type=click.Path())
+@click.option("--runs", default=3, show_default=True, type=click.IntRange(1))
+@click.option("--detect-every", default=None, type=click.IntRange(1),
+              help="Run the detector every N frames (default: the real-time preset's).")
+@click.option("--frame-size", default=None, help="Resize frames first, e.g. 640x480.")
+@click.option("--max-frames", default=None, type=click.IntRange(1))
+@click.option("--naive-frames", default=20, show_default=True, type=click.IntRange(1))
+@click.option("--gallery", default=None, help="Search this gallery of --db (default: the demo photos, if present).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def bench_video(obj: Ctx, file: str, runs: int, detect_every: int | None, frame_size: str | None, max_frames: int | None,
+                naive_frames: int, gallery: str | None, as_json: bool) -> None:
+    """Live pipeline on FILE (fps, stage latency, identity latency) vs DeepFace on every frame."""
+    from dataclasses import asdict
+
+    from workbench.bench.video import bench_video
+
+    _check_file(file)
+    size = None
+    if frame_size:
+        try:
+            w, h = (int(v) for v in frame_size.lower().split("x"))
+            size = (w, h)
+        except ValueError:
+            raise WorkbenchError(f"--frame-size wants WIDTHxHEIGHT, got {frame_size!r}") from None
+    matrix = _bench_matrix(obj, gallery)
+    r = bench_video(file, matrix, runs=runs, detect_every=detect_every, size=size, max_frames=max_frames,
+                      naive_frames=naive_frames, progress=_progress("benchmarking"))
+    if as_json:
+        _echo_json(asdict(r))
+        return
+    click.echo(f"{r.frames} frames {r.frame_size}: {r.fps} fps, per frame p50 {r.p50_ms:.1f} ms, p95 {r.p95_ms:.1f} ms; "
+               f"detection p50 {r.detect_p50_ms:.1f} ms every {r.detect_every} frames")
+    if r.identity_latency_ms is None:
+        click.echo("no face was named, so no identity latency")
+    else:
+        click.echo(f"new face named after {r.identity_latency_ms:.0f} ms (median of {r.new_tracks}, max "
+                   f"{r.identity_latency_max_ms:.0f} ms) at the video's {r.video_fps} fps")
+    click.echo(f"naive loop (DeepFace.represent + search per frame): {r.naive_fps} fps -> {r.speedup_vs_naive}x")
+
+
+def _bench_matrix(obj: Ctx, gallery: str | None):
+    """The gallery the video benchmark searches: a named one, else the demo photos in a temp DB."""
+    import tempfile
+
+    from workbench.search.enrol import demo_folder, enrol_path
+    from workbench.store import GalleryDB
+
+    if gallery:
+        with obj.open_db(create=False, read_only=True) as db:
+            return db.matrix(gallery)
+    folder = demo_folder()
+    if folder is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp, GalleryDB(Path(tmp) / "demo.duckdb") as db:
+        enrol_path(db, "demo", folder, obj.settings)
+        return db.matrix("demo")

@@ -1,0 +1,141 @@
+"""`workbench gallery ...` and `workbench log export`: browse, delete, purge, move."""
+
+from __future__ import annotations
+
+import click
+
+from workbench.cli.base import Ctx, _check_file, _echo_json, cli
+from workbench.errors import WorkbenchError
+
+
+@cli.group()
+def gallery() -> None:
+    """List, inspect, delete, purge, export and import galleries."""
+
+
+@gallery.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def gallery_list(obj: Ctx, as_json: bool) -> None:
+    """Every gallery with its number of people and faces."""
+    with obj.open_db(create=False, read_only=True) as db:
+        df = db.galleries()
+    if as_json:
+        _echo_json(df.to_dicts())
+    elif df.height == 0:
+        click.echo(f"{obj.db_path}: no galleries")
+    else:
+        for r in df.iter_rows(named=True):
+            click.echo(f"{r['gallery']}: {r['people']} people, {r['faces']} faces")
+
+
+@gallery.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def gallery_show(obj: Ctx, name: str, as_json: bool) -> None:
+    """People and faces of gallery NAME."""
+    with obj.open_db(create=False, read_only=True) as db:
+        people = db.people(name)
+        faces = db.faces(name)
+    if as_json:
+        _echo_json({"gallery": name, "people": people.to_dicts(), "faces": faces.to_dicts()})
+        return
+    click.echo(f"{name}: {people.height} people, {faces.height} faces")
+    for p in people.iter_rows(named=True):
+        consent = "consent" if p["consent"] else "no consent recorded"
+        click.echo(f"  {p['name']}: {p['faces']} face(s), {consent}")
+        for f in faces.filter(faces["person"] == p["name"]).iter_rows(named=True):
+            click.echo(f"    #{f['id']} {f['source_path']} box={f['box']}")
+
+
+@gallery.command("delete")
+@click.argument("name")
+@click.option("--person", default=None, help="Delete only this person (and their faces).")
+@click.option("--face", "face_id", type=int, default=None, help="Delete only this face id.")
+@click.pass_obj
+def gallery_delete(obj: Ctx, name: str, person: str | None, face_id: int | None) -> None:
+    """Delete gallery NAME, or one --person or one --face of it."""
+    with obj.open_db(create=False) as db:
+        if face_id is not None:
+            db.delete_face(name, face_id)
+            click.echo(f"{name}: deleted face #{face_id}")
+        elif person:
+            n = db.delete_person(name, person)
+            click.echo(f"{name}: deleted {person} and {n} face(s)")
+        else:
+            n = db.delete_gallery(name)
+            click.echo(f"deleted gallery {name} and its {n} face(s)")
+
+
+@gallery.command("purge")
+@click.argument("name")
+@click.pass_obj
+def gallery_purge(obj: Ctx, name: str) -> None:
+    """Remove every person and face of gallery NAME (the gallery stays, empty)."""
+    with obj.open_db(create=False) as db:
+        n = db.purge_gallery(name)
+    click.echo(f"{name}: purged {n} face(s)")
+
+
+@gallery.command("export")
+@click.argument("name")
+@click.argument("parquet", type=click.Path(dir_okay=False))
+@click.pass_obj
+def gallery_export(obj: Ctx, name: str, parquet: str) -> None:
+    """Write gallery NAME (people, faces, vectors) to a Parquet file."""
+    with obj.open_db(create=False, read_only=True) as db:
+        n = db.export_parquet(name, parquet)
+    click.echo(f"{name}: exported {n} face(s) to {parquet}")
+
+
+@gallery.command("import")
+@click.argument("parquet", type=click.Path())
+@click.option("--gallery", "name", default=None, help="Target gallery (default: the exported one).")
+@click.pass_obj
+def gallery_import(obj: Ctx, parquet: str, name: str | None) -> None:
+    """Load a Parquet export into a gallery (duplicates skipped)."""
+    _check_file(parquet)
+    with obj.open_db() as db:
+        added, skipped = db.import_parquet(parquet, name)
+    click.echo(f"imported {added} face(s), {skipped} already present")
+
+
+@gallery.command("purge-all")
+@click.option("--yes", is_flag=True, help="Confirm: remove every gallery, person, face and search.")
+@click.pass_obj
+def gallery_purge_all(obj: Ctx, yes: bool) -> None:
+    """Purge everything: every table but the schema info, then compact the file."""
+    if not yes:
+        raise WorkbenchError("purge-all removes every face, person, gallery and search; add --yes to confirm")
+    with obj.open_db(create=False) as db:
+        removed = db.purge_all()
+        size = db.path.stat().st_size if not db.in_memory else 0
+    rows = ", ".join(f"{n} {t}" for t, n in removed.items())
+    click.echo(f"{obj.db_path}: purged {rows}; file compacted to {size} bytes")
+
+
+@gallery.command("compact")
+@click.pass_obj
+def gallery_compact(obj: Ctx) -> None:
+    """Rewrite the database file so no deleted row's bytes remain in it."""
+    with obj.open_db(create=False) as db:
+        before = db.path.stat().st_size
+        after = db.compact()
+    click.echo(f"{obj.db_path}: {before} -> {after} bytes")
+
+
+@cli.group("log")
+def log_group() -> None:
+    """The search log: what every search used and returned, for audit."""
+
+
+@log_group.command("export")
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--with-probes", is_flag=True, help="Include stored probe photos (Parquet only).")
+@click.pass_obj
+def log_export(obj: Ctx, out: str, with_probes: bool) -> None:
+    """Write the search log to OUT (.csv, .json or .parquet)."""
+    with obj.open_db(create=False, read_only=True) as db:
+        n = db.export_search_log(out, with_probes=with_probes)
+    click.echo(f"exported {n} search(es) to {out}")

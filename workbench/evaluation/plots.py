@@ -1,0 +1,185 @@
+"""Plotly figure builders: data in, ``go.Figure`` out. No Streamlit here."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+import polars as pl
+
+from workbench.pipeline.compare import is_match
+from workbench.types import FrameStats, Match
+
+GENUINE = "#2a9d8f"
+IMPOSTOR = "#e76f51"
+THRESHOLD = "#264653"
+
+
+def _layout(fig: go.Figure, title: str, height: int = 300) -> go.Figure:
+    fig.update_layout(title=title, height=height, margin=dict(l=40, r=20, t=40, b=40),
+                      legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def latency_figure(stats: Sequence[FrameStats]) -> go.Figure:
+    """Per-stage latency (ms) per frame, stacked, with frames per second on a second axis."""
+    fig = go.Figure()
+    frames = [s.frame for s in stats]
+    for name, key in (("detect", "detect_ms"), ("embed", "embed_ms"), ("search", "search_ms")):
+        fig.add_trace(go.Scatter(x=frames, y=[getattr(s, key) for s in stats], name=name,
+                                 stackgroup="ms", mode="lines"))
+    if len(stats) > 1:
+        t = np.array([s.time_s for s in stats])
+        fps = np.concatenate([[np.nan], 1.0 / np.maximum(np.diff(t), 1e-6)])
+        fig.add_trace(go.Scatter(x=frames, y=fps, name="fps", yaxis="y2", line=dict(dash="dot")))
+    fig.update_layout(yaxis=dict(title="ms"), yaxis2=dict(title="fps", overlaying="y", side="right"),
+                      xaxis=dict(title="frame"))
+    return _layout(fig, "Latency per stage")
+
+
+def live_distance_figure(stats: Sequence[FrameStats], threshold: float) -> go.Figure:
+    """Distances of recent identifications against the threshold line."""
+    xs, ys, names = [], [], []
+    for s in stats:
+        for person, d in s.matches:
+            xs.append(s.frame)
+            ys.append(d)
+            names.append(person)
+    fig = go.Figure(go.Scatter(x=xs, y=ys, mode="markers", text=names, name="best candidate",
+                               marker=dict(color=[GENUINE if is_match(d, threshold) else IMPOSTOR for d in ys])))
+    fig.add_hline(y=threshold, line=dict(color=THRESHOLD, dash="dash"), annotation_text="threshold")
+    fig.update_layout(xaxis=dict(title="frame"), yaxis=dict(title="distance"))
+    return _layout(fig, "Match distances (under the line = match)")
+
+
+def candidates_figure(matches: Sequence[Match], threshold: float) -> go.Figure:
+    """Bar chart of one probe face's candidate distances, with the threshold line."""
+    fig = go.Figure(go.Bar(
+        x=[f"{m.rank}. {m.person}" for m in matches], y=[m.distance for m in matches],
+        marker_color=[GENUINE if is_match(m.distance, threshold) else IMPOSTOR for m in matches],
+        text=[f"{m.similarity:.1f}%" for m in matches], textposition="outside"))
+    fig.add_hline(y=threshold, line=dict(color=THRESHOLD, dash="dash"), annotation_text="threshold")
+    fig.update_layout(yaxis=dict(title="distance"))
+    return _layout(fig, "Candidate distances", height=260)
+
+
+def pair_distance_figure(genuine: np.ndarray, impostor: np.ndarray, threshold: float,
+                         marker: float | None = None) -> go.Figure:
+    """Overlaid histograms of genuine and impostor distances, the threshold, and one pair."""
+    fig = go.Figure()
+    fig.add_trace(go.Histogram(x=np.asarray(genuine), name=f"same person ({len(genuine)})",
+                               marker_color=GENUINE, opacity=0.65, nbinsx=40))
+    fig.add_trace(go.Histogram(x=np.asarray(impostor), name=f"different people ({len(impostor)})",
+                               marker_color=IMPOSTOR, opacity=0.65, nbinsx=40))
+    fig.add_vline(x=threshold, line=dict(color=THRESHOLD, dash="dash"), annotation_text="threshold")
+    if marker is not None:
+        fig.add_vline(x=marker, line=dict(color="black", width=3), annotation_text="this pair")
+    fig.update_layout(barmode="overlay", xaxis=dict(title="distance"), yaxis=dict(title="pairs"))
+    return _layout(fig, "Genuine vs impostor distances", height=340)
+
+
+def stage_latency_figure(log: pl.DataFrame) -> go.Figure:
+    """Box plot of per-stage latency over the search log."""
+    fig = go.Figure()
+    for stage in ("detect_ms", "embed_ms", "search_ms"):
+        if stage in log.columns:
+            fig.add_trace(go.Box(y=log[stage].to_list(), name=stage.removesuffix("_ms"), boxpoints="outliers"))
+    fig.update_layout(yaxis=dict(title="ms"))
+    return _layout(fig, "Latency per stage (search log)")
+
+
+def searches_over_time_figure(log: pl.DataFrame) -> go.Figure:
+    """Cumulative number of searches over time, from the search log."""
+    if log.height == 0:
+        return _layout(go.Figure(), "Searches over time")
+    times = log.sort("searched_at")["searched_at"].to_list()
+    fig = go.Figure(go.Scatter(x=times, y=list(range(1, len(times) + 1)), mode="lines+markers",
+                               line=dict(shape="hv"), name="searches"))
+    fig.update_layout(xaxis=dict(title="time"), yaxis=dict(title="searches so far", rangemode="tozero"))
+    return _layout(fig, "Searches over time")
+
+
+# -- evaluation charts (ROC/DET, identification, replay, groups) -----------------------------
+
+def roc_figure(fmr: np.ndarray, fnmr: np.ndarray, marker: tuple[float, float] | None = None) -> go.Figure:
+    """ROC: true match rate (1 - FNMR) against FMR, log FMR axis; ``marker`` = (fmr, fnmr)."""
+    x = np.clip(np.asarray(fmr, float), 1e-4, 1)
+    fig = go.Figure(go.Scatter(x=x, y=1 - np.asarray(fnmr, float), mode="lines", line=dict(shape="hv"),
+                               name="ROC"))
+    if marker is not None:
+        fig.add_trace(go.Scatter(x=[max(marker[0], 1e-4)], y=[1 - marker[1]], mode="markers", name="threshold",
+                                 marker=dict(size=11, color=THRESHOLD)))
+    fig.update_layout(xaxis=dict(title="false match rate (log; 0 drawn at 1e-4)", type="log"),
+                      yaxis=dict(title="true match rate (1 - FNMR)", range=[0, 1.02]))
+    return _layout(fig, "ROC", height=340)
+
+
+def det_figure(fmr: np.ndarray, fnmr: np.ndarray, eer: float | None = None) -> go.Figure:
+    """DET: FNMR against FMR, both on log axes (zeros drawn at 1e-4), with the EER line."""
+    fig = go.Figure(go.Scatter(x=np.clip(fmr, 1e-4, 1), y=np.clip(fnmr, 1e-4, 1), mode="lines",
+                               line=dict(shape="hv"), name="DET"))
+    fig.add_trace(go.Scatter(x=[1e-4, 1], y=[1e-4, 1], mode="lines", line=dict(dash="dot", color="grey"),
+                             name="FMR = FNMR"))
+    if eer is not None and eer == eer:
+        fig.add_trace(go.Scatter(x=[max(eer, 1e-4)], y=[max(eer, 1e-4)], mode="markers", name=f"EER {eer:.2%}",
+                                 marker=dict(size=11, color=IMPOSTOR)))
+    fig.update_layout(xaxis=dict(title="false match rate (log)", type="log"),
+                      yaxis=dict(title="false non-match rate (log)", type="log"))
+    return _layout(fig, "DET", height=340)
+
+
+def rates_vs_threshold_figure(thresholds: np.ndarray, a: np.ndarray, b: np.ndarray, threshold: float,
+                              names: tuple[str, str] = ("FMR", "FNMR")) -> go.Figure:
+    """Two error rates (FMR/FNMR or FPIR/FNIR) against the distance threshold."""
+    fig = go.Figure()
+    for y, name, colour in ((a, names[0], IMPOSTOR), (b, names[1], GENUINE)):
+        fig.add_trace(go.Scatter(x=thresholds, y=y, name=name, mode="lines", line=dict(shape="hv", color=colour)))
+    fig.add_vline(x=threshold, line=dict(color=THRESHOLD, dash="dash"), annotation_text="threshold")
+    fig.update_layout(xaxis=dict(title="distance threshold"), yaxis=dict(title="rate", range=[0, 1.02]))
+    return _layout(fig, f"{names[0]} and {names[1]} by threshold", height=320)
+
+
+def cmc_figure(cmc: np.ndarray) -> go.Figure:
+    """Cumulative match characteristic: hit rate at rank 1..k."""
+    fig = go.Figure(go.Scatter(x=list(range(1, len(cmc) + 1)), y=cmc, mode="lines+markers", name="CMC"))
+    fig.update_layout(xaxis=dict(title="rank", dtick=1), yaxis=dict(title="hit rate", range=[0, 1.02]))
+    return _layout(fig, "CMC (mated searches)", height=300)
+
+
+def group_rates_figure(groups: Sequence[str], fmr: Sequence[float], fnmr: Sequence[float],
+                       counts: Sequence[str]) -> go.Figure:
+    """FMR and FNMR per group at one threshold; the sample sizes are printed on the bars."""
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=list(groups), y=list(fmr), name="FMR", marker_color=IMPOSTOR, text=list(counts)))
+    fig.add_trace(go.Bar(x=list(groups), y=list(fnmr), name="FNMR", marker_color=GENUINE))
+    fig.update_layout(barmode="group", yaxis=dict(title="rate"))
+    return _layout(fig, "Errors per group (one global threshold; n on the bars)", height=320)
+
+
+def replay_figure(similarities: Sequence[float], flagged: Sequence[int], probes: int) -> go.Figure:
+    """Probes with at least one false match, per similarity threshold."""
+    fig = go.Figure(go.Bar(x=[f"{s:g} %" for s in similarities], y=list(flagged), marker_color=IMPOSTOR,
+                           text=[f"{f} of {probes}" for f in flagged], textposition="outside"))
+    fig.update_layout(xaxis=dict(title="similarity threshold"), yaxis=dict(title="innocent probes flagged"))
+    return _layout(fig, "Replay: people not in the gallery who got a 'match'", height=320)
+
+
+def replay_growth_figure(rows) -> go.Figure:
+    """Expected probes flagged vs gallery size: measured on sub-samples (solid) and
+    extrapolated with the measured FMR (dotted, with its 95 % upper bound)."""
+    fig = go.Figure()
+    for r in rows:
+        fig.add_trace(go.Scatter(x=list(r.growth), y=list(r.growth.values()), mode="lines+markers",
+                                 name=f"{r.similarity:g} % measured"))
+        xs = [max(r.growth) if r.growth else 1] + list(r.extrapolated)
+        start = list(r.growth.values())[-1] if r.growth else 0.0
+        fig.add_trace(go.Scatter(x=xs, y=[start] + list(r.extrapolated.values()), mode="lines+markers",
+                                 line=dict(dash="dot"), name=f"{r.similarity:g} % extrapolated"))
+        fig.add_trace(go.Scatter(x=xs, y=[start] + list(r.extrapolated_upper.values()), mode="lines",
+                                 line=dict(dash="dash", width=1), name=f"{r.similarity:g} % extrapolated, 95 % upper"))
+    fig.update_layout(xaxis=dict(title="gallery size (faces, log)", type="log"),
+                      yaxis=dict(title="probes flagged (expected)"))
+    _layout(fig, "Replay: growth with gallery size (dotted = EXTRAPOLATION)", height=420)
+    fig.update_layout(legend=dict(orientation="v", y=1, x=1.02, font=dict(size=10)))
+    return fig

@@ -1,0 +1,199 @@
+"""Reports a journalist can publish: one self-contained HTML file (plotly.js inlined, nothing
+loaded from the network) plus every figure as CSV and Parquet, with a header that says what
+was measured with what: model, detector, threshold, data set, sizes, date, software versions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import os
+import platform
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from workbench.evaluation import metrics, plots
+from workbench.evaluation.identification import SearchReport
+from workbench.evaluation.replay import ReplayReport
+from workbench.evaluation.verification import PairsReport, group_dict
+
+PACKAGES = ("face-workbench", "numpy", "dlib-bin", "deepface", "duckdb", "polars", "plotly")
+
+
+@dataclass(frozen=True)
+class Header:
+    title: str
+    model: str
+    detector: str
+    metric: str
+    threshold: float
+    dataset: str
+    sizes: dict[str, int]
+    date: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    versions: dict[str, str] = field(default_factory=lambda: versions())
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for p in PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _table_html(df: pl.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in df.columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>"
+                   for row in df.iter_rows())
+    return f"<div style='overflow-x:auto'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+
+
+CSS = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
+       "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;"
+       "text-align:right}th{background:#f3f3f3}.note{background:#fff6e5;border-left:4px solid #e76f51;"
+       "padding:.5em 1em}dl{display:grid;grid-template-columns:max-content auto;gap:2px 1em}dt{font-weight:600}")
+
+
+def write_report(out_dir: str | os.PathLike, header: Header, figures: list[tuple[str, object]],
+                 tables: dict[str, pl.DataFrame], notes: list[str] = ()) -> Path:
+    """Write ``report.html`` and ``<table>.csv``/``.parquet`` into ``out_dir``; returns the HTML path.
+
+    plotly.js is embedded once in the page, so it opens offline and sends nothing anywhere.
+    """
+    import plotly.io as pio
+    from plotly.offline import get_plotlyjs
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, df in tables.items():
+        df.write_csv(out / f"{name}.csv")
+        df.write_parquet(out / f"{name}.parquet")
+    meta = {"model": header.model, "detector": header.detector, "metric": header.metric,
+            "threshold": f"{header.threshold:.4f}", "data set": header.dataset,
+            **{k: str(v) for k, v in header.sizes.items()}, "date": header.date,
+            "software": ", ".join(f"{k} {v}" for k, v in header.versions.items())}
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(header.title)}</title>",
+             f"<style>{CSS}</style><script type='text/javascript'>{get_plotlyjs()}</script></head><body>",
+             f"<h1>{html.escape(header.title)}</h1><dl>",
+             "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in meta.items()), "</dl>"]
+    parts += [f"<p class='note'>{html.escape(n)}</p>" for n in notes]
+    for title, fig in figures:
+        parts.append(f"<h2>{html.escape(title)}</h2>")
+        parts.append(pio.to_html(fig, include_plotlyjs=False, full_html=False, config={"displaylogo": False}))
+    for name, df in tables.items():
+        parts.append(f"<h2>{html.escape(name)}</h2><p>Also in {name}.csv and {name}.parquet.</p>{_table_html(df)}")
+    parts.append("</body></html>")
+    page = out / "report.html"
+    tmp = page.with_name(page.name + ".part")
+    tmp.write_text("".join(parts), encoding="utf-8")
+    tmp.replace(page)
+    return page
+
+
+# -- what each evaluation shows ---------------------------------------------------------
+
+def pairs_figures(r: PairsReport) -> list[tuple[str, object]]:
+    c = metrics.error_curve(r.genuine, r.impostor)
+    figs = [("Genuine and impostor distances", plots.pair_distance_figure(r.genuine[np.isfinite(r.genuine)],
+                                                                          r.impostor[np.isfinite(r.impostor)],
+                                                                          r.threshold)),
+            ("ROC", plots.roc_figure(c.fmr, c.fnmr, (r.rates.fmr, r.rates.fnmr))),
+            ("DET", plots.det_figure(c.fmr, c.fnmr, r.eer.eer)),
+            ("Error rates by threshold", plots.rates_vs_threshold_figure(c.thresholds[1:], c.fmr[1:], c.fnmr[1:],
+                                                                          r.threshold))]
+    if r.groups:
+        figs.append(("Per group", plots.group_rates_figure(
+            [g.group for g in r.groups], [g.rates.fmr for g in r.groups], [g.rates.fnmr for g in r.groups],
+            [f"{g.rates.impostor} imp / {g.rates.genuine} gen" for g in r.groups])))
+    return figs
+
+
+def pairs_tables(r: PairsReport) -> dict[str, pl.DataFrame]:
+    d = {k: v for k, v in r.as_dict().items() if not isinstance(v, (dict, list))}
+    ci = r.ci
+    d.update({"fmr_ci_low": ci.fmr.low, "fmr_ci_high": ci.fmr.high, "fnmr_ci_low": ci.fnmr.low,
+              "fnmr_ci_high": ci.fnmr.high, "accuracy_ci_low": ci.accuracy.low, "accuracy_ci_high": ci.accuracy.high})
+    c = metrics.error_curve(r.genuine, r.impostor)
+    tables = {
+        "summary": pl.DataFrame([d]),
+        "pairs": pl.DataFrame({"file_x": [Path(p.a).name for p in r.pairs], "file_y": [Path(p.b).name for p in r.pairs],
+                               "same": r.same, "distance": np.where(np.isfinite(r.distances), r.distances, np.nan)}
+                              ).with_columns(pl.col("distance").fill_nan(None)),
+        "curve": pl.DataFrame({"threshold": c.thresholds, "fmr": c.fmr, "fnmr": c.fnmr}),
+    }
+    if r.groups:
+        tables["groups"] = pl.DataFrame([group_dict(g) for g in r.groups])
+    return tables
+
+
+def write_pairs_report(r: PairsReport, out_dir: str | os.PathLike) -> Path:
+    header = Header("Verification (1:1) evaluation", r.model, r.detector, r.metric, r.threshold, r.dataset,
+                    {"images": r.images, "pairs": len(r.pairs), "genuine pairs": r.rates.genuine,
+                     "impostor pairs": r.rates.impostor})
+    notes = [f"At threshold {r.threshold:.4f}: FMR {r.rates.fmr:.2%} ({r.rates.false_matches}/{r.rates.impostor}), "
+             f"FNMR {r.rates.fnmr:.2%} ({r.rates.false_non_matches}/{r.rates.genuine}), accuracy "
+             f"{r.rates.accuracy:.2%}; EER {r.eer.eer:.2%}. The best accuracy ({r.best_accuracy:.2%} at "
+             f"{r.best_threshold:.4f}) is tuned on these same pairs and is therefore optimistic."]
+    notes += [f"{g.group}: {g.warning}" for g in r.groups if g.warning]
+    return write_report(out_dir, header, pairs_figures(r), pairs_tables(r), notes)
+
+
+def search_figures(r: SearchReport) -> list[tuple[str, object]]:
+    c = r.curve
+    return [("FPIR and FNIR by threshold", plots.rates_vs_threshold_figure(c.thresholds, c.fpir, c.fnir, r.threshold,
+                                                                           ("FPIR", "FNIR"))),
+            ("CMC", plots.cmc_figure(r.cmc))]
+
+
+def write_search_report(r: SearchReport, out_dir: str | os.PathLike, settings) -> Path:
+    header = Header("Identification (1:N) evaluation", settings.model, settings.detector, settings.metric_,
+                    r.threshold, f"probes vs gallery {r.gallery}",
+                    {"probes": len(r.probes), "mated searches": r.curve.mated,
+                     "non-mated searches": r.curve.nonmated, "gallery faces": r.gallery_faces})
+    ranks = metrics.mate_ranks(r.dist, r.mate)
+    tables = {"summary": pl.DataFrame([{k: v for k, v in r.as_dict().items() if not isinstance(v, (dict, list))}]),
+              "probes": pl.DataFrame({"probe": [Path(p).name for p in r.probes], "person": r.persons,
+                                      "mated": r.mate >= 0, "mate_rank": ranks,
+                                      "best_distance": r.dist.min(axis=1)}),
+              "curve": pl.DataFrame({"threshold": r.curve.thresholds, "fpir": r.curve.fpir, "fnir": r.curve.fnir}),
+              "cmc": pl.DataFrame({"rank": np.arange(1, len(r.cmc) + 1), "hit_rate": r.cmc})}
+    if r.groups:
+        tables["groups"] = pl.DataFrame(r.groups)
+    notes = [f"At threshold {r.threshold:.4f}: FPIR {r.fpir:.2%} of {r.curve.nonmated} non-mated searches, "
+             f"FNIR {r.fnir:.2%} of {r.curve.mated} mated searches."]
+    notes += [f"{g['group']}: {g['warning']}" for g in r.groups if g.get("warning")]
+    return write_report(out_dir, header, search_figures(r), tables, notes)
+
+
+def replay_figures(r: ReplayReport) -> list[tuple[str, object]]:
+    return [("Probes flagged", plots.replay_figure([x.similarity for x in r.rows], [x.flagged for x in r.rows],
+                                                  len(r.probes))),
+            ("Growth with gallery size", plots.replay_growth_figure(r.rows))]
+
+
+def replay_table(r: ReplayReport) -> pl.DataFrame:
+    rows = []
+    for x in r.rows:
+        row = {"similarity": x.similarity, "threshold": x.threshold, "probes": x.probes, "flagged": x.flagged,
+               "false_matches": x.false_matches, "comparisons": x.comparisons, "fmr": x.fmr}
+        row.update({f"extrapolated_{k}": v for k, v in x.extrapolated.items()})
+        row.update({f"extrapolated_upper95_{k}": v for k, v in x.extrapolated_upper.items()})
+        row.update({f"flagged_{g}": f"{f}/{n}" for g, (f, n) in x.by_group.items()})
+        rows.append(row)
+    return pl.DataFrame(rows)
+
+
+def write_replay_report(r: ReplayReport, out_dir: str | os.PathLike, settings) -> Path:
+    header = Header("Replay: innocent people searched against a gallery", settings.model, settings.detector,
+                    r.metric, settings.threshold_, f"probes vs gallery {r.gallery}",
+                    {"probes": len(r.probes), "gallery faces": r.gallery_faces, "excluded probes": len(r.excluded)})
+    notes = ["None of the probes is in the gallery: every match is a false match. Figures past the gallery's "
+             "own size are EXTRAPOLATED from the measured per-comparison false match rate, assuming independent "
+             "comparisons; the upper line uses the 95 % upper bound of that rate."]
+    return write_report(out_dir, header, replay_figures(r), {"replay": replay_table(r)}, notes)

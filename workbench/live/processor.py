@@ -1,0 +1,270 @@
+"""Per-frame processing for live video: detect, track, embed once per track, search, draw.
+
+A :class:`LiveProcessor` is built by the page with a snapshot of the gallery's vectors and
+the settings; its :meth:`~LiveProcessor.process` runs on the video thread. It does array
+work only: no Streamlit calls and no database writes. Faces are followed from frame to
+frame by box overlap (IoU), so a face is embedded when it first appears and re-checked every
+``recheck_every`` frames, not on every frame. Per-frame statistics go to a bounded buffer
+that the page reads for its live charts.
+
+For real time on a small CPU (see ``workbench bench video``): ``detect_every=k`` runs the
+detector on every k-th frame only and moves the boxes by their last velocity in between;
+``upsample=0`` skips dlib's 4x-costlier upsampling; ``embed_async=True`` sends new faces'
+aligned chips to a worker process (:mod:`workbench.parallel`) so the ~100 ms ResNet pass runs
+on the second core while this thread keeps drawing frames; the name appears when it is back.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+
+from workbench.live.drawing import draw_tracks
+from workbench.pipeline import Settings, detect, embed
+from workbench.pipeline.capture import iter_frames
+from workbench.search import rank
+from workbench.store import GalleryMatrix
+from workbench.types import Box, FrameStats
+
+UNKNOWN = "unknown"
+
+#: The real-time preset (:meth:`LiveProcessor.realtime`): what keeps a 2-core laptop at
+#: camera speed (README, "Performance").
+REALTIME: dict[str, Any] = {"detect_every": 2, "upsample": 0, "embed_async": True, "recheck_every": 30}
+
+
+@dataclass
+class Track:
+    """A face followed across frames, with its last identification."""
+
+    id: int
+    box: Box
+    label: str = UNKNOWN
+    distance: float | None = None
+    similarity: float | None = None
+    embedded_at: int = -1
+    missed: int = 0
+    velocity: tuple[float, float] = (0.0, 0.0)
+    opened_at: int = -1
+    identified_at: int = -1
+    pending: bool = False
+    seen_at: int = -1
+    seen_box: Box | None = None
+
+
+@dataclass
+class LiveProcessor:
+    """Stateful per-frame pipeline for one video stream.
+
+    Args:
+        settings: pipeline choices (detector, model, threshold ...).
+        matrix: the gallery's vectors, or ``None`` to only detect.
+        recheck_every: re-embed a tracked face after this many frames.
+        max_side: frames are detected at most this wide (speed over tiny faces).
+        iou_match: minimum box overlap to continue a track.
+        history: how many frames of statistics to keep.
+    """
+
+    settings: Settings = field(default_factory=Settings)
+    matrix: GalleryMatrix | None = None
+    recheck_every: int = 15
+    max_side: int = 640
+    iou_match: float = 0.3
+    max_missed: int = 5
+    history: int = 300
+    detect_every: int = 1
+    upsample: int | None = None
+    embed_async: bool = False
+    tracks: list[Track] = field(default_factory=list)
+
+    @classmethod
+    def realtime(cls, settings: Settings, matrix: GalleryMatrix | None, **overrides: Any) -> LiveProcessor:
+        """The real-time preset, used by the Live page's webcam and by ``workbench bench video``:
+        detection every 2nd frame without upsampling, new faces embedded in a worker process,
+        each track re-checked every 30 frames (about once a second)."""
+        return cls(settings=settings, matrix=matrix, **{**REALTIME, **overrides})
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stats: collections.deque[FrameStats] = collections.deque(maxlen=self.history)
+        self._frame = 0
+        self._next_id = 1
+        self._t0 = time.perf_counter()
+        self.faces_seen = 0
+        self._inflight: list[tuple[Any, list[Track], float]] = []
+        #: first and later identifications: ``(track id, frame opened, frame identified, perf_counter time)``
+        self.identified: collections.deque[tuple[int, int, int, float]] = collections.deque(maxlen=1000)
+
+    # -- reading, from the page's thread --------------------------------------------------
+
+    def stats(self) -> list[FrameStats]:
+        with self._lock:
+            return list(self._stats)
+
+    def fps(self) -> float:
+        s = self.stats()
+        if len(s) < 2:
+            return 0.0
+        span = s[-1].time_s - s[0].time_s
+        return (len(s) - 1) / span if span > 0 else 0.0
+
+    # -- processing, on the video thread --------------------------------------------------
+
+    def _assign(self, boxes: list[Box]) -> list[Track]:
+        """Greedy IoU matching of this frame's boxes to live tracks; new boxes open tracks."""
+        free = list(self.tracks)
+        out: list[Track] = []
+        for box in boxes:
+            best = max(free, key=lambda t: t.box.iou(box), default=None)
+            if best is not None and best.box.iou(box) >= self.iou_match:
+                free.remove(best)
+                if best.seen_box is not None:
+                    steps = max(self._frame - best.seen_at, 1)
+                    (ox, oy), (nx, ny) = best.seen_box.center, box.center
+                    best.velocity = ((nx - ox) / steps, (ny - oy) / steps)
+                best.box, best.missed, best.seen_box, best.seen_at = box, 0, box, self._frame
+                out.append(best)
+            else:
+                out.append(Track(self._next_id, box, opened_at=self._frame, seen_at=self._frame, seen_box=box))
+                self._next_id += 1
+        for t in free:
+            t.missed += 1
+        self.tracks = out + [t for t in free if t.missed <= self.max_missed]
+        return out
+
+    def _coast(self) -> list[Track]:
+        """Between detections: live tracks move by their last velocity from where they were seen."""
+        for t in self.tracks:
+            if t.missed == 0 and t.seen_box is not None and t.velocity != (0.0, 0.0):
+                steps = self._frame - t.seen_at
+                dx, dy = (int(round(v * steps)) for v in t.velocity)
+                b = t.seen_box
+                t.box = Box(b.left + dx, b.top + dy, b.right + dx, b.bottom + dy)
+        return [t for t in self.tracks if t.missed == 0]
+
+    def _identify(self, tr: Track, best: list) -> tuple[str, float] | None:
+        """Label a track from its ranked candidates and log when; returns ``(person, distance)``."""
+        tr.pending = False
+        if tr.identified_at < 0:
+            tr.identified_at = self._frame
+        self.identified.append((tr.id, tr.opened_at, self._frame, time.perf_counter()))
+        if not best:
+            return None
+        m = best[0]
+        tr.label = m.person if m.match else UNKNOWN
+        tr.distance, tr.similarity = m.distance, m.similarity
+        return (m.person, m.distance)
+
+    def _rank(self, vecs: np.ndarray) -> list:
+        s = self.settings
+        return rank(vecs, self.matrix, metric=s.metric_, threshold=s.threshold_, top_k=1,
+                    similarity_base=s.similarity_base)
+
+    def _collect(self, wait: bool = False) -> tuple[list[tuple[str, float]], float]:
+        """Results of finished background embeddings: ``(matches, search ms)``."""
+        matches: list[tuple[str, float]] = []
+        search_ms = 0.0
+        still = []
+        for fut, tracks, sent in list(self._inflight):
+            if not (wait or fut.done()):
+                still.append((fut, tracks, sent))
+                continue
+            try:
+                vecs = fut.result()
+            except Exception:  # a dead worker: embed here from now on, retry at the next detection
+                self.embed_async = False
+                for tr in tracks:
+                    tr.pending, tr.embedded_at = False, -1
+                continue
+            t = time.perf_counter()
+            for tr, best in zip(tracks, self._rank(vecs)):
+                found = self._identify(tr, best)
+                if found:
+                    matches.append(found)
+            search_ms += (time.perf_counter() - t) * 1000
+        self._inflight = still
+        return matches, search_ms
+
+    def flush(self) -> None:
+        """Wait for background embeddings still running (end of a video)."""
+        self._collect(wait=True)
+
+    def process(self, image: np.ndarray) -> tuple[np.ndarray, FrameStats]:
+        """Process one RGB frame; returns the annotated frame (a copy) and its statistics."""
+        t0 = time.perf_counter()
+        s = self.settings
+        detected = self._frame % max(self.detect_every, 1) == 0
+        up = s.upsample if self.upsample is None else self.upsample
+        if detected:
+            dets = detect.detect_faces(image, s.detector, upsample=up, max_side=self.max_side)
+            current = self._assign([d.box for d in dets])
+        else:
+            dets, current = [], self._coast()
+        t1 = time.perf_counter()
+        matches, search_ms = self._collect() if self._inflight else ([], 0.0)
+        due = [i for i, t in enumerate(current)
+               if detected and self.matrix is not None and not t.pending
+               and (t.embedded_at < 0 or self._frame - t.embedded_at >= self.recheck_every)]
+        embed_ms = 0.0
+        if due:
+            if self.embed_async and s.model == "Dlib":
+                from workbench.pipeline import parallel
+
+                chips = embed.aligned_chips(image, [dets[i] for i in due])
+                tracks = [current[i] for i in due]
+                for tr in tracks:
+                    tr.pending, tr.embedded_at = True, self._frame
+                self._inflight.append((parallel.submit_embed_chips(chips, s.model), tracks, time.perf_counter()))
+                embed_ms = (time.perf_counter() - t1) * 1000
+            else:
+                vecs = embed.embed_faces(image, [dets[i] for i in due], s.model)
+                t2 = time.perf_counter()
+                ranked = self._rank(vecs)
+                embed_ms = (t2 - t1) * 1000
+                search_ms += (time.perf_counter() - t2) * 1000
+                for i, best in zip(due, ranked):
+                    tr = current[i]
+                    tr.embedded_at = self._frame
+                    found = self._identify(tr, best)
+                    if found:
+                        matches.append(found)
+        annotated = draw_tracks(image, current)
+        total_ms = (time.perf_counter() - t0) * 1000
+        st = FrameStats(self._frame, time.perf_counter() - self._t0, (t1 - t0) * 1000 if detected else 0.0,
+                        embed_ms, search_ms, total_ms, len(current), len(due), tuple(matches), detected)
+        with self._lock:
+            self._stats.append(st)
+            self.faces_seen += len(dets)
+        self._frame += 1
+        return annotated, st
+
+
+def stage_summary(stats: list[FrameStats]) -> list[dict[str, float | str]]:
+    """p50 / p95 / max milliseconds per stage over frames (detection over the frames that ran it),
+    the same figures ``workbench bench video`` reports."""
+    rows = []
+    for stage, values in (("detect", [s.detect_ms for s in stats if s.detected]),
+                          ("embed", [s.embed_ms for s in stats if s.embedded]),
+                          ("search", [s.search_ms for s in stats if s.search_ms]),
+                          ("frame total", [s.total_ms for s in stats])):
+        if values:
+            a = np.asarray(values)
+            rows.append({"stage": stage, "frames": int(a.size), "p50_ms": round(float(np.percentile(a, 50)), 1),
+                         "p95_ms": round(float(np.percentile(a, 95)), 1), "max_ms": round(float(a.max()), 1)})
+    return rows
+
+
+def process_video(path: str, processor: LiveProcessor, *, every: int = 1,
+                  max_frames: int | None = None) -> Iterator[tuple[int, np.ndarray, FrameStats]]:
+    """Run a video file through ``processor``: yields ``(frame index, annotated, stats)``."""
+    every = max(every, 1)
+    # frames with index < max_frames and index % every == 0; the others are grabbed, not decoded
+    kept = None if max_frames is None else -(-max_frames // every)
+    for frame in iter_frames(path, max_frames=kept, every=every):
+        annotated, st = processor.process(frame.image)
+        yield frame.index, annotated, st

@@ -1,0 +1,200 @@
+"""Analysing many images fast: coarse-to-fine detection and one worker process per core.
+
+dlib's models run one call at a time per process (see :func:`workbench.models.use`), and
+their Python bindings hold the GIL, so threads cannot use a second core. A small pool of
+*processes*, each with its own copy of the models (loaded lazily on the first image it
+gets), can. The pool is created once per process and reused (starting a worker costs about
+a second: importing dlib and OpenCV, loading the weights).
+
+:func:`analyze_largest` is the enrolment analysis: detect on a small copy without
+upsampling first (a portrait's face is found at 640 px in a few milliseconds) and only run
+the full-resolution detector when that finds no face that passes the quality gate. Boxes
+are always mapped back to the original pixels, and landmarks, quality and the embedding
+are computed on the original image, so the stored face is the same as the slow path's.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from workbench.errors import WorkbenchError
+from workbench.pipeline import Analysis, Settings, analyze, capture
+from workbench.pipeline.capture import ImageSource
+
+#: Long side of the copy searched first, and the upsampling used on it.
+COARSE_SIDE = 640
+COARSE_UPSAMPLE = 0
+#: Below this many images the pool's start-up costs more than it saves.
+MIN_PARALLEL = 4
+
+_pool: ProcessPoolExecutor | None = None
+_pool_workers = 0
+_pool_lock = threading.Lock()
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def analyze_largest(image: np.ndarray, settings: Settings = Settings()) -> Analysis:
+    """Faces of an RGB image for enrolment: coarse pass first, the full pass only if needed.
+
+    Only images larger than :data:`COARSE_SIDE` take the coarse pass (small ones are analysed
+    exactly as :func:`~workbench.pipeline.analyze` would). Returns the coarse analysis when it
+    holds at least one embedded (accepted) face, otherwise the full analysis.
+    """
+    coarse_side = min(settings.max_side or COARSE_SIDE, COARSE_SIDE)
+    if settings.detector in ("hog", "cnn") and max(image.shape[:2]) > coarse_side:
+        first = analyze(image, replace(settings, upsample=min(settings.upsample, COARSE_UPSAMPLE),
+                                       max_side=coarse_side), embed_faces="accepted")
+        if first.embedded:
+            return first
+    return analyze(image, settings, embed_faces="accepted")
+
+
+@dataclass(frozen=True, eq=False)
+class Analysed:
+    """One source's outcome: its image hash, the analysis, the image's thumbnails per face
+    (RGB arrays), or the error that stopped it."""
+
+    sha256: str
+    analysis: Analysis | None = None
+    thumbnails: tuple[np.ndarray, ...] = ()
+    error: str | None = None
+
+
+def _analyse_one(label: str, data: bytes | np.ndarray, sha: str, settings: Settings, all_thumbs: bool) -> Analysed:
+    try:
+        image = capture.load_image(data, name=label)
+        # every face's verdict is wanted (the app's enrol page): only the full pass lists them all
+        a = analyze(image, settings, embed_faces="accepted") if all_thumbs else analyze_largest(image, settings)
+    except WorkbenchError as err:
+        return Analysed(sha, error=str(getattr(err, "reason", err)))
+    keep = a.faces if all_thumbs else a.embedded[:1]
+    thumbs = tuple(capture.thumbnail(image, f.box) for f in keep)
+    return Analysed(sha, a, thumbs)
+
+
+def _load_models() -> None:
+    from workbench.pipeline import models
+
+    for name in ("dlib.hog", "dlib.shape5", "dlib.resnet"):
+        models.get(name)
+    with models.use("dlib.resnet") as resnet:  # the first pass allocates dlib's buffers: do it now
+        resnet.compute_face_descriptor(np.zeros((150, 150, 3), np.uint8))
+
+
+def _init_worker(parent: int) -> None:
+    """A pool worker's start: leave when the parent process is gone, then load the models.
+
+    A parent killed by SIGKILL or stopped by SIGTERM (a server being shut down) never runs its
+    exit handlers, and the worker's queue never reaches end-of-file (the worker holds its write
+    end too), so without this watch the workers would live on, orphaned, for ever.
+    """
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="parent-watch").start()
+    _load_models()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
+def _noop() -> None:
+    return None
+
+
+def _get_pool(workers: int) -> ProcessPoolExecutor:
+    global _pool, _pool_workers
+    import multiprocessing as mp
+
+    with _pool_lock:
+        if _pool is None or _pool_workers != workers:
+            if _pool is not None:
+                _pool.shutdown(wait=False, cancel_futures=True)
+            # spawn, not fork: the parent may hold dlib models, DuckDB and threads.
+            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                        initializer=_init_worker, initargs=(os.getpid(),))
+            _pool_workers = workers
+            # spawned pools start workers one per waiting task: start them all now, so the
+            # first real task never waits for a cold worker to import dlib and load weights
+            for _ in range(workers):
+                _pool.submit(_noop)
+        return _pool
+
+
+def _discard_pool(pool: ProcessPoolExecutor) -> None:
+    """Forget a broken pool so the next call starts a fresh one."""
+    global _pool
+    with _pool_lock:
+        if _pool is pool:
+            _pool = None
+
+
+def shutdown_pool() -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool.shutdown(wait=True, cancel_futures=True)
+            _pool = None
+
+
+atexit.register(shutdown_pool)
+
+
+def analyse_sources(items: Sequence[tuple[str, bytes | np.ndarray, str]], settings: Settings = Settings(), *,
+                    workers: int | None = None, all_thumbs: bool = False,
+                    progress: Callable[[int, int, str], None] | None = None) -> Iterator[tuple[int, Analysed]]:
+    """Analyse ``(label, bytes or RGB array, sha256)`` items; yields ``(index, Analysed)`` in order.
+
+    With ``workers > 1`` and at least :data:`MIN_PARALLEL` items, the work goes to the process
+    pool; otherwise it runs here. Every item yields exactly once, errors included; an item
+    whose worker died is redone in this process. Scripts that enrol must keep their top-level
+    code under ``if __name__ == "__main__":`` (workers are *spawned* and import ``__main__``).
+    """
+    n = len(items)
+    workers = default_workers() if workers is None else max(1, workers)
+    if workers > 1 and n >= MIN_PARALLEL:
+        pool = _get_pool(workers)
+        futures = [pool.submit(_analyse_one, label, data, sha, settings, all_thumbs) for label, data, sha in items]
+        for i, fut in enumerate(futures):
+            try:
+                res = fut.result()
+            except Exception:  # a worker died (out of memory, a crash, an unguarded __main__): redo it here
+                _discard_pool(pool)
+                res = _analyse_one(*items[i], settings, all_thumbs)
+            if progress:
+                progress(i + 1, n, items[i][0])
+            yield i, res
+        return
+    for i, (label, data, sha) in enumerate(items):
+        res = _analyse_one(label, data, sha, settings, all_thumbs)
+        if progress:
+            progress(i + 1, n, label)
+        yield i, res
+
+
+def _embed_chips(chips: list[np.ndarray], model: str) -> np.ndarray:
+    from workbench.pipeline.embed import embed_chips
+
+    return embed_chips(chips, model)
+
+
+def submit_embed_chips(chips: list[np.ndarray], model: str, workers: int | None = None):
+    """Embed aligned chips in the pool; returns a :class:`~concurrent.futures.Future` of
+    ``float32 (len(chips), dim)``."""
+    return _get_pool(default_workers() if workers is None else workers).submit(_embed_chips, chips, model)
+
+
+def source_bytes(data: ImageSource) -> bytes | np.ndarray:
+    """Bytes of a path (read once), or the bytes/array as given."""
+    return data if isinstance(data, (bytes, np.ndarray)) else capture.read_bytes(data)

@@ -1,0 +1,322 @@
+"""The DuckDB connection of one process: opening, locks, transactions and compaction.
+
+One :class:`Database` per process owns the single DuckDB connection; each thread works on
+its own ``cursor()``. Every write happens in one transaction, so a failure leaves no
+half-written rows. ``path=":memory:"`` (classroom mode) keeps everything in memory and
+writes nothing to disk.
+
+Privacy: DuckDB keeps deleted rows' bytes in freed blocks of the file, so every deletion is
+followed by :meth:`Database.compact`, which rewrites the file and removes the files derived
+from it (:mod:`workbench.store.derived`).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from workbench.errors import DatabaseError, GalleryError
+from workbench.pipeline.embed import model_info
+from workbench.store import derived, schema
+
+#: The path that means "keep the gallery in memory, write nothing to disk" (classroom mode).
+MEMORY = ":memory:"
+
+
+def first_line(err: Exception) -> str:
+    """The first line of an error's text (DuckDB's messages run over several lines)."""
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+
+
+def _locked_message(path: Path, err: Exception) -> str:
+    pid = re.search(r"PID (\d+)", str(err))
+    who = f" (process {pid.group(1)})" if pid else ""
+    return (
+        f"{path}: the database is locked by another process{who}; "
+        "close the other workbench (app or CLI) and retry"
+    )
+
+
+class _SharedLock:
+    """Many readers at once, or one exclusive holder (compaction, which swaps the connection).
+
+    Re-entrant for readers, so a read method may call another. Hand-written (30 lines): the
+    reader/writer lock packages on PyPI are not re-entrant per thread, which nested reads need.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._exclusive = False
+        self._local = threading.local()
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        depth = getattr(self._local, "depth", 0)
+        if depth == 0:
+            with self._cond:
+                self._cond.wait_for(lambda: not self._exclusive)
+                self._readers += 1
+        self._local.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._local.depth = depth
+            if depth == 0:
+                with self._cond:
+                    self._readers -= 1
+                    self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._exclusive)
+            self._exclusive = True
+            self._cond.wait_for(lambda: self._readers == 0)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._exclusive = False
+                self._cond.notify_all()
+
+
+def reads(method):
+    """A read method: runs while no compaction is swapping the connection underneath it."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._rw.shared():
+            return method(self, *args, **kwargs)
+    return wrapper
+
+
+class Database:
+    """The workbench database at ``path``, for vectors of ``model``.
+
+    Args:
+        path: the DuckDB file; created (with its folder) when missing unless ``create`` is false.
+        model: the embedding model whose vectors this database stores.
+        create: create a missing file; when false, a missing file is a :class:`DatabaseError`.
+        read_only: open without write access (several readers may share the file).
+    """
+
+    def __init__(self, path: str | os.PathLike, model: str = "Dlib", *, create: bool = True,
+                 read_only: bool = False) -> None:
+        import duckdb
+
+        self.path = Path(path)
+        self.model = model
+        self.dim = model_info(model).dim
+        self.in_memory = str(path) == MEMORY
+        self.read_only = read_only
+        self._local = threading.local()
+        self._generation = 0  # bumped when compact() reconnects: cursors of the old connection are stale
+        self._rw = _SharedLock()  # read methods share it; compact() takes it alone
+        # DuckDB allows one writer per process at a time anyway; serialising our own
+        # transactions turns write-write conflicts between threads into a short wait.
+        self._write_lock = threading.RLock()
+        #: per gallery id, bumped whenever its faces change (a logged search changes none)
+        self._faces_version: dict[int, int] = {}
+        self._faces_epoch = 0  # bumped when every gallery's faces change at once (purge-all)
+        if self.in_memory:
+            self._con = duckdb.connect(MEMORY)
+            self._create_schema()
+            return
+        exists = self.path.exists()
+        if exists and self.path.is_dir():
+            raise DatabaseError(f"{self.path}: is a folder, not a database file")
+        if exists and self.path.stat().st_size == 0:
+            raise DatabaseError(f"{self.path}: empty file, not a DuckDB database")
+        if not exists and (not create or read_only):
+            raise DatabaseError(f"{self.path}: no database here yet (enrol some faces first)")
+        if not exists:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._con = _connect(self.path, read_only)
+        if not read_only:  # a compaction killed before its swap leaves a stale copy; the old file is intact
+            for leftover in (".compact", ".compact.wal"):
+                self.path.with_name(self.path.name + leftover).unlink(missing_ok=True)
+        try:
+            if exists and schema.blank(self.cursor()):  # a creation killed before its schema was committed
+                if read_only:
+                    raise DatabaseError(f"{self.path}: an empty database (its creation was interrupted); "
+                                        "enrol some faces first")
+                self._create_schema()
+            elif exists:
+                schema.check_meta(self.cursor(), self.path, self.model, self.dim)
+                if not read_only:
+                    with self._write_lock:
+                        schema.migrate(self.cursor())
+            else:
+                self._create_schema()
+        except Exception:
+            self._con.close()
+            if not exists:  # a half-created file must not be left behind
+                for leftover in (self.path, self.path.with_name(self.path.name + ".wal")):
+                    leftover.unlink(missing_ok=True)
+            raise
+
+    def _create_schema(self) -> None:
+        with self.transaction() as cur:
+            schema.create(cur, self.model, self.dim)
+
+    # -- connection plumbing ------------------------------------------------------------
+
+    def cursor(self):
+        """This thread's cursor on the shared connection.
+
+        Only the storage layer runs SQL; it reads through the cursor inside :meth:`reading`
+        (or a ``@reads`` method), so a compaction in another thread does not close the
+        connection under the query.
+        """
+        cur = getattr(self._local, "cur", None)
+        if cur is None or getattr(self._local, "generation", -1) != self._generation:
+            cur = self._con.cursor()
+            self._local.cur = cur
+            self._local.generation = self._generation
+        return cur
+
+    def close(self) -> None:
+        self._con.close()
+
+    def reading(self):
+        """``with db.reading(): ...``: a read that compaction waits for."""
+        return self._rw.shared()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """A cursor inside ``BEGIN ... COMMIT``; any exception rolls everything back."""
+        import duckdb
+
+        cur = self.cursor()
+        with self._write_lock:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+                cur.execute("COMMIT")
+            except BaseException as err:
+                cur.execute("ROLLBACK")
+                if isinstance(err, duckdb.Error) and not isinstance(err, GalleryError):
+                    raise DatabaseError(
+                        f"{self.path}: write failed, nothing was changed ({first_line(err)})") from err
+                raise
+
+    # -- which faces changed: the search matrix cache is kept until then -------------------
+
+    def faces_version(self, gallery_id: int) -> tuple[int, int]:
+        """A value that changes whenever the faces of this gallery change in this process."""
+        return self._faces_epoch, self._faces_version.get(gallery_id, 0)
+
+    def _faces_changed(self, gallery_id: int | None = None) -> None:
+        """Call after a write that adds, removes or re-labels faces (``None``: every gallery)."""
+        with self._write_lock:
+            if gallery_id is None:
+                self._faces_epoch += 1
+            else:
+                self._faces_version[gallery_id] = self._faces_version.get(gallery_id, 0) + 1
+
+    # -- privacy: purge everything and compaction ----------------------------------------
+
+    @reads
+    def data_tables(self) -> list[str]:
+        """Every table of this database except ``meta``: all that may hold face data."""
+        return schema.data_tables(self.cursor())
+
+    def purge_all(self) -> dict[str, int]:
+        """Purge everything: empty every table but ``meta`` (galleries, people, faces, the search
+        log and any table added later, such as caches), remove derived files, compact.
+
+        Returns the number of rows removed per table.
+        """
+        removed: dict[str, int] = {}
+        with self.transaction() as cur:
+            for table in schema.data_tables(cur):
+                removed[table] = int(cur.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
+                cur.execute(f'DELETE FROM "{table}"')
+        self._faces_changed(None)
+        self.compact()  # removes the derived files too
+        return removed
+
+    def compact(self) -> int:
+        """Rewrite the database into a fresh file and swap it in atomically; returns its size.
+
+        DuckDB reuses freed blocks but never clears them, and neither ``CHECKPOINT`` nor
+        ``VACUUM`` removes a deleted row's bytes from the file. Copying the live rows into a new
+        file (``COPY FROM DATABASE``) and replacing the old one leaves nothing deleted in it.
+        Holds the write lock; other threads' cursors are renewed on their next use.
+        """
+        import duckdb
+
+        if self.in_memory:
+            with self._write_lock, self._rw.exclusive():
+                self.cursor().execute("CHECKPOINT")  # vacuums deleted rows of in-memory tables
+            return 0
+        if self.read_only:
+            raise DatabaseError(f"{self.path}: opened read-only, cannot compact")
+        tmp = self.path.with_name(self.path.name + ".compact")
+        with self._write_lock, self._rw.exclusive():
+            derived.remove_all(self.path)  # derived copies (indexes) would keep deleted vectors
+            for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+            con = self._con
+            try:
+                con.execute("CHECKPOINT")
+                source = con.execute("SELECT current_database()").fetchone()[0]
+                target = str(tmp).replace("'", "''")
+                con.execute(f"ATTACH '{target}' AS workbench_compact")
+                try:
+                    con.execute(f'COPY FROM DATABASE "{source}" TO workbench_compact')
+                finally:
+                    con.execute("DETACH workbench_compact")
+            except duckdb.Error as err:
+                tmp.unlink(missing_ok=True)
+                raise DatabaseError(f"{self.path}: could not compact the file, so deleted data may still be "
+                                    f"in it; retry with `workbench gallery compact` ({first_line(err)})") from None
+            con.close()  # checkpoints: the old file's WAL is merged and gone before the swap
+            self.path.with_name(self.path.name + ".wal").unlink(missing_ok=True)
+            os.replace(tmp, self.path)  # atomic: a crash leaves the old file or the new one
+            _fsync_dir(self.path.parent)
+            self._con = _connect(self.path, False)
+            self._generation += 1
+        return self.path.stat().st_size
+
+
+def _connect(path: Path, read_only: bool):  # -> duckdb.DuckDBPyConnection
+    """Open the DuckDB file, turning lock, permission and corruption errors into one line."""
+    import duckdb
+
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as err:
+        msg = str(err).lower()
+        if "could not set lock" in msg or "conflicting lock" in msg:
+            raise DatabaseError(_locked_message(path, err)) from None
+        if "permission denied" in msg or "read-only file system" in msg:
+            raise DatabaseError(f"{path}: the database file is read-only here (permission denied); "
+                                "use a copy, or a command that only reads") from None
+        raise DatabaseError(f"{path}: not a readable DuckDB database ({first_line(err)})") from None
+    except duckdb.Error as err:
+        raise DatabaseError(f"{path}: not a readable DuckDB database ({first_line(err)})") from None
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,296 @@
+"""Galleries, people and faces: the rows a search runs over.
+
+A mixin of :class:`workbench.store.GalleryDB`: every method runs on the database's
+connection and locks (:mod:`workbench.store.db`). Deleting a face, a person or a gallery
+also forgets the search-log rows that returned them, then compacts the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import polars as pl
+
+from workbench.errors import DatabaseError, GalleryError
+from workbench.store.audit import forget_in_log
+from workbench.store.db import reads
+
+
+@dataclass(frozen=True, eq=False)
+class FaceRecord:
+    """A face ready to be stored: who it is, where it came from, and its vector."""
+
+    person: str
+    image_sha256: str
+    source_path: str
+    box: Sequence[int]
+    landmarks: Sequence[float]
+    quality: dict[str, float]
+    det_score: float
+    detector: str
+    embedding: np.ndarray
+    thumbnail: bytes = b""
+
+
+@dataclass(frozen=True, eq=False)
+class GalleryMatrix:
+    """All vectors of one gallery, for vectorised search: rows align with the id arrays."""
+
+    face_ids: np.ndarray
+    person_ids: np.ndarray
+    people: list[str]
+    sources: list[str]
+    vectors: np.ndarray
+
+    def signature(self) -> str:
+        """Which faces of which people this snapshot holds: changes when a face is added,
+        deleted or moved to another person, even when the count stays the same."""
+        h = hashlib.blake2b(digest_size=16)
+        h.update(np.ascontiguousarray(self.face_ids, np.int64).tobytes())
+        h.update(np.ascontiguousarray(self.person_ids, np.int64).tobytes())
+        h.update("\0".join(self.people).encode())
+        return h.hexdigest()
+
+
+class GalleryStore:
+    """Galleries, people and faces (a mixin of :class:`~workbench.store.GalleryDB`)."""
+
+    _matrix_cache: dict[int, tuple[Any, GalleryMatrix]]
+
+    @reads
+    def galleries(self) -> pl.DataFrame:
+        """Every gallery with its people and face counts."""
+        return self.cursor().execute(
+            "SELECT g.name AS gallery, "
+            "(SELECT count(*) FROM people p WHERE p.gallery_id = g.id) AS people, "
+            "(SELECT count(*) FROM faces f WHERE f.gallery_id = g.id) AS faces, g.created_at "
+            "FROM galleries g ORDER BY g.name"
+        ).pl()
+
+    @reads
+    def gallery_id(self, name: str, *, create: bool = False, cur: Any = None) -> int:
+        """Id of gallery ``name``; created when ``create``, else :class:`GalleryError` if unknown."""
+        cur = cur or self.cursor()
+        row = cur.execute("SELECT id FROM galleries WHERE name = ?", [name]).fetchone()
+        if row:
+            return int(row[0])
+        if not create:
+            known = [r[0] for r in cur.execute("SELECT name FROM galleries ORDER BY name").fetchall()]
+            hint = f"; known: {', '.join(known)}" if known else "; there are no galleries yet"
+            raise GalleryError(f"unknown gallery {name!r}{hint}")
+        if not name or not name.strip():
+            raise GalleryError("a gallery needs a non-empty name")
+        return int(cur.execute("INSERT INTO galleries (name) VALUES (?) RETURNING id", [name]).fetchone()[0])
+
+    def create_gallery(self, name: str) -> int:
+        with self.transaction() as cur:
+            return self.gallery_id(name, create=True, cur=cur)
+
+    def _empty(self, name: str, *, drop: bool) -> int:
+        with self.transaction() as cur:
+            gid = self.gallery_id(name, cur=cur)
+            n = cur.execute("SELECT count(*) FROM faces WHERE gallery_id = ?", [gid]).fetchone()[0]
+            cur.execute("DELETE FROM searches WHERE gallery = ?", [name])
+            cur.execute("DELETE FROM faces WHERE gallery_id = ?", [gid])
+            cur.execute("DELETE FROM people WHERE gallery_id = ?", [gid])
+            if drop:
+                cur.execute("DELETE FROM galleries WHERE id = ?", [gid])
+        self._faces_changed(gid)
+        self.compact()
+        return int(n)
+
+    def delete_gallery(self, name: str) -> int:
+        """Remove a gallery with its people, faces and search-log rows, and compact the file;
+        returns the number of faces removed."""
+        return self._empty(name, drop=True)
+
+    def purge_gallery(self, name: str) -> int:
+        """Empty a gallery (faces, people, its search-log rows) but keep it, and compact the file;
+        returns faces removed."""
+        return self._empty(name, drop=False)
+
+    # -- people and faces -----------------------------------------------------------------
+
+    @reads
+    def people(self, gallery: str) -> pl.DataFrame:
+        gid = self.gallery_id(gallery)
+        return self.cursor().execute(
+            "SELECT p.id, p.name, p.notes, p.consent, count(f.id) AS faces, p.created_at "
+            "FROM people p LEFT JOIN faces f ON f.person_id = p.id "
+            "WHERE p.gallery_id = ? GROUP BY ALL ORDER BY p.name", [gid]
+        ).pl()
+
+    @reads
+    def faces(self, gallery: str, with_embeddings: bool = False) -> pl.DataFrame:
+        gid = self.gallery_id(gallery)
+        emb = ", f.embedding" if with_embeddings else ""
+        return self.cursor().execute(
+            "SELECT f.id, p.name AS person, f.source_path, f.image_sha256, f.box, f.landmarks, "
+            f"f.quality, f.det_score, f.model, f.detector, f.enrolled_at{emb} "
+            "FROM faces f JOIN people p ON p.id = f.person_id WHERE f.gallery_id = ? "
+            "ORDER BY p.name, f.id", [gid]
+        ).pl()
+
+    def _person_id(self, cur: Any, gid: int, name: str, notes: str | None, consent: bool | None) -> int:
+        if not name or not name.strip():
+            raise GalleryError("a person needs a non-empty name")
+        row = cur.execute("SELECT id FROM people WHERE gallery_id = ? AND name = ?", [gid, name]).fetchone()
+        if row:
+            pid = int(row[0])
+            if notes is not None:
+                cur.execute("UPDATE people SET notes = ? WHERE id = ?", [notes, pid])
+            if consent is not None:
+                cur.execute("UPDATE people SET consent = ? WHERE id = ?", [consent, pid])
+            return pid
+        return int(cur.execute(
+            "INSERT INTO people (gallery_id, name, notes, consent) VALUES (?, ?, ?, ?) RETURNING id",
+            [gid, name, notes or "", bool(consent)],
+        ).fetchone()[0])
+
+    @reads
+    def has_image(self, gallery: str, sha: str) -> bool:
+        """Whether an image with this content hash is already enrolled for this model."""
+        row = self.cursor().execute(
+            "SELECT 1 FROM faces f JOIN galleries g ON g.id = f.gallery_id "
+            "WHERE g.name = ? AND f.image_sha256 = ? AND f.model = ? LIMIT 1", [gallery, sha, self.model]
+        ).fetchone()
+        return row is not None
+
+    def add_faces(self, gallery: str, records: Sequence[FaceRecord], *, create_gallery: bool = True,
+                  consent: bool | None = None, notes: str | None = None,
+                  people_meta: dict[str, tuple[str | None, bool | None]] | None = None,
+                  ) -> tuple[list[int], int]:
+        """Store faces in one transaction; returns ``(new face ids, duplicates skipped)``.
+
+        A record whose image (sha256) is already in the gallery for this model is skipped, so
+        enrolling the same folder twice stores nothing the second time. ``notes``/``consent``
+        apply to every person of the call, ``people_meta`` (name -> (notes, consent)) per person.
+        Any error rolls back every record of the call.
+        """
+        ids: list[int] = []
+        skipped = 0
+        with self.transaction() as cur:
+            gid = self.gallery_id(gallery, create=create_gallery, cur=cur)
+            persons: dict[str, int] = {}
+            seen_before = set()
+            for rec in records:
+                vec = np.asarray(rec.embedding, dtype=np.float32).reshape(-1)
+                if vec.shape[0] != self.dim:
+                    raise DatabaseError(
+                        f"{self.path}: a {vec.shape[0]}-d vector cannot go in a {self.model} "
+                        f"({self.dim}-d) database; nothing was changed"
+                    )
+                if rec.image_sha256 not in seen_before:
+                    dup = cur.execute(
+                        "SELECT 1 FROM faces WHERE gallery_id = ? AND image_sha256 = ? AND model = ? LIMIT 1",
+                        [gid, rec.image_sha256, self.model],
+                    ).fetchone()
+                    if dup:
+                        skipped += 1
+                        continue
+                if rec.person not in persons:
+                    n, c = (people_meta or {}).get(rec.person, (notes, consent))
+                    persons[rec.person] = self._person_id(cur, gid, rec.person, n, c)
+                q = rec.quality
+                row = cur.execute(
+                    "INSERT INTO faces (gallery_id, person_id, image_sha256, source_path, box, "
+                    "landmarks, quality, det_score, model, detector, embedding, thumbnail) VALUES "
+                    "(?, ?, ?, ?, ?, ?, {'size': ?, 'sharpness': ?, 'brightness': ?, 'yaw': ?}, "
+                    "?, ?, ?, ?, ?) RETURNING id",
+                    [gid, persons[rec.person], rec.image_sha256, rec.source_path, list(map(int, rec.box)),
+                     [float(v) for v in rec.landmarks], int(q.get("size", 0)), float(q.get("sharpness", 0)),
+                     float(q.get("brightness", 0)), float(q.get("yaw", 0)), float(rec.det_score),
+                     self.model, rec.detector, vec.tolist(), rec.thumbnail or None],
+                ).fetchone()
+                ids.append(int(row[0]))
+                seen_before.add(rec.image_sha256)
+        if ids:
+            self._faces_changed(gid)
+        return ids, skipped
+
+    @reads
+    def thumbnail(self, face_id: int) -> bytes | None:
+        """The JPEG thumbnail stored with a face, if any."""
+        row = self.cursor().execute("SELECT thumbnail FROM faces WHERE id = ?", [face_id]).fetchone()
+        return bytes(row[0]) if row and row[0] is not None else None
+
+    def delete_face(self, gallery: str, face_id: int) -> None:
+        """Remove one face of ``gallery``, the search-log rows that returned it, and compact
+        the file. A face id of another gallery is refused (naming where it is), not deleted."""
+        with self.transaction() as cur:
+            gid = self.gallery_id(gallery, cur=cur)
+            row = cur.execute("SELECT g.name FROM faces f JOIN galleries g ON g.id = f.gallery_id "
+                              "WHERE f.id = ?", [face_id]).fetchone()
+            if not row:
+                raise GalleryError(f"no face with id {face_id}")
+            if row[0] != gallery:
+                raise GalleryError(f"face {face_id} is in gallery {row[0]!r}, not in {gallery!r}; "
+                                   "nothing was deleted")
+            forget_in_log(cur, [face_id])
+            cur.execute("DELETE FROM faces WHERE id = ?", [face_id])
+        self._faces_changed(gid)
+        self.compact()
+
+    def delete_person(self, gallery: str, name: str) -> int:
+        """Remove a person, all their faces and the search-log rows that returned them; returns
+        faces removed. The file is compacted so the deleted bytes are gone from it."""
+        with self.transaction() as cur:
+            gid = self.gallery_id(gallery, cur=cur)
+            row = cur.execute("SELECT id FROM people WHERE gallery_id = ? AND name = ?", [gid, name]).fetchone()
+            if not row:
+                raise GalleryError(f"no person {name!r} in gallery {gallery!r}")
+            ids = [r[0] for r in cur.execute("SELECT id FROM faces WHERE person_id = ?", [row[0]]).fetchall()]
+            forget_in_log(cur, ids)
+            cur.execute("DELETE FROM faces WHERE person_id = ?", [row[0]])
+            cur.execute("DELETE FROM people WHERE id = ?", [row[0]])
+        self._faces_changed(gid)
+        self.compact()
+        return len(ids)
+
+    # -- vectors for search ---------------------------------------------------------------
+
+    @reads
+    def matrix(self, gallery: str) -> GalleryMatrix:
+        """All vectors of a gallery as one ``(N, dim)`` float32 array, cached until a write."""
+        gid = self.gallery_id(gallery)
+        version = self.faces_version(gid)  # read first: a write meanwhile makes the copy stale
+        cached = self._matrix_cache.get(gid)
+        if cached and cached[0] == version:
+            return cached[1]
+        df = self.cursor().execute(
+            "SELECT f.id, f.person_id, p.name, coalesce(f.source_path, '') AS source, f.embedding "
+            "FROM faces f JOIN people p ON p.id = f.person_id WHERE f.gallery_id = ? ORDER BY f.id",
+            [gid],
+        ).pl()
+        vectors = (df["embedding"].to_numpy().astype(np.float32).reshape(-1, self.dim)
+                   if df.height else np.zeros((0, self.dim), np.float32))
+        m = GalleryMatrix(
+            face_ids=df["id"].to_numpy().astype(np.int64),
+            person_ids=df["person_id"].to_numpy().astype(np.int64),
+            people=df["name"].to_list(),
+            sources=df["source"].to_list(),
+            vectors=np.ascontiguousarray(vectors),
+        )
+        self._matrix_cache[gid] = (version, m)
+        return m
+
+    @reads
+    def matrix_of(self, gallery: str, face_ids: np.ndarray) -> GalleryMatrix:
+        """Like :meth:`matrix`, for the given faces only (the candidates an index proposed)."""
+        gid = self.gallery_id(gallery)
+        df = self.cursor().execute(
+            "SELECT f.id, f.person_id, p.name, coalesce(f.source_path, '') AS source, f.embedding "
+            "FROM faces f JOIN people p ON p.id = f.person_id "
+            "WHERE f.gallery_id = ? AND f.id IN (SELECT unnest(?::BIGINT[])) ORDER BY f.id",
+            [gid, [int(i) for i in np.unique(face_ids[face_ids >= 0])]],
+        ).pl()
+        vectors = (df["embedding"].to_numpy().astype(np.float32).reshape(-1, self.dim)
+                   if df.height else np.zeros((0, self.dim), np.float32))
+        return GalleryMatrix(face_ids=df["id"].to_numpy().astype(np.int64),
+                             person_ids=df["person_id"].to_numpy().astype(np.int64),
+                             people=df["name"].to_list(), sources=df["source"].to_list(),
+                             vectors=np.ascontiguousarray(vectors))
+

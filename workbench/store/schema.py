@@ -1,0 +1,106 @@
+"""The gallery schema: tables, the ``meta`` row that binds a file to a model, and migrations.
+
+Change the schema here: new tables go in :func:`create`, and a file made before the change
+gets them in :func:`migrate`. DuckDB 1.5 cannot replay an ``ALTER TABLE ... ADD COLUMN``
+from its write-ahead log on a table whose defaults call ``nextval`` (the file no longer
+opens after a crash), so a migration is always followed by a ``CHECKPOINT``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import DatabaseError
+
+SCHEMA_VERSION = "1"
+
+#: Search-log columns an auditor needs beyond the original ones (who/when is out of scope:
+#: there are no accounts; ``searched_at`` says when).
+AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("workbench_version", "VARCHAR"), ("client", "VARCHAR"), ("probe_sha256", "VARCHAR"),
+    ("probe_width", "INTEGER"), ("probe_height", "INTEGER"), ("probe_boxes", "INTEGER[][]"),
+    ("upsample", "INTEGER"), ("max_side", "INTEGER"), ("per_person", "BOOLEAN"),
+    ("similarity_base", "DOUBLE"), ("gallery_faces", "INTEGER"), ("result_people", "VARCHAR[][]"),
+    ("result_match", "BOOLEAN[][]"), ("probe_image", "BLOB"),
+)
+
+
+def create(cur: Any, model: str, dim: int) -> None:
+    """Every table of a new database (inside the caller's transaction)."""
+    for seq in ("gallery_ids", "person_ids", "face_ids", "search_ids"):
+        cur.execute(f"CREATE SEQUENCE {seq}")
+    cur.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    cur.execute(
+        "CREATE TABLE galleries (id INTEGER PRIMARY KEY DEFAULT nextval('gallery_ids'), "
+        "name VARCHAR NOT NULL UNIQUE, created_at TIMESTAMP DEFAULT current_timestamp)"
+    )
+    cur.execute(
+        "CREATE TABLE people (id INTEGER PRIMARY KEY DEFAULT nextval('person_ids'), "
+        "gallery_id INTEGER NOT NULL, name VARCHAR NOT NULL, notes VARCHAR DEFAULT '', "
+        "consent BOOLEAN DEFAULT false, created_at TIMESTAMP DEFAULT current_timestamp)"
+    )
+    cur.execute(
+        "CREATE TABLE faces (id BIGINT PRIMARY KEY DEFAULT nextval('face_ids'), "
+        "gallery_id INTEGER NOT NULL, person_id INTEGER NOT NULL, "
+        "image_sha256 VARCHAR NOT NULL, source_path VARCHAR, box INTEGER[4], "
+        "landmarks FLOAT[10], quality STRUCT(size INTEGER, sharpness DOUBLE, "
+        "brightness DOUBLE, yaw DOUBLE), det_score DOUBLE, model VARCHAR NOT NULL, "
+        f"detector VARCHAR, embedding FLOAT[{dim}] NOT NULL, thumbnail BLOB, "
+        "enrolled_at TIMESTAMP DEFAULT current_timestamp)"
+    )
+    cur.execute(
+        "CREATE TABLE searches (id BIGINT PRIMARY KEY DEFAULT nextval('search_ids'), "
+        "searched_at TIMESTAMP DEFAULT current_timestamp, gallery VARCHAR, model VARCHAR, "
+        "detector VARCHAR, metric VARCHAR, threshold DOUBLE, top_k INTEGER, "
+        "n_faces INTEGER, result_face_ids BIGINT[][], result_distances FLOAT[][], "
+        "detect_ms DOUBLE, embed_ms DOUBLE, search_ms DOUBLE, source VARCHAR, "
+        + ", ".join(f"{name} {sql_type}" for name, sql_type in AUDIT_COLUMNS) + ")"
+    )
+    cur.executemany(
+        "INSERT INTO meta VALUES (?, ?)",
+        [["schema_version", SCHEMA_VERSION], ["model", model], ["dim", str(dim)]],
+    )
+
+
+def blank(cur: Any) -> bool:
+    """No table at all: DuckDB made the file, and the process died before our schema landed."""
+    return cur.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()").fetchone()[0] == 0
+
+
+def check_meta(cur: Any, path: Path, model: str, dim: int) -> None:
+    """Refuse a file that is not a workbench database, or one built for another model."""
+    import duckdb
+
+    try:
+        meta = dict(cur.execute("SELECT key, value FROM meta").fetchall())
+    except duckdb.Error:
+        raise DatabaseError(f"{path}: not a workbench database (no meta table)") from None
+    if meta.get("model") != model or meta.get("dim") != str(dim):
+        raise DatabaseError(
+            f"{path}: built for model {meta.get('model')} ({meta.get('dim')}-d), "
+            f"not {model} ({dim}-d); use --db for another file or the matching --model"
+        )
+
+
+def migrate(cur: Any) -> None:
+    """Bring a file made by an older version up to date, and checkpoint at once.
+
+    Nothing is written when nothing is missing (a read-only file can still be opened).
+    """
+    have = {r[0] for r in cur.execute("DESCRIBE searches").fetchall()}
+    missing = [(n, t) for n, t in AUDIT_COLUMNS if n not in have]
+    if not missing:
+        return
+    for name, sql_type in missing:
+        cur.execute(f"ALTER TABLE searches ADD COLUMN {name} {sql_type}")
+    cur.execute("CHECKPOINT")
+
+
+def data_tables(cur: Any) -> list[str]:
+    """Every table of the database except ``meta``: all that may hold face data."""
+    rows = cur.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = current_schema() AND table_name <> 'meta' ORDER BY table_name").fetchall()
+    return [r[0] for r in rows]

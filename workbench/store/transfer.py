@@ -1,0 +1,117 @@
+"""Moving galleries in and out: Parquet export and import, and bulk inserts at benchmark scale.
+
+A mixin of :class:`workbench.store.GalleryDB`. An import is all or nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import polars as pl
+
+from workbench.errors import DatabaseError, GalleryError
+from workbench.files import atomic_path
+from workbench.store.db import first_line, reads
+from workbench.store.gallery import FaceRecord
+
+
+class Transfer:
+    """Parquet exchange and bulk loads (a mixin of :class:`~workbench.store.GalleryDB`)."""
+
+    @reads
+    def export_parquet(self, gallery: str, path: str | os.PathLike | io.BytesIO) -> int:
+        """Write a gallery's people and faces (with vectors) to one Parquet file (or buffer)."""
+        gid = self.gallery_id(gallery)
+        df = self.cursor().execute(
+            "SELECT g.name AS gallery, p.name AS person, p.notes, p.consent, f.image_sha256, "
+            "f.source_path, f.box, f.landmarks, f.quality, f.det_score, f.model, f.detector, "
+            "f.embedding, f.thumbnail, f.enrolled_at FROM faces f JOIN people p ON p.id = f.person_id "
+            "JOIN galleries g ON g.id = f.gallery_id WHERE f.gallery_id = ? ORDER BY f.id", [gid]
+        ).pl()
+        if isinstance(path, io.BytesIO):  # a download built in memory: nothing touches the disk
+            df.write_parquet(path)
+            return df.height
+        with atomic_path(path) as tmp:
+            df.write_parquet(tmp)
+        return df.height
+
+    def import_parquet(self, path: str | os.PathLike, gallery: str | None = None) -> tuple[int, int]:
+        """Load a Parquet export into ``gallery`` (default: the one it was exported from).
+
+        Returns ``(faces added, duplicates skipped)``; all or nothing.
+        """
+        p = Path(path)
+        try:
+            df = pl.read_parquet(p)
+        except FileNotFoundError:
+            raise GalleryError(f"{p}: no such file") from None
+        except Exception as err:  # polars raises several kinds for a bad file
+            raise GalleryError(f"{p}: not a readable Parquet file ({first_line(err)})") from None
+        needed = {"gallery", "person", "image_sha256", "model", "embedding", "box", "landmarks"}
+        missing = needed - set(df.columns)
+        if missing:
+            raise GalleryError(f"{p}: not a workbench export (missing columns: {', '.join(sorted(missing))})")
+        models_in = set(df["model"].unique().to_list())
+        if df.height and models_in != {self.model}:
+            raise DatabaseError(
+                f"{p}: holds {', '.join(sorted(map(str, models_in)))} vectors; this database stores {self.model}"
+            )
+        target = gallery or (df["gallery"][0] if df.height else None)
+        if not target:
+            raise GalleryError(f"{p}: empty export and no --gallery given")
+        records = []
+        for row in df.iter_rows(named=True):
+            q = row.get("quality") or {}
+            records.append(FaceRecord(
+                person=row["person"], image_sha256=row["image_sha256"], source_path=row.get("source_path") or "",
+                box=row["box"], landmarks=row["landmarks"], quality=q, det_score=row.get("det_score") or 0.0,
+                detector=row.get("detector") or "", embedding=np.asarray(row["embedding"], np.float32),
+                thumbnail=row.get("thumbnail") or b"",
+            ))
+        meta = {r["person"]: (r.get("notes"), r.get("consent")) for r in df.iter_rows(named=True)}
+        ids, skipped = self.add_faces(target, records, people_meta=meta)
+        return len(ids), skipped
+
+    def add_vectors_bulk(self, gallery: str, people: Sequence[str], person_index: np.ndarray,
+                         vectors: np.ndarray, *, sha_prefix: str = "bulk:", detector: str = "",
+                         chunk: int = 500_000) -> int:
+        """Append many faces at once through Arrow, in one transaction; returns faces added.
+
+        For synthetic galleries of millions of faces (no thumbnails, landmarks or quality).
+        ``people`` names the identities, ``person_index[i]`` is row ``i``'s index into it, and
+        each row's image hash is ``sha_prefix`` followed by its row number.
+        """
+        import pyarrow as pa
+
+        vecs = np.asarray(vectors, np.float32)
+        if vecs.ndim != 2 or vecs.shape[1] != self.dim:
+            raise DatabaseError(f"{self.path}: vectors must be (N, {self.dim}) for {self.model}; nothing was changed")
+        pidx = np.asarray(person_index, np.int64)
+        with self.transaction() as cur:
+            gid = self.gallery_id(gallery, create=True, cur=cur)
+            cur.register("_bulk_people", pa.table({"name": pa.array(list(people), pa.string())}))
+            cur.execute("INSERT INTO people (gallery_id, name) SELECT DISTINCT ?, name FROM _bulk_people "
+                        "WHERE name NOT IN (SELECT name FROM people WHERE gallery_id = ?)", [gid, gid])
+            cur.unregister("_bulk_people")
+            ids = dict(cur.execute("SELECT name, id FROM people WHERE gallery_id = ?", [gid]).fetchall())
+            pid_of = np.array([ids[p] for p in people], np.int64)
+            for s in range(0, len(vecs), chunk):
+                v = np.ascontiguousarray(vecs[s:s + chunk])
+                part = pa.table({
+                    "n": pa.array(np.arange(s, s + len(v), dtype=np.int64)),
+                    "person_id": pa.array(pid_of[pidx[s:s + chunk]]),
+                    "embedding": pa.FixedSizeListArray.from_arrays(pa.array(v.reshape(-1)), self.dim),
+                })
+                cur.register("_bulk_faces", part)
+                cur.execute(
+                    "INSERT INTO faces (gallery_id, person_id, image_sha256, source_path, model, detector, "
+                    f"embedding) SELECT ?, person_id, ? || n, '', ?, ?, embedding::FLOAT[{self.dim}] "
+                    "FROM _bulk_faces ORDER BY n", [gid, sha_prefix, self.model, detector])
+                cur.unregister("_bulk_faces")
+        self._faces_changed(gid)
+        return int(len(vecs))
+
