@@ -6,7 +6,6 @@ was measured with what: model, detector, threshold, data set, sizes, date, softw
 from __future__ import annotations
 
 import datetime as dt
-import html
 import os
 import platform
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from workbench.evaluation import metrics, plots
 from workbench.evaluation.identification import SearchReport
 from workbench.evaluation.replay import ReplayReport
 from workbench.evaluation.verification import PairsReport, group_dict
+from workbench.files import atomic_path
 
 PACKAGES = ("face-workbench", "numpy", "dlib-bin", "deepface", "duckdb", "polars", "plotly")
 
@@ -47,24 +47,49 @@ def versions() -> dict[str, str]:
     return out
 
 
-def _table_html(df: pl.DataFrame) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in df.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>"
-                   for row in df.iter_rows())
-    return f"<div style='overflow-x:auto'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+#: Tables longer than this go to CSV/Parquet only; the page names them instead of listing rows.
+HTML_MAX_ROWS = 100
 
 
-CSS = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
-       "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;"
-       "text-align:right}th{background:#f3f3f3}.note{background:#fff6e5;border-left:4px solid #e76f51;"
-       "padding:.5em 1em}dl{display:grid;grid-template-columns:max-content auto;gap:2px 1em}dt{font-weight:600}")
+@dataclass(frozen=True)
+class ExampleItem:
+    """One example on the page: thumbnails (JPEG bytes) and a caption, shown as text."""
+
+    caption: str
+    images: tuple[bytes, ...] = ()
+
+
+@dataclass(frozen=True)
+class Examples:
+    """A titled row of examples (for instance the worst false matches, with their faces)."""
+
+    title: str
+    items: tuple[ExampleItem, ...] = ()
+
+
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.PackageLoader("workbench.evaluation", "templates"),
+                              autoescape=True, undefined=jinja2.StrictUndefined)
+
+
+def _data_uri(jpeg: bytes) -> str:
+    import base64
+
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
 
 
 def write_report(out_dir: str | os.PathLike, header: Header, figures: list[tuple[str, object]],
-                 tables: dict[str, pl.DataFrame], notes: list[str] = ()) -> Path:
+                 tables: dict[str, pl.DataFrame], notes: list[str] = (), *, headline: list[str] = (),
+                 examples: list[Examples] = ()) -> Path:
     """Write ``report.html`` and ``<table>.csv``/``.parquet`` into ``out_dir``; returns the HTML path.
 
-    plotly.js is embedded once in the page, so it opens offline and sends nothing anywhere.
+    The page opens with the ``headline`` sentences, then what was measured with what, the
+    notes, the tables (those of at most :data:`HTML_MAX_ROWS` rows; longer ones are only
+    named), the charts and the ``examples``. Every string is HTML-escaped by the template
+    (names and labels are data, never markup). plotly.js is embedded once in the page, so it
+    opens offline and sends nothing anywhere.
     """
     import plotly.io as pio
     from plotly.offline import get_plotlyjs
@@ -72,27 +97,27 @@ def write_report(out_dir: str | os.PathLike, header: Header, figures: list[tuple
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for name, df in tables.items():
-        df.write_csv(out / f"{name}.csv")
-        df.write_parquet(out / f"{name}.parquet")
+        with atomic_path(out / f"{name}.csv") as tmp:
+            df.write_csv(tmp)
+        with atomic_path(out / f"{name}.parquet") as tmp:
+            df.write_parquet(tmp)
     meta = {"model": header.model, "detector": header.detector, "metric": header.metric,
             "threshold": f"{header.threshold:.4f}", "data set": header.dataset,
             **{k: str(v) for k, v in header.sizes.items()}, "date": header.date,
             "software": ", ".join(f"{k} {v}" for k, v in header.versions.items())}
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(header.title)}</title>",
-             f"<style>{CSS}</style><script type='text/javascript'>{get_plotlyjs()}</script></head><body>",
-             f"<h1>{html.escape(header.title)}</h1><dl>",
-             "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in meta.items()), "</dl>"]
-    parts += [f"<p class='note'>{html.escape(n)}</p>" for n in notes]
-    for title, fig in figures:
-        parts.append(f"<h2>{html.escape(title)}</h2>")
-        parts.append(pio.to_html(fig, include_plotlyjs=False, full_html=False, config={"displaylogo": False}))
-    for name, df in tables.items():
-        parts.append(f"<h2>{html.escape(name)}</h2><p>Also in {name}.csv and {name}.parquet.</p>{_table_html(df)}")
-    parts.append("</body></html>")
+    shown = [(name, {"columns": df.columns, "rows": list(df.iter_rows())})
+             for name, df in tables.items() if df.height <= HTML_MAX_ROWS]
+    bulk = [(name, df.height) for name, df in tables.items() if df.height > HTML_MAX_ROWS]
+    page_html = _environment().get_template("report.html.j2").render(
+        title=header.title, headline=list(headline), meta=meta, notes=list(notes), shown_tables=shown,
+        figures=[(title, pio.to_html(fig, include_plotlyjs=False, full_html=False, config={"displaylogo": False}))
+                 for title, fig in figures],
+        examples=[{"title": ex.title, "items": [{"caption": it.caption, "images": [_data_uri(b) for b in it.images]}
+                                                for it in ex.items]} for ex in examples],
+        bulk_tables=bulk, plotlyjs=get_plotlyjs())
     page = out / "report.html"
-    tmp = page.with_name(page.name + ".part")
-    tmp.write_text("".join(parts), encoding="utf-8")
-    tmp.replace(page)
+    with atomic_path(page) as tmp:
+        tmp.write_text(page_html, encoding="utf-8")
     return page
 
 
