@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, TypeVar
@@ -118,6 +119,24 @@ def gallery_matrix(gallery: str):
         st.info(f"Gallery {gallery!r} does not exist yet: enrol faces on the Enrol page, "
                 "or load the demo gallery on Home.")
         return None
+
+
+#: Every ASCII punctuation character may be backslash-escaped in Markdown (CommonMark); escaping
+#: all of them leaves no link, image, emphasis, HTML tag, icon (``:material/x:``), colour
+#: directive (``:red[...]``) or formula (``$...$``) for Streamlit to interpret.
+_MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def literal(text: Any) -> str:
+    """A name, label or file name made safe for any Streamlit text that renders Markdown
+    (``st.markdown``, ``st.caption``, ``st.write`` of a string, widget labels, expander titles,
+    ``st.success``/``st.error`` ...): shown exactly as typed, on one line, never interpreted.
+
+    Data is never markup: every string that a user, a folder name or an imported file supplies
+    goes through here (or into ``st.text``/``st.code``/``st.dataframe``, which show text as is).
+    """
+    one_line = " ".join(str(text).splitlines())
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", one_line)
 
 
 def attempt(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
