@@ -437,7 +437,7 @@ def test_pool_workers_leave_when_their_parent_is_killed(tmp_path):
     import sys
     import time
 
-    code = ("from workbench import parallel\n"
+    code = ("from workbench.pipeline import parallel\n"
             "if __name__ == '__main__':\n"
             "    pool = parallel._get_pool(2)\n"
             "    [pool.submit(parallel._noop).result() for _ in range(2)]\n"
