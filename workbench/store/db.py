@@ -25,7 +25,7 @@ import polars as pl
 from workbench.errors import DatabaseError, GalleryError
 from workbench.pipeline.embed import model_info
 from workbench.store import derived, schema
-from workbench.store.results import first
+from workbench.store.results import first, query_frame
 
 #: The path that means "keep the gallery in memory, write nothing to disk" (classroom mode).
 MEMORY = ":memory:"
@@ -188,7 +188,7 @@ class Database:
 
     def _frame(self, sql: str, params: list | None = None) -> pl.DataFrame:
         """Run a query on this thread's cursor and return the whole result as polars."""
-        return self.cursor().sql(sql, params=params or None).pl()
+        return query_frame(self.cursor(), sql, params)
 
     def reading(self):
         """``with db.reading(): ...``: a read that compaction waits for."""

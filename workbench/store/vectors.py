@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from workbench.store.db import reads
-from workbench.store.results import first
+from workbench.store.results import first, query_arrow
 
 
 class Vectors:
@@ -27,7 +27,7 @@ class Vectors:
     def face_ids(self, gallery: str) -> np.ndarray:
         """Every face id of a gallery, int64, in no particular order."""
         gid = self.gallery_id(gallery)
-        tbl = self.cursor().sql("SELECT id FROM faces WHERE gallery_id = ?", params=[gid]).to_arrow_table()
+        tbl = query_arrow(self.cursor(), "SELECT id FROM faces WHERE gallery_id = ?", [gid])
         return tbl.column("id").to_numpy().astype(np.int64)
 
     @reads
@@ -36,8 +36,8 @@ class Vectors:
         Arrow; ``min_id`` keeps only faces with an id from that value on."""
         gid = self.gallery_id(gallery)
         where, params = ("AND id >= ?", [gid, int(min_id)]) if min_id is not None else ("", [gid])
-        tbl = self.cursor().sql(
-            f"SELECT id, embedding FROM faces WHERE gallery_id = ? {where} ORDER BY id", params=params).to_arrow_table()
+        tbl = query_arrow(self.cursor(), f"SELECT id, embedding FROM faces WHERE gallery_id = ? {where} ORDER BY id",
+                          params)
         ids = tbl.column("id").to_numpy().astype(np.int64)
         if not len(ids):
             return ids, np.zeros((0, self.dim), np.float32)
