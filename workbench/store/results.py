@@ -32,7 +32,8 @@ def query_arrow(cur: Any, sql: str, params: list | None = None) -> Any:
     """The whole result of ``sql`` as a pyarrow Table."""
     if _duckdb_2():
         return cur.sql(sql, params=params or None).to_arrow_table()
-    return cur.execute(sql, params or []).fetch_arrow_table()
+    result = cur.execute(sql, params or [])
+    return (getattr(result, "to_arrow_table", None) or result.fetch_arrow_table)()
 
 
 def query_frame(cur: Any, sql: str, params: list | None = None) -> pl.DataFrame:
