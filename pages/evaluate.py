@@ -14,7 +14,7 @@ st.title("Evaluate")
 st.caption(f"{s.model} / {s.detector}, {s.metric_} distance, decision threshold {s.threshold_:.4f} "
            "(sidebar). Every photo's vector is cached in the database: changing the threshold costs "
            "no model time.")
-base = config.faces_dir()
+base = config.photos_dir()
 
 up = st.file_uploader("Labels CSV (optional): 'file' or 'person', then group columns", type=["csv"],
                       key="eval_labels")

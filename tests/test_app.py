@@ -1,5 +1,5 @@
 """Every page through streamlit.testing.v1.AppTest: renders on an empty database, and its
-main action works on the real photos (skipped with a reason when they are absent)."""
+main action works on the real photos that ship with the package (as in a bare clone)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,8 @@ def test_locked_database_is_a_visible_message_not_a_traceback(db_path, monkeypat
 
 
 @pytest.fixture()
-def demo_app(faces, db_path, monkeypatch) -> AppTest:
+def demo_app(demo_photos, db_path, monkeypatch) -> AppTest:
+    monkeypatch.setenv("WORKBENCH_FACES", str(demo_photos))  # the pickers offer the packaged photos only
     at = app(db_path, monkeypatch).run()
     at.button[0].click().run()  # Home: "Load demo gallery"
     assert not at.exception
@@ -82,7 +83,7 @@ def test_enrol_page_enrols_with_consent_and_shows_verdicts(demo_app):
     at.text_input(key="enrol_person").input("lin").run()
     at.checkbox(key="enrol_consent").check().run()
     at.multiselect(key="enrol_samples").select("face-recognition-examples/lin-manuel-miranda.png") \
-        .select("deepface-unit/img1.jpg").run()
+        .select("deepface-unit/img5.jpg").run()
     at.button[0].click().run()
     assert not at.exception
     assert any("2 face(s) enrolled for lin" in s.value for s in at.success), [s.value for s in at.success]
@@ -133,8 +134,8 @@ def test_bad_photos_give_visible_messages_and_write_nothing(db_path, monkeypatch
 
 def test_compare_page_verifies_and_places_the_pair(demo_app):
     at = open_page(demo_app, "compare")
-    at.selectbox(key="cmp_a_sample").select("face-recognition-examples/obama.jpg").run()
-    at.selectbox(key="cmp_b_sample").select("face-recognition-examples/obama2.jpg").run()
+    at.selectbox(key="cmp_a_sample").select("face-recognition-examples/knn_examples/train/obama/obama.jpg").run()
+    at.selectbox(key="cmp_b_sample").select("face-recognition-examples/knn_examples/train/obama/obama2.jpg").run()
     assert not at.exception
     assert any("SAME person" in s.value for s in at.success), [e.value for e in at.error]
     assert at.get("plotly_chart")

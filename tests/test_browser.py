@@ -101,7 +101,7 @@ def shots(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(faces, tmp_path_factory):
+def server(demo_photos, tmp_path_factory):
     """The app on a free port, over a database holding the demo gallery and a few searches."""
     from workbench.search import search_image
     from workbench.search.enrol import load_demo_gallery
@@ -112,16 +112,16 @@ def server(faces, tmp_path_factory):
     with GalleryDB(db_path) as db:
         load_demo_gallery(db)
         for name in ("obama1.jpg", "obama_and_biden.jpg", "kit_with_rose.jpg"):
-            search_image(db, "demo", faces / "face-recognition-examples/knn_examples/test" / name, name=name)
-    url, proc = serve_app(db_path, tmp, WORKBENCH_FACES=str(faces))
+            search_image(db, "demo", demo_photos / "face-recognition-examples/knn_examples/test" / name, name=name)
+    url, proc = serve_app(db_path, tmp, WORKBENCH_FACES=str(demo_photos))
     yield url
     stop_app(proc)
 
 
 @pytest.fixture(scope="module")
-def y4m(faces, tmp_path_factory) -> Path:
+def y4m(demo_photos, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("clip") / "hamilton.y4m"
-    assert write_y4m(faces / "face-recognition-examples" / "short_hamilton_clip.mp4", out) > 50
+    assert write_y4m(demo_photos / "face-recognition-examples" / "short_hamilton_clip.mp4", out) > 50
     return out
 
 

@@ -159,19 +159,17 @@ def progress_callback(label: str) -> Callable[[int, int, str], None]:
 
 
 def _samples(keep: Callable[[Path], bool]) -> dict[str, Path]:
-    base = config.faces_dir()
-    if base is None:
-        return {}
+    base = config.photos_dir()
     return {str(p.relative_to(base)): p for p in sorted(base.rglob("*")) if p.is_file() and keep(p)}
 
 
 def sample_images() -> dict[str, Path]:
-    """Demo photos from ../shared/data/faces by relative name (empty when absent)."""
+    """Demo photos by relative name: ../shared/data/faces when present, else the packaged ones."""
     return _samples(capture.is_image)
 
 
 def sample_videos() -> dict[str, Path]:
-    """Demo clips from ../shared/data/faces by relative name (empty when absent)."""
+    """Demo clips by relative name: ../shared/data/faces when present, else the packaged ones."""
     return _samples(capture.is_video)
 
 
