@@ -11,6 +11,11 @@ st.markdown(
     "See what police face search does, and where it fails: detect faces, enrol them in a "
     "gallery, search it, and measure false matches. Everything runs on this machine, offline."
 )
+with st.container(border=True):
+    st.markdown("**New here? Start with the story.** Five steps, one click each, on photos that ship with the "
+                "workbench: enrol a small watch list, search a crowd, lower the bar and watch strangers become "
+                "\"matches\", carry the error rate to a 300,000-face gallery, and ask who bears the errors.")
+    st.page_link("pages/story.py", label="Open the story", icon=":material/auto_stories:")
 c1, c2, c3 = st.columns(3)
 c1.metric("Model", s.model)
 c2.metric("Detector", s.detector)
