@@ -22,7 +22,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-PAGES = {"home": "", "live": "live", "enrol": "enrol", "search": "search", "compare": "compare",
+PAGES = {"home": "", "story": "story", "live": "live", "enrol": "enrol", "search": "search", "compare": "compare",
          "gallery": "gallery", "metrics": "metrics", "evaluate": "evaluate"}
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run", "--disable-quic", "--disable-features=WebRtcHideLocalIpsWithMdns",
@@ -175,5 +175,42 @@ def test_live_page_detects_faces_from_the_fake_webcam(server, browser, shots):
         page.wait_for_timeout(4000)  # let the charts collect a few more points for the picture
         assert page.locator('[data-testid="stException"]').count() == 0
         page.screenshot(path=str(shots / "live-webrtc.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_story_runs_its_five_steps_in_chromium(server, browser, shots):
+    """The Story page on the packaged demo, one click per step, as a visitor would; screenshots for the README."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{server}/story", timeout=60_000)
+        settle(page)
+        for n in range(1, 6):
+            before = page.get_by_text("The figure:").count()
+            page.locator(f".st-key-story_{n} button").click()
+            page.wait_for_function(f"document.body.innerText.split('The figure:').length > {before + 1}",
+                                   timeout=180_000)
+            settle(page)
+            assert page.locator('[data-testid="stException"]').count() == 0, page.inner_text("body")[:2000]
+        text = page.inner_text('[data-testid="stMainBlockContainer"]')
+        assert "9 faces of 5 people" in text and "300,000" in text and "issue 12" in text
+        page.screenshot(path=str(shots / "story.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_search_result_in_chromium(server, browser, shots):
+    """A search of a demo photo on the Search page (the README's search screenshot)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{server}/search", timeout=60_000)
+        settle(page)
+        page.locator(".st-key-search_sample").click()
+        page.keyboard.type("obama_and_biden")
+        page.keyboard.press("Enter")
+        page.wait_for_function("document.body.innerText.includes('biden')", timeout=120_000)
+        settle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0, page.inner_text("body")[:2000]
+        page.screenshot(path=str(shots / "search-result.png"), full_page=True)
     finally:
         page.close()
