@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["home", "live", "enrol", "search", "compare", "gallery", "metrics"]
+PAGES = ["home", "story", "live", "enrol", "search", "compare", "gallery", "metrics", "glossary"]
 
 
 def app(db_path: Path, monkeypatch) -> AppTest:
@@ -63,6 +63,19 @@ def demo_app(demo_photos, db_path, monkeypatch) -> AppTest:
 def test_home_shows_gallery_sizes_after_loading_the_demo(demo_app):
     df = demo_app.dataframe[0].value
     assert list(df["gallery"]) == ["demo"] and list(df["faces"]) == [9] and list(df["people"]) == [5]
+    demo_app.run()  # once the demo gallery exists, Home no longer offers to load it
+    assert not [b for b in demo_app.button if b.key == "load_demo"]
+
+
+def test_enrol_page_creates_a_gallery_and_switches_to_it(db_path, monkeypatch):
+    at = open_page(app(db_path, monkeypatch).run(), "enrol")
+    at.text_input(key="new_gallery").input("suspects 2024").run()
+    at.button(key="create_gallery").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    at.switch_page("app.py").run()  # AppTest re-runs only the page; the app's rerun runs the sidebar too
+    assert at.session_state["_current"].gallery == "suspects 2024"  # the sidebar switched to it
+    at = open_page(at, "enrol")
+    assert "into gallery **suspects 2024**" in at.caption[0].value.lower(), at.caption[0].value
 
 
 def test_search_page_finds_both_people_and_rethresholds(demo_app):
@@ -114,20 +127,25 @@ def test_bad_photos_give_visible_messages_and_write_nothing(db_path, monkeypatch
     at.multiselect(key="enrol_samples").select("blank.png").select("corrupt.jpg").select("zero.jpg").run()
     at.button[0].click().run()
     assert not at.exception
-    warnings = " ".join(w.value for w in at.warning)
-    assert "0 face(s) enrolled" in warnings and "no_face" in warnings
-    assert "corrupt.jpg: unreadable: corrupt or truncated image" in warnings
-    assert "zero.jpg: unreadable: empty file" in warnings
+    warnings = " ".join(w.value.replace("\\", "") for w in at.warning)
+    # plain words, what happened and what to try, never a code or a library's name
+    assert "0 face(s) enrolled" in warnings and "No face was found in this photo. Try one" in warnings
+    assert "corrupt.jpg: The photo is damaged or cut short" in warnings
+    assert "zero.jpg: The file is empty (0 bytes)" in warnings
+    for code in ("no_face", "unreadable", "Pillow", "corrupt or truncated"):
+        assert code not in warnings, code
+    assert len(at.get("image")) == 1  # the thumbnail of the one rejected photo that can be decoded (blank.png)
     at = open_page(at, "search")
     at.selectbox(key="search_sample").select("corrupt.jpg").run()
-    assert not at.exception and any("corrupt or truncated" in e.value for e in at.error)
+    assert not at.exception and any("damaged or cut short" in e.value for e in at.error)
     at.selectbox(key="search_sample").select("blank.png").run()
-    assert not at.exception and any("unknown gallery" in e.value or "no face" in e.value for e in at.error)
+    assert not at.exception and any("unknown gallery" in e.value or "No face was found" in e.value for e in at.error)
     at = open_page(at, "live")
     at.radio(key="live_mode").set_value("Video file").run()
     at.selectbox(key="live_clip").select("junk.mp4").run()
     [b for b in at.button if b.label == "Process video"][0].click().run()
-    assert not at.exception and any("not a video" in e.value for e in at.error), [e.value for e in at.error]
+    assert not at.exception and any("not a video the workbench can open" in e.value for e in at.error), \
+        [e.value for e in at.error]
     assert not at.success
     assert file_state(db_path) == before
 

@@ -35,6 +35,7 @@ def main() -> None:
         st.Page("pages/gallery.py", title="Gallery", icon=":material/photo_library:"),
         st.Page("pages/metrics.py", title="Metrics", icon=":material/monitoring:"),
         st.Page("pages/evaluate.py", title="Evaluate", icon=":material/balance:"),
+        st.Page("pages/glossary.py", title="Glossary", icon=":material/menu_book:"),
     ]
     nav = st.navigation(pages)
     if current is None:

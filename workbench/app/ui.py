@@ -90,6 +90,8 @@ def sidebar() -> Current | None:
         st.error(str(err))
         return None
     options = names or [DEFAULT_GALLERY]
+    if st.session_state.get("_pending_gallery") in options:  # a gallery just created on the Enrol page
+        st.session_state["gallery"] = st.session_state.pop("_pending_gallery")
     gallery = sb.selectbox("Gallery", options, key="gallery", accept_new_options=True,
                            help="Type a new name to start a new gallery.")
     return Current(Settings(detector=detector, model=model, threshold=threshold), gallery or DEFAULT_GALLERY,
@@ -116,8 +118,10 @@ def gallery_matrix(gallery: str):
     try:
         return db().matrix(gallery)
     except GalleryError:
-        st.info(f"Gallery {gallery!r} does not exist yet: enrol faces on the Enrol page, "
-                "or load the demo gallery on Home.")
+        from workbench.search.enrol import demo_folder
+
+        st.info(f"Gallery {literal(gallery)} does not exist yet: enrol faces on the Enrol page"
+                + (", or load the demo gallery on Home." if demo_folder() is not None else "."))
         return None
 
 
@@ -141,11 +145,27 @@ def literal(text: Any) -> str:
 
 def attempt(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
     """Run one library call; a :class:`WorkbenchError` becomes a visible message, not a traceback."""
+    from workbench.app import words
+
     try:
         return fn(*args, **kwargs)
     except WorkbenchError as err:
-        st.error(str(err))
+        st.error(literal(words.message(err)))  # what happened and what to try, not a code
         return None
+
+
+def preview(data: bytes, side: int = 160):
+    """A small RGB copy of an uploaded photo (to show beside its rejection), or ``None`` if it
+    cannot be decoded at all."""
+    from workbench.errors import WorkbenchError as _Err
+
+    try:
+        image = capture.load_image(data)
+    except _Err:
+        return None
+    h, w = image.shape[:2]
+    step = max(1, max(h, w) // side)
+    return image[::step, ::step]
 
 
 def progress_callback(label: str) -> Callable[[int, int, str], None]:
