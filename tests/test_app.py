@@ -162,6 +162,7 @@ def test_compare_page_verifies_and_places_the_pair(demo_app):
 def test_gallery_page_deletes_a_person_and_purges(demo_app):
     at = open_page(demo_app, "gallery")
     assert at.dataframe[0].value.shape[0] == 5
+    assert at.get("download_button")[0].proto.label.startswith("Export as CSV")  # beside the Parquet export
     at.button(key="del_person_biden").click().run()
     assert not at.exception
     assert "biden" not in list(at.dataframe[0].value["name"])

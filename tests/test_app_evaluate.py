@@ -28,6 +28,13 @@ def test_pairs_evaluation_and_a_cheap_rerun_at_another_threshold(demo_photos, db
     assert shown["Accuracy"] == "100.00%" and shown["FMR"] == "0.00%" and shown["FNMR"] == "0.00%"
     assert len(at.get("plotly_chart")) == 4
     assert any("0 vectors from the cache, 18 computed" in c.value for c in at.caption)
+    # the answer in words comes first, with the counts; then the worst pairs with both photos; CSV beside Parquet
+    first = at.markdown[0].value.replace("\\", "")
+    assert "called 0 of 138 pairs of different people the same person" in first, first
+    assert "which only says under" in first  # zero errors in 138 pairs: an upper bound, not "0 %"
+    assert len(at.get("image")) >= 8
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels.count("CSV") == labels.count("Parquet") == 3  # summary, pairs, curve
     # a new session on the same database, with a stricter threshold in the sidebar
     again = app(db_path, monkeypatch)
     again.session_state["threshold_Dlib"] = 0.45

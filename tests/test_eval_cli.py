@@ -71,10 +71,20 @@ def test_labels_split_every_figure_per_group(demo_photos, eval_db, tmp_path):
     labels = tmp_path / "labels.csv"
     names = sorted(p.name for p in (demo_photos / "deepface-unit").glob("img*.jpg"))
     labels.write_text("file,group\n" + "".join(f"{n},{'A' if i % 2 else 'B'}\n" for i, n in enumerate(names)))
+    rep = tmp_path / "report"
     r = run("--db", eval_db, "eval", "pairs", demo_photos / "deepface-unit" / "master-subset.csv", "--labels", labels,
-            "--json")
+            "--json", "--report", rep)
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
+    # the report's per-group table: highest false match rate first, rates in percent with 2 decimals
+    import polars as pl
+
+    table = pl.read_csv(rep / "groups.csv")
+    fmr = [-1.0 if v is None else v for v in table["FMR %"].to_list()]
+    assert fmr == sorted(fmr, reverse=True) and set(table["group"]) == {"A", "B", "(mixed)"}
+    assert all(v is None or round(v, 2) == v for v in table["FMR %"].to_list() + table["FNMR %"].to_list())
+    html = (rep / "report.html").read_text()
+    assert html.index("<h2>groups</h2>") < html.index("Plotly.newPlot")  # the table before the charts
     groups = {g["group"]: g for g in out["groups"]}
     assert set(groups) == {"A", "B", "(mixed)"} and out["group_column"] == "group"
     assert sum(g["genuine_pairs"] + g["impostor_pairs"] for g in groups.values()) == out["pairs"]
@@ -189,3 +199,12 @@ def test_report_is_self_contained_and_its_charts_render_in_chromium(master, tmp_
     assert outside == [], outside  # nothing left the machine
     assert n_plots == 4 and all(t > 0 for t in traces), traces
     assert "Verification (1:1) evaluation" in html and "Dlib" in html and "master-subset.csv" in html
+    # a headline in words comes first, then the charts, then the worst errors with both photos
+    first_chart = html.index("Plotly.newPlot")
+    assert html.index('class="headline"') < first_chart
+    assert "pairs of different people the same person" in html[:first_chart]
+    assert html.index("Closest pairs of different people") > first_chart
+    assert html.count("data:image/jpeg;base64,") >= 8  # 4 + 4 pairs, two photos each
+    # the per-pair rows are in the files, not on the page; both histograms are scaled to their own totals
+    assert "<h2>pairs</h2>" not in html and "pairs.csv (opens in a spreadsheet)" in html
+    assert html.count('"histnorm":"percent"') == 2
