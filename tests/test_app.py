@@ -182,7 +182,13 @@ def test_metrics_page_counts_errors_and_charts_the_log(demo_app):
     assert len(at.get("plotly_chart")) == 3
 
 
-def test_live_page_plays_the_demo_clip(demo_app):
+def test_live_page_plays_the_demo_clip(demo_app, demo_photos):
+    from workbench.app import ui
+    from workbench.search.enrol import enrol_path
+
+    # Lin-Manuel Miranda opens the clip: put him in the gallery, through the app's own connection
+    enrol_path(ui.get_db(str(demo_app.session_state["_current"].db_path), "Dlib"), "demo",
+               demo_photos / "face-recognition-examples/lin-manuel-miranda.png", person="lin", workers=1)
     at = open_page(demo_app, "live")
     at.radio(key="live_mode").set_value("Video file").run()
     at.selectbox(key="live_clip").select("face-recognition-examples/short_hamilton_clip.mp4").run()
@@ -193,4 +199,9 @@ def test_live_page_plays_the_demo_clip(demo_app):
     assert done and "faces detected" in done[0]
     n_faces = int(done[0].split("frames processed, ")[1].split(" faces")[0])
     assert n_faces > 0
+    # after the clip: who was seen, and when (seconds into the clip), from this run's identifications
+    seen = [d.value for d in at.dataframe if "who" in d.value.columns][0]
+    lin = seen[seen["who"] == "lin"]
+    assert len(lin) == 1 and lin["seen from (s)"].iloc[0] < 0.5 and lin["to (s)"].iloc[0] <= 1.0
+    assert any("1 known person from gallery" in m.value for m in at.markdown)
 

@@ -36,3 +36,28 @@ def test_app_enrolment_workers_start_without_the_app_script(demo_photos, db_path
         # the worker ran app.py as __mp_main__ (spawn does), but nothing in it: no Streamlit, no app
         assert state["streamlit"] == [] and state["main_names"] == [], state
     assert "missing ScriptRunContext" not in capfd.readouterr().err
+
+
+def test_the_app_warms_up_models_and_workers_in_the_background(db_path, monkeypatch):
+    """At the server's first run the models and the worker pool start loading in the background,
+    so the first Compare, Enrol or Evaluate does not wait for them."""
+    from worker_probe import loaded_models
+
+    from workbench.app import ui
+    from workbench.pipeline import models
+
+    monkeypatch.setattr(parallel, "default_workers", lambda: 2)
+    parallel.shutdown_pool()
+    ui.warm_up.clear()
+    monkeypatch.setattr(ui, "warm_state", None)
+    try:
+        at = app(db_path, monkeypatch).run()
+        assert not at.exception
+        state = ui.warm_state
+        assert state is not None, "the app did not start the warm-up"
+        assert state.done.wait(300) and state.error is None, state.error
+        assert state.workers == 2 and {"dlib.hog", "dlib.shape5", "dlib.resnet"} <= set(models.loaded())
+        pool = parallel._pool
+        assert {"dlib.resnet"} <= set(pool.submit(loaded_models).result(timeout=60))
+    finally:
+        parallel.shutdown_pool()

@@ -11,3 +11,10 @@ def worker_state() -> dict:
     return {"streamlit": sorted(m for m in sys.modules if m == "streamlit" or m.startswith("streamlit.")),
             "main_file": getattr(main, "__file__", None),
             "main_names": sorted(k for k in vars(main) if not k.startswith("__")) if main else []}
+
+
+def loaded_models() -> list[str]:
+    """The models a pool worker holds (loaded by its initializer)."""
+    from workbench.pipeline import models
+
+    return models.loaded()

@@ -20,6 +20,7 @@ def main() -> None:
     # an emoji favicon is drawn locally; a ":material/...:" one is fetched from fonts.gstatic.com
     st.set_page_config(page_title="Face workbench", page_icon="🧑", layout="wide")
 
+    ui.warm_up()  # once per server process, in the background (models, worker processes)
     current = ui.sidebar()
     if current is not None:
         st.session_state["_current"] = current
