@@ -180,9 +180,11 @@ def test_live_page_detects_faces_from_the_fake_webcam(server, browser, shots):
 
 
 def test_story_runs_its_five_steps_in_chromium(server, browser, shots):
-    """The Story page on the packaged demo, one click per step, as a visitor would; screenshots for the README."""
+    """The Story page on the packaged demo, one click per step, as a visitor would (story-steps.png)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
+        page.goto(server, timeout=60_000)  # a cold server knows its pages only after a first visit to the app
+        settle(page)
         page.goto(f"{server}/story", timeout=60_000)
         settle(page)
         for n in range(1, 6):
@@ -194,7 +196,9 @@ def test_story_runs_its_five_steps_in_chromium(server, browser, shots):
             assert page.locator('[data-testid="stException"]').count() == 0, page.inner_text("body")[:2000]
         text = page.inner_text('[data-testid="stMainBlockContainer"]')
         assert "9 faces of 5 people" in text and "300,000" in text and "issue 12" in text
-        page.screenshot(path=str(shots / "story.png"), full_page=True)
+        page.set_viewport_size({"width": 1400, "height": 4600})  # Streamlit scrolls inside: show it all
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(shots / "story-steps.png"), full_page=True)
     finally:
         page.close()
 
@@ -203,6 +207,8 @@ def test_search_result_in_chromium(server, browser, shots):
     """A search of a demo photo on the Search page (the README's search screenshot)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
+        page.goto(server, timeout=60_000)
+        settle(page)
         page.goto(f"{server}/search", timeout=60_000)
         settle(page)
         page.locator(".st-key-search_sample").click()
@@ -211,6 +217,8 @@ def test_search_result_in_chromium(server, browser, shots):
         page.wait_for_function("document.body.innerText.includes('biden')", timeout=120_000)
         settle(page)
         assert page.locator('[data-testid="stException"]').count() == 0, page.inner_text("body")[:2000]
+        page.set_viewport_size({"width": 1400, "height": 2000})
+        page.wait_for_timeout(1500)
         page.screenshot(path=str(shots / "search-result.png"), full_page=True)
     finally:
         page.close()
