@@ -31,7 +31,7 @@ def test_pairs_evaluation_and_a_cheap_rerun_at_another_threshold(demo_photos, db
     # the answer in words comes first, with the counts; then the worst pairs with both photos; CSV beside Parquet
     first = at.markdown[0].value.replace("\\", "")
     assert "called 0 of 138 pairs of different people the same person" in first, first
-    assert "which only says under" in first  # zero errors in 138 pairs: an upper bound, not "0 %"
+    assert "that only says it is under" in first  # zero errors in 138 pairs: an upper bound, not "0 %"
     assert len(at.get("image")) >= 8
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels.count("CSV") == labels.count("Parquet") == 3  # summary, pairs, curve

@@ -25,13 +25,17 @@ def _count(k: int, n: int, what: str) -> str:
     return f"{k:,} of {n:,} {what}"
 
 
+def _p(x: float) -> str:
+    return f"{100 * x:.1f} %"
+
+
 def _rate_with_bound(k: int, n: int) -> str:
-    """``"2.1 %"``; for zero errors, what zero can tell: an upper bound."""
+    """``"2.1 %, 95 % range 1.0 % to 4.0 %"``; for zero errors, what zero can tell: an upper bound."""
     if n == 0:
         return "no pairs to measure"
     if k == 0:
-        return f"0 %, which only says under {metrics.wilson_upper(0, n):.1%} (95 % confidence)"
-    return f"{k / n:.1%} (95 % range {1 - metrics.wilson_upper(n - k, n):.1%} to {metrics.wilson_upper(k, n):.1%})"
+        return f"0 %; that only says it is under {_p(metrics.wilson_upper(0, n))} at 95 % confidence"
+    return f"{_p(k / n)}, 95 % range {_p(1 - metrics.wilson_upper(n - k, n))} to {_p(metrics.wilson_upper(k, n))}"
 
 
 def pairs_headline(r: PairsReport) -> list[str]:
