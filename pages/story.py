@@ -41,6 +41,7 @@ for n, action in actions.items():
                 step = ui.attempt(action)
             if step is not None:
                 done[n] = step
+                st.rerun()  # redraw with the result (and the button's new label)
         if step is not None:
             (st.markdown if step.available else st.info)(ui.literal(step.text))
             st.markdown(f"**The figure:** {ui.literal(step.figure)}")
