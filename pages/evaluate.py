@@ -38,7 +38,7 @@ with tab_pairs:
     pick = st.selectbox("Labelled data", options or ["(no shared photos found)"], key="eval_set")
     if options and st.button("Evaluate", key="eval_run"):
         kind, name = pick.split(": ", 1)
-        progress = ui.progress_callback("Reading the photos")  # drawn at once, moves from the first file
+        progress = ui.progress_callback("Evaluating")  # drawn at once; names each file from the first one
         if kind == "pairs":
             r = ui.attempt(evaluate.eval_pairs, csvs[name], None, s, db=ui.db(), labels=labels, progress=progress)
         else:
