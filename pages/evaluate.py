@@ -89,6 +89,8 @@ with tab_search:
             progress=ui.progress_callback("embedding"))
     sr = st.session_state.get("eval_search_report")
     if sr is not None:
+        for line in readable.search_headline(sr):  # the answer in words first
+            st.markdown(f"**{ui.literal(line)}**")
         c = st.columns(3)
         c[0].metric("FPIR", "–" if sr.curve.nonmated == 0 else f"{sr.fpir:.2%}", f"{sr.curve.nonmated} non-mated",
                     delta_color="off", delta_arrow="off")

@@ -128,9 +128,13 @@ def test_eval_folder_and_search(demo, eval_db, tmp_path):
     shutil.copy(demo / "test" / "obama1.jpg", probes / "obama" / "a.jpg")
     shutil.copy(demo / "test" / "alex_lacamoire1.jpg", probes / "alex_lacamoire1.jpg")
     shutil.copy(demo / "train" / "biden" / "biden.jpg", probes / "stranger.jpg")  # a biden photo NAMED as someone else
-    s = run("--db", eval_db, "eval", "search", "--probes", probes, "--gallery", "demo", "--json")
+    s = run("--db", eval_db, "eval", "search", "--probes", probes, "--gallery", "demo", "--json",
+            "--report", tmp_path / "search-report")
     assert s.exit_code == 0, s.output
     res = json.loads(s.stdout)
+    html = (tmp_path / "search-report" / "report.html").read_text()  # the answer in words, before the charts
+    assert html.index("1 still returned a candidate") < html.index("Plotly.newPlot")
+    assert "Of 2 searches for people who are in it, 0 did not return them first" in html
     assert (res["mated"], res["nonmated"]) == (2, 1)
     assert res["fnir"] == 0.0 and res["cmc"][0] == 1.0
     assert res["fpir"] == 1.0  # the 'stranger' is biden: a (labelled) false positive

@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from workbench.evaluation import metrics
+from workbench.evaluation.identification import SearchReport
 from workbench.evaluation.verification import PairsReport
 from workbench.pipeline import compare
 
@@ -57,6 +58,24 @@ def pairs_headline(r: PairsReport) -> list[str]:
         lines.append(f"Per {r.group_column}: the highest false match rate is {worst.group}'s, "
                      f"{_count(worst.rates.false_matches, worst.rates.impostor, 'impostor pairs')}"
                      + (f" ({worst.warning})" if worst.warning else "") + ".")
+    return lines
+
+
+def search_headline(r: SearchReport) -> list[str]:
+    """A 1:N evaluation in plain words: innocent people flagged, wanted people missed, with counts."""
+    c = r.curve
+    non = round(r.fpir * c.nonmated) if c.nonmated and r.fpir == r.fpir else 0
+    miss = round(r.fnir * c.mated) if c.mated and r.fnir == r.fnir else 0
+    lines = []
+    if c.nonmated:
+        lines.append(f"Of {c.nonmated:,} searches for people who are not in gallery {r.gallery}, {non:,} still returned "
+                     f"a candidate at the threshold (distance {r.threshold:.2f}): innocent people flagged "
+                     f"({_rate_with_bound(non, c.nonmated)}).")
+    if c.mated:
+        lines.append(f"Of {c.mated:,} searches for people who are in it, {miss:,} did not return them first at the "
+                     f"threshold ({_rate_with_bound(miss, c.mated)}).")
+    lines.append(f"{len(r.probes):,} probe photos against {r.gallery_faces:,} faces of {len(r.gallery_people):,} "
+                 "people." + (f" {len(r.failed)} probes had no usable face." if r.failed else ""))
     return lines
 
 

@@ -210,7 +210,8 @@ def write_search_report(r: SearchReport, out_dir: str | os.PathLike, settings) -
     notes = [f"At threshold {r.threshold:.4f}: FPIR {r.fpir:.2%} of {r.curve.nonmated} non-mated searches, "
              f"FNIR {r.fnir:.2%} of {r.curve.mated} mated searches."]
     notes += [f"{g['group']}: {g['warning']}" for g in r.groups if g.get("warning")]
-    return write_report(out_dir, header, search_figures(r), tables, notes)
+    return write_report(out_dir, header, search_figures(r), tables, notes, headline=readable.search_headline(r),
+                        files_only=("summary", "probes", "curve"))
 
 
 def replay_figures(r: ReplayReport) -> list[tuple[str, object]]:
