@@ -34,8 +34,11 @@ for person in people["name"].to_list():
 st.subheader("Whole gallery")
 buf = io.BytesIO()  # built in memory: in classroom mode nothing may touch the disk
 if ui.attempt(db.export_parquet, cur.gallery, buf) is not None:
-    st.download_button("Export as Parquet", buf.getvalue(), file_name=f"{cur.gallery}.parquet",
-                       mime="application/octet-stream")
+    c1, c2 = st.columns(2)
+    c1.download_button("Export as CSV (opens in a spreadsheet; without the face photos)", ui.spreadsheet_csv(buf.getvalue()),
+                       file_name=f"{cur.gallery}.csv", mime="text/csv", key="export_csv")
+    c2.download_button("Export as Parquet (everything, re-importable)", buf.getvalue(),
+                       file_name=f"{cur.gallery}.parquet", mime="application/octet-stream", key="export_parquet")
 confirm = st.checkbox("I understand purging removes every face and person of this gallery", key="purge_ok")
 if st.button("Purge gallery", disabled=not confirm, type="primary"):
     n = ui.attempt(db.purge_gallery, cur.gallery)

@@ -132,6 +132,19 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
         return _pool
 
 
+def warm_up(workers: int | None = None) -> int:
+    """Load the models in this process and start the worker pool with its models loaded, so the
+    first enrolment, evaluation or live embedding does not pay for it (the app calls this in the
+    background when its server starts). Blocks until every worker is ready; returns how many."""
+    _load_models()
+    n = default_workers() if workers is None else max(1, workers)
+    if n > 1:
+        pool = _get_pool(n)
+        for fut in [pool.submit(_noop) for _ in range(n)]:
+            fut.result()
+    return n if n > 1 else 0
+
+
 def _discard_pool(pool: ProcessPoolExecutor) -> None:
     """Forget a broken pool so the next call starts a fresh one."""
     global _pool
