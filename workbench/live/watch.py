@@ -1,0 +1,375 @@
+"""Watch many cameras at once and keep a sightings log: the driver and single writer.
+
+:class:`Watch` starts one :class:`~workbench.live.camera_worker.CameraWorker` per camera (a
+thread here, or a Ray actor with ``runner="ray"``, see :mod:`workbench.live.ray_watch`). Their
+events come back on one queue to the thread that called :meth:`Watch.run`, which alone writes
+the DuckDB file: it names anonymous identities (:class:`~workbench.search.clusters.IdentityBook`),
+decides alerts, and commits sightings in batches of ``batch_size`` (and every ``flush_s``
+seconds), each with every camera's progress, in one transaction. A crash loses at most the
+batch in progress; a new run of the same files resumes where the last commit left them.
+
+A camera that ends, stalls, disconnects or sends garbage is reported (a status line and its
+summary) and never stops the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import queue
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from workbench.live.camera_worker import Closed, Mark, Opened, Status, WorkerConfig
+from workbench.live.cameras import CameraSpec, PushSource, _videos_in
+from workbench.pipeline import Settings
+from workbench.pipeline.compare import is_match
+from workbench.search.clusters import IdentityBook, default_identity_threshold
+from workbench.store import GalleryDB, GalleryMatrix, Progress, SightingRow, SightingUpdate
+
+TERMINAL = ("ended", "failed", "stopped")
+
+
+@dataclass(frozen=True)
+class WatchOptions:
+    """How to watch. Thresholds are distances; ``None`` means the defaults: labelling at the
+    model's (or the settings') threshold, alerts at the same, identities at
+    :func:`~workbench.search.clusters.default_identity_threshold`."""
+
+    gallery: str
+    settings: Settings = field(default_factory=Settings)
+    fast: bool = False
+    keep_chips: bool = False
+    batch_size: int = 32
+    flush_s: float = 2.0
+    alert_threshold: float | None = None
+    identity_threshold: float | None = None
+    restart: bool = False
+    max_frames: int | None = None
+    retries: int = 5
+    backoff: float = 0.5
+    backoff_max: float = 8.0
+    draw: bool = False
+    embed_async: bool = True
+
+    def worker_config(self, **over: Any) -> WorkerConfig:
+        return WorkerConfig(**{**dict(settings=self.settings, fast=self.fast, keep_chips=self.keep_chips,
+                                      embed_async=self.embed_async, max_frames=self.max_frames,
+                                      retries=self.retries, backoff=self.backoff, backoff_max=self.backoff_max,
+                                      draw=self.draw), **over})
+
+
+@dataclass
+class CameraSummary:
+    """What one camera did in a watch (JSON-ready through :meth:`as_dict`)."""
+
+    name: str
+    source: str
+    kind: str
+    state: str = "starting"
+    message: str = ""
+    frames: int = 0
+    dropped: int = 0
+    faces: int = 0
+    fps: float = 0.0
+    reconnects: int = 0
+    sightings: int = 0
+    alerts: int = 0
+    people: set[str] = field(default_factory=set)
+    identities: set[int] = field(default_factory=set)
+    latency_ms: list[float] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        lat = np.asarray(self.latency_ms) if self.latency_ms else None
+        return {"camera": self.name, "source": self.source, "kind": self.kind, "state": self.state,
+                "message": self.message, "frames": self.frames, "dropped": self.dropped, "faces": self.faces,
+                "fps": self.fps, "reconnects": self.reconnects, "sightings": self.sightings, "alerts": self.alerts,
+                "people": sorted(self.people), "anonymous_identities": len(self.identities),
+                "named_tracks": len(self.latency_ms),
+                "identity_latency_p50_ms": None if lat is None else round(float(np.percentile(lat, 50)), 1),
+                "identity_latency_p95_ms": None if lat is None else round(float(np.percentile(lat, 95)), 1)}
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A watchlisted person seen within the alert threshold."""
+
+    sighting_id: int
+    camera: str
+    person: str
+    watchlists: tuple[str, ...]
+    distance: float
+    similarity: float | None
+    video_s: float
+    wall: dt.datetime
+
+
+@dataclass(frozen=True)
+class WatchSummary:
+    run_id: int
+    gallery: str
+    mode: str
+    seconds: float
+    sightings: int
+    alerts: int
+    batches: int
+    new_identities: int
+    cameras: tuple[CameraSummary, ...]
+    thresholds: dict[str, float]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "gallery": self.gallery, "mode": self.mode, "seconds": round(self.seconds, 2),
+                "sightings": self.sightings, "alerts": self.alerts, "batches": self.batches,
+                "new_identities": self.new_identities, "thresholds": self.thresholds,
+                "sightings_per_s": round(self.sightings / self.seconds, 3) if self.seconds > 0 else None,
+                "cameras": [c.as_dict() for c in self.cameras]}
+
+
+def _when(ts: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ts)
+
+
+class Watch:
+    """A watch of ``specs`` into ``db`` (see the module docstring).
+
+    Args:
+        on_alert: called on the writer's thread for every alert.
+        on_status: called with a :class:`Status` when a camera changes state.
+        push: frames handed in by the app, per camera name (kind ``push``).
+        runner: ``"local"`` (threads here) or ``"ray"`` (actors; ``ray_address`` as ``ray.init``).
+    """
+
+    def __init__(self, db: GalleryDB, specs: Sequence[CameraSpec], options: WatchOptions, *,
+                 on_alert: Callable[[Alert], None] | None = None,
+                 on_status: Callable[[Status], None] | None = None,
+                 push: dict[str, PushSource] | None = None, runner: str = "local",
+                 ray_address: str | None = None) -> None:
+        s = options.settings
+        self.db, self.specs, self.options = db, list(specs), options
+        self.on_alert, self.on_status = on_alert, on_status
+        self.push = push or {}
+        self.runner, self.ray_address = runner, ray_address
+        self.threshold = s.threshold_
+        self.alert_threshold = options.alert_threshold if options.alert_threshold is not None else self.threshold
+        self.identity_threshold = (options.identity_threshold if options.identity_threshold is not None
+                                   else default_identity_threshold(s.model, s.metric_))
+        self.stop_event = threading.Event()
+        self.events: queue.Queue = queue.Queue()
+        self.summaries = {c.name: CameraSummary(c.name, c.source, c.kind) for c in self.specs}
+        self.workers: dict[str, Any] = {}
+        self.run_id = -1
+        self._ids: list[int] = []
+        self._by_key: dict[tuple, int] = {}
+        self._meta: dict[int, list] = {}  # sighting id -> [person name, watchlists, alerted, camera]
+        self._new: dict[int, SightingRow] = {}
+        self._updates: dict[int, SightingUpdate] = {}
+        self._marks: dict[tuple[str, str], Mark] = {}
+        self._marks_dirty = False
+        self.batches = self.sightings = self.alerts = self.new_identities = 0
+
+    # -- setting up ------------------------------------------------------------------------
+
+    def _matrix(self) -> GalleryMatrix:
+        from workbench.errors import GalleryError
+
+        try:
+            return self.db.matrix(self.options.gallery)
+        except GalleryError:  # a new gallery: everyone is a stranger
+            dim = self.db.dim
+            return GalleryMatrix(np.zeros(0, np.int64), np.zeros(0, np.int64), [], [], np.zeros((0, dim), np.float32))
+
+    def start_frames(self) -> dict[str, int]:
+        """Where each file resumes (frame index), from the last committed progress."""
+        files = []
+        for c in self.specs:
+            files += ([(c.name, c.source)] if c.kind == "file" else
+                      [(c.name, str(v)) for v in _videos_in(Path(c.source))] if c.kind == "folder" else [])
+        if self.options.restart:
+            self.db.reset_watch_progress(self.options.gallery, [c.name for c in self.specs])
+            return {}
+        return {src: self.db.watch_progress(self.options.gallery, cam, src) for cam, src in files}
+
+    def start(self) -> None:
+        """Record the run and start every camera."""
+        o, s = self.options, self.options.settings
+        matrix = self._matrix()
+        starts = self.start_frames()
+        self.run_id = self.db.start_watch_run(
+            gallery=o.gallery, model=s.model, detector=s.detector, metric=s.metric_, threshold=self.threshold,
+            alert_threshold=self.alert_threshold, identity_threshold=self.identity_threshold,
+            sources=[c.label() for c in self.specs], mode=self.runner, keep_chips=o.keep_chips)
+        self.book = IdentityBook.load(self.db, o.gallery, metric=s.metric_, threshold=self.identity_threshold)
+        self.watched = self.db.watchlisted(o.gallery)
+        self.names = dict(zip(matrix.person_ids.tolist(), matrix.people))
+        if self.runner == "ray":
+            from workbench.live import ray_watch
+
+            self.workers = ray_watch.start_actors(self, matrix, starts)
+            return
+        from workbench.live.camera_worker import CameraWorker
+
+        for c in self.specs:
+            w = CameraWorker(c, matrix, o.worker_config(), self.events.put, self.stop_event,
+                             start_of=lambda src, starts=starts: starts.get(src, 0), push=self.push.get(c.name))
+            threading.Thread(target=w.run, daemon=True, name=f"camera-{c.name}").start()
+            self.workers[c.name] = w
+
+    # -- the writer's loop -----------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask every camera to stop; :meth:`run` then writes what is left and returns."""
+        self.stop_event.set()
+        for src in self.push.values():
+            src.close()
+
+    def run(self, progress: Callable[[list[CameraSummary]], None] | None = None,
+            every_s: float = 0.5) -> WatchSummary:
+        """Start (unless started), write events until every camera is done, and summarise."""
+        t0 = time.perf_counter()
+        if self.run_id < 0:
+            self.start()
+        done: set[str] = set()
+        last_flush = last_progress = time.perf_counter()
+        status = "completed"
+        try:
+            while len(done) < len(self.specs):
+                try:
+                    ev = self.events.get(timeout=0.1)
+                except queue.Empty:
+                    ev = None
+                if ev is not None:
+                    self._handle(ev, done)
+                now = time.perf_counter()
+                if len(self._new) + len(self._updates) >= self.options.batch_size or (
+                        now - last_flush >= self.options.flush_s):
+                    self.flush()
+                    last_flush = now
+                if progress and now - last_progress >= every_s:
+                    progress(list(self.summaries.values()))
+                    last_progress = now
+        except BaseException:
+            status = "interrupted"
+            self.stop()
+            raise
+        finally:
+            while True:  # what the cameras sent before stopping is written too
+                try:
+                    self._handle(self.events.get_nowait(), done)
+                except queue.Empty:
+                    break
+            self.flush()
+            failed = [n for n, c in self.summaries.items() if c.state == "failed"]
+            if status == "completed" and self.stop_event.is_set():
+                status = "stopped"
+            self.db.end_watch_run(self.run_id, status, "failed: " + ", ".join(failed) if failed else "")
+            if self.runner == "ray":
+                from workbench.live import ray_watch
+
+                ray_watch.stop_actors(self.workers)
+        if progress:
+            progress(list(self.summaries.values()))
+        return WatchSummary(self.run_id, self.options.gallery, self.runner, time.perf_counter() - t0,
+                            self.sightings, self.alerts, self.batches, self.new_identities,
+                            tuple(self.summaries.values()),
+                            {"label": self.threshold, "alert": self.alert_threshold,
+                             "identity": self.identity_threshold})
+
+    def _handle(self, ev: object, done: set[str]) -> None:
+        if isinstance(ev, Opened):
+            self._opened(ev)
+        elif isinstance(ev, Closed):
+            self._closed(ev)
+        elif isinstance(ev, Mark):
+            if ev.resumable:
+                self._marks[(ev.camera, ev.source)] = ev
+                self._marks_dirty = True
+        elif isinstance(ev, Status):
+            c = self.summaries[ev.camera]
+            c.state, c.message = ev.state, ev.message or c.message
+            for k in ("frames", "dropped", "faces", "fps", "reconnects"):
+                if k in ev.stats:
+                    setattr(c, k, ev.stats[k])
+            if ev.state in TERMINAL:
+                done.add(ev.camera)
+            if self.on_status:
+                self.on_status(ev)
+
+    def _sighting_id(self) -> int:
+        if not self._ids:
+            self._ids = self.db.allocate_ids("sighting_ids", 64)
+        return self._ids.pop(0)
+
+    def _alerting(self, sid: int, distance: float | None) -> bool:
+        person, lists, alerted, _ = self._meta[sid]
+        return bool(lists) and not alerted and distance is not None and bool(is_match(distance, self.alert_threshold))
+
+    def _opened(self, ev: Opened) -> None:
+        sid = self._sighting_id()
+        self._by_key[ev.key] = sid
+        summary = self.summaries[ev.camera]
+        identity = None
+        if ev.person_id is None:
+            n_before = len(self.book)
+            identity, _, _ = self.book.assign(ev.vector, lambda: self.db.allocate_ids("identity_ids", 1)[0])
+            self.new_identities += len(self.book) - n_before
+            summary.identities.add(identity)
+        else:
+            summary.people.add(self.names.get(ev.person_id, str(ev.person_id)))
+        if ev.decision == 1 and ev.first is not None:
+            summary.latency_ms.append((ev.decided_at - ev.first.arrived) * 1000)
+        lists = self.watched.get(ev.person_id, ()) if ev.person_id is not None else ()
+        self._meta[sid] = [self.names.get(ev.person_id, ""), lists, False, ev.camera]
+        alert = self._alerting(sid, ev.distance)
+        self._new[sid] = SightingRow(
+            sid, ev.camera, ev.source, ev.track, ev.decision, ev.first.index, ev.last.index, ev.first.video_s,
+            ev.last.video_s, _when(ev.first.wall), _when(ev.last.wall), ev.person_id, ev.candidate_id, identity,
+            ev.distance, ev.similarity, self.threshold, self.options.settings.model, ev.box, 1, alert, lists,
+            ev.vector if ev.person_id is None else None, ev.chip)
+        summary.sightings += 1
+        self.sightings += 1
+        if alert:
+            self._raise(sid, ev.distance, ev.similarity, ev.first)
+
+    def _raise(self, sid: int, distance: float, similarity: float | None, stamp) -> None:
+        meta = self._meta[sid]
+        meta[2] = True
+        self.alerts += 1
+        self.summaries[meta[3]].alerts += 1
+        if self.on_alert:
+            self.on_alert(Alert(sid, meta[3], meta[0], tuple(meta[1]), distance, similarity, stamp.video_s,
+                                _when(stamp.wall)))
+
+    def _closed(self, ev: Closed) -> None:
+        sid = self._by_key.pop(ev.key, None)
+        if sid is None:
+            return
+        alert = self._alerting(sid, ev.distance)
+        if alert:
+            self._raise(sid, ev.distance, ev.similarity, ev.last)
+        alerted, lists = self._meta[sid][2], tuple(self._meta[sid][1])
+        if sid in self._new:
+            self._new[sid] = replace(self._new[sid], last_frame=ev.last.index, last_video_s=ev.last.video_s,
+                                     last_seen=_when(ev.last.wall), distance=ev.distance, similarity=ev.similarity,
+                                     box=ev.box, checks=ev.checks, alert=alerted)
+        else:
+            self._updates[sid] = SightingUpdate(sid, ev.last.index, ev.last.video_s, _when(ev.last.wall),
+                                                ev.distance, ev.similarity, ev.box, ev.checks, alerted, lists)
+        if not self._meta[sid][2]:
+            self._meta.pop(sid, None)
+
+    def flush(self) -> None:
+        """Commit the pending sightings, identities and progress as one batch."""
+        if not (self._new or self._updates or self._marks_dirty):
+            return
+        marks = [Progress(m.camera, m.source, m.frame, m.video_s) for m in self._marks.values()]
+        self.db.write_watch_batch(self.run_id, self.options.gallery, list(self._new.values()),
+                                  list(self._updates.values()), self.book.changes(), marks)
+        if self._new or self._updates:
+            self.batches += 1
+        self._new.clear()
+        self._updates.clear()
+        self._marks_dirty = False
