@@ -78,12 +78,13 @@ def _threshold_of(settings, similarity: float | None, distance: float | None, wh
               help="Run each camera as a Ray actor: --ray (a local cluster), --ray auto, --ray ray://HOST:10001.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), default=None,
               help="Write the who-was-there HTML report of this run into this folder.")
+@click.option("-v", "--verbose", is_flag=True, help="A line on stderr for every committed batch.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 @click.pass_obj
 def watch(obj: Ctx, cameras: tuple[str, ...], gallery: str, fast: bool, keep_chips: bool, batch_size: int,
           alert_similarity: float | None, alert_threshold: float | None, identity_threshold: float | None,
           restart: bool, max_frames: int | None, retries: int, ray_address: str | None, report_dir: str | None,
-          as_json: bool) -> None:
+          verbose: bool, as_json: bool) -> None:
     """Watch CAMERAS (NAME=SOURCE: a video file, a folder of videos, a device index such as 0,
     rtsp:// or http:// streams) at once, searching GALLERY, and log every sighting."""
     from tqdm import tqdm
@@ -121,7 +122,11 @@ def watch(obj: Ctx, cameras: tuple[str, ...], gallery: str, fast: bool, keep_chi
                 bar.set_postfix_str(f"{c.fps:.1f} fps, {c.faces} faces, {len(c.people)} people, "
                                     f"{len(c.identities)} unknown, {c.dropped} dropped, {c.state}", refresh=False)
 
-        w = Watch(db, specs, options, on_alert=on_alert, on_status=on_status,
+        def on_batch(n: int, new: int, updated: int) -> None:
+            if verbose:
+                say(f"batch {n} committed: {new} new, {updated} updated sighting(s)")
+
+        w = Watch(db, specs, options, on_alert=on_alert, on_status=on_status, on_batch=on_batch,
                   runner="ray" if ray_address else "local", ray_address=None if ray_address == "local" else ray_address)
         if ray_address:
             from workbench.pipeline import raycluster

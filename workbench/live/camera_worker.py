@@ -200,6 +200,13 @@ class CameraWorker:
         return stream_frames(target, stop=self.stop, counters=self.counters, retries=c.retries, backoff=c.backoff,
                              backoff_max=c.backoff_max, status=self._status)
 
+    def _mark(self, frame: CameraFrame, resumable: bool) -> Mark:
+        """Progress up to this frame, held back to the first frame of any track still waiting
+        for its decision (a resumed run must see that face again, or its sighting is lost)."""
+        waiting = [t.first_stamp.index for t in self.proc.undecided()
+                   if t.first_stamp is not None and t.first_stamp.source == frame.source]
+        return Mark(self.spec.name, frame.source, min([frame.index + 1, *waiting]), frame.video_s, resumable)
+
     def run(self) -> None:
         """Process the camera to its end; the last event is a :class:`Status` ended/failed/stopped."""
         resumable = self.spec.kind in ("file", "folder")
@@ -216,7 +223,7 @@ class CameraWorker:
                     self.latest = annotated
                 last = frame
                 if self.frames % MARK_EVERY == 0:
-                    self.emit(Mark(self.spec.name, frame.source, frame.index + 1, frame.video_s, resumable))
+                    self.emit(self._mark(frame, resumable))
                 if self.config.max_frames and self.frames >= self.config.max_frames:
                     break
             self.proc.finish()

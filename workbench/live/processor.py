@@ -216,6 +216,14 @@ class LiveProcessor:
         """Wait for background embeddings still running (end of a video)."""
         self._collect(wait=True)
 
+    def undecided(self) -> list[Track]:
+        """Tracks still waiting for their first decision: live ones not yet embedded, and those
+        whose vectors are being computed (even if the track has ended meanwhile)."""
+        out = {id(t): t for t in self.tracks if t.identified_at < 0}
+        for _fut, tracks, _sent, _chips in self._inflight:
+            out.update({id(t): t for t in tracks if t.identified_at < 0})
+        return list(out.values())
+
     def finish(self) -> None:
         """End of the stream: wait for background embeddings, then end every track."""
         self.flush()

@@ -139,6 +139,7 @@ class Watch:
     Args:
         on_alert: called on the writer's thread for every alert.
         on_status: called with a :class:`Status` when a camera changes state.
+        on_batch: called with ``(batch number, new sightings, updated sightings)`` after each commit.
         push: frames handed in by the app, per camera name (kind ``push``).
         runner: ``"local"`` (threads here) or ``"ray"`` (actors; ``ray_address`` as ``ray.init``).
     """
@@ -146,11 +147,12 @@ class Watch:
     def __init__(self, db: GalleryDB, specs: Sequence[CameraSpec], options: WatchOptions, *,
                  on_alert: Callable[[Alert], None] | None = None,
                  on_status: Callable[[Status], None] | None = None,
+                 on_batch: Callable[[int, int, int], None] | None = None,
                  push: dict[str, PushSource] | None = None, runner: str = "local",
                  ray_address: str | None = None) -> None:
         s = options.settings
         self.db, self.specs, self.options = db, list(specs), options
-        self.on_alert, self.on_status = on_alert, on_status
+        self.on_alert, self.on_status, self.on_batch = on_alert, on_status, on_batch
         self.push = push or {}
         self.runner, self.ray_address = runner, ray_address
         self.threshold = s.threshold_
@@ -191,7 +193,7 @@ class Watch:
         if self.options.restart:
             self.db.reset_watch_progress(self.options.gallery, [c.name for c in self.specs])
             return {}
-        return {src: self.db.watch_progress(self.options.gallery, cam, src) for cam, src in files}
+        return {src: self.db.resume_watch(self.options.gallery, cam, src) for cam, src in files}
 
     def start(self) -> None:
         """Record the run and start every camera."""
@@ -370,6 +372,8 @@ class Watch:
                                   list(self._updates.values()), self.book.changes(), marks)
         if self._new or self._updates:
             self.batches += 1
+            if self.on_batch:
+                self.on_batch(self.batches, len(self._new), len(self._updates))
         self._new.clear()
         self._updates.clear()
         self._marks_dirty = False

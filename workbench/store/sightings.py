@@ -209,6 +209,22 @@ class Sightings:
             "WHERE g.name = ? AND w.camera = ? AND w.source = ?", [gallery, camera, source]).fetchone()
         return int(row[0]) if row else 0
 
+    def resume_watch(self, gallery: str, camera: str, source: str) -> int:
+        """The frame a new run of ``camera`` on file ``source`` resumes from; sightings an earlier
+        (killed) run logged from that frame on are removed first, since the new run logs them
+        again (no duplicates), with identities left empty by that. 0: play from the start."""
+        with self.transaction() as cur:
+            row = cur.execute(
+                "SELECT w.frame, w.gallery_id FROM watch_progress w JOIN galleries g ON g.id = w.gallery_id "
+                "WHERE g.name = ? AND w.camera = ? AND w.source = ?", [gallery, camera, source]).fetchone()
+            if not row or not row[0]:
+                return 0
+            cur.execute("DELETE FROM sightings WHERE gallery_id = ? AND camera = ? AND source = ? AND first_frame >= ?",
+                        [row[1], camera, source, int(row[0])])
+            cur.execute("DELETE FROM identities i WHERE gallery_id = ? AND NOT EXISTS "
+                        "(SELECT 1 FROM sightings s WHERE s.identity_id = i.id)", [row[1]])
+        return int(row[0])
+
     def reset_watch_progress(self, gallery: str, cameras: Sequence[str]) -> None:
         """Forget where ``cameras`` got to, so their files play from the start again."""
         with self.transaction() as cur:
