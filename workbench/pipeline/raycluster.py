@@ -47,6 +47,10 @@ def connect(address: str | None = "local", num_cpus: int | None = None) -> None:
     if ray.is_initialized():
         return
     if local:
+        from ray._private import ray_constants
+
+        # the variable is read when ray is imported: someone may have imported it before us
+        ray_constants.ENABLE_RAY_CLUSTER = False
         ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False, _node_ip_address="127.0.0.1",
                  log_to_driver=False, logging_level="warning")
     else:
