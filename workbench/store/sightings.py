@@ -318,8 +318,8 @@ class Sightings:
             write = df.write_parquet
         else:
             nested = [c for c, t in df.schema.items() if t.is_nested()]
-            df = df.with_columns(pl.col(c).map_elements(lambda v: json.dumps(
-                v.to_list() if isinstance(v, pl.Series) else v), return_dtype=pl.String) for c in nested)
+            df = df.with_columns(pl.Series(c, [json.dumps(v) for v in df[c].to_list()], dtype=pl.String)
+                                 for c in nested)
             write = df.write_csv
         if buffer:
             write(path)
