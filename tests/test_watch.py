@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 from footage import MjpegServer, frame_of, lfw_photo, segment_of, write_footage

@@ -14,119 +14,26 @@ summary) and never stops the others.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import queue
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from workbench.live.camera_worker import Closed, Mark, Opened, Status, WorkerConfig
+from workbench.live.camera_worker import Closed, Mark, Opened, Status
 from workbench.live.cameras import CameraSpec, PushSource, _videos_in
-from workbench.pipeline import Settings
+from workbench.live.watch_records import Alert, CameraSummary, WatchOptions, WatchSummary
 from workbench.pipeline.compare import is_match
 from workbench.search.clusters import IdentityBook, default_identity_threshold
 from workbench.store import GalleryDB, GalleryMatrix, Progress, SightingRow, SightingUpdate
 
 TERMINAL = ("ended", "failed", "stopped")
-
-
-@dataclass(frozen=True)
-class WatchOptions:
-    """How to watch. Thresholds are distances; ``None`` means the defaults: labelling at the
-    model's (or the settings') threshold, alerts at the same, identities at
-    :func:`~workbench.search.clusters.default_identity_threshold`."""
-
-    gallery: str
-    settings: Settings = field(default_factory=Settings)
-    fast: bool = False
-    keep_chips: bool = False
-    batch_size: int = 32
-    flush_s: float = 2.0
-    alert_threshold: float | None = None
-    identity_threshold: float | None = None
-    restart: bool = False
-    max_frames: int | None = None
-    retries: int = 5
-    backoff: float = 0.5
-    backoff_max: float = 8.0
-    draw: bool = False
-    embed_async: bool = True
-
-    def worker_config(self, **over: Any) -> WorkerConfig:
-        return WorkerConfig(**{**dict(settings=self.settings, fast=self.fast, keep_chips=self.keep_chips,
-                                      embed_async=self.embed_async, max_frames=self.max_frames,
-                                      retries=self.retries, backoff=self.backoff, backoff_max=self.backoff_max,
-                                      draw=self.draw), **over})
-
-
-@dataclass
-class CameraSummary:
-    """What one camera did in a watch (JSON-ready through :meth:`as_dict`)."""
-
-    name: str
-    source: str
-    kind: str
-    state: str = "starting"
-    message: str = ""
-    frames: int = 0
-    dropped: int = 0
-    faces: int = 0
-    fps: float = 0.0
-    reconnects: int = 0
-    sightings: int = 0
-    alerts: int = 0
-    people: set[str] = field(default_factory=set)
-    identities: set[int] = field(default_factory=set)
-    latency_ms: list[float] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        lat = np.asarray(self.latency_ms) if self.latency_ms else None
-        return {"camera": self.name, "source": self.source, "kind": self.kind, "state": self.state,
-                "message": self.message, "frames": self.frames, "dropped": self.dropped, "faces": self.faces,
-                "fps": self.fps, "reconnects": self.reconnects, "sightings": self.sightings, "alerts": self.alerts,
-                "people": sorted(self.people), "anonymous_identities": len(self.identities),
-                "named_tracks": len(self.latency_ms),
-                "identity_latency_p50_ms": None if lat is None else round(float(np.percentile(lat, 50)), 1),
-                "identity_latency_p95_ms": None if lat is None else round(float(np.percentile(lat, 95)), 1)}
-
-
-@dataclass(frozen=True)
-class Alert:
-    """A watchlisted person seen within the alert threshold."""
-
-    sighting_id: int
-    camera: str
-    person: str
-    watchlists: tuple[str, ...]
-    distance: float
-    similarity: float | None
-    video_s: float
-    wall: dt.datetime
-
-
-@dataclass(frozen=True)
-class WatchSummary:
-    run_id: int
-    gallery: str
-    mode: str
-    seconds: float
-    sightings: int
-    alerts: int
-    batches: int
-    new_identities: int
-    cameras: tuple[CameraSummary, ...]
-    thresholds: dict[str, float]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "gallery": self.gallery, "mode": self.mode, "seconds": round(self.seconds, 2),
-                "sightings": self.sightings, "alerts": self.alerts, "batches": self.batches,
-                "new_identities": self.new_identities, "thresholds": self.thresholds,
-                "sightings_per_s": round(self.sightings / self.seconds, 3) if self.seconds > 0 else None,
-                "cameras": [c.as_dict() for c in self.cameras]}
+__all__ = ["Alert", "CameraSummary", "Watch", "WatchOptions", "WatchSummary"]
 
 
 def _when(ts: float) -> dt.datetime:
@@ -172,6 +79,11 @@ class Watch:
         self._marks: dict[tuple[str, str], Mark] = {}
         self._marks_dirty = False
         self.batches = self.sightings = self.alerts = self.new_identities = 0
+        #: the latest alerts (for the app's toasts), newest last; and the background run's outcome
+        self.recent_alerts: collections.deque[Alert] = collections.deque(maxlen=200)
+        self.result: WatchSummary | None = None
+        self.error: BaseException | None = None
+        self._thread: threading.Thread | None = None
 
     # -- setting up ------------------------------------------------------------------------
 
@@ -221,6 +133,26 @@ class Watch:
             self.workers[c.name] = w
 
     # -- the writer's loop -----------------------------------------------------------------
+
+    def run_in_background(self) -> None:
+        """:meth:`run` on a thread of its own (the app): :attr:`result` or :attr:`error` when done."""
+        def target() -> None:
+            try:
+                self.result = self.run()
+            except BaseException as err:  # noqa: BLE001 - shown by whoever started it
+                self.error = err
+
+        self.start()  # errors before any camera runs (unknown model ...) reach the caller
+        self._thread = threading.Thread(target=target, daemon=True, name="watch-writer")
+        self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def latest_frames(self) -> dict[str, Any]:
+        """The newest annotated frame per camera (with ``draw=True``; local runner only)."""
+        return {name: getattr(w, "latest", None) for name, w in self.workers.items()}
 
     def stop(self) -> None:
         """Ask every camera to stop; :meth:`run` then writes what is left and returns."""
@@ -340,10 +272,11 @@ class Watch:
         meta = self._meta[sid]
         meta[2] = True
         self.alerts += 1
+        self.recent_alerts.append(Alert(sid, meta[3], meta[0], tuple(meta[1]), distance, similarity, stamp.video_s,
+                                        _when(stamp.wall)))
         self.summaries[meta[3]].alerts += 1
         if self.on_alert:
-            self.on_alert(Alert(sid, meta[3], meta[0], tuple(meta[1]), distance, similarity, stamp.video_s,
-                                _when(stamp.wall)))
+            self.on_alert(self.recent_alerts[-1])
 
     def _closed(self, ev: Closed) -> None:
         sid = self._by_key.pop(ev.key, None)
