@@ -239,6 +239,33 @@ def bench_watch_cmd(file: str | None, cameras: str, with_ray: bool, sizes: str, 
                    f"({c['cpu_s']} CPU s for {c['video_s']} s of video)")
 
 
+@bench.command("clusters")
+@click.option("--people", default=20, show_default=True, type=click.IntRange(2), help="LFW people in the footage.")
+@click.option("--photos", default=4, show_default=True, type=click.IntRange(2), help="Photos per person.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def bench_clusters_cmd(people: int, photos: int, seed: int, as_json: bool) -> None:
+    """Purity of anonymous identities on footage of known people (LFW, the shared clip)."""
+    from workbench import config
+    from workbench.bench.clusters import bench_clusters
+    from workbench.cli.watch import echo_strict_json
+
+    base = config.faces_dir()
+    if base is None or not (base / "lfw").is_dir():
+        raise WorkbenchError("the shared photos with LFW (../shared/data/faces/lfw) are not on this machine")
+    r = bench_clusters(base, people=people, photos=photos, seed=seed, progress=_progress("benchmarking"))
+    if as_json:
+        echo_strict_json(r)
+        return
+    for key in ("lfw", "hamilton"):
+        part = r[key]
+        click.echo(f"{part['footage']}: {part['sightings']} anonymous sightings")
+        for row in part["scores"]:
+            t = "" if row["threshold"] is None else f" at {row['threshold']}"
+            click.echo(f"  {row['method']}{t}: purity {row['purity']:.3f}, inverse purity {row['inverse_purity']:.3f}, "
+                       f"{row['clusters']} identities for {row['people']} people ({row['items']} sightings)")
+
+
 def _bench_matrix(obj: Ctx, gallery: str | None):
     """The gallery the video benchmark searches: a named one, else the demo photos in a temp DB."""
     import tempfile

@@ -190,7 +190,7 @@ def split(db: GalleryDB, gallery: str, identity: int, sighting_ids: Sequence[int
     return int(new)
 
 
-def purity(truth: Sequence[object], clusters: Sequence[object]) -> dict[str, float | int]:
+def purity(truth: Sequence[object], clusters: Sequence[object]) -> dict[str, float | int | None]:
     """How well clusters follow known people.
 
     ``purity``: share of items whose cluster's majority person is their own (1.0: no cluster
@@ -199,7 +199,7 @@ def purity(truth: Sequence[object], clusters: Sequence[object]) -> dict[str, flo
     """
     n = len(truth)
     if n == 0:
-        return {"items": 0, "people": 0, "clusters": 0, "purity": float("nan"), "inverse_purity": float("nan")}
+        return {"items": 0, "people": 0, "clusters": 0, "purity": None, "inverse_purity": None}
     pairs = Counter(zip(clusters, truth))
     by_cluster: dict[object, int] = {}
     by_person: dict[object, int] = {}
