@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from footage import MjpegServer, frame_of, lfw_photo, segment_of, write_footage
@@ -156,3 +157,62 @@ def test_a_camera_that_fails_mid_way_is_reported_and_the_others_keep_their_sight
     assert {w for w, _ in north} >= {A, B}  # the file's sightings are intact
     assert {w for w, _ in _named(sightings, "street")} <= {B}
     assert "street" in run["notes"] and "junk" in run["notes"] and run["status"] == "completed"
+
+
+def test_frames_pushed_by_the_app_are_watched_like_a_camera(astronaut, tmp_path):
+    """The Cameras page's webcam: WebRTC frames pushed into a source the watch reads."""
+    import threading
+
+    from workbench.live.cameras import CameraSpec, PushSource
+    from workbench.search.enrol import Source, enrol_sources
+
+    with GalleryDB(tmp_path / "push.duckdb") as db:
+        enrol_sources(db, "g", [Source("a", "eileen", astronaut)], workers=1)
+        push = PushSource()
+        w = Watch(db, [CameraSpec("webcam", "browser", "push")], WatchOptions("g", embed_async=False),
+                  push={"webcam": push})
+        w.start()
+        done = threading.Event()
+
+        def feed() -> None:
+            for _ in range(6):  # each frame waits until the camera took the last one: none is dropped
+                push.push(astronaut)
+                while push.counters.delivered > w.workers["webcam"].frames + 1 and not done.is_set():
+                    done.wait(0.01)
+            push.close()
+
+        threading.Thread(target=feed, daemon=True).start()
+        summary = w.run()
+        done.set()
+        rows = db.sightings("g", run_id=summary.run_id)
+    assert summary.cameras[0].state == "ended"
+    assert rows["who"].to_list() == ["eileen"] and rows["camera"].to_list() == ["webcam"]
+
+
+def test_sources_are_parsed_and_a_folder_plays_its_videos_one_after_another(tmp_path):
+    import numpy as np
+
+    from workbench.bench.footage import write_footage
+    from workbench.errors import WorkbenchError
+    from workbench.live.cameras import folder_frames, parse_source
+
+    assert parse_source("door=0").kind == "device" and parse_source("0").name == "device0"
+    assert parse_source("gate=rtsp://127.0.0.1:8554/x").kind == "stream"
+    assert parse_source("http://127.0.0.1:8080/cam.mjpg").name == "127.0.0.1:8080"
+    with pytest.raises(WorkbenchError, match="no video files"):
+        parse_source(f"empty={tmp_path}")
+    from PIL import Image
+
+    photo = tmp_path / "grey.png"
+    Image.fromarray(np.full((60, 60, 3), 90, np.uint8)).save(photo)
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    write_footage(folder / "a.mp4", [("x", photo)], frames=4)
+    write_footage(folder / "b.mp4", [("x", photo)], frames=4)
+    spec = parse_source(f"hall={folder}")
+    assert (spec.kind, spec.name) == ("folder", "hall")
+    frames = list(folder_frames(folder, fast=True))
+    assert [Path(f.source).name for f in frames] == ["a.mp4"] * 18 + ["b.mp4"] * 18
+    assert [f.index for f in frames[17:20]] == [17, 0, 1]  # each file counts its own frames
+    times = [f.video_s for f in frames]
+    assert times == sorted(times) and times[18] >= times[17]  # video time runs on across files
