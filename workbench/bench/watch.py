@@ -56,14 +56,14 @@ def _load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def _cpu_seconds() -> float:
+def _cpu_seconds(pids: set[int]) -> float:
+    """CPU seconds of this process and of the given children (the embedding workers)."""
     import psutil
 
-    me = psutil.Process()
-    total = sum(me.cpu_times()[:2])
-    for child in me.children(recursive=True):
+    total = sum(psutil.Process().cpu_times()[:2])
+    for pid in pids:
         try:
-            total += sum(child.cpu_times()[:2])
+            total += sum(psutil.Process(pid).cpu_times()[:2])
         except psutil.Error:
             pass
     return total
@@ -106,11 +106,14 @@ def cpu_cost(db: GalleryDB, clip: Path, size: tuple[int, int], workdir: Path, ma
     every frame processed (``--fast``): the cores a real-time camera of this size needs."""
     from workbench.pipeline.capture import video_info
 
+    import psutil
+
     sized = _resized(clip, size, workdir / f"clip-{size[0]}x{size[1]}.mp4", max_frames)
     frames, fps = video_info(sized)
-    c0 = _cpu_seconds()
+    workers = {p.pid for p in psutil.Process().children(recursive=True)}  # the pool: alive before and after
+    c0 = _cpu_seconds(workers)
     s, _ = _watch(db, sized, 1, runner="local", fast=True, max_frames=max_frames, settings=settings)
-    cpu = _cpu_seconds() - c0
+    cpu = _cpu_seconds(workers) - c0
     n = s.cameras[0].frames
     video_s = n / (fps or 25.0)
     return CpuCost(f"{size[0]}x{size[1]}", n, round(video_s, 2), round(cpu, 2),
@@ -170,6 +173,10 @@ def bench_watch(clip: str | os.PathLike, *, cameras: list[int], ray: bool = Fals
         for n in cameras:
             local.append(_run(db, clip, n, "local", max_frames, settings))
             step(f"{n} camera(s), threads")
+        costs = []  # before Ray starts: its processes would be counted as children
+        for size in sizes:
+            costs.append(cpu_cost(db, clip, size, Path(tmp), max_frames, settings))
+            step(f"CPU per camera at {size[0]}x{size[1]}")
         rays = []
         if ray:
             from workbench.pipeline import raycluster
@@ -178,10 +185,6 @@ def bench_watch(clip: str | os.PathLike, *, cameras: list[int], ray: bool = Fals
             for n in cameras:
                 rays.append(_run(db, clip, n, "ray", max_frames, settings))
                 step(f"{n} camera(s), Ray")
-        costs = []
-        for size in sizes:
-            costs.append(cpu_cost(db, clip, size, Path(tmp), max_frames, settings))
-            step(f"CPU per camera at {size[0]}x{size[1]}")
     by_n = {r.cameras: r for r in local}
     overhead = {str(r.cameras): round(by_n[r.cameras].min_fps / r.min_fps, 3) if r.min_fps else None
                 for r in rays if r.cameras in by_n}

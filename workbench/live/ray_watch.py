@@ -32,6 +32,11 @@ class CameraActor:
         self._stop = threading.Event()
         self.worker = CameraWorker(spec, matrix, config, self._emit, self._stop,
                                    start_of=lambda src: starts.get(src, 0))
+        _warm_up(config)
+
+    def ready(self) -> bool:
+        """True once constructed (models loaded): the driver starts every camera together."""
+        return True
 
     def _emit(self, ev: object) -> None:
         with self._lock:
@@ -54,6 +59,18 @@ class CameraActor:
         import os
 
         return os.getpid()
+
+
+def _warm_up(config: WorkerConfig) -> None:
+    """Load the detector and the embedding model now, not on the camera's first frames (a live
+    camera does not wait for a model to load: its frames would be dropped meanwhile)."""
+    import numpy as np
+
+    from workbench.pipeline import detect, embed
+
+    detect.detect_faces(np.zeros((64, 64, 3), np.uint8), config.settings.detector, upsample=0)
+    if config.settings.model == "Dlib":
+        embed.embed_chips([np.zeros((150, 150, 3), np.uint8)], "Dlib")
 
 
 def _poll(handle: Any, name: str, events: Any, stop: threading.Event) -> None:
@@ -88,11 +105,11 @@ def start_actors(watch: Any, matrix: GalleryMatrix, starts: dict[str, int]) -> d
     cpus = min(1.0, max(0.01, round(raycluster.cluster_cpus() / max(len(watch.specs), 1), 2)))
     shared = ray.put(matrix)
     config = watch.options.worker_config(embed_async=False, draw=False)
-    handles = {}
+    handles = {spec.name: actor.options(num_cpus=cpus).remote(spec, shared, config, starts) for spec in watch.specs}
+    ray.get([h.ready.remote() for h in handles.values()])  # every actor has its models: start them together
     for spec in watch.specs:
-        h = actor.options(num_cpus=cpus).remote(spec, shared, config, starts)
+        h = handles[spec.name]
         h.start.remote()
-        handles[spec.name] = h
         threading.Thread(target=_poll, args=(h, spec.name, watch.events, watch.stop_event), daemon=True,
                          name=f"ray-{spec.name}").start()
     return handles
