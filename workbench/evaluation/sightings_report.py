@@ -88,8 +88,8 @@ def write_sightings_report(db: GalleryDB, gallery: str, out_dir: str | os.PathLi
                     settings.threshold_, f"gallery {gallery}; cameras: {', '.join(cameras) or 'none'}",
                     {"sightings": s.height, "people": people, "anonymous identities": anonymous,
                      "cameras": len(cameras)})
-    flat = who.with_columns(pl.col("cameras").list.join(", "))
-    table = s.drop("has_chip").with_columns(pl.col("watchlists").list.join(", "),
+    flat = _rounded(who.with_columns(pl.col("cameras").list.join(", ")))
+    table = _rounded(s.drop("has_chip", "gallery")).with_columns(pl.col("watchlists").list.join(", "),
                                             pl.col("box").cast(pl.List(pl.Int64)).cast(pl.List(pl.String))
                                             .list.join(" "))
     figures = [("Timeline: who was seen when, on which camera", watch_plots.timeline_figure(s, time_axis)),
@@ -98,6 +98,11 @@ def write_sightings_report(db: GalleryDB, gallery: str, out_dir: str | os.PathLi
     return write_report(out_dir, header, figures, {"who_was_there": flat, "sightings": table,
                                                    "alert_thresholds": alerts},
                         notes, headline=headline, examples=examples)
+
+
+def _rounded(df: pl.DataFrame, digits: int = 3) -> pl.DataFrame:
+    """Distances and seconds to ``digits`` decimals: what a reader can use, not float noise."""
+    return df.with_columns(pl.col(c).round(digits) for c, t in df.schema.items() if t == pl.Float64)
 
 
 def _chip_examples(db: GalleryDB, s: pl.DataFrame, per_identity: int = 6) -> list[Examples]:
