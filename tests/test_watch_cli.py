@@ -124,10 +124,10 @@ def test_sightings_of_an_unknown_gallery_and_contradicting_filters(watched_cli):
 
 def test_bench_watch_runs_at_a_tiny_size(watched_cli):
     tmp, _, _ = watched_cli
-    r = CliRunner().invoke(cli, ["bench", "watch", str(tmp / "lobby.mp4"), "--cameras", "1,2", "--max-frames", "12",
+    r = CliRunner().invoke(cli, ["bench", "watch", str(tmp / "lobby.mp4"), "--cameras", "2", "--max-frames", "8",
                                  "--sizes", "320x240", "--json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
-    assert [x["cameras"] for x in out["local"]] == [1, 2] and len(out["local"][1]["fps_per_camera"]) == 2
+    assert [x["cameras"] for x in out["local"]] == [2] and len(out["local"][0]["fps_per_camera"]) == 2
     assert out["bench_video_fps"] > 0 and out["cpu_per_camera"][0]["frame_size"] == "320x240"
     assert len(out["load_average"]) == 3
