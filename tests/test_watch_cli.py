@@ -131,3 +131,12 @@ def test_bench_watch_runs_at_a_tiny_size(watched_cli):
     assert [x["cameras"] for x in out["local"]] == [2] and len(out["local"][0]["fps_per_camera"]) == 2
     assert out["bench_video_fps"] > 0 and out["cpu_per_camera"][0]["frame_size"] == "320x240"
     assert len(out["load_average"]) == 3
+
+
+def test_ray_option_takes_an_address_or_leaves_a_camera_alone():
+    from workbench.cli.watch import _ray_choice
+
+    assert _ray_choice(None, ("a=x.mp4",)) == (None, ("a=x.mp4",))
+    assert _ray_choice("auto", ()) == ("auto", ())
+    assert _ray_choice("ray://127.0.0.1:10001", ()) == ("ray://127.0.0.1:10001", ())
+    assert _ray_choice("b=y.mp4", ("a=x.mp4",)) == ("local", ("a=x.mp4", "b=y.mp4"))  # `--ray b=y.mp4`
