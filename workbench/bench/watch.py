@@ -3,8 +3,9 @@ threads and through a local Ray cluster, plus what one camera costs in CPU per f
 
 Per camera: frames processed per second, frames dropped (a camera does not wait), identity
 latency p50/p95 (from the frame a face could first be seen in to its name), and the sightings
-written per second. Baselines in the same run: the plain live loop of ``bench video`` on the
-same clip (one camera, as fast as possible) and the thread runner for Ray's overhead.
+written per second; on threads, on a process per camera, and through Ray. Baselines in the
+same run: the plain live loop of ``bench video`` on the same clip (one camera, as fast as
+possible), and the process runner (the same shape of work without Ray) for Ray's overhead.
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ def bench_watch(clip: str | os.PathLike, *, cameras: list[int], ray: bool = Fals
 
     settings = Settings()
     clip = Path(clip)
-    steps = 2 + len(cameras) * (2 if ray else 1) + len(sizes)
+    steps = 2 + len(cameras) * (3 if ray else 2) + len(sizes)
     done = 0
 
     def step(label: str) -> None:
@@ -173,6 +174,10 @@ def bench_watch(clip: str | os.PathLike, *, cameras: list[int], ray: bool = Fals
         for n in cameras:
             local.append(_run(db, clip, n, "local", max_frames, settings))
             step(f"{n} camera(s), threads")
+        procs = []
+        for n in cameras:
+            procs.append(_run(db, clip, n, "processes", max_frames, settings))
+            step(f"{n} camera(s), processes")
         costs = []  # before Ray starts: its processes would be counted as children
         for size in sizes:
             costs.append(cpu_cost(db, clip, size, Path(tmp), max_frames, settings))
@@ -185,11 +190,11 @@ def bench_watch(clip: str | os.PathLike, *, cameras: list[int], ray: bool = Fals
             for n in cameras:
                 rays.append(_run(db, clip, n, "ray", max_frames, settings))
                 step(f"{n} camera(s), Ray")
-    by_n = {r.cameras: r for r in local}
+    by_n = {r.cameras: r for r in procs}  # the same shape of work without Ray: a process per camera
     overhead = {str(r.cameras): round(by_n[r.cameras].min_fps / r.min_fps, 3) if r.min_fps else None
                 for r in rays if r.cameras in by_n}
     return {"clip": str(clip), "cpus": os.cpu_count(), "bench_video_fps": baseline,
             "one_camera_fast_fps": single_fps,
             "one_camera_vs_bench_video": round(single_fps / baseline, 3) if baseline else None,
-            "local": [asdict(r) for r in local], "ray": [asdict(r) for r in rays],
-            "ray_overhead_local_over_ray_min_fps": overhead, "cpu_per_camera": [asdict(c) for c in costs]}
+            "local": [asdict(r) for r in local], "processes": [asdict(r) for r in procs],
+            "ray": [asdict(r) for r in rays], "ray_overhead_processes_over_ray_min_fps": overhead, "cpu_per_camera": [asdict(c) for c in costs]}

@@ -228,7 +228,7 @@ def bench_watch_cmd(file: str | None, cameras: str, with_ray: bool, sizes: str, 
         return
     click.echo(f"bench video loop: {r['bench_video_fps']} fps; one watched camera (fast): {r['one_camera_fast_fps']} fps "
                f"({r['one_camera_vs_bench_video']}x)")
-    for label, rows in (("threads", r["local"]), ("Ray", r["ray"])):
+    for label, rows in (("threads", r["local"]), ("processes", r["processes"]), ("Ray", r["ray"])):
         for x in rows:
             lat = ", ".join(f"{a}/{b}" for a, b in zip(x["latency_p50_ms"], x["latency_p95_ms"]))
             click.echo(f"{label:>7} {x['cameras']} camera(s): fps per camera {x['fps_per_camera']}, dropped "

@@ -74,6 +74,9 @@ def _threshold_of(settings, similarity: float | None, distance: float | None, wh
 @click.option("--max-frames", type=click.IntRange(1), default=None, help="Stop each camera after N frames.")
 @click.option("--retries", default=5, show_default=True, type=click.IntRange(0),
               help="Network sources: reconnection attempts in a row before the camera is reported failed.")
+@click.option("--runner", type=click.Choice(["auto", "threads", "processes"]), default="auto", show_default=True,
+              help="Without Ray: a thread per camera, or a process per camera (uses every core); auto: threads "
+                   "for one camera, processes for more.")
 @click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None,
               help="Run each camera as a Ray actor: --ray (a local cluster), --ray auto, --ray ray://HOST:10001.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), default=None,
@@ -83,8 +86,8 @@ def _threshold_of(settings, similarity: float | None, distance: float | None, wh
 @click.pass_obj
 def watch(obj: Ctx, cameras: tuple[str, ...], gallery: str, fast: bool, keep_chips: bool, batch_size: int,
           alert_similarity: float | None, alert_threshold: float | None, identity_threshold: float | None,
-          restart: bool, max_frames: int | None, retries: int, ray_address: str | None, report_dir: str | None,
-          verbose: bool, as_json: bool) -> None:
+          restart: bool, max_frames: int | None, retries: int, runner: str, ray_address: str | None,
+          report_dir: str | None, verbose: bool, as_json: bool) -> None:
     """Watch CAMERAS (NAME=SOURCE: a video file, a folder of videos, a device index such as 0,
     rtsp:// or http:// streams) at once, searching GALLERY, and log every sighting."""
     from tqdm import tqdm
@@ -126,8 +129,14 @@ def watch(obj: Ctx, cameras: tuple[str, ...], gallery: str, fast: bool, keep_chi
             if verbose:
                 say(f"batch {n} committed: {new} new, {updated} updated sighting(s)")
 
+        if ray_address:
+            mode = "ray"
+        elif runner == "auto":
+            mode = "processes" if len(specs) > 1 else "local"
+        else:
+            mode = "local" if runner == "threads" else "processes"
         w = Watch(db, specs, options, on_alert=on_alert, on_status=on_status, on_batch=on_batch,
-                  runner="ray" if ray_address else "local", ray_address=None if ray_address == "local" else ray_address)
+                  runner=mode, ray_address=None if ray_address == "local" else ray_address)
         if ray_address:
             from workbench.pipeline import raycluster
 

@@ -244,3 +244,15 @@ class CameraWorker:
             self._status("failed", f"{self.spec.name}: no readable frames")
         else:
             self._status("ended", problem)
+
+
+def warm_up(config: WorkerConfig) -> None:
+    """Load the detector and the embedding model now, not on the camera's first frames (a live
+    camera does not wait for a model to load: its frames would be dropped meanwhile)."""
+    import numpy as np
+
+    from workbench.pipeline import detect, embed
+
+    detect.detect_faces(np.zeros((64, 64, 3), np.uint8), config.settings.detector, upsample=0)
+    if config.settings.model == "Dlib":
+        embed.embed_chips([np.zeros((150, 150, 3), np.uint8)], "Dlib")

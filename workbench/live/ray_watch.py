@@ -16,7 +16,7 @@ import threading
 import time
 from typing import Any
 
-from workbench.live.camera_worker import CameraWorker, Status, WorkerConfig
+from workbench.live.camera_worker import CameraWorker, Status, WorkerConfig, warm_up
 from workbench.live.cameras import CameraSpec
 from workbench.store import GalleryMatrix
 
@@ -32,7 +32,7 @@ class CameraActor:
         self._stop = threading.Event()
         self.worker = CameraWorker(spec, matrix, config, self._emit, self._stop,
                                    start_of=lambda src: starts.get(src, 0))
-        _warm_up(config)
+        warm_up(config)
 
     def ready(self) -> bool:
         """True once constructed (models loaded): the driver starts every camera together."""
@@ -61,18 +61,6 @@ class CameraActor:
         return os.getpid()
 
 
-def _warm_up(config: WorkerConfig) -> None:
-    """Load the detector and the embedding model now, not on the camera's first frames (a live
-    camera does not wait for a model to load: its frames would be dropped meanwhile)."""
-    import numpy as np
-
-    from workbench.pipeline import detect, embed
-
-    detect.detect_faces(np.zeros((64, 64, 3), np.uint8), config.settings.detector, upsample=0)
-    if config.settings.model == "Dlib":
-        embed.embed_chips([np.zeros((150, 150, 3), np.uint8)], "Dlib")
-
-
 def _poll(handle: Any, name: str, events: Any, stop: threading.Event) -> None:
     """Driver side: move an actor's events onto the watch's queue until its camera is done."""
     import ray
@@ -95,7 +83,7 @@ def _poll(handle: Any, name: str, events: Any, stop: threading.Event) -> None:
             time.sleep(0.05)
 
 
-def start_actors(watch: Any, matrix: GalleryMatrix, starts: dict[str, int]) -> dict[str, Any]:
+def start_actors(watch: Any, matrix: GalleryMatrix, starts: dict[str, dict[str, int]]) -> dict[str, Any]:
     """One actor per camera of ``watch`` (connected to Ray already); returns name -> handle."""
     import ray
 
@@ -105,7 +93,8 @@ def start_actors(watch: Any, matrix: GalleryMatrix, starts: dict[str, int]) -> d
     cpus = min(1.0, max(0.01, round(raycluster.cluster_cpus() / max(len(watch.specs), 1), 2)))
     shared = ray.put(matrix)
     config = watch.options.worker_config(embed_async=False, draw=False)
-    handles = {spec.name: actor.options(num_cpus=cpus).remote(spec, shared, config, starts) for spec in watch.specs}
+    handles = {spec.name: actor.options(num_cpus=cpus).remote(spec, shared, config, starts.get(spec.name, {}))
+               for spec in watch.specs}
     ray.get([h.ready.remote() for h in handles.values()])  # every actor has its models: start them together
     for spec in watch.specs:
         h = handles[spec.name]

@@ -48,7 +48,8 @@ class Watch:
         on_status: called with a :class:`Status` when a camera changes state.
         on_batch: called with ``(batch number, new sightings, updated sightings)`` after each commit.
         push: frames handed in by the app, per camera name (kind ``push``).
-        runner: ``"local"`` (threads here) or ``"ray"`` (actors; ``ray_address`` as ``ray.init``).
+        runner: ``"local"`` (a thread per camera here), ``"processes"`` (a process per camera: all
+            the cores) or ``"ray"`` (an actor per camera; ``ray_address`` as ``ray.init``).
     """
 
     def __init__(self, db: GalleryDB, specs: Sequence[CameraSpec], options: WatchOptions, *,
@@ -96,8 +97,9 @@ class Watch:
             dim = self.db.dim
             return GalleryMatrix(np.zeros(0, np.int64), np.zeros(0, np.int64), [], [], np.zeros((0, dim), np.float32))
 
-    def start_frames(self) -> dict[str, int]:
-        """Where each file resumes (frame index), from the last committed progress."""
+    def start_frames(self) -> dict[str, dict[str, int]]:
+        """Where each camera's files resume (``camera -> source -> frame``), from the last
+        committed progress (two cameras may play the same file)."""
         files = []
         for c in self.specs:
             files += ([(c.name, c.source)] if c.kind == "file" else
@@ -105,7 +107,10 @@ class Watch:
         if self.options.restart:
             self.db.reset_watch_progress(self.options.gallery, [c.name for c in self.specs])
             return {}
-        return {src: self.db.resume_watch(self.options.gallery, cam, src) for cam, src in files}
+        out: dict[str, dict[str, int]] = {}
+        for cam, src in files:
+            out.setdefault(cam, {})[src] = self.db.resume_watch(self.options.gallery, cam, src)
+        return out
 
     def start(self) -> None:
         """Record the run and start every camera."""
@@ -124,11 +129,17 @@ class Watch:
 
             self.workers = ray_watch.start_actors(self, matrix, starts)
             return
+        if self.runner == "processes":
+            from workbench.live import process_watch
+
+            self.workers = process_watch.start_processes(self, matrix, starts)
+            return
         from workbench.live.camera_worker import CameraWorker
 
         for c in self.specs:
+            mine = starts.get(c.name, {})
             w = CameraWorker(c, matrix, o.worker_config(), self.events.put, self.stop_event,
-                             start_of=lambda src, starts=starts: starts.get(src, 0), push=self.push.get(c.name))
+                             start_of=lambda src, mine=mine: mine.get(src, 0), push=self.push.get(c.name))
             threading.Thread(target=w.run, daemon=True, name=f"camera-{c.name}").start()
             self.workers[c.name] = w
 
@@ -151,7 +162,7 @@ class Watch:
         return self._thread is not None and self._thread.is_alive()
 
     def latest_frames(self) -> dict[str, Any]:
-        """The newest annotated frame per camera (with ``draw=True``; local runner only)."""
+        """The newest annotated frame per camera (with ``draw=True``; thread runner only)."""
         return {name: getattr(w, "latest", None) for name, w in self.workers.items()}
 
     def stop(self) -> None:
@@ -204,6 +215,10 @@ class Watch:
                 from workbench.live import ray_watch
 
                 ray_watch.stop_actors(self.workers)
+            elif self.runner == "processes":
+                from workbench.live import process_watch
+
+                process_watch.stop_processes(self.workers)
         if progress:
             progress(list(self.summaries.values()))
         return WatchSummary(self.run_id, self.options.gallery, self.runner, time.perf_counter() - t0,
