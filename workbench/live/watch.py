@@ -1,7 +1,8 @@
 """Watch many cameras at once and keep a sightings log: the driver and single writer.
 
 :class:`Watch` starts one :class:`~workbench.live.camera_worker.CameraWorker` per camera (a
-thread here, or a Ray actor with ``runner="ray"``, see :mod:`workbench.live.ray_watch`). Their
+thread here; a process with ``runner="processes"``, :mod:`workbench.live.process_watch`; or a
+Ray actor with ``runner="ray"``, :mod:`workbench.live.ray_watch`). Their
 events come back on one queue to the thread that called :meth:`Watch.run`, which alone writes
 the DuckDB file: it names anonymous identities (:class:`~workbench.search.clusters.IdentityBook`),
 decides alerts, and commits sightings in batches of ``batch_size`` (and every ``flush_s``
