@@ -116,7 +116,7 @@ def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settin
     A source is skipped (with a reason) when it cannot be read, has no face, its faces all
     fail the quality gate, or it is already enrolled (a duplicate: its sha256 is in the
     gallery, so it is not even decoded). New sources are analysed in parallel (one process
-    per core, see :mod:`workbench.parallel`; ``workers=1`` keeps it in this process). With
+    per core, see :mod:`workbench.pipeline.parallel`; ``workers=1`` keeps it in this process). With
     ``keep_faces``, the report lists every detected face with a thumbnail and its verdict.
 
     Faces are stored in one transaction at the end, or with ``batch_size`` (for large

@@ -16,6 +16,7 @@ import polars as pl
 
 from workbench.errors import GalleryError
 from workbench.store.db import reads
+from workbench.store.results import first, query_frame
 
 
 def identity_label(identity_id: int) -> str:
@@ -31,7 +32,7 @@ class Identities:
     def identity_book(self, gallery: str) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
         """``(ids int64, labels, centroids float32 (n, dim), members int64)`` of this model's
         identities in ``gallery`` (empty arrays for a new gallery)."""
-        row = self.cursor().execute("SELECT id FROM galleries WHERE name = ?", [gallery]).fetchone()
+        row = first(self.cursor().execute("SELECT id FROM galleries WHERE name = ?", [gallery]))
         rows = [] if not row else self.cursor().execute(
             "SELECT id, label, centroid, members FROM identities WHERE gallery_id = ? AND model = ? ORDER BY id",
             [row[0], self.model]).fetchall()
@@ -44,12 +45,12 @@ class Identities:
     def identities(self, gallery: str) -> pl.DataFrame:
         """Every anonymous identity of a gallery: sightings, cameras, first/last seen, chips kept."""
         gid = self.gallery_id(gallery)
-        return self.cursor().execute(
+        return query_frame(self.cursor(),
             "SELECT i.id, i.label, count(s.id) AS sightings, list(DISTINCT s.camera ORDER BY s.camera) "
             "FILTER (WHERE s.camera IS NOT NULL) AS cameras, min(s.first_seen) AS first_seen, "
             "max(s.last_seen) AS last_seen, count(s.chip) AS chips, i.created_at FROM identities i "
             "LEFT JOIN sightings s ON s.identity_id = i.id WHERE i.gallery_id = ? GROUP BY ALL ORDER BY i.id",
-            [gid]).pl()
+            [gid])
 
     @reads
     def anonymous_vectors(self, gallery: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -97,8 +98,8 @@ class Identities:
             raise GalleryError("a person needs a non-empty name")
         with self.transaction() as cur:
             gid = self.gallery_id(gallery, cur=cur)
-            row = cur.execute("SELECT model FROM identities WHERE id = ? AND gallery_id = ?",
-                              [int(identity_id), gid]).fetchone()
+            row = first(cur.execute("SELECT model FROM identities WHERE id = ? AND gallery_id = ?",
+                              [int(identity_id), gid]))
             if not row:
                 raise GalleryError(f"no anonymous identity {identity_id} in gallery {gallery!r}")
             if row[0] != self.model:
@@ -129,7 +130,7 @@ class Identities:
         with self.transaction() as cur:
             gid = self.gallery_id(gallery, cur=cur)
             pid = _person(cur, gid, gallery, person)
-            if not cur.execute("SELECT 1 FROM watchlist WHERE person_id = ? AND list = ?", [pid, watchlist]).fetchone():
+            if not first(cur.execute("SELECT 1 FROM watchlist WHERE person_id = ? AND list = ?", [pid, watchlist])):
                 cur.execute("INSERT INTO watchlist (gallery_id, person_id, list) VALUES (?, ?, ?)",
                             [gid, pid, watchlist])
 
@@ -139,7 +140,7 @@ class Identities:
             gid = self.gallery_id(gallery, cur=cur)
             pid = _person(cur, gid, gallery, person)
             where, params = ("AND list = ?", [pid, watchlist]) if watchlist else ("", [pid])
-            n = cur.execute(f"SELECT count(*) FROM watchlist WHERE person_id = ? {where}", params).fetchone()[0]
+            n = first(cur.execute(f"SELECT count(*) FROM watchlist WHERE person_id = ? {where}", params))[0]
             cur.execute(f"DELETE FROM watchlist WHERE person_id = ? {where}", params)
         return int(n)
 
@@ -147,9 +148,9 @@ class Identities:
     def watchlist(self, gallery: str) -> pl.DataFrame:
         """``person, list, added_at`` for every watchlisted person of a gallery."""
         gid = self.gallery_id(gallery)
-        return self.cursor().execute(
+        return query_frame(self.cursor(),
             "SELECT p.name AS person, w.list, w.added_at FROM watchlist w JOIN people p ON p.id = w.person_id "
-            "WHERE w.gallery_id = ? ORDER BY p.name, w.list", [gid]).pl()
+            "WHERE w.gallery_id = ? ORDER BY p.name, w.list", [gid])
 
     @reads
     def watchlisted(self, gallery: str) -> dict[int, tuple[str, ...]]:
@@ -161,7 +162,7 @@ class Identities:
 
 
 def _person(cur: Any, gid: int, gallery: str, person: str) -> int:
-    row = cur.execute("SELECT id FROM people WHERE gallery_id = ? AND name = ?", [gid, person]).fetchone()
+    row = first(cur.execute("SELECT id FROM people WHERE gallery_id = ? AND name = ?", [gid, person]))
     if not row:
         raise GalleryError(f"no person {person!r} in gallery {gallery!r}")
     return int(row[0])

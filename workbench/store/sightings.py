@@ -24,6 +24,7 @@ import polars as pl
 from workbench.errors import GalleryError
 from workbench.files import atomic_path
 from workbench.store.db import reads
+from workbench.store.results import first, query_frame
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,12 +141,12 @@ class Sightings:
         """Record a watch run (and a row of the search log naming it); returns its id."""
         with self.transaction() as cur:
             self.gallery_id(gallery, create=True, cur=cur)
-            run = int(cur.execute(
+            run = int(first(cur.execute(
                 "INSERT INTO watch_runs (gallery, model, detector, metric, threshold, alert_threshold, "
                 "identity_threshold, sources, mode, keep_chips, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                 "'running') RETURNING id",
                 [gallery, model, detector, metric, float(threshold), float(alert_threshold),
-                 float(identity_threshold), list(sources), mode, bool(keep_chips)]).fetchone()[0])
+                 float(identity_threshold), list(sources), mode, bool(keep_chips)]))[0])
         from workbench.store.audit import SearchAudit
 
         self.log_search(gallery=gallery, detector=detector, metric=metric, threshold=threshold, top_k=1,
@@ -204,9 +205,9 @@ class Sightings:
     @reads
     def watch_progress(self, gallery: str, camera: str, source: str) -> int:
         """The frame a resumed run of ``camera`` on file ``source`` starts from (0: from the start)."""
-        row = self.cursor().execute(
+        row = first(self.cursor().execute(
             "SELECT w.frame FROM watch_progress w JOIN galleries g ON g.id = w.gallery_id "
-            "WHERE g.name = ? AND w.camera = ? AND w.source = ?", [gallery, camera, source]).fetchone()
+            "WHERE g.name = ? AND w.camera = ? AND w.source = ?", [gallery, camera, source]))
         return int(row[0]) if row else 0
 
     def resume_watch(self, gallery: str, camera: str, source: str) -> int:
@@ -214,9 +215,9 @@ class Sightings:
         (killed) run logged from that frame on are removed first, since the new run logs them
         again (no duplicates), with identities left empty by that. 0: play from the start."""
         with self.transaction() as cur:
-            row = cur.execute(
+            row = first(cur.execute(
                 "SELECT w.frame, w.gallery_id FROM watch_progress w JOIN galleries g ON g.id = w.gallery_id "
-                "WHERE g.name = ? AND w.camera = ? AND w.source = ?", [gallery, camera, source]).fetchone()
+                "WHERE g.name = ? AND w.camera = ? AND w.source = ?", [gallery, camera, source]))
             if not row or not row[0]:
                 return 0
             cur.execute("DELETE FROM sightings WHERE gallery_id = ? AND camera = ? AND source = ? AND first_frame >= ?",
@@ -235,7 +236,7 @@ class Sightings:
     @reads
     def watch_runs(self, gallery: str | None = None) -> pl.DataFrame:
         where, params = ("WHERE gallery = ?", [gallery]) if gallery else ("", [])
-        return self.cursor().execute(f"SELECT * FROM watch_runs {where} ORDER BY id", params).pl()
+        return query_frame(self.cursor(), f"SELECT * FROM watch_runs {where} ORDER BY id", params)
 
     @reads
     def sightings(self, gallery: str | None = None, *, person: str | None = None,
@@ -272,12 +273,12 @@ class Sightings:
         sql = _SELECT + (f"WHERE {' AND '.join(where)} " if where else "") + "ORDER BY s.first_seen, s.id"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return self.cursor().execute(sql, params).pl()
+        return query_frame(self.cursor(), sql, params)
 
     @reads
     def sighting_chip(self, sighting_id: int) -> bytes | None:
         """The JPEG face chip kept with a sighting (``--keep-chips``), if any."""
-        row = self.cursor().execute("SELECT chip FROM sightings WHERE id = ?", [int(sighting_id)]).fetchone()
+        row = first(self.cursor().execute("SELECT chip FROM sightings WHERE id = ?", [int(sighting_id)]))
         return bytes(row[0]) if row and row[0] is not None else None
 
     def who_was_there(self, gallery: str, **filters: Any) -> pl.DataFrame:
