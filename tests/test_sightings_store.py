@@ -140,3 +140,19 @@ def test_purity_counts_mixed_and_split_clusters():
     assert mixed["purity"] == 0.5 and mixed["inverse_purity"] == 1.0
     split = clusters.purity(["a", "a", "a", "b"], [1, 2, 3, 4])
     assert split["purity"] == 1.0 and split["inverse_purity"] == 0.5
+
+
+def test_a_resumed_run_starts_at_the_committed_progress_and_drops_what_the_killed_run_logged_past_it(logged):
+    """A batch can hold sightings that started after its progress mark (events after the last
+    mark): the resumed run logs them again, so they are removed first, never duplicated."""
+    from workbench.store import Progress
+
+    db, _, ids, run = logged
+    early, late = sighting(db, "gate", ids["bob"], frame=40), sighting(db, "gate", ids["bob"], frame=60)
+    other = sighting(db, "yard", ids["bob"], frame=60)  # another camera on the same file: untouched
+    db.write_watch_batch(run, "g", [early, late, other], progress=[Progress("gate", "gate.mp4", 50, 5.0)])
+    assert db.watch_progress("g", "gate", "gate.mp4") == 50
+    assert db.resume_watch("g", "gate", "gate.mp4") == 50
+    left = db.sightings("g", camera="gate")["first_frame"].to_list()
+    assert left == [40] and db.sightings("g", camera="yard").height == 1
+    assert db.resume_watch("g", "gate", "other.mp4") == 0  # never watched: from the start
