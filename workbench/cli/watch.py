@@ -63,7 +63,7 @@ def _threshold_of(settings, similarity: float | None, distance: float | None, wh
 @click.option("--batch", "batch_size", default=32, show_default=True, type=click.IntRange(1),
               help="Commit every this many sightings (a crash loses at most one batch; run again to continue).")
 @click.option("--alert-similarity", type=click.FloatRange(1, 99.999), default=None,
-              help="Alert on watchlisted people only at this similarity %% or more (e.g. 99); default: the "
+              help="Alert on watchlisted people only at this similarity (percent) or more, e.g. 99; default: the "
                    "labelling threshold.")
 @click.option("--alert-threshold", type=click.FloatRange(0, min_open=True), default=None,
               help="The same as a distance.")
