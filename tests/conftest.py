@@ -77,3 +77,14 @@ def faces() -> Path:
     if d is None:
         pytest.skip("real photos not found: ../shared/data/faces is absent (set WORKBENCH_FACES)")
     return d
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One local Ray cluster for the whole session (2 CPUs, no dashboard, loopback only)."""
+    pytest.importorskip("ray", reason="ray is not installed (pip install -e '.[ray]')")
+    from workbench.pipeline import raycluster
+
+    raycluster.connect("local", num_cpus=2)
+    yield
+    raycluster.shutdown()

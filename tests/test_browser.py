@@ -22,8 +22,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-PAGES = {"home": "", "story": "story", "live": "live", "enrol": "enrol", "search": "search", "compare": "compare",
-         "gallery": "gallery", "metrics": "metrics", "evaluate": "evaluate"}
+PAGES = {"home": "", "story": "story", "live": "live", "cameras": "cameras", "enrol": "enrol", "search": "search",
+         "compare": "compare", "gallery": "gallery", "metrics": "metrics", "evaluate": "evaluate"}
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run", "--disable-quic", "--disable-features=WebRtcHideLocalIpsWithMdns",
          "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
@@ -220,5 +220,27 @@ def test_search_result_in_chromium(server, browser, shots):
         page.set_viewport_size({"width": 1400, "height": 2000})
         page.wait_for_timeout(1500)
         page.screenshot(path=str(shots / "search-result.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_cameras_page_watches_two_cameras_side_by_side(server, browser, shots):
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    try:
+        page.goto(server, timeout=60_000)  # from Home through the navigation, as a visitor would
+        settle(page)
+        page.get_by_role("link", name="Cameras").click()
+        page.get_by_role("heading", name="Cameras").wait_for(timeout=120_000)
+        settle(page)
+        page.get_by_text("As fast as possible").click()
+        settle(page)
+        page.get_by_role("button", name="Start watching").click()
+        page.get_by_text(re.compile(r"Watch run \d+ done")).wait_for(timeout=180_000)
+        body = page.inner_text('[data-testid="stMainBlockContainer"]')
+        for camera in ("camera 1", "camera 2"):
+            m = re.search(camera + r": ended, (\d+) frames.*?(\d+) sightings", body)
+            assert m and int(m.group(1)) > 100 and int(m.group(2)) > 0, body[:3000]
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.screenshot(path=str(shots / "cameras.png"), full_page=True)
     finally:
         page.close()

@@ -94,7 +94,8 @@ def test_a_database_whose_creation_was_killed_opens_and_is_completed(tmp_path):
     with pytest.raises(DatabaseError, match="creation was interrupted"):
         GalleryDB(blank, read_only=True)
     with GalleryDB(blank) as g:
-        assert g.data_tables() == ["faces", "galleries", "people", "searches"]
+        assert g.data_tables() == ["faces", "galleries", "identities", "people", "searches", "sightings",
+                                   "watch_progress", "watch_runs", "watchlist"]
     other = tmp_path / "other.duckdb"
     con = duckdb.connect(str(other))
     con.execute("CREATE TABLE stuff (x INT)")

@@ -30,6 +30,7 @@ def main() -> None:
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("pages/story.py", title="Story", icon=":material/auto_stories:"),
         st.Page("pages/live.py", title="Live", icon=":material/videocam:"),
+        st.Page("pages/cameras.py", title="Cameras", icon=":material/video_camera_front:"),
         st.Page("pages/enrol.py", title="Enrol", icon=":material/person_add:"),
         st.Page("pages/search.py", title="Search", icon=":material/search:"),
         st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),

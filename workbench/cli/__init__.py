@@ -1,11 +1,11 @@
 """`workbench`: the command line. Each command is a docstring and one library call.
 
 One module per command group (``faces``: detect/verify/enrol/search, ``gallery``,
-``evaluate``, ``bench``, ``app``); ``base`` holds the group, its options and error display.
+``evaluate``, ``bench``, ``app``, ``watch``: watch/sightings, ``identities``: identities/watchlist); ``base`` holds the group, its options and error display.
 Add a command in the module of its group (or a new module imported here).
 """
 
-from workbench.cli import app, bench, evaluate, faces, gallery  # noqa: F401  (register the commands)
+from workbench.cli import app, bench, evaluate, faces, gallery, identities, watch  # noqa: F401  (register the commands)
 from workbench.cli.base import cli, main
 
 __all__ = ["cli", "main"]

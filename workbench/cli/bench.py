@@ -191,6 +191,81 @@ def bench_video(obj: Ctx, file: str, runs: int, detect_every: int | None, frame_
     click.echo(f"naive loop (DeepFace.represent + search per frame): {r.naive_fps} fps -> {r.speedup_vs_naive}x")
 
 
+@bench.command("watch")
+@click.argument("file", type=click.Path(), required=False)
+@click.option("--cameras", default="1,2,4,8", show_default=True, help="Numbers of cameras (copies of FILE) to run.")
+@click.option("--ray/--no-ray", "with_ray", default=False, show_default=True,
+              help="Also through a local Ray cluster (Ray's overhead as a ratio).")
+@click.option("--sizes", default="640x360,1280x720", show_default=True,
+              help="Frame sizes for the CPU cost of one camera ('' to skip).")
+@click.option("--max-frames", type=click.IntRange(1), default=None, help="Frames per camera (default: the whole clip).")
+@click.option("--json", "as_json", is_flag=True)
+def bench_watch_cmd(file: str | None, cameras: str, with_ray: bool, sizes: str, max_frames: int | None,
+                    as_json: bool) -> None:
+    """N cameras at once at real-time rate: fps, drops, identity latency, sightings per second."""
+    import os
+
+    from workbench import config
+    from workbench.bench.watch import bench_watch
+    from workbench.cli.watch import echo_strict_json
+
+    if file is None:
+        base = config.faces_dir()
+        file = str(base / "face-recognition-examples" / "short_hamilton_clip.mp4") if base else ""
+    _check_file(file)
+    try:
+        ns = [int(x) for x in cameras.split(",") if x.strip()]
+        dims = [tuple(int(v) for v in x.lower().split("x")) for x in sizes.split(",") if x.strip()]
+    except ValueError:
+        raise WorkbenchError(f"--cameras wants integers and --sizes WIDTHxHEIGHT, got {cameras!r} / {sizes!r}") from None
+    if not ns or min(ns) < 1:
+        raise WorkbenchError("--cameras needs at least one number of cameras, each 1 or more")
+    r = bench_watch(file, cameras=ns, ray=with_ray, max_frames=max_frames, sizes=dims,
+                    progress=_progress("benchmarking"))
+    r["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    if as_json:
+        echo_strict_json(r)
+        return
+    click.echo(f"bench video loop: {r['bench_video_fps']} fps; one watched camera (fast): {r['one_camera_fast_fps']} fps "
+               f"({r['one_camera_vs_bench_video']}x)")
+    for label, rows in (("threads", r["local"]), ("processes", r["processes"]), ("Ray", r["ray"])):
+        for x in rows:
+            lat = ", ".join(f"{a}/{b}" for a, b in zip(x["latency_p50_ms"], x["latency_p95_ms"]))
+            click.echo(f"{label:>7} {x['cameras']} camera(s): fps per camera {x['fps_per_camera']}, dropped "
+                       f"{x['dropped_per_camera']}, named after p50/p95 ms {lat}, {x['sightings_per_s']} sightings/s "
+                       f"(load {x['load_before']} -> {x['load_after']})")
+    for c in r["cpu_per_camera"]:
+        click.echo(f"CPU at {c['frame_size']}: {c['cores_per_camera']} core(s) per real-time camera "
+                   f"({c['cpu_s']} CPU s for {c['video_s']} s of video)")
+
+
+@bench.command("clusters")
+@click.option("--people", default=20, show_default=True, type=click.IntRange(2), help="LFW people in the footage.")
+@click.option("--photos", default=4, show_default=True, type=click.IntRange(2), help="Photos per person.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def bench_clusters_cmd(people: int, photos: int, seed: int, as_json: bool) -> None:
+    """Purity of anonymous identities on footage of known people (LFW, the shared clip)."""
+    from workbench import config
+    from workbench.bench.clusters import bench_clusters
+    from workbench.cli.watch import echo_strict_json
+
+    base = config.faces_dir()
+    if base is None or not (base / "lfw").is_dir():
+        raise WorkbenchError("the shared photos with LFW (../shared/data/faces/lfw) are not on this machine")
+    r = bench_clusters(base, people=people, photos=photos, seed=seed, progress=_progress("benchmarking"))
+    if as_json:
+        echo_strict_json(r)
+        return
+    for key in ("lfw", "hamilton"):
+        part = r[key]
+        click.echo(f"{part['footage']}: {part['sightings']} anonymous sightings")
+        for row in part["scores"]:
+            t = "" if row["threshold"] is None else f" at {row['threshold']}"
+            click.echo(f"  {row['method']}{t}: purity {row['purity']:.3f}, inverse purity {row['inverse_purity']:.3f}, "
+                       f"{row['clusters']} identities for {row['people']} people ({row['items']} sightings)")
+
+
 def _bench_matrix(obj: Ctx, gallery: str | None):
     """The gallery the video benchmark searches: a named one, else the demo photos in a temp DB."""
     import tempfile

@@ -67,18 +67,26 @@ def verify(obj: Ctx, image1: str, image2: str, as_json: bool) -> None:
 @click.option("--every", "every_s", default=1.0, show_default=True, help="Video: seconds between sampled frames.")
 @click.option("--batch", "batch_size", default=32, show_default=True, type=click.IntRange(1),
               help="Commit every this many faces (a crash loses at most one batch; run again to finish).")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None,
+              help="Spread the photos over a Ray cluster: --ray (a local one), --ray auto, --ray ray://HOST:10001.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def enrol(obj: Ctx, path: str, gallery: str, person: str | None, consent: bool | None, notes: str | None,
-          every_s: float, batch_size: int, as_json: bool) -> None:
+          every_s: float, batch_size: int, ray_address: str | None, as_json: bool) -> None:
     """Enrol PATH: an image, a folder of <person>/ sub-folders, or a video (sampled frames)."""
     from workbench.search.enrol import enrol_path
 
     if not Path(path).exists():
         raise WorkbenchError(f"{path}: no such file or folder")
+    analyser = None
+    if ray_address:
+        from workbench.pipeline import raycluster
+
+        raycluster.connect(ray_address)
+        analyser = raycluster.analyse_sources_ray
     with obj.open_db() as db:
         r = enrol_path(db, gallery, path, obj.settings, person=person, consent=consent, notes=notes,
-                       every_s=every_s, progress=_progress("enrolling"), batch_size=batch_size)
+                       every_s=every_s, progress=_progress("enrolling"), batch_size=batch_size, analyser=analyser)
     if as_json:
         _echo_json({"gallery": gallery, "enrolled": r.enrolled, "duplicates": r.duplicates,
                     "skipped": [s.__dict__ for s in r.skipped], "people": r.people})

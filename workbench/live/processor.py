@@ -20,7 +20,7 @@ import collections
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -56,6 +56,10 @@ class Track:
     pending: bool = False
     seen_at: int = -1
     seen_box: Box | None = None
+    #: the caller's stamps (see :meth:`LiveProcessor.process`) of the frame that opened the track
+    #: and of the last frame it was detected in
+    first_stamp: Any = None
+    last_stamp: Any = None
 
 
 @dataclass
@@ -82,6 +86,15 @@ class LiveProcessor:
     upsample: int | None = None
     embed_async: bool = False
     tracks: list[Track] = field(default_factory=list)
+    #: ``on_decision(track, best match or None, vector float32 (dim,), aligned chip or None)``,
+    #: called on the video thread after each identification decision (first and re-checks);
+    #: must be cheap (hand the work to a queue). ``on_track_end(track)`` when a track is dropped.
+    on_decision: Callable[[Track, Any, np.ndarray, np.ndarray | None], None] | None = None
+    on_track_end: Callable[[Track], None] | None = None
+    #: pass the aligned chip to ``on_decision`` (sighting logs that keep chips)
+    want_chips: bool = False
+    #: annotate frames (off for headless watching: the returned frame is the input)
+    draw: bool = True
 
     @classmethod
     def realtime(cls, settings: Settings, matrix: GalleryMatrix | None, **overrides: Any) -> LiveProcessor:
@@ -97,7 +110,8 @@ class LiveProcessor:
         self._next_id = 1
         self._t0 = time.perf_counter()
         self.faces_seen = 0
-        self._inflight: list[tuple[Any, list[Track], float]] = []
+        self._inflight: list[tuple[Any, list[Track], float, list]] = []
+        self._stamp: Any = None
         #: first and later identifications: ``(track id, frame opened, frame identified, perf_counter time)``
         self.identified: collections.deque[tuple[int, int, int, float]] = collections.deque(maxlen=1000)
         #: every track of this run: when it was on screen and what it was called (see :meth:`seen`)
@@ -138,13 +152,19 @@ class LiveProcessor:
                     (ox, oy), (nx, ny) = best.seen_box.center, box.center
                     best.velocity = ((nx - ox) / steps, (ny - oy) / steps)
                 best.box, best.missed, best.seen_box, best.seen_at = box, 0, box, self._frame
+                best.last_stamp = self._stamp
                 out.append(best)
             else:
-                out.append(Track(self._next_id, box, opened_at=self._frame, seen_at=self._frame, seen_box=box))
+                out.append(Track(self._next_id, box, opened_at=self._frame, seen_at=self._frame, seen_box=box,
+                                 first_stamp=self._stamp, last_stamp=self._stamp))
                 self._next_id += 1
         for t in free:
             t.missed += 1
         self.tracks = out + [t for t in free if t.missed <= self.max_missed]
+        if self.on_track_end is not None:
+            for t in free:
+                if t.missed > self.max_missed:
+                    self.on_track_end(t)
         return out
 
     def _coast(self) -> list[Track]:
@@ -157,18 +177,20 @@ class LiveProcessor:
                 t.box = Box(b.left + dx, b.top + dy, b.right + dx, b.bottom + dy)
         return [t for t in self.tracks if t.missed == 0]
 
-    def _identify(self, tr: Track, best: list) -> tuple[str, float] | None:
+    def _identify(self, tr: Track, best: list, vec: np.ndarray | None = None,
+                  chip: np.ndarray | None = None) -> tuple[str, float] | None:
         """Label a track from its ranked candidates and log when; returns ``(person, distance)``."""
         tr.pending = False
         if tr.identified_at < 0:
             tr.identified_at = self._frame
         self.identified.append((tr.id, tr.opened_at, self._frame, time.perf_counter()))
-        if not best:
-            return None
-        m = best[0]
-        tr.label = m.person if m.match else UNKNOWN
-        tr.distance, tr.similarity = m.distance, m.similarity
-        return (m.person, m.distance)
+        m = best[0] if best else None
+        if m is not None:
+            tr.label = m.person if m.match else UNKNOWN
+            tr.distance, tr.similarity = m.distance, m.similarity
+        if self.on_decision is not None and vec is not None:
+            self.on_decision(tr, m, vec, chip)
+        return None if m is None else (m.person, m.distance)
 
     def _rank(self, vecs: np.ndarray) -> list:
         s = self.settings
@@ -180,9 +202,9 @@ class LiveProcessor:
         matches: list[tuple[str, float]] = []
         search_ms = 0.0
         still = []
-        for fut, tracks, sent in list(self._inflight):
+        for fut, tracks, sent, chips in list(self._inflight):
             if not (wait or fut.done()):
-                still.append((fut, tracks, sent))
+                still.append((fut, tracks, sent, chips))
                 continue
             try:
                 vecs = fut.result()
@@ -192,8 +214,8 @@ class LiveProcessor:
                     tr.pending, tr.embedded_at = False, -1
                 continue
             t = time.perf_counter()
-            for tr, best in zip(tracks, self._rank(vecs)):
-                found = self._identify(tr, best)
+            for k, (tr, best) in enumerate(zip(tracks, self._rank(vecs))):
+                found = self._identify(tr, best, vecs[k], chips[k] if self.want_chips else None)
                 if found:
                     matches.append(found)
             search_ms += (time.perf_counter() - t) * 1000
@@ -204,10 +226,32 @@ class LiveProcessor:
         """Wait for background embeddings still running (end of a video)."""
         self._collect(wait=True)
 
-    def process(self, image: np.ndarray, at_s: float | None = None) -> tuple[np.ndarray, FrameStats]:
+    def undecided(self) -> list[Track]:
+        """Tracks still waiting for their first decision: live ones not yet embedded, and those
+        whose vectors are being computed (even if the track has ended meanwhile)."""
+        out = {id(t): t for t in self.tracks if t.identified_at < 0}
+        for _fut, tracks, _sent, _chips in self._inflight:
+            out.update({id(t): t for t in tracks if t.identified_at < 0})
+        return list(out.values())
+
+    def finish(self) -> None:
+        """End of the stream: wait for background embeddings, then end every track."""
+        self.flush()
+        ended, self.tracks = self.tracks, []
+        if self.on_track_end is not None:
+            for t in ended:
+                self.on_track_end(t)
+
+    def process(self, image: np.ndarray, at_s: float | None = None, stamp: Any = None,
+                ) -> tuple[np.ndarray, FrameStats]:
         """Process one RGB frame; returns the annotated frame (a copy) and its statistics.
-        ``at_s``: the frame's time in the video (default: seconds since the processor started)."""
+
+        ``at_s``: the frame's time in the video (default: seconds since the processor started),
+        for :meth:`seen`. ``stamp`` is the caller's record of this frame (source frame index,
+        video time, wall time ...): tracks keep the stamps of their first and last frames.
+        """
         t0 = time.perf_counter()
+        self._stamp = stamp
         s = self.settings
         detected = self._frame % max(self.detect_every, 1) == 0
         up = s.upsample if self.upsample is None else self.upsample
@@ -230,7 +274,8 @@ class LiveProcessor:
                 tracks = [current[i] for i in due]
                 for tr in tracks:
                     tr.pending, tr.embedded_at = True, self._frame
-                self._inflight.append((parallel.submit_embed_chips(chips, s.model), tracks, time.perf_counter()))
+                self._inflight.append((parallel.submit_embed_chips(chips, s.model), tracks, time.perf_counter(),
+                                       chips))
                 embed_ms = (time.perf_counter() - t1) * 1000
             else:
                 vecs = embed.embed_faces(image, [dets[i] for i in due], s.model)
@@ -238,13 +283,15 @@ class LiveProcessor:
                 ranked = self._rank(vecs)
                 embed_ms = (t2 - t1) * 1000
                 search_ms += (time.perf_counter() - t2) * 1000
-                for i, best in zip(due, ranked):
+                chips = (embed.aligned_chips(image, [dets[i] for i in due]) if self.want_chips
+                         else [None] * len(due))
+                for k, (i, best) in enumerate(zip(due, ranked)):
                     tr = current[i]
                     tr.embedded_at = self._frame
-                    found = self._identify(tr, best)
+                    found = self._identify(tr, best, vecs[k], chips[k])
                     if found:
                         matches.append(found)
-        annotated = draw_tracks(image, current)
+        annotated = draw_tracks(image, current) if self.draw else image
         total_ms = (time.perf_counter() - t0) * 1000
         st = FrameStats(self._frame, time.perf_counter() - self._t0, (t1 - t0) * 1000 if detected else 0.0,
                         embed_ms, search_ms, total_ms, len(current), len(due), tuple(matches), detected)

@@ -109,7 +109,8 @@ def plan(path: str | os.PathLike, person: str | None = None, *, every_s: float =
 def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settings: Settings = Settings(), *,
                   consent: bool | None = None, notes: str | None = None,
                   progress: Progress | None = None, keep_faces: bool = False,
-                  workers: int | None = None, batch_size: int | None = None) -> EnrolReport:
+                  workers: int | None = None, batch_size: int | None = None,
+                  analyser: Callable | None = None) -> EnrolReport:
     """Analyse every source, keep the largest accepted face of each, and store them.
 
     A source is skipped (with a reason) when it cannot be read, has no face, its faces all
@@ -121,6 +122,8 @@ def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settin
     Faces are stored in one transaction at the end, or with ``batch_size`` (for large
     folders) every that many faces: a crash then loses only the batch in progress, never part
     of one, and running the same enrolment again skips what is stored and finishes the rest.
+    ``analyser`` replaces :func:`workbench.pipeline.parallel.analyse_sources` (same arguments and
+    yields), e.g. :func:`workbench.pipeline.raycluster.analyse_sources_ray` for a Ray cluster.
     """
     sources = list(sources)
     records: list[FaceRecord] = []
@@ -163,8 +166,8 @@ def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settin
                 progress(done, len(sources), src.label)
         base = done
         step = (lambda i, _n, label, base=base: progress(base + i, len(sources), label)) if progress else None
-        for i, res in parallel.analyse_sources(todo, settings, workers=workers, all_thumbs=keep_faces,
-                                               progress=step):
+        for i, res in (analyser or parallel.analyse_sources)(todo, settings, workers=workers,
+                                                             all_thumbs=keep_faces, progress=step):
             record = _record(todo_src[i], res, keep_faces, skipped, outcomes)
             if record is not None:
                 records.append(record)
@@ -207,11 +210,12 @@ def _record(src: Source, res: parallel.Analysed, keep_faces: bool, skipped: list
 def enrol_path(db: GalleryDB, gallery: str, path: str | os.PathLike, settings: Settings = Settings(), *,
                person: str | None = None, consent: bool | None = None, notes: str | None = None,
                every_s: float = 1.0, progress: Progress | None = None,
-               batch_size: int | None = None, workers: int | None = None) -> EnrolReport:
+               batch_size: int | None = None, workers: int | None = None,
+               analyser: Callable | None = None) -> EnrolReport:
     """Enrol an image, a folder of people, or a video (see :func:`plan`)."""
     return enrol_sources(db, gallery, plan(path, person, every_s=every_s), settings,
                          consent=consent, notes=notes, progress=progress, batch_size=batch_size,
-                         workers=workers)
+                         workers=workers, analyser=analyser)
 
 
 #: The demo gallery: the face_recognition project's k-NN example, one folder per person

@@ -2,7 +2,8 @@
 
 A mixin of :class:`workbench.store.GalleryDB`: every method runs on the database's
 connection and locks (:mod:`workbench.store.db`). Deleting a face, a person or a gallery
-also forgets the search-log rows that returned them, then compacts the file.
+also forgets the search-log rows that returned them (and a person's or gallery's sightings),
+then compacts the file.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from workbench.errors import DatabaseError, GalleryError
 from workbench.store.audit import forget_in_log
 from workbench.store.db import reads
 from workbench.store.results import first
+from workbench.store.sightings import forget_sightings
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,6 +97,7 @@ class GalleryStore:
             gid = self.gallery_id(name, cur=cur)
             n = first(cur.execute("SELECT count(*) FROM faces WHERE gallery_id = ?", [gid]))[0]
             cur.execute("DELETE FROM searches WHERE gallery = ?", [name])
+            forget_sightings(cur, gid, name)
             cur.execute("DELETE FROM faces WHERE gallery_id = ?", [gid])
             cur.execute("DELETE FROM people WHERE gallery_id = ?", [gid])
             if drop:
@@ -245,6 +248,7 @@ class GalleryStore:
                 raise GalleryError(f"no person {name!r} in gallery {gallery!r}")
             ids = [r[0] for r in cur.execute("SELECT id FROM faces WHERE person_id = ?", [row[0]]).fetchall()]
             forget_in_log(cur, ids)
+            forget_sightings(cur, gid, gallery, [row[0]])
             cur.execute("DELETE FROM faces WHERE person_id = ?", [row[0]])
             cur.execute("DELETE FROM people WHERE id = ?", [row[0]])
         self._faces_changed(gid)

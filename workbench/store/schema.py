@@ -27,6 +27,46 @@ AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
+#: The city-cameras tables (issue 13): watch runs, the sightings log, anonymous identities,
+#: watchlists and where each camera's file got to. Vectors are ``FLOAT[]`` with their model
+#: beside them, so the tables do not depend on one model's dimension.
+WATCH_SEQUENCES = ("watch_run_ids", "sighting_ids", "identity_ids")
+WATCH_TABLES: dict[str, str] = {
+    "watch_runs": (
+        "CREATE TABLE IF NOT EXISTS watch_runs (id INTEGER PRIMARY KEY DEFAULT nextval('watch_run_ids'), "
+        "started_at TIMESTAMP DEFAULT current_timestamp, ended_at TIMESTAMP, gallery VARCHAR NOT NULL, "
+        "model VARCHAR, detector VARCHAR, metric VARCHAR, threshold DOUBLE, alert_threshold DOUBLE, "
+        "identity_threshold DOUBLE, sources VARCHAR[], mode VARCHAR, keep_chips BOOLEAN, status VARCHAR, "
+        "sightings INTEGER DEFAULT 0, alerts INTEGER DEFAULT 0, notes VARCHAR)"),
+    "sightings": (
+        "CREATE TABLE IF NOT EXISTS sightings (id BIGINT PRIMARY KEY DEFAULT nextval('sighting_ids'), "
+        "run_id INTEGER NOT NULL, gallery_id INTEGER NOT NULL, camera VARCHAR NOT NULL, source VARCHAR, "
+        "track INTEGER, decision INTEGER, first_frame BIGINT, last_frame BIGINT, first_video_s DOUBLE, "
+        "last_video_s DOUBLE, first_seen TIMESTAMP, last_seen TIMESTAMP, person_id INTEGER, "
+        "candidate_id INTEGER, identity_id INTEGER, distance DOUBLE, similarity DOUBLE, threshold DOUBLE, "
+        "model VARCHAR, box INTEGER[4], checks INTEGER DEFAULT 1, alert BOOLEAN DEFAULT false, "
+        "watchlists VARCHAR[], embedding FLOAT[], chip BLOB)"),
+    "identities": (
+        "CREATE TABLE IF NOT EXISTS identities (id INTEGER PRIMARY KEY DEFAULT nextval('identity_ids'), "
+        "gallery_id INTEGER NOT NULL, model VARCHAR NOT NULL, label VARCHAR NOT NULL, centroid FLOAT[], "
+        "members INTEGER DEFAULT 0, created_at TIMESTAMP DEFAULT current_timestamp)"),
+    "watchlist": (
+        "CREATE TABLE IF NOT EXISTS watchlist (gallery_id INTEGER NOT NULL, person_id INTEGER NOT NULL, "
+        "list VARCHAR NOT NULL, added_at TIMESTAMP DEFAULT current_timestamp)"),
+    "watch_progress": (
+        "CREATE TABLE IF NOT EXISTS watch_progress (gallery_id INTEGER NOT NULL, camera VARCHAR NOT NULL, "
+        "source VARCHAR NOT NULL, frame BIGINT, video_s DOUBLE, run_id INTEGER, "
+        "updated_at TIMESTAMP DEFAULT current_timestamp)"),
+}
+
+
+def _create_watch_tables(cur: Any) -> None:
+    for seq in WATCH_SEQUENCES:
+        cur.execute(f"CREATE SEQUENCE IF NOT EXISTS {seq}")
+    for ddl in WATCH_TABLES.values():
+        cur.execute(ddl)
+
+
 def create(cur: Any, model: str, dim: int) -> None:
     """Every table of a new database (inside the caller's transaction)."""
     for seq in ("gallery_ids", "person_ids", "face_ids", "search_ids"):
@@ -58,6 +98,7 @@ def create(cur: Any, model: str, dim: int) -> None:
         "detect_ms DOUBLE, embed_ms DOUBLE, search_ms DOUBLE, source VARCHAR, "
         + ", ".join(f"{name} {sql_type}" for name, sql_type in AUDIT_COLUMNS) + ")"
     )
+    _create_watch_tables(cur)
     cur.executemany(
         "INSERT INTO meta VALUES (?, ?)",
         [["schema_version", SCHEMA_VERSION], ["model", model], ["dim", str(dim)]],
@@ -92,10 +133,14 @@ def migrate(cur: Any) -> None:
     """
     have = {r[0] for r in cur.execute("DESCRIBE searches").fetchall()}
     missing = [(n, t) for n, t in AUDIT_COLUMNS if n not in have]
-    if not missing:
+    tables = set(data_tables(cur))
+    missing_tables = [t for t in WATCH_TABLES if t not in tables]
+    if not missing and not missing_tables:
         return
     for name, sql_type in missing:
         cur.execute(f"ALTER TABLE searches ADD COLUMN {name} {sql_type}")
+    if missing_tables:  # a file from before the sightings log (issue 13)
+        _create_watch_tables(cur)
     cur.execute("CHECKPOINT")
 
 

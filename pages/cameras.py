@@ -1,0 +1,166 @@
+import tempfile
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from workbench.app import ui
+from workbench.evaluation import watch_plots
+from workbench.live.cameras import CameraSpec, PushSource
+from workbench.live.watch import Watch, WatchOptions
+from workbench.pipeline import compare
+from workbench.search import clusters
+
+cur = ui.current()
+s = cur.settings
+db = ui.db()
+st.title("Cameras")
+st.caption(f"Several cameras searched at once against gallery **{ui.literal(cur.gallery)}**. Every track that is "
+           "identified becomes a row of the sightings log (in the database); faces that match nobody are grouped "
+           "into anonymous identities ('unknown 0007'); people on a watchlist raise alerts.")
+
+WEBCAM = "Webcam (this browser)"
+clips = ui.sample_videos()
+uploads = st.file_uploader("Upload videos", type=["mp4", "avi", "mov", "mkv", "webm"], accept_multiple_files=True,
+                           key="cam_uploads")
+if uploads:  # OpenCV reads files: uploads live in a temporary folder for this session
+    folder = Path(st.session_state.setdefault("cam_tmp", tempfile.mkdtemp(prefix="workbench-cameras-")))
+    for up in uploads:
+        (folder / Path(up.name).name).write_bytes(up.getvalue())
+        clips[f"upload: {Path(up.name).name}"] = folder / Path(up.name).name
+options = list(clips) + [WEBCAM]
+n = st.number_input("Cameras", 1, 4, 2, key="cam_n")
+slots = st.columns(int(n))
+chosen: list[tuple[str, str]] = []
+for i, col in enumerate(slots):
+    name = col.text_input("Name", f"camera {i + 1}", key=f"cam_name_{i}")
+    source = col.selectbox("Source", options, key=f"cam_src_{i}")
+    chosen.append((name.strip() or f"camera {i + 1}", source))
+
+a, b, c = st.columns(3)
+fast = a.toggle("As fast as possible", key="cam_fast", help="Off: files play at their own frame rate, like cameras.")
+keep_chips = b.toggle("Keep face chips", key="cam_chips", help="Store each sighting's face (to review identities).")
+max_frames = c.slider("Stop each camera after frames", 10, 2000, 300, key="cam_max")
+base = compare.default_threshold(s.model, s.metric_)
+alert_sim = st.slider("Alert on watchlisted people at similarity (%) or more", 80.0, 99.9,
+                      round(compare.similarity(s.threshold_, base), 1), key="cam_alert",
+                      help="Rekognition's advice for police use is 99 %. The report shows what each level would raise.")
+known = cur.gallery in db.galleries()["gallery"].to_list()
+if known:
+    people = db.people(cur.gallery)["name"].to_list()
+    listed = set(db.watchlist(cur.gallery)["person"].to_list())
+    interest = st.multiselect("People of interest (watchlist 'default')", people, default=sorted(listed & set(people)),
+                              key="cam_watchlist")
+    if st.button("Save watchlist", key="cam_watchlist_save"):
+        for person in set(interest) - listed:
+            ui.attempt(db.add_to_watchlist, cur.gallery, person)
+        for person in listed - set(interest):
+            ui.attempt(db.remove_from_watchlist, cur.gallery, person)
+        st.success(f"Watchlist: {ui.literal(', '.join(sorted(interest)) or 'nobody')}")
+
+watch: Watch | None = st.session_state.get("cam_watch")
+holder = st.session_state.setdefault("cam_holder", {})  # what the WebRTC thread may read (no session state there)
+if any(src == WEBCAM for _, src in chosen):
+    push = st.session_state.setdefault("cam_push", PushSource())
+    import av
+    from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+    def callback(frame: av.VideoFrame) -> av.VideoFrame:
+        # the WebRTC thread only hands frames over and shows the newest annotated one
+        image = frame.to_ndarray(format="rgb24")
+        push.push(image)
+        w = holder.get("watch")
+        shown = w.latest_frames().get("webcam") if w is not None else None
+        return av.VideoFrame.from_ndarray(shown if shown is not None else image, format="rgb24")
+
+    webrtc_streamer(key="cameras_webcam", mode=WebRtcMode.SENDRECV, video_frame_callback=callback,
+                    rtc_configuration={"iceServers": ui.ice_servers()},
+                    media_stream_constraints={"video": True, "audio": False}, async_processing=True)
+
+go, stop = st.columns(2)
+if go.button("Start watching", type="primary", key="cam_start", disabled=bool(watch and watch.running)):
+    names = [nm for nm, _ in chosen]
+    if len(set(names)) < len(names):
+        st.error("Give each camera a different name.")
+    else:
+        specs = [CameraSpec("webcam" if src == WEBCAM else nm, "browser" if src == WEBCAM else str(clips[src]),
+                            "push" if src == WEBCAM else "file") for nm, src in chosen]
+        push = {"webcam": st.session_state["cam_push"]} if any(sp.kind == "push" for sp in specs) else {}
+        opts = WatchOptions(cur.gallery, s, fast=fast, keep_chips=keep_chips, restart=True, max_frames=max_frames,
+                            draw=True, alert_threshold=compare.distance_for_similarity(alert_sim, base))
+        watch = Watch(db, specs, opts, push=push)
+        ui.attempt(watch.run_in_background)
+        if watch.running:
+            st.session_state["cam_watch"] = holder["watch"] = watch
+            st.session_state["cam_toasted"] = 0
+            if push:  # a fresh webcam source for the next run: this one ends with this watch
+                st.session_state.pop("cam_push", None)
+if stop.button("Stop watching", key="cam_stop") and watch is not None:
+    watch.stop()
+
+if watch is not None:
+    frames_row = st.columns(len(watch.specs))
+    slots = [(col.empty(), col.empty()) for col in frames_row]
+    table_title, table, timeline, alerts_title, alerts = (st.empty() for _ in range(5))
+
+    def render() -> None:
+        latest = watch.latest_frames()
+        for (img, cap), spec in zip(slots, watch.specs):
+            summary = watch.summaries[spec.name]
+            if latest.get(spec.name) is not None:
+                img.image(latest[spec.name])
+            cap.caption(f"**{ui.literal(spec.name)}**: {ui.literal(summary.state)}, {summary.frames} frames "
+                        f"({summary.dropped} dropped), {summary.fps:.1f} fps, {summary.faces} faces, "
+                        f"{summary.sightings} sightings" + (f" - {ui.literal(summary.message)}" if summary.message else ""))
+        rows = db.sightings(cur.gallery, run_id=watch.run_id)
+        table_title.subheader(f"Sightings of this run: {rows.height}")
+        table.dataframe(rows.select("camera", "who", "first_seen", "last_seen", "first_video_s", "last_video_s",
+                                    "distance", "similarity", "alert").to_pandas(), hide_index=True)
+        timeline.plotly_chart(watch_plots.timeline_figure(rows), key=f"timeline_{time.monotonic_ns()}")
+        flagged = rows.filter(rows["alert"])
+        alerts_title.subheader(f"Alerts: {flagged.height}")
+        alerts.dataframe(flagged.select("camera", "who", "first_seen", "distance", "similarity", "watchlists")
+                         .to_pandas(), hide_index=True)
+        new = list(watch.recent_alerts)[st.session_state.get("cam_toasted", 0):]
+        for a in new:
+            st.toast(f"Alert: {ui.literal(a.person)} on {ui.literal(a.camera)} ({a.similarity or 0:.1f} %)")
+        st.session_state["cam_toasted"] = st.session_state.get("cam_toasted", 0) + len(new)
+
+    while watch.running:
+        render()
+        time.sleep(1.0)
+    render()
+    if watch.error is not None:
+        st.error(f"The watch stopped: {ui.literal(watch.error)}")
+    elif watch.result is not None:
+        r = watch.result
+        st.success(f"Watch run {r.run_id} done: {r.sightings} sightings, {r.alerts} alerts, "
+                   f"{r.new_identities} new anonymous identities.")
+
+st.subheader("Anonymous identities")
+idents = ui.attempt(db.identities, cur.gallery) if known else None
+if idents is None or idents.height == 0:
+    st.caption("None yet: faces that match nobody in the gallery are grouped here.")
+else:
+    st.dataframe(idents.to_pandas(), hide_index=True)
+    pick = st.selectbox("Identity", idents["id"].to_list(), key="ident_pick",
+                        format_func=lambda i: ui.literal(idents.filter(idents["id"] == i)["label"][0]))
+    its = db.sightings(cur.gallery, identity=int(pick))
+    chips = [db.sighting_chip(i) for i in its.filter(its["has_chip"])["id"].head(12).to_list()]
+    if chips:
+        st.image([c for c in chips if c], width=96)
+    else:
+        st.caption("No chips kept for this identity (turn on 'Keep face chips').")
+    name_col, merge_col, split_col = st.columns(3)
+    person = name_col.text_input("Name this identity", key="ident_name")
+    consent = name_col.checkbox("The person consented", key="ident_consent")
+    if name_col.button("Enrol as this person", key="ident_enrol") and person.strip():
+        n_faces = ui.attempt(db.name_identity, cur.gallery, int(pick), person, consent=consent)
+        if n_faces is not None:
+            st.success(f"{ui.literal(person)}: {n_faces} face(s) enrolled.")
+    others = merge_col.multiselect("Merge into it", [i for i in idents["id"].to_list() if i != pick], key="ident_merge")
+    if merge_col.button("Merge", key="ident_merge_go") and others:
+        ui.attempt(clusters.merge, db, cur.gallery, int(pick), others)
+    moved = split_col.multiselect("Split these sightings off", its["id"].to_list(), key="ident_split")
+    if split_col.button("Split", key="ident_split_go") and moved:
+        ui.attempt(clusters.split, db, cur.gallery, int(pick), moved)

@@ -1,0 +1,243 @@
+"""`workbench watch` (many cameras at once into the sightings log) and `workbench sightings`
+(query, export, who was there)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from typing import Any
+
+import click
+
+from workbench.cli.base import Ctx, cli
+from workbench.errors import WorkbenchError
+
+
+def echo_strict_json(obj: Any) -> None:
+    """Strict JSON on stdout (no NaN or Infinity: they are null, with words elsewhere)."""
+    click.echo(json.dumps(obj, indent=2, default=str, allow_nan=False))
+
+
+def _ray_choice(value: str | None, sources: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
+    """``--ray`` takes an optional address; a camera argument right after it is a camera."""
+    if value is None or value in ("local", "auto") or value.startswith("ray://") or (
+            ":" in value and "=" not in value and "/" not in value):
+        return value, sources
+    return "local", sources + (value,)
+
+
+def _bars(specs):
+    from tqdm import tqdm
+
+    from workbench.pipeline.capture import video_info
+
+    bars = {}
+    for i, c in enumerate(specs):
+        total = None
+        if c.kind == "file":
+            try:
+                total = video_info(c.source)[0] or None
+            except WorkbenchError:
+                total = None
+        bars[c.name] = tqdm(total=total, desc=c.name[:16], unit="frame", position=i, file=sys.stderr,
+                            dynamic_ncols=True, leave=True, disable=None)
+    return bars
+
+
+def _threshold_of(settings, similarity: float | None, distance: float | None, what: str) -> float | None:
+    from workbench.pipeline import compare
+
+    if similarity is not None and distance is not None:
+        raise WorkbenchError(f"give the {what} threshold as a similarity or as a distance, not both")
+    if similarity is not None:
+        return round(compare.distance_for_similarity(similarity, settings.similarity_base), 6)
+    return distance
+
+
+@cli.command()
+@click.argument("cameras", nargs=-1)
+@click.option("--gallery", required=True, help="Gallery searched (people) and where sightings are logged.")
+@click.option("--fast", is_flag=True, help="Files as fast as possible (batch analysis), not at their frame rate.")
+@click.option("--keep-chips", is_flag=True, help="Store each sighting's face chip (off: vectors and boxes only).")
+@click.option("--batch", "batch_size", default=32, show_default=True, type=click.IntRange(1),
+              help="Commit every this many sightings (a crash loses at most one batch; run again to continue).")
+@click.option("--alert-similarity", type=click.FloatRange(1, 99.999), default=None,
+              help="Alert on watchlisted people only at this similarity (percent) or more, e.g. 99; default: the "
+                   "labelling threshold.")
+@click.option("--alert-threshold", type=click.FloatRange(0, min_open=True), default=None,
+              help="The same as a distance.")
+@click.option("--identity-threshold", type=click.FloatRange(0, min_open=True), default=None,
+              help="Largest distance that joins an unknown face to an anonymous identity (default 0.85 x the "
+                   "model's threshold).")
+@click.option("--restart", is_flag=True, help="Play files from the start, not from where the last run stopped.")
+@click.option("--max-frames", type=click.IntRange(1), default=None, help="Stop each camera after N frames.")
+@click.option("--retries", default=5, show_default=True, type=click.IntRange(0),
+              help="Network sources: reconnection attempts in a row before the camera is reported failed.")
+@click.option("--runner", type=click.Choice(["auto", "threads", "processes"]), default="auto", show_default=True,
+              help="Without Ray: a thread per camera, or a process per camera (uses every core); auto: threads "
+                   "for one camera, processes for more.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None,
+              help="Run each camera as a Ray actor: --ray (a local cluster), --ray auto, --ray ray://HOST:10001.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False), default=None,
+              help="Write the who-was-there HTML report of this run into this folder.")
+@click.option("-v", "--verbose", is_flag=True, help="A line on stderr for every committed batch.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+@click.pass_obj
+def watch(obj: Ctx, cameras: tuple[str, ...], gallery: str, fast: bool, keep_chips: bool, batch_size: int,
+          alert_similarity: float | None, alert_threshold: float | None, identity_threshold: float | None,
+          restart: bool, max_frames: int | None, retries: int, runner: str, ray_address: str | None,
+          report_dir: str | None, verbose: bool, as_json: bool) -> None:
+    """Watch CAMERAS (NAME=SOURCE: a video file, a folder of videos, a device index such as 0,
+    rtsp:// or http:// streams) at once, searching GALLERY, and log every sighting."""
+    from tqdm import tqdm
+
+    from workbench.live.cameras import parse_sources
+    from workbench.live.watch import Watch, WatchOptions
+
+    ray_address, cameras = _ray_choice(ray_address, cameras)
+    if not gallery.strip():
+        raise WorkbenchError("--gallery needs a name")
+    specs = parse_sources(list(cameras))
+    s = obj.settings
+    options = WatchOptions(gallery, s, fast=fast, keep_chips=keep_chips, batch_size=batch_size,
+                           alert_threshold=_threshold_of(s, alert_similarity, alert_threshold, "alert"),
+                           identity_threshold=identity_threshold, restart=restart, max_frames=max_frames,
+                           retries=retries)
+    with obj.open_db() as db:
+        bars = _bars(specs)
+
+        def say(line: str) -> None:
+            tqdm.write(line, file=sys.stderr)
+
+        def on_alert(a) -> None:
+            say(f"ALERT {a.camera}: {a.person} (watchlist {', '.join(a.watchlists)}) at {a.video_s:.1f} s, "
+                f"distance {a.distance:.3f}" + (f", similarity {a.similarity:.1f} %" if a.similarity else ""))
+
+        def on_status(st) -> None:
+            if st.state in ("failed", "reconnecting") or (st.state == "ended" and st.message):
+                say(f"{st.camera}: {st.state}: {st.message}")
+
+        def progress(summaries) -> None:
+            for c in summaries:
+                bar = bars[c.name]
+                bar.update(max(c.frames + c.dropped - bar.n, 0))
+                bar.set_postfix_str(f"{c.fps:.1f} fps, {c.faces} faces, {len(c.people)} people, "
+                                    f"{len(c.identities)} unknown, {c.dropped} dropped, {c.state}", refresh=False)
+
+        def on_batch(n: int, new: int, updated: int) -> None:
+            if verbose:
+                say(f"batch {n} committed: {new} new, {updated} updated sighting(s)")
+
+        if ray_address:
+            mode = "ray"
+        elif runner == "auto":
+            mode = "processes" if len(specs) > 1 else "local"
+        else:
+            mode = "local" if runner == "threads" else "processes"
+        w = Watch(db, specs, options, on_alert=on_alert, on_status=on_status, on_batch=on_batch,
+                  runner=mode, ray_address=None if ray_address == "local" else ray_address)
+        if ray_address:
+            from workbench.pipeline import raycluster
+
+            raycluster.connect(ray_address)
+        try:
+            summary = w.run(progress)
+        finally:
+            for bar in bars.values():
+                bar.close()
+        if report_dir:
+            from workbench.evaluation.sightings_report import write_sightings_report
+
+            page = write_sightings_report(db, gallery, report_dir, settings=s, alert_threshold=w.alert_threshold,
+                                          run_id=summary.run_id)
+    out = summary.as_dict()
+    if report_dir:
+        out["report"] = str(page)
+    if as_json:
+        echo_strict_json(out)
+    else:
+        click.echo(f"watch run {summary.run_id} ({summary.mode}): {summary.sightings} sightings, {summary.alerts} "
+                   f"alerts, {summary.new_identities} new anonymous identities in {summary.seconds:.1f} s")
+        for c in out["cameras"]:
+            lat = "" if c["identity_latency_p50_ms"] is None else (
+                f", named after {c['identity_latency_p50_ms']:.0f} ms (p95 {c['identity_latency_p95_ms']:.0f})")
+            click.echo(f"  {c['camera']}: {c['state']}, {c['frames']} frames ({c['dropped']} dropped) at "
+                       f"{c['fps']:.1f} fps, {c['faces']} faces, {c['sightings']} sightings, people: "
+                       f"{', '.join(c['people']) or 'none'}, {c['anonymous_identities']} unknown{lat}"
+                       + (f" - {c['message']}" if c["message"] else ""))
+        if report_dir:
+            click.echo(f"report: {page}")
+    if any(c.state == "failed" for c in summary.cameras) and all(c.state == "failed" for c in summary.cameras):
+        raise WorkbenchError("every camera failed; nothing was watched")
+
+
+def _since(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    v = value.strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if v[:-1].replace(".", "", 1).isdigit() and v[-1] in units:
+        return dt.datetime.now() - dt.timedelta(seconds=float(v[:-1]) * units[v[-1]])
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise WorkbenchError(f"--since wants a time (2026-11-30 14:00) or an age (30m, 2h, 1d), got {value!r}") from None
+
+
+@cli.command()
+@click.option("--gallery", required=True, help="Gallery whose sightings to show.")
+@click.option("--person", default=None, help="Only this enrolled person.")
+@click.option("--identity", default=None, help="Only this anonymous identity (id or 'unknown 0007').")
+@click.option("--camera", default=None, help="Only this camera.")
+@click.option("--since", default=None, help="Only sightings since a time (ISO) or an age (30m, 2h, 1d).")
+@click.option("--run", "run_id", type=int, default=None, help="Only this watch run.")
+@click.option("--alerts", "alerts_only", is_flag=True, help="Only alerts.")
+@click.option("--who", is_flag=True, help="Who was there: one line per identity, first/last time, cameras.")
+@click.option("--export", "export_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the sightings to a .csv or .parquet file (Parquet includes kept chips).")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False), default=None,
+              help="Write the who-was-there HTML report (timeline, alerts per threshold) into this folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def sightings(obj: Ctx, gallery: str, person: str | None, identity: str | None, camera: str | None,
+              since: str | None, run_id: int | None, alerts_only: bool, who: bool, export_path: str | None,
+              report_dir: str | None, as_json: bool) -> None:
+    """Where and when people (or anonymous identities) were seen, from the sightings log."""
+    if person and identity:
+        raise WorkbenchError("give --person or --identity, not both")
+    filters = dict(person=person, identity=identity, camera=camera, since=_since(since), run_id=run_id,
+                   alerts_only=alerts_only)
+    with obj.open_db(create=False, read_only=True) as db:
+        if export_path:
+            n = db.export_sightings(export_path, gallery, **filters)
+            click.echo(f"exported {n} sighting(s) to {export_path}", err=as_json)
+        if report_dir:
+            from workbench.evaluation.sightings_report import write_sightings_report
+
+            page = write_sightings_report(db, gallery, report_dir, settings=obj.settings, **filters)
+            click.echo(f"report: {page}", err=as_json)
+        if who:
+            from workbench.evaluation.sightings_report import who_was_there_json
+
+            data = who_was_there_json(db, gallery, **filters)
+            if as_json:
+                echo_strict_json(data)
+                return
+            for r in data["identities"]:
+                click.echo(f"{r['who']:<24} {r['kind']:<9} {r['sightings']:>4} sighting(s) on "
+                           f"{', '.join(r['cameras'])}: {r['first_seen']} to {r['last_seen']}"
+                           + (f", {r['alerts']} alert(s)" if r["alerts"] else ""))
+            return
+        df = db.sightings(gallery, **filters)
+    if as_json:
+        echo_strict_json(df.drop("has_chip").to_dicts())
+        return
+    if df.height == 0:
+        click.echo(f"{gallery}: no sightings match")
+        return
+    for r in df.iter_rows(named=True):
+        d = "" if r["distance"] is None else f" distance {r['distance']:.3f}"
+        click.echo(f"#{r['id']} {r['first_seen']:%Y-%m-%d %H:%M:%S} {r['camera']}: {r['who']} "
+                   f"(frames {r['first_frame']}-{r['last_frame']}, {r['first_video_s']:.1f}-{r['last_video_s']:.1f} s)"
+                   f"{d}" + (" ALERT" if r["alert"] else ""))

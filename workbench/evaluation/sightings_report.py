@@ -1,0 +1,118 @@
+"""Who was there: the sightings log as strict JSON and a self-contained HTML report with a
+timeline (who x time, coloured by camera), the alerts each threshold would have raised on
+the same footage, and the face chips kept for each identity."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from workbench.evaluation import watch_plots
+from workbench.evaluation.report import ExampleItem, Examples, Header, write_report
+from workbench.pipeline.compare import default_threshold, distance_for_similarity, is_match
+from workbench.store import GalleryDB
+
+#: Similarity levels the alert table always shows (Rekognition's 80 % default and 99 % advice).
+ALERT_LEVELS = (80.0, 90.0, 95.0, 99.0)
+
+
+def _finite(v: Any) -> Any:
+    return None if isinstance(v, float) and not math.isfinite(v) else v
+
+
+def alert_counts(sightings: pl.DataFrame, watched: set[str], model: str, metric: str,
+                 extra: dict[str, float] | None = None) -> pl.DataFrame:
+    """How many sightings of watchlisted people each threshold would have alerted on.
+
+    Every sighting keeps its best candidate and distance, so a stricter (or looser) threshold
+    is a re-decision, not a re-run. ``extra`` adds named distance thresholds (the run's own).
+    """
+    base = default_threshold(model, metric)
+    levels = [(f"{s:g} % similarity", distance_for_similarity(s, base)) for s in ALERT_LEVELS]
+    levels += [(name, float(d)) for name, d in (extra or {}).items()]
+    cand = sightings.filter(pl.col("candidate").is_in(sorted(watched))) if watched else sightings.clear()
+    dist = [d for d in cand["distance"].to_list() if d is not None]
+    rows = []
+    for name, d in levels:
+        n = sum(bool(is_match(x, d)) for x in dist)
+        rows.append({"threshold": name, "distance": round(d, 4), "alerts": n,
+                     "sightings_of_watchlisted_candidates": len(dist)})
+    return pl.DataFrame(rows)
+
+
+def who_was_there_json(db: GalleryDB, gallery: str, **filters: Any) -> dict[str, Any]:
+    """Every identity seen, with first/last times and cameras: a strict-JSON-ready dict."""
+    who = db.who_was_there(gallery, **filters)
+    out = []
+    for r in who.iter_rows(named=True):
+        out.append({k: (_finite(v) if not hasattr(v, "isoformat") else v.isoformat()) for k, v in r.items()})
+    return {"gallery": gallery, "filters": {k: str(v) for k, v in filters.items() if v is not None},
+            "identities": out, "sightings": int(sum(r["sightings"] for r in out)),
+            "alerts": int(sum(r["alerts"] for r in out))}
+
+
+def write_sightings_report(db: GalleryDB, gallery: str, out_dir: str | os.PathLike, *, settings,
+                           alert_threshold: float | None = None, time_axis: str = "wall",
+                           **filters: Any) -> Path:
+    """``report.html`` (plus CSV/Parquet tables) of the sightings of ``gallery`` matching ``filters``."""
+    s = db.sightings(gallery, **filters)
+    who = db.who_was_there(gallery, **filters)
+    watched = set(db.watchlist(gallery)["person"].to_list())
+    extra = {"labelling threshold": settings.threshold_}
+    if alert_threshold is not None:
+        extra["alert threshold of the run"] = alert_threshold
+    alerts = alert_counts(s, watched, settings.model, settings.metric_, extra)
+    cameras = sorted(set(s["camera"].to_list()))
+    people = who.filter(pl.col("kind") == "person").height
+    anonymous = who.filter(pl.col("kind") == "anonymous").height
+    if s.height:
+        span = f" between {s['first_seen'].min():%Y-%m-%d %H:%M:%S} and {s['last_seen'].max():%H:%M:%S}"
+    else:
+        span = ""
+    headline = [f"{people} enrolled people and {anonymous} anonymous identities were seen on {len(cameras)} "
+                f"camera(s){span}: {s.height} sightings, {int(s['alert'].sum()) if s.height else 0} alerts."]
+    if watched:
+        a = {r["threshold"]: r["alerts"] for r in alerts.iter_rows(named=True)}
+        headline.append(f"Watchlist alerts on this footage: {a.get('80 % similarity', 0)} at 80 % similarity, "
+                        f"{a.get('99 % similarity', 0)} at 99 % (each counts a sighting whose best candidate is "
+                        "a watchlisted person within that threshold).")
+    notes = ["A sighting is one track of one camera under one identification decision, not one frame. "
+             "'unknown NNNN' is an anonymous identity: tracks that matched nobody, grouped by face vector "
+             "(it can join two strangers who look alike, or split one person seen at different angles).",
+             "Times are the camera's wall clock when the frame arrived; video times are in the tables."]
+    header = Header("Who was there: sightings", settings.model, settings.detector, settings.metric_,
+                    settings.threshold_, f"gallery {gallery}; cameras: {', '.join(cameras) or 'none'}",
+                    {"sightings": s.height, "people": people, "anonymous identities": anonymous,
+                     "cameras": len(cameras)})
+    flat = _rounded(who.with_columns(pl.col("cameras").list.join(", ")))
+    table = _rounded(s.drop("has_chip", "gallery")).with_columns(pl.col("watchlists").list.join(", "),
+                                            pl.col("box").cast(pl.List(pl.Int64)).cast(pl.List(pl.String))
+                                            .list.join(" "))
+    figures = [("Timeline: who was seen when, on which camera", watch_plots.timeline_figure(s, time_axis)),
+               ("Alerts each threshold would have raised", watch_plots.alert_threshold_figure(alerts))]
+    examples = _chip_examples(db, s)
+    return write_report(out_dir, header, figures, {"who_was_there": flat, "sightings": table,
+                                                   "alert_thresholds": alerts},
+                        notes, headline=headline, examples=examples)
+
+
+def _rounded(df: pl.DataFrame, digits: int = 3) -> pl.DataFrame:
+    """Distances and seconds to ``digits`` decimals: what a reader can use, not float noise."""
+    return df.with_columns(pl.col(c).round(digits) for c, t in df.schema.items() if t == pl.Float64)
+
+
+def _chip_examples(db: GalleryDB, s: pl.DataFrame, per_identity: int = 6) -> list[Examples]:
+    kept = s.filter(pl.col("has_chip"))
+    if kept.height == 0:
+        return []
+    items = []
+    for who, group in kept.group_by("who", maintain_order=True):
+        chips = [db.sighting_chip(i) for i in group["id"].head(per_identity).to_list()]
+        cams = ", ".join(sorted(set(group["camera"].to_list())))
+        items.append(ExampleItem(f"{who[0]} ({group.height} sightings with chips; {cams})",
+                                 tuple(c for c in chips if c)))
+    return [Examples("Faces kept with the sightings (--keep-chips)", tuple(items))]

@@ -1,0 +1,258 @@
+"""One camera of a watch: its source through a :class:`LiveProcessor`, turned into sighting
+events. Runs on a thread of the watch's process, or inside a Ray actor on another machine;
+either way it writes nothing: events go back to the one writer (:mod:`workbench.live.watch`).
+
+A sighting is one track under one identification decision: it opens at the track's first
+decision, re-checks that give the same answer fold into it (closest distance kept), a re-check
+that names someone else closes it and opens another, and it closes when the track ends. Only
+vectors, boxes, distances and (when asked) face chips leave the camera; frames stay here.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from workbench.live.cameras import (CameraFrame, CameraSpec, PushSource, SourceCounters, Stamp, file_frames,
+                                    folder_frames, stream_frames)
+from workbench.live.processor import LiveProcessor, Track
+from workbench.pipeline import Settings
+from workbench.store import GalleryMatrix
+
+#: A progress mark goes to the writer every this many processed frames.
+MARK_EVERY = 15
+
+
+@dataclass(frozen=True, eq=False)
+class Opened:
+    """A new sighting (see the module docstring). ``key`` is unique within the watch."""
+
+    key: tuple[str, int, int]
+    camera: str
+    source: str
+    track: int
+    decision: int
+    first: Stamp
+    last: Stamp
+    person_id: int | None
+    candidate_id: int | None
+    distance: float | None
+    similarity: float | None
+    box: tuple[int, int, int, int]
+    vector: np.ndarray
+    chip: bytes | None
+    decided_at: float  # perf_counter: identity latency is decided_at - first.arrived
+
+
+@dataclass(frozen=True)
+class Closed:
+    """The end state of a sighting opened earlier (its track ended or changed name)."""
+
+    key: tuple[str, int, int]
+    last: Stamp
+    distance: float | None
+    similarity: float | None
+    box: tuple[int, int, int, int]
+    checks: int
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Every frame of ``source`` before ``frame`` is processed and its events were sent."""
+
+    camera: str
+    source: str
+    frame: int
+    video_s: float
+    resumable: bool
+
+
+@dataclass(frozen=True)
+class Status:
+    """A camera's state: starting, running, reconnecting ..., ended, failed, stopped."""
+
+    camera: str
+    state: str
+    message: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Open:
+    key: tuple[str, int, int]
+    person_id: int | None
+    distance: float | None
+    similarity: float | None
+    box: tuple[int, int, int, int]
+    checks: int = 1
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What a camera needs besides its source (picklable: it travels to Ray actors)."""
+
+    settings: Settings
+    fast: bool = False
+    keep_chips: bool = False
+    embed_async: bool = True
+    max_frames: int | None = None
+    retries: int = 5
+    backoff: float = 0.5
+    backoff_max: float = 8.0
+    draw: bool = False
+
+
+def _best(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+class CameraWorker:
+    """Runs one camera to its end (or ``stop``), handing every event to ``emit``.
+
+    ``start_of(source)`` gives the frame a file resumes from. With ``config.draw`` the newest
+    annotated frame is kept in :attr:`latest` (for the app).
+    """
+
+    def __init__(self, spec: CameraSpec, matrix: GalleryMatrix, config: WorkerConfig,
+                 emit: Callable[[object], None], stop: threading.Event | None = None,
+                 start_of: Callable[[str], int] = lambda _s: 0, push: PushSource | None = None) -> None:
+        self.spec, self.config, self.emit = spec, config, emit
+        self.stop = stop or threading.Event()
+        self.start_of = start_of
+        self.push = push
+        self.counters = push.counters if push is not None else SourceCounters()
+        self.latest: np.ndarray | None = None
+        self.state = "starting"
+        self.faces = 0
+        self.frames = 0
+        self._open: dict[int, _Open] = {}
+        self._decisions: dict[int, int] = {}
+        self._t0 = time.perf_counter()
+        kw = dict(embed_async=config.embed_async, draw=config.draw, want_chips=config.keep_chips,
+                  on_decision=self._on_decision, on_track_end=self._on_track_end)
+        self.proc = LiveProcessor.realtime(config.settings, matrix, **kw)
+
+    # -- events --------------------------------------------------------------------------
+
+    def _status(self, state: str, message: str = "") -> None:
+        self.state = state if not state.startswith("reconnecting") else "reconnecting"
+        self.emit(Status(self.spec.name, self.state, message or (state if state != self.state else ""),
+                         self.stats()))
+
+    def stats(self) -> dict[str, Any]:
+        span = time.perf_counter() - self._t0
+        return {"frames": self.frames, "dropped": self.counters.dropped, "faces": self.faces,
+                "reconnects": self.counters.reconnects, "fps": round(self.frames / span, 2) if span > 0 else 0.0}
+
+    def _on_decision(self, tr: Track, match: Any, vec: np.ndarray, chip: np.ndarray | None) -> None:
+        pid = match.person_id if match is not None and match.match else None
+        cand = match.person_id if match is not None else None
+        dist = None if match is None else float(match.distance)
+        sim = None if match is None else float(match.similarity)
+        box = tuple(tr.box.as_list())
+        cur = self._open.get(tr.id)
+        if cur is not None and cur.person_id == pid:
+            cur.checks += 1
+            if dist is not None and (cur.distance is None or dist < cur.distance):
+                cur.distance, cur.similarity, cur.box = dist, sim, box
+            return
+        if cur is not None:
+            self._close(tr, cur)
+        n = self._decisions.get(tr.id, 0) + 1
+        self._decisions[tr.id] = n
+        key = (self.spec.name, tr.id, n)
+        self._open[tr.id] = _Open(key, pid, dist, sim, box)
+        jpeg = None
+        if chip is not None:
+            from workbench.pipeline.capture import encode_jpeg
+
+            jpeg = encode_jpeg(np.ascontiguousarray(chip))
+        first = tr.first_stamp if n == 1 else tr.last_stamp
+        self.emit(Opened(key, self.spec.name, (first or tr.last_stamp).source, tr.id, n, first, tr.last_stamp, pid,
+                         cand, dist, sim, box, np.asarray(vec, np.float32), jpeg, time.perf_counter()))
+
+    def _close(self, tr: Track, cur: _Open) -> None:
+        self.emit(Closed(cur.key, tr.last_stamp, cur.distance, cur.similarity, cur.box, cur.checks))
+
+    def _on_track_end(self, tr: Track) -> None:
+        cur = self._open.pop(tr.id, None)
+        self._decisions.pop(tr.id, None)
+        if cur is not None and tr.last_stamp is not None:
+            self._close(tr, cur)
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def frames_iter(self) -> Iterator[CameraFrame]:
+        spec, c = self.spec, self.config
+        if self.push is not None:
+            return iter(self.push)
+        if spec.kind == "file":
+            return file_frames(spec.source, fast=c.fast, start=self.start_of(spec.source), stop=self.stop,
+                               counters=self.counters)
+        if spec.kind == "folder":
+            return folder_frames(spec.source, fast=c.fast, stop=self.stop, counters=self.counters,
+                                 start_of=self.start_of)
+        target: str | int = int(spec.source) if spec.kind == "device" else spec.source
+        return stream_frames(target, stop=self.stop, counters=self.counters, retries=c.retries, backoff=c.backoff,
+                             backoff_max=c.backoff_max, status=self._status)
+
+    def _mark(self, frame: CameraFrame, resumable: bool) -> Mark:
+        """Progress up to this frame, held back to the first frame of any track still waiting
+        for its decision (a resumed run must see that face again, or its sighting is lost)."""
+        waiting = [t.first_stamp.index for t in self.proc.undecided()
+                   if t.first_stamp is not None and t.first_stamp.source == frame.source]
+        return Mark(self.spec.name, frame.source, min([frame.index + 1, *waiting]), frame.video_s, resumable)
+
+    def run(self) -> None:
+        """Process the camera to its end; the last event is a :class:`Status` ended/failed/stopped."""
+        resumable = self.spec.kind in ("file", "folder")
+        last: CameraFrame | None = None
+        self._status("running")
+        try:
+            for frame in self.frames_iter():
+                if self.stop.is_set():
+                    break
+                annotated, st = self.proc.process(frame.image, stamp=frame.stamp())
+                self.frames += 1
+                self.faces += st.faces if st.detected else 0
+                if self.config.draw:
+                    self.latest = annotated
+                last = frame
+                if self.frames % MARK_EVERY == 0:
+                    self.emit(self._mark(frame, resumable))
+                if self.config.max_frames and self.frames >= self.config.max_frames:
+                    break
+            self.proc.finish()
+        except Exception as err:  # noqa: BLE001 - one camera's failure is reported, never the others'
+            self.proc.finish() if self.proc.tracks else None
+            self._status("failed", f"{self.spec.name}: {type(err).__name__}: {err}")
+            return
+        if last is not None:
+            self.emit(Mark(self.spec.name, last.source, last.index + 1, last.video_s, resumable))
+        problem = self.counters.problem
+        if self.stop.is_set():
+            self._status("stopped")
+        elif problem and (self.frames == 0 or self.spec.kind in ("stream", "device")):
+            self._status("failed", f"{self.spec.name}: {problem}")
+        elif self.frames == 0 and resumable and self.spec.kind == "file" and self.start_of(self.spec.source) > 0:
+            self._status("ended", f"{self.spec.name}: already watched to the end (restart to watch it again)")
+        elif self.frames == 0:
+            self._status("failed", f"{self.spec.name}: no readable frames")
+        else:
+            self._status("ended", problem)
+
+
+def warm_up(config: WorkerConfig) -> None:
+    """Load the detector and the embedding model now, not on the camera's first frames (a live
+    camera does not wait for a model to load: its frames would be dropped meanwhile)."""
+    import numpy as np
+
+    from workbench.pipeline import detect, embed
+
+    detect.detect_faces(np.zeros((64, 64, 3), np.uint8), config.settings.detector, upsample=0)
+    if config.settings.model == "Dlib":
+        embed.embed_chips([np.zeros((150, 150, 3), np.uint8)], "Dlib")

@@ -1,0 +1,330 @@
+"""The sightings log: watch runs, one row per track per identification decision, and where
+each camera's file got to. A mixin of :class:`workbench.store.GalleryDB`.
+
+One process writes (the watch's driver, see :mod:`workbench.live.watch`): rows arrive in
+batches, each batch one transaction (new sightings, updates of earlier ones, the anonymous
+identities they created or moved, and each camera's progress), so a crash loses at most the
+batch in progress and never leaves half of one. Deleting a person or a gallery deletes their
+sightings through :func:`forget_sightings` (then the caller compacts the file).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import polars as pl
+
+from workbench.errors import GalleryError
+from workbench.files import atomic_path
+from workbench.store.db import reads
+from workbench.store.results import first, query_frame
+
+
+@dataclass(frozen=True, eq=False)
+class SightingRow:
+    """A new sighting: one track of one camera under one identification decision."""
+
+    id: int
+    camera: str
+    source: str
+    track: int
+    decision: int
+    first_frame: int
+    last_frame: int
+    first_video_s: float
+    last_video_s: float
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    person_id: int | None
+    candidate_id: int | None
+    identity_id: int | None
+    distance: float | None
+    similarity: float | None
+    threshold: float
+    model: str
+    box: tuple[int, int, int, int]
+    checks: int = 1
+    alert: bool = False
+    watchlists: tuple[str, ...] = ()
+    embedding: np.ndarray | None = None
+    chip: bytes | None = None
+
+
+@dataclass(frozen=True)
+class SightingUpdate:
+    """A later state of an earlier sighting (the track went on, or ended)."""
+
+    id: int
+    last_frame: int
+    last_video_s: float
+    last_seen: dt.datetime
+    distance: float | None
+    similarity: float | None
+    box: tuple[int, int, int, int]
+    checks: int
+    alert: bool
+    watchlists: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class IdentityRow:
+    """An anonymous identity as the batch leaves it (``new``: insert, else update)."""
+
+    id: int
+    label: str
+    centroid: np.ndarray
+    members: int
+    new: bool = False
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a camera got in a file: the next frame to process on a resumed run."""
+
+    camera: str
+    source: str
+    frame: int
+    video_s: float
+
+
+def _vec(v: np.ndarray | None) -> list[float] | None:
+    return None if v is None else np.asarray(v, np.float32).reshape(-1).tolist()
+
+
+def forget_sightings(cur: Any, gallery_id: int, gallery: str, person_ids: Sequence[int] | None = None) -> None:
+    """Delete the sightings (and watchlist rows) of ``person_ids`` of a gallery, or with ``None``
+    everything the watch stored for the gallery: sightings, identities, watchlists, progress, runs."""
+    if person_ids is None:
+        for table in ("sightings", "identities", "watchlist", "watch_progress"):
+            cur.execute(f"DELETE FROM {table} WHERE gallery_id = ?", [gallery_id])
+        cur.execute("DELETE FROM watch_runs WHERE gallery = ?", [gallery])
+        return
+    ids = [int(i) for i in person_ids]
+    if ids:
+        cur.execute("DELETE FROM sightings WHERE gallery_id = ? AND (list_contains(?::INTEGER[], person_id) "
+                    "OR list_contains(?::INTEGER[], candidate_id))", [gallery_id, ids, ids])
+        cur.execute("DELETE FROM watchlist WHERE list_contains(?::INTEGER[], person_id)", [ids])
+
+
+_SELECT = (
+    "SELECT s.id, s.run_id, g.name AS gallery, s.camera, s.source, s.track, s.decision, s.first_frame, "
+    "s.last_frame, s.first_video_s, s.last_video_s, s.first_seen, s.last_seen, "
+    "coalesce(p.name, i.label, 'unknown') AS who, p.name AS person, s.identity_id, i.label AS identity, "
+    "c.name AS candidate, s.distance, s.similarity, s.threshold, s.model, s.box, s.checks, s.alert, "
+    "s.watchlists, s.chip IS NOT NULL AS has_chip "
+    "FROM sightings s JOIN galleries g ON g.id = s.gallery_id LEFT JOIN people p ON p.id = s.person_id "
+    "LEFT JOIN people c ON c.id = s.candidate_id LEFT JOIN identities i ON i.id = s.identity_id "
+)
+
+
+class Sightings:
+    """Watch runs and the sightings log (a mixin of :class:`~workbench.store.GalleryDB`)."""
+
+    def allocate_ids(self, sequence: str, n: int) -> list[int]:
+        """``n`` fresh ids of ``sighting_ids`` or ``identity_ids`` (a crash only skips some)."""
+        if sequence not in ("sighting_ids", "identity_ids") or n <= 0:
+            return []
+        with self._write_lock:
+            rows = self.cursor().execute(f"SELECT nextval('{sequence}') FROM range(?)", [int(n)]).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def start_watch_run(self, *, gallery: str, model: str, detector: str, metric: str, threshold: float,
+                        alert_threshold: float, identity_threshold: float, sources: Sequence[str], mode: str,
+                        keep_chips: bool) -> int:
+        """Record a watch run (and a row of the search log naming it); returns its id."""
+        with self.transaction() as cur:
+            self.gallery_id(gallery, create=True, cur=cur)
+            run = int(first(cur.execute(
+                "INSERT INTO watch_runs (gallery, model, detector, metric, threshold, alert_threshold, "
+                "identity_threshold, sources, mode, keep_chips, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                "'running') RETURNING id",
+                [gallery, model, detector, metric, float(threshold), float(alert_threshold),
+                 float(identity_threshold), list(sources), mode, bool(keep_chips)]))[0])
+        from workbench.store.audit import SearchAudit
+
+        self.log_search(gallery=gallery, detector=detector, metric=metric, threshold=threshold, top_k=1,
+                        result_face_ids=[], result_distances=[], detect_ms=0.0, embed_ms=0.0, search_ms=0.0,
+                        source=f"watch run {run}: " + "; ".join(sources),
+                        audit=SearchAudit(client="watch", upsample=None))
+        return run
+
+    def end_watch_run(self, run_id: int, status: str, notes: str = "") -> None:
+        with self.transaction() as cur:
+            cur.execute("UPDATE watch_runs SET ended_at = current_timestamp, status = ?, notes = ? WHERE id = ?",
+                        [status, notes, int(run_id)])
+
+    def write_watch_batch(self, run_id: int, gallery: str, new: Sequence[SightingRow],
+                          updates: Sequence[SightingUpdate] = (), identities: Sequence[IdentityRow] = (),
+                          progress: Sequence[Progress] = ()) -> None:
+        """One batch of the watch, all or nothing: new sightings, updates of earlier ones, the
+        anonymous identities touched, each camera's progress and the run's counters."""
+        with self.transaction() as cur:
+            gid = self.gallery_id(gallery, cur=cur)
+            for ident in identities:
+                if ident.new:
+                    cur.execute("INSERT INTO identities (id, gallery_id, model, label, centroid, members) "
+                                "VALUES (?, ?, ?, ?, ?, ?)",
+                                [ident.id, gid, self.model, ident.label, _vec(ident.centroid), ident.members])
+                else:
+                    cur.execute("UPDATE identities SET centroid = ?, members = ? WHERE id = ?",
+                                [_vec(ident.centroid), ident.members, ident.id])
+            if new:
+                cur.executemany(
+                    "INSERT INTO sightings (id, run_id, gallery_id, camera, source, track, decision, first_frame, "
+                    "last_frame, first_video_s, last_video_s, first_seen, last_seen, person_id, candidate_id, "
+                    "identity_id, distance, similarity, threshold, model, box, checks, alert, watchlists, "
+                    "embedding, chip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                    "?, ?, ?, ?)",
+                    [[r.id, run_id, gid, r.camera, r.source, r.track, r.decision, r.first_frame, r.last_frame,
+                      r.first_video_s, r.last_video_s, r.first_seen, r.last_seen, r.person_id, r.candidate_id,
+                      r.identity_id, r.distance, r.similarity, r.threshold, r.model, list(r.box), r.checks,
+                      r.alert, list(r.watchlists), _vec(r.embedding), r.chip] for r in new])
+            if updates:
+                cur.executemany(
+                    "UPDATE sightings SET last_frame = ?, last_video_s = ?, last_seen = ?, distance = ?, "
+                    "similarity = ?, box = ?, checks = ?, alert = ?, watchlists = ? WHERE id = ?",
+                    [[u.last_frame, u.last_video_s, u.last_seen, u.distance, u.similarity, list(u.box), u.checks,
+                      u.alert, list(u.watchlists), u.id] for u in updates])
+            for p in progress:
+                cur.execute("DELETE FROM watch_progress WHERE gallery_id = ? AND camera = ? AND source = ?",
+                            [gid, p.camera, p.source])
+                cur.execute("INSERT INTO watch_progress (gallery_id, camera, source, frame, video_s, run_id) "
+                            "VALUES (?, ?, ?, ?, ?, ?)", [gid, p.camera, p.source, int(p.frame),
+                                                          float(p.video_s), run_id])
+            alerts = sum(r.alert for r in new)
+            cur.execute("UPDATE watch_runs SET sightings = sightings + ?, alerts = alerts + ? WHERE id = ?",
+                        [len(new), int(alerts), run_id])
+
+    @reads
+    def watch_progress(self, gallery: str, camera: str, source: str) -> int:
+        """The frame a resumed run of ``camera`` on file ``source`` starts from (0: from the start)."""
+        row = first(self.cursor().execute(
+            "SELECT w.frame FROM watch_progress w JOIN galleries g ON g.id = w.gallery_id "
+            "WHERE g.name = ? AND w.camera = ? AND w.source = ?", [gallery, camera, source]))
+        return int(row[0]) if row else 0
+
+    def resume_watch(self, gallery: str, camera: str, source: str) -> int:
+        """The frame a new run of ``camera`` on file ``source`` resumes from; sightings an earlier
+        (killed) run logged from that frame on are removed first, since the new run logs them
+        again (no duplicates), with identities left empty by that. 0: play from the start."""
+        with self.transaction() as cur:
+            row = first(cur.execute(
+                "SELECT w.frame, w.gallery_id FROM watch_progress w JOIN galleries g ON g.id = w.gallery_id "
+                "WHERE g.name = ? AND w.camera = ? AND w.source = ?", [gallery, camera, source]))
+            if not row or not row[0]:
+                return 0
+            cur.execute("DELETE FROM sightings WHERE gallery_id = ? AND camera = ? AND source = ? AND first_frame >= ?",
+                        [row[1], camera, source, int(row[0])])
+            cur.execute("DELETE FROM identities i WHERE gallery_id = ? AND NOT EXISTS "
+                        "(SELECT 1 FROM sightings s WHERE s.identity_id = i.id)", [row[1]])
+        return int(row[0])
+
+    def reset_watch_progress(self, gallery: str, cameras: Sequence[str]) -> None:
+        """Forget where ``cameras`` got to, so their files play from the start again."""
+        with self.transaction() as cur:
+            gid = self.gallery_id(gallery, create=True, cur=cur)
+            cur.execute("DELETE FROM watch_progress WHERE gallery_id = ? AND list_contains(?, camera)",
+                        [gid, list(cameras)])
+
+    @reads
+    def watch_runs(self, gallery: str | None = None) -> pl.DataFrame:
+        where, params = ("WHERE gallery = ?", [gallery]) if gallery else ("", [])
+        return query_frame(self.cursor(), f"SELECT * FROM watch_runs {where} ORDER BY id", params)
+
+    @reads
+    def sightings(self, gallery: str | None = None, *, person: str | None = None,
+                  identity: int | str | None = None, camera: str | None = None,
+                  since: dt.datetime | None = None, run_id: int | None = None,
+                  alerts_only: bool = False, limit: int | None = None) -> pl.DataFrame:
+        """Sightings, oldest first, with names: ``who`` is the person, the anonymous identity's
+        label, or ``unknown``. Filters combine; an unknown gallery is a :class:`GalleryError`."""
+        where, params = [], []
+        if gallery is not None:
+            where.append("s.gallery_id = ?")
+            params.append(self.gallery_id(gallery))
+        if person is not None:
+            where.append("p.name = ?")
+            params.append(person)
+        if identity is not None:
+            if isinstance(identity, int) or str(identity).isdigit():
+                where.append("s.identity_id = ?")
+                params.append(int(identity))
+            else:
+                where.append("i.label = ?")
+                params.append(str(identity))
+        if camera is not None:
+            where.append("s.camera = ?")
+            params.append(camera)
+        if since is not None:
+            where.append("s.last_seen >= ?")
+            params.append(since)
+        if run_id is not None:
+            where.append("s.run_id = ?")
+            params.append(int(run_id))
+        if alerts_only:
+            where.append("s.alert")
+        sql = _SELECT + (f"WHERE {' AND '.join(where)} " if where else "") + "ORDER BY s.first_seen, s.id"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return query_frame(self.cursor(), sql, params)
+
+    @reads
+    def sighting_chip(self, sighting_id: int) -> bytes | None:
+        """The JPEG face chip kept with a sighting (``--keep-chips``), if any."""
+        row = first(self.cursor().execute("SELECT chip FROM sightings WHERE id = ?", [int(sighting_id)]))
+        return bytes(row[0]) if row and row[0] is not None else None
+
+    def who_was_there(self, gallery: str, **filters: Any) -> pl.DataFrame:
+        """Every identity seen (person, anonymous identity or unknown) with its first and last
+        time (wall clock and video), cameras, sightings and alerts; filters as :meth:`sightings`."""
+        s = self.sightings(gallery, **filters)
+        if s.height == 0:
+            return pl.DataFrame(schema={"who": pl.String, "kind": pl.String, "cameras": pl.List(pl.String),
+                                        "sightings": pl.UInt32, "alerts": pl.UInt32,
+                                        "first_seen": pl.Datetime, "last_seen": pl.Datetime,
+                                        "first_video_s": pl.Float64, "last_video_s": pl.Float64,
+                                        "best_distance": pl.Float64})
+        kind = (pl.when(pl.col("person").is_not_null()).then(pl.lit("person"))
+                .when(pl.col("identity").is_not_null()).then(pl.lit("anonymous")).otherwise(pl.lit("unknown")))
+        return (s.with_columns(kind.alias("kind"))
+                .group_by("who", "kind")
+                .agg(pl.col("camera").unique().sort().alias("cameras"), pl.len().alias("sightings"),
+                     pl.col("alert").sum().cast(pl.UInt32).alias("alerts"),
+                     pl.col("first_seen").min(), pl.col("last_seen").max(), pl.col("first_video_s").min(),
+                     pl.col("last_video_s").max(), pl.col("distance").min().alias("best_distance"))
+                .sort("first_seen", "who"))
+
+    def export_sightings(self, path: str | os.PathLike | io.BytesIO, gallery: str, *, kind: str | None = None,
+                         **filters: Any) -> int:
+        """Write sightings to ``.csv`` or ``.parquet`` (or a buffer, ``kind`` naming the format);
+        chips stay out of CSV. Returns the number of rows written."""
+        buffer = isinstance(path, io.BytesIO)
+        kind = (kind or ("" if buffer else Path(path).suffix)).lower().lstrip(".")
+        if kind not in ("csv", "parquet"):
+            raise GalleryError(f"{path}: export sightings as .csv or .parquet")
+        df = self.sightings(gallery, **filters)
+        if kind == "parquet":
+            ids = df["id"].to_list()
+            with self.reading():
+                chips = dict(self.cursor().execute(
+                    "SELECT id, chip FROM sightings WHERE list_contains(?::BIGINT[], id)", [ids]).fetchall())
+            df = df.with_columns(pl.Series("chip", [chips.get(i) for i in ids], dtype=pl.Binary))
+            write = df.write_parquet
+        else:
+            nested = [c for c, t in df.schema.items() if t.is_nested()]
+            df = df.with_columns(pl.Series(c, [json.dumps(v) for v in df[c].to_list()], dtype=pl.String)
+                                 for c in nested)
+            write = df.write_csv
+        if buffer:
+            write(path)
+            return df.height
+        with atomic_path(path) as tmp:
+            write(tmp)
+        return df.height
