@@ -130,7 +130,7 @@ def test_four_sessions_enrol_and_search_one_gallery_while_the_cli_is_refused(app
         # a second process trying to write while the app holds the file
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         cli = subprocess.run([sys.executable, "-m", "workbench.cli", "--db", str(db_path), "enrol", str(photos[0]),
-                              "--gallery", "class", "--person", "intruder"], capture_output=True, text=True, env=env,
+                              "--gallery", "class", "--person", "intruder", "--consent"], capture_output=True, text=True, env=env,
                              timeout=300)
         assert cli.returncode == 1 and "Traceback" not in cli.stderr, cli.stderr
         lines = cli.stderr.strip().splitlines()

@@ -98,7 +98,7 @@ def test_bad_eval_input_is_one_line_and_writes_nothing(faces, tmp_path, db_path)
 @pytest.fixture(scope="module")
 def demo(faces, eval_db) -> Path:
     knn = faces / "face-recognition-examples" / "knn_examples"
-    r = run("--db", eval_db, "enrol", knn / "train", "--gallery", "demo")
+    r = run("--db", eval_db, "enrol", knn / "train", "--gallery", "demo", "--consent")
     assert r.exit_code == 0, r.output
     return knn
 

@@ -29,7 +29,7 @@ def test_eval_pairs_reaches_99_percent(faces, db_path):
 
 def test_knn_gallery_returns_the_right_person_first(faces, db_path):
     knn = faces / "face-recognition-examples" / "knn_examples"
-    r = run("--db", db_path, "enrol", knn / "train", "--gallery", "knn", "--json")
+    r = run("--db", db_path, "enrol", knn / "train", "--gallery", "knn", "--consent", "--json")
     assert r.exit_code == 0, r.output
     enrolled = json.loads(r.stdout)
     assert enrolled["enrolled"] == 9 and sorted(enrolled["people"]) == [
@@ -51,7 +51,7 @@ def test_crowd_photo_yields_at_least_20_faces(faces):
 
 def test_video_enrolment_samples_frames(faces, db_path):
     clip = faces / "face-recognition-examples" / "short_hamilton_clip.mp4"
-    r = run("--db", db_path, "enrol", clip, "--gallery", "video", "--person", "lin", "--every", "1.0", "--json")
+    r = run("--db", db_path, "enrol", clip, "--gallery", "video", "--person", "lin", "--every", "1.0", "--consent", "--json")
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert out["enrolled"] >= 2 and out["people"] == ["lin"]
@@ -64,7 +64,7 @@ def test_folder_with_a_bad_file_enrols_the_rest_and_reports_it(faces, tmp_path, 
     folder.mkdir(parents=True)
     shutil.copy(faces / "face-recognition-examples" / "obama.jpg", folder / "a.jpg")
     (folder / "broken.jpg").write_bytes(b"garbage")
-    r = run("--db", db_path, "enrol", tmp_path / "people", "--gallery", "g", "--json")
+    r = run("--db", db_path, "enrol", tmp_path / "people", "--gallery", "g", "--consent", "--json")
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert out["enrolled"] == 1 and len(out["skipped"]) == 1
