@@ -121,8 +121,9 @@ def face_score(box: Box, width: int, height: int) -> float:
     return math.sqrt(box.area) * weight
 
 
-#: The rule, in words, for messages and docs.
+#: The rule, in words, for messages and docs, and its version (caches key on it).
 CHOICE_RULE = "the face nearest the image centre, weighted by its size"
+CHOICE_RULE_ID = "centre-weighted-size/1"
 
 
 @dataclass(frozen=True, eq=False)
