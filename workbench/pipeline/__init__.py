@@ -14,10 +14,11 @@ from workbench.pipeline.analyze import (
     analyze,
     analyze_source,
     choose_face,
+    compare_analyses,
     compare_photos,
     main_face,
     verify,
 )
 
 __all__ = ["Analysis", "Comparison", "FaceChoice", "Settings", "analyze", "analyze_source", "choose_face",
-           "compare_photos", "main_face", "verify"]
+           "compare_analyses", "compare_photos", "main_face", "verify"]

@@ -209,8 +209,15 @@ def compare_photos(source_a: ImageSource, source_b: ImageSource, settings: Setti
                    face_a: int | None = None, face_b: int | None = None) -> Comparison:
     """Same person? Compares one face of each photo: ``face_a``/``face_b`` (1-based) when given,
     else the one :func:`choose_face` picks, and says which (see :meth:`FaceChoice.describe`)."""
-    ca = choose_face(analyze_source(source_a, settings), face_a, _name(source_a))
-    cb = choose_face(analyze_source(source_b, settings), face_b, _name(source_b))
+    return compare_analyses(analyze_source(source_a, settings), analyze_source(source_b, settings), settings,
+                            face_a=face_a, face_b=face_b, names=(_name(source_a), _name(source_b)))
+
+
+def compare_analyses(a: Analysis, b: Analysis, settings: Settings = Settings(), *, face_a: int | None = None,
+                     face_b: int | None = None, names: tuple[str, str] = ("image", "image")) -> Comparison:
+    """:func:`compare_photos` on photos already analysed (choosing another face costs no model time)."""
+    ca = choose_face(a, face_a, names[0])
+    cb = choose_face(b, face_b, names[1])
     v = compare.verify_embeddings(ca.face.embedding, cb.face.embedding, settings.metric_, settings.threshold_)
     return Comparison(v, ca, cb)
 

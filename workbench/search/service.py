@@ -74,6 +74,15 @@ class SearchResult:
     def similarity_of(self, threshold: float) -> float:
         return float(compare.similarity(threshold, self.similarity_base or self.threshold))
 
+    def verdicts(self, whatif: float | None = None) -> list[str]:
+        """Each face's verdict at the search's threshold, ``"would match"`` for a face that
+        matches only at the ``whatif`` threshold."""
+        out = []
+        for f in self.faces:
+            v = f.verdict()
+            out.append("would match" if v == NO_MATCH and whatif is not None and f.verdict(whatif) == MATCH else v)
+        return out
+
     def matched(self, threshold: float | None = None) -> int:
         return sum(f.verdict(threshold) == MATCH for f in self.faces)
 
