@@ -185,6 +185,8 @@ def _pairs_out(r, as_json: bool, report_dir: str | None) -> None:
         click.echo(f"  EER {r.eer.eer:.4f} at {r.eer.threshold:.4f}; best accuracy {r.best_accuracy:.4f} at "
                    f"{r.best_threshold:.4f} (tuned on these pairs)")
     click.echo(f"  failures to acquire: {r.fta_words()}")
+    for line in _grouped({f: "no_face" for f in r.fta}):
+        click.echo(f"    {line}")
     for g in r.groups:
         fta = r.group_fta.get(g.group, 0)
         click.echo(f"  {g.group}: FMR {_rate(g.rates.fmr, g.rates.false_matches, g.rates.impostor, 'no pairs')}, "
@@ -259,6 +261,8 @@ def eval_search(obj: Ctx, probes: str, gallery: str, identities: str | None, non
     click.echo(f"  at threshold {r.threshold:.4f}: FPIR {_rate(r.fpir, fp, c.nonmated, 'none: no non-mated probes')}, "
                f"FNIR {_rate(r.fnir, fn, c.mated, 'none: no mated probes')}; rank-1 {rank1}")
     click.echo(f"  failures to acquire: {r.fta_words()}")
+    for line in _grouped({f: "no_face" for f in r.fta}):
+        click.echo(f"    {line}")
     for g in r.groups:
         fpir = "no non-mated probes" if g["fpir"] is None else g["fpir"]
         fnir = "no mated probes" if g["fnir"] is None else g["fnir"]
