@@ -102,6 +102,57 @@ def test_cli_search_says_no_match_and_states_the_gate_rule(astronaut, astronaut_
     assert "no match: the closest, eileen, is at" in r.stdout and "0 matched at" in r.stdout
 
 
+# -- 3. who a probe is ------------------------------------------------------------------------
+
+def test_the_replay_calls_nobody_innocent_without_a_stated_identity(faces, tmp_path):
+    knn = faces / "face-recognition-examples" / "knn_examples"
+    db = tmp_path / "r.duckdb"
+    for who in ("obama", "biden"):
+        assert run("--db", db, "enrol", knn / "train" / who, "--gallery", "g", "--person", who,
+                   "--consent").exit_code == 0
+    probes = tmp_path / "probes"
+    probes.mkdir()
+    shutil.copy(knn / "test" / "obama1.jpg", probes / "photo1.jpg")  # obama, under a name that says nothing
+    r = run("--db", db, "eval", "replay", "--probes", probes, "--gallery", "g")
+    assert r.exit_code == 1 and "who these probes show is not stated" in r.stderr, r.output
+    (probes / "obama").mkdir()  # stated by a sub-folder: obama is in the gallery, so not innocent
+    shutil.move(probes / "photo1.jpg", probes / "obama" / "photo1.jpg")
+    (probes / "alex").mkdir()
+    shutil.copy(knn / "test" / "alex_lacamoire1.jpg", probes / "alex" / "x.jpg")
+    out = json.loads(run("--db", db, "eval", "replay", "--probes", probes, "--gallery", "g", "--json").stdout)
+    assert out["probes"] == 1 and [Path(p).name for p in out["excluded_probes"]] == ["photo1.jpg"]
+    at80 = [t for t in out["thresholds"] if t["similarity"] == 80.0][0]
+    assert at80["probes_flagged"] == 0  # obama's correct match is not counted as an innocent flagged
+
+
+# -- 4. the scale answer --------------------------------------------------------------------------
+
+def test_the_scale_answer_gives_counts_ranges_and_bounds_in_words():
+    from workbench.evaluation import scale
+
+    rng = np.random.default_rng(1)
+    imp = rng.normal(0.9, 0.1, (200, 50))  # 10,000 impostor distances from 200 probes
+    who = np.repeat(np.arange(200)[:, None], 50, axis=1)
+    a = scale.scale_answer(imp, scale.thresholds_for(0.6, (80.0, 99.0)), clusters=who,
+                           sizes=(300_000, 20_000_000), n_boot=100)
+    at80, at99 = a.row(80.0), a.row(99.0)
+    truth80 = 0.5 * math.erfc((0.9 - 0.6) / 0.1 / math.sqrt(2))  # 0.00135 per comparison
+    assert at80.source == "measured" and at80.false_matches >= scale.MIN_MEASURED
+    assert at80.measured.low < truth80 < at80.measured.high
+    e, f = at80.at(300_000)
+    assert e.value == pytest.approx(300_000 * at80.measured.value) and f.value > 0.999
+    # 99 % (distance 0.3, six sd away): nothing measured, so an upper bound and a fitted tail
+    assert at99.false_matches == 0 and at99.source == "fitted"
+    assert at99.measured.high == pytest.approx(scale._wilson(0, 10_000)[1])
+    words = a.sentence(300_000, 99.0)
+    assert "we saw 0 false matches in 10,000 comparisons" in words and "fewer than 120 false" in words
+    assert "a model of the tail, not a measurement" in words
+    json.dumps(scale.as_dict(a), allow_nan=False)  # strict JSON
+    empty = scale.scale_answer(np.array([]), {80.0: 0.6}, sizes=(1000,))
+    assert "nothing can be said" in empty.sentence(1000, 80.0)
+    json.dumps(scale.as_dict(empty), allow_nan=False)
+
+
 # -- 5. consent -------------------------------------------------------------------------------
 
 def test_enrolment_needs_an_explicit_consent_choice_recorded_with_its_reason(astronaut_png, db_path, tmp_path):

@@ -77,6 +77,11 @@ def test_search_page_finds_both_people_and_rethresholds(demo_app):
     at.slider(key="search_whatif").set_value(99.9).run()  # far stricter: nobody would match
     summary = at.subheader[0].value
     assert "2 matched at 80 %" in summary and "0 would match at 100 %" in summary, summary
+    # a crowd: one annotated photo, one summary line, one row per face (not a page of charts)
+    at.selectbox(key="search_sample").select("retinaface/img3.jpg").run()
+    assert not at.exception
+    assert at.subheader[0].value.startswith("23 faces found")
+    assert len(at.get("image")) == 1 and at.dataframe[0].value.shape[0] == 23
 
 
 def test_enrol_page_enrols_with_consent_and_shows_verdicts(demo_app):
