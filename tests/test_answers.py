@@ -245,3 +245,21 @@ def test_max_side_zero_finds_the_small_faces_the_cap_loses(astronaut, tmp_path):
     assert out["found"] == 1 and out["accepted"] == 1 and out["rejected"] == {} and out["max_side"] is None
     text = run("--max-side", "0", "detect", big).stdout
     assert "1 face found, 1 accepted" in text and "searched at full size" in text
+
+
+def test_the_face_rule_measurements_run_on_a_tiny_lfw(astronaut, tmp_path):
+    lfw = tmp_path / "lfw"
+    for name, images in (("Eileen", [astronaut, astronaut[:, ::-1]]), ("Grey", [np.full((250, 250, 3), 90, np.uint8)])):
+        (lfw / name).mkdir(parents=True)
+        for i, im in enumerate(images, 1):
+            Image.fromarray(np.ascontiguousarray(im)).save(lfw / name / f"{name}_{i:04d}.jpg")
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("1\t1\nEileen\t1\t2\nEileen\t1\tGrey\t1\n")
+    r = run("--upsample", "0", "bench", "face-choice", pairs, "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert (out["pairs"], out["photos"], out["no_face"]) == (2, 3, 1) and out["accuracy_rule"] == 1.0
+    r = run("--upsample", "0", "bench", "face-size", pairs, "--sizes", "0", "--json")
+    assert r.exit_code == 0, r.output
+    (row,) = json.loads(r.stdout)
+    assert (row["size"], row["pairs"], row["accuracy"], row["detected"], row["photos"]) == (0, 1, 1.0, 2, 2)
