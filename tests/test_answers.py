@@ -90,12 +90,12 @@ def test_a_face_the_gate_rejects_is_not_searched_and_the_log_says_why(astronaut,
 def test_cli_search_says_no_match_and_states_the_gate_rule(astronaut, astronaut_png, tmp_path, db_path):
     assert run("--db", db_path, "enrol", astronaut_png, "--gallery", "g", "--person", "eileen",
                "--consent").exit_code == 0
-    small = tmp_path / "small.png"  # her face at 37-39 px: found (upsampled once), under the 40-px rule
-    Image.fromarray(np.asarray(Image.fromarray(astronaut).resize((210, 210), Image.LANCZOS))).save(small)
+    small = tmp_path / "small.png"  # her face at about 30 px: found (upsampled twice), under the 36-px rule
+    Image.fromarray(np.asarray(Image.fromarray(astronaut).resize((170, 170), Image.LANCZOS))).save(small)
     flipped = tmp_path / "flipped.png"  # her upside-down twin is nobody the gallery knows: "no match"
-    r = run("--db", db_path, "search", small, "--gallery", "g")
+    r = run("--db", db_path, "--upsample", "2", "search", small, "--gallery", "g")
     assert r.exit_code == 0, r.output
-    assert "not searched: too small: the face is" in r.stdout and "the gate needs at least 40 px" in r.stdout
+    assert "not searched: too small: the face is" in r.stdout and "the gate needs at least 36 px" in r.stdout
     Image.fromarray(np.ascontiguousarray(astronaut[:, ::-1] // 3 + 60)).save(flipped)
     r = run("--db", db_path, "--threshold", "0.05", "search", flipped, "--gallery", "g")
     assert r.exit_code == 0, r.output
