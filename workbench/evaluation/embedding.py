@@ -55,6 +55,11 @@ def _key(settings: Settings) -> tuple[str, str, int, int]:
     return settings.model, settings.detector, int(settings.upsample), int(settings.max_side or 0)
 
 
+def _rule(settings: Settings) -> str:
+    """How the one face of a photo is chosen: the rule, and the quality gate it prefers faces by."""
+    return f"{CHOICE_RULE_ID};{settings.gate!r}"
+
+
 def size(db: GalleryDB) -> int:
     """Number of cached images (all models)."""
     return db.cache_size()
@@ -85,7 +90,7 @@ def embed_files(paths: Sequence[str | os.PathLike], settings: Settings = Setting
             hashed.append((str(p), capture.sha256(data), data, None))
         except WorkbenchError as err:
             hashed.append((str(p), "", None, f"unreadable: {getattr(err, 'reason', err)}"))
-    known = (db.cache_lookup(sorted({h for _, h, _, _ in hashed if h}), _key(settings), CHOICE_RULE_ID)
+    known = (db.cache_lookup(sorted({h for _, h, _, _ in hashed if h}), _key(settings), _rule(settings))
              if db is not None else {})
     out: list[Embedded] = []
     new: dict[str, Embedded] = {}
@@ -127,4 +132,4 @@ def _analyse(path: str, sha: str, data: bytes, settings: Settings) -> Embedded:
 
 def _store(db: GalleryDB, items: list[Embedded], settings: Settings) -> None:
     db.cache_store([(e.sha256, None if e.vector is None else e.vector.astype(float).tolist(), e.faces, e.failure,
-                     e.box) for e in items], _key(settings), CHOICE_RULE_ID)
+                     e.box) for e in items], _key(settings), _rule(settings))
