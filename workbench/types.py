@@ -92,9 +92,9 @@ class Quality:
     """Measurements of one face crop and the gate's verdict.
 
     ``reason`` is ``None`` for an accepted face, else one of
-    :data:`workbench.quality.REASONS` (like Rekognition's UnindexedFaces reasons); ``rule``
-    then states the measurement against the limit that failed, in words ("37 px, the gate
-    needs at least 40 px"), so no rejection is shown without its rule.
+    :data:`workbench.pipeline.quality.REASONS` (like Rekognition's UnindexedFaces reasons); ``rule``
+    then states the measurement against the limit that failed, in words ("the face is 30 px, the
+    gate needs at least 36 px"), so no rejection is shown without its rule.
     """
 
     size: int

@@ -3,9 +3,9 @@
 * Streamlit's usage statistics are off; the app serves only its own bundled files (Streamlit
   ships its fonts and scripts), so a browser on it talks to the app's host and nothing else.
 * WebRTC uses no STUN/TURN server unless ``WORKBENCH_ICE_SERVERS`` names some (see
-  :func:`workbench.ui.ice_servers`).
+  :func:`workbench.app.ui.ice_servers`).
 * Uploads are capped at :data:`MAX_UPLOAD_MB` per file by Streamlit, and decoded images at
-  :data:`workbench.capture.MAX_PIXELS` pixels by the loader.
+  :data:`workbench.pipeline.capture.MAX_PIXELS` pixels by the loader.
 
 ``workbench app`` passes :func:`streamlit_options` on the command line and runs from the
 checkout, whose ``.streamlit/config.toml`` says the same for ``streamlit run app.py``.

@@ -1,5 +1,5 @@
 """Verification (1:1) evaluations: labelled pairs from a CSV or from a folder per person,
-embedded once each (through the embedding cache), scored with :mod:`workbench.metrics`.
+embedded once each (through the embedding cache), scored with :mod:`workbench.evaluation.metrics`.
 
 Each photo gives the face :func:`~workbench.pipeline.choose_face` picks (nearest the centre,
 weighted by size). A photo in which no face is found is a *failure to acquire*: counted and
@@ -244,8 +244,8 @@ def eval_pairs(csv_path: str | os.PathLike, images_dir: str | os.PathLike | None
         csv_path: ``file_x,file_y,Decision`` rows.
         images_dir: where the files are (default: the CSV's folder); see :func:`resolve`.
         settings: model, detector and the decision threshold.
-        db: a :class:`~workbench.gallery.GalleryDB` whose embedding cache to use, or ``None``.
-        labels: :class:`~workbench.labels.Labels` by ``file`` for the per-group breakdown.
+        db: a :class:`~workbench.store.GalleryDB` whose embedding cache to use, or ``None``.
+        labels: :class:`~workbench.evaluation.labels.Labels` by ``file`` for the per-group breakdown.
     """
     from workbench.pipeline.capture import is_image
 

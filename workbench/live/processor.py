@@ -10,7 +10,7 @@ that the page reads for its live charts.
 For real time on a small CPU (see ``workbench bench video``): ``detect_every=k`` runs the
 detector on every k-th frame only and moves the boxes by their last velocity in between;
 ``upsample=0`` skips dlib's 4x-costlier upsampling; ``embed_async=True`` sends new faces'
-aligned chips to a worker process (:mod:`workbench.parallel`) so the ~100 ms ResNet pass runs
+aligned chips to a worker process (:mod:`workbench.pipeline.parallel`) so the ~100 ms ResNet pass runs
 on the second core while this thread keeps drawing frames; the name appears when it is back.
 """
 

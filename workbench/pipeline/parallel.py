@@ -1,6 +1,6 @@
 """Analysing many images fast: coarse-to-fine detection and one worker process per core.
 
-dlib's models run one call at a time per process (see :func:`workbench.models.use`), and
+dlib's models run one call at a time per process (see :func:`workbench.pipeline.models.use`), and
 their Python bindings hold the GIL, so threads cannot use a second core. A small pool of
 *processes*, each with its own copy of the models (loaded lazily on the first image it
 gets), can. The pool is created once per process and reused (starting a worker costs about

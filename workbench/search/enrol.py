@@ -127,7 +127,7 @@ def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settin
     gallery, so it is not even decoded). ``consent`` is recorded on every person of the call
     (see :meth:`~workbench.store.GalleryDB.add_faces`); a refusal without a reason is refused
     before any work. New sources are analysed in parallel (one process
-    per core, see :mod:`workbench.parallel`; ``workers=1`` keeps it in this process). With
+    per core, see :mod:`workbench.pipeline.parallel`; ``workers=1`` keeps it in this process). With
     ``keep_faces``, the report lists every detected face with a thumbnail and its verdict.
 
     Faces are stored in one transaction at the end, or with ``batch_size`` (for large

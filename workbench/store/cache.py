@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from workbench.store.db import reads
+from workbench.store.results import first
 
 TABLE = "embedding_cache"
 
@@ -33,8 +34,8 @@ class EmbeddingCache:
 
     @reads
     def _cache_exists(self) -> bool:
-        row = self.cursor().execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [TABLE]).fetchone()
+        row = first(self.cursor().execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [TABLE]))
         return bool(row and row[0])
 
     @reads
@@ -42,22 +43,22 @@ class EmbeddingCache:
         """Number of cached images (all models)."""
         if not self._cache_exists():
             return 0
-        return int(self.cursor().execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])
+        return int(first(self.cursor().execute(f"SELECT count(*) FROM {TABLE}"))[0])
 
     def cache_clear(self) -> int:
         """Forget every cached embedding; returns how many were removed."""
         if not self._cache_exists():
             return 0
         with self.transaction() as cur:
-            n = cur.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
+            n = first(cur.execute(f"SELECT count(*) FROM {TABLE}"))[0]
             cur.execute(f"DELETE FROM {TABLE}")
         return int(n)
 
     @reads
     def _cache_has_rule(self) -> bool:
-        row = self.cursor().execute(
+        row = first(self.cursor().execute(
             "SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = 'face_rule'",
-            [TABLE]).fetchone()
+            [TABLE]))
         return bool(row and row[0])
 
     @reads
