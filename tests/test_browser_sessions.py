@@ -90,6 +90,7 @@ def _enrol(page, url: str, person: str, photo: Path) -> None:
     page.get_by_label("Person's name").fill(person)
     page.get_by_label("Person's name").press("Enter")
     page.get_by_text("They consented to being enrolled").click()  # an explicit choice is required
+    settle(page)  # its rerun must end first: an upload sent while the page re-renders is dropped
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(photo))
     page.get_by_role("button", name="Enrol", exact=True).click(timeout=60_000)
 
