@@ -10,7 +10,9 @@ from test_app import app, open_page
 
 
 def test_compare_outlines_the_face_it_used_and_lets_the_user_pick_another(faces, db_path, monkeypatch):
-    at = open_page(app(db_path, monkeypatch).run(), "compare")
+    small = app(db_path, monkeypatch)
+    small.session_state["max_side"] = 640  # the sidebar's size cap: the couple's faces stay ~190 px wide
+    at = open_page(small.run(), "compare")
     at.selectbox(key="cmp_a_sample").select("deepface-unit/couple.jpg").run()
     at.selectbox(key="cmp_b_sample").select("deepface-unit/img1.jpg").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
