@@ -1,16 +1,31 @@
 import streamlit as st
 
 from workbench.app import ui, words
-from workbench.search.enrol import Source, enrol_sources
+from workbench.live.drawing import draw_numbered_boxes
+from workbench.pipeline import capture
+from workbench.search.enrol import SEVERAL_FACES, Source, enrol_sources
+from workbench.types import Consent
+
+FORM_KEYS = ("enrol_person", "enrol_notes", "enrol_consent", "enrol_reason", "enrol_uploads", "enrol_samples",
+             "enrol_camera")
+CONSENTED, EXCEPTION = "They consented to being enrolled", "No consent: a public figure or a research exception"
 
 cur = ui.current()
 st.title("Enrol")
-st.caption(f"Into gallery **{ui.literal(cur.gallery)}** (choose another in the sidebar, or create a new one at the bottom of this page). Each "
-           "photo gives its largest face that passes the quality gate.", help=words.term("enrol"))
+st.caption(f"Into gallery **{ui.literal(cur.gallery)}** (choose another in the sidebar, or create a new one at the "
+           "bottom of this page). Each photo gives its one face that passes the quality gate; a photo with several "
+           "such faces asks which one is the person.", help=words.term("enrol"))
+if st.session_state.pop("enrol_clear", False):  # a new person starts from an empty form
+    for k in FORM_KEYS:
+        st.session_state.pop(k, None)
 
 person = st.text_input("Person's name", key="enrol_person")
 notes = st.text_input("Notes (optional)", key="enrol_notes")
-consent = st.checkbox("This person consented to being enrolled", key="enrol_consent")
+basis = st.radio("Consent (required)", [CONSENTED, EXCEPTION], index=None, key="enrol_consent",
+                 help="Recorded with the person. Enrolling someone without consent needs a stated reason.")
+reason = st.text_input("Reason for enrolling without consent", key="enrol_reason",
+                       placeholder="e.g. public figure: a head of state's official portraits") \
+    if basis == EXCEPTION else ""
 uploads = st.file_uploader("Photos", type=["jpg", "jpeg", "png", "webp", "bmp"], accept_multiple_files=True,
                            key="enrol_uploads")
 samples = ui.sample_images()
@@ -21,30 +36,70 @@ sources = [Source(u.name, person, u.getvalue()) for u in uploads or []]
 sources += [Source(name, person, samples[name].read_bytes()) for name in picked]
 if snapshot is not None:
     sources.append(Source("camera snapshot", person, snapshot.getvalue()))
+consent = Consent(True) if basis == CONSENTED else Consent(False, reason.strip()) if basis and reason.strip() else None
+
+
+def show(report, who: str, given: dict) -> None:
+    (st.success if report.enrolled else st.warning)(
+        f"{report.enrolled} face(s) enrolled for {ui.literal(who)}; {report.duplicates} already enrolled; "
+        f"{len(report.skipped)} photo(s) skipped.")
+    for skip in report.skipped:  # what happened and what to try, beside the photo itself
+        if skip.reason == SEVERAL_FACES:
+            continue  # asked below
+        pic, text = st.columns([1, 5])
+        shown = ui.preview(given[skip.source]) if isinstance(given.get(skip.source), bytes) else None
+        if shown is not None:
+            pic.image(shown, width=110)
+        else:
+            pic.markdown(":material/broken_image:")
+        text.warning(f"{ui.literal(skip.source)}: {ui.literal(words.explain(skip.reason))}")
+    cols = st.columns(6)
+    for i, f in enumerate(report.faces):
+        verdict = "enrolled" if f.enrolled else f"not enrolled: {words.short(f.reason)}"
+        cols[i % 6].image(f.thumbnail, caption=ui.literal(verdict), width=110)
+
 
 if st.button("Enrol", type="primary", disabled=not sources):
     if not person.strip():
         st.error("Give the person's name first.")
+    elif consent is None:
+        st.error("Say whether this person consented; without consent, give the reason they may be enrolled.")
     else:
         report = ui.attempt(enrol_sources, ui.db(), cur.gallery, sources, cur.settings, consent=consent,
                             notes=notes or None, progress=ui.progress_callback("Enrolling"), keep_faces=True)
         if report is not None:
-            (st.success if report.enrolled else st.warning)(
-                f"{report.enrolled} face(s) enrolled for {person}; {report.duplicates} already enrolled; "
-                f"{len(report.skipped)} photo(s) skipped.")
-            given = {s.label: s.data for s in sources}
-            for skip in report.skipped:  # what happened and what to try, beside the photo itself
-                pic, text = st.columns([1, 5])
-                shown = ui.preview(given[skip.source]) if isinstance(given.get(skip.source), bytes) else None
-                if shown is not None:
-                    pic.image(shown, width=110)
-                else:
-                    pic.markdown(":material/broken_image:")
-                text.warning(f"{ui.literal(skip.source)}: {ui.literal(words.explain(skip.reason))}")
-            cols = st.columns(6)
-            for i, f in enumerate(report.faces):
-                verdict = "enrolled" if f.enrolled else f"rejected: {words.short(f.reason)}"
-                cols[i % 6].image(f.thumbnail, caption=ui.literal(verdict), width=110)
+            data = {s.label: s.data for s in sources}
+            st.session_state["enrol_pending"] = [
+                {"label": k.source, "person": person, "data": data[k.source], "boxes": k.boxes,
+                 "consent": consent, "notes": notes or None} for k in report.skipped if k.reason == SEVERAL_FACES]
+            st.session_state["enrol_last"] = (report, person, data)
+            st.session_state["enrol_clear"] = True
+            st.rerun()
+
+if "enrol_last" in st.session_state:
+    show(*st.session_state["enrol_last"])
+
+for n, item in enumerate(st.session_state.get("enrol_pending", [])):
+    st.subheader(f"Which face is {ui.literal(item['person'])}?")
+    image = ui.attempt(capture.load_image, item["data"], item["label"])
+    if image is not None:
+        st.image(draw_numbered_boxes(image, item["boxes"], ["other"] * len(item["boxes"])),
+                 caption=f"{ui.literal(item['label'])}: {len(item['boxes'])} faces pass the quality gate; "
+                         "the workbench does not guess which one is the person.", width="stretch")
+    options = [f"face {i}" for i in range(1, len(item["boxes"]) + 1)]
+    face = st.selectbox("The person's face", options, index=None, key=f"enrol_pick_{n}")
+    c1, c2 = st.columns(2)
+    if c1.button("Enrol this face", key=f"enrol_pick_go_{n}", disabled=face is None):
+        report = ui.attempt(enrol_sources, ui.db(), cur.gallery,
+                            [Source(item["label"], item["person"], item["data"], face=options.index(face) + 1)],
+                            cur.settings, consent=item["consent"], notes=item["notes"], keep_faces=True)
+        if report is not None:
+            st.session_state["enrol_pending"].pop(n)
+            st.session_state["enrol_last"] = (report, item["person"], {item["label"]: item["data"]})
+            st.rerun()
+    if c2.button("Skip this photo", key=f"enrol_pick_skip_{n}"):
+        st.session_state["enrol_pending"].pop(n)
+        st.rerun()
 
 st.divider()
 with st.container(border=True):

@@ -11,9 +11,18 @@ st.title(f"Gallery: {cur.gallery}")
 if ui.gallery_matrix(cur.gallery) is None:
     st.stop()
 people = db.people(cur.gallery)
-st.dataframe(people, hide_index=True)
+st.dataframe(people.select("name", "faces", "consent_status", "notes", "created_at")
+             .rename({"consent_status": "consent"}), hide_index=True, key="gallery_people")
 faces = db.faces(cur.gallery)
 st.caption(f"{people.height} people, {faces.height} faces")
+exception = people.filter(~people["consent"].fill_null(False) & (people["consent_status"] != "NOT RECORDED"))
+unrecorded = people.filter(people["consent_status"] == "NOT RECORDED")
+if exception.height or unrecorded.height:
+    st.warning(f"{exception.height + unrecorded.height} of {people.height} people are in this gallery without "
+               f"their consent: {exception.height} under a stated exception, {unrecorded.height} with nothing "
+               "recorded (enrolled by an older version or by a script).")
+    if unrecorded.height:
+        st.caption("Nothing recorded: " + ", ".join(ui.literal(n) for n in unrecorded["name"].to_list()))
 
 for person in people["name"].to_list():
     with st.expander(person):

@@ -1,16 +1,18 @@
 import hashlib
 
+import polars as pl
 import streamlit as st
 
 from workbench.app import ui
-from workbench.evaluation import plots
-from workbench.pipeline import capture
-from workbench.search import redecide, search_image
+from workbench.live.drawing import draw_numbered_boxes
+from workbench.pipeline import capture, compare, quality
+from workbench.search import search_image
 
 cur = ui.current()
 s = cur.settings
 st.title("Search")
-st.caption(f"Every face in the probe photo, searched in gallery **{cur.gallery}**.")
+st.caption(f"Every face in the probe photo, searched in gallery {ui.literal(cur.gallery)} at the sidebar's "
+           f"threshold: {ui.threshold_words(compare.similarity(s.threshold_, s.similarity_base), s.threshold_, s.similarity_base, s.metric_)}")
 top_k = st.number_input("Candidates per face", 1, 50, 5, key="search_topk")
 keep_probe = st.checkbox("Keep the probe photo in the search log", key="search_keep_probe",
                          help="Off: the log keeps only the photo's hash, size and face boxes.")
@@ -18,7 +20,7 @@ choice = ui.image_input("Probe photo", "search")
 
 if choice is not None:
     name, data = choice
-    key = (hashlib.sha256(data).hexdigest(), cur.gallery, s.model, s.detector, int(top_k))
+    key = (hashlib.sha256(data).hexdigest(), cur.gallery, s, int(top_k))
     if st.session_state.get("search_key") != key:
         image = ui.attempt(capture.load_image, data, name)
         # the bytes as uploaded: the search log hashes the file the user gave, as the CLI does
@@ -29,27 +31,42 @@ if choice is not None:
     stored = st.session_state.get("search_result")
     if stored:
         image, result = stored
-        t = st.slider("Decide at threshold (no recomputation)", 0.0, round(result.threshold * 2, 3),
-                      value=float(s.threshold_), step=round(result.threshold / 100, 4), key="search_threshold")
-        st.caption(f"{len(result.faces)} face(s); detect {result.timings.detect_ms:.0f} ms, "
-                   f"embed {result.timings.embed_ms:.0f} ms, search {result.timings.search_ms:.1f} ms")
-        for i, fr in enumerate(result.faces, 1):
-            matches = redecide(list(fr.matches), t)
-            c1, c2 = st.columns([1, 4])
-            c1.image(capture.thumbnail(image, fr.face.box), caption=f"face {i}", width=120)
-            with c2:
-                if not matches:
-                    st.info("The gallery is empty.")
-                    continue
-                best = matches[0]
-                verdict = f"**{best.person}**" if best.match else "**no match** (unknown)"
-                st.markdown(f"Face {i}: {verdict} at distance {best.distance:.3f} "
-                            f"({best.similarity:.1f} % similarity)")
-                thumbs = st.columns(len(matches))
-                for col, m in zip(thumbs, matches):
+        sidebar_pct = round(compare.similarity(s.threshold_, s.similarity_base) * 2) / 2
+        whatif_pct = st.slider("What if the threshold were ... (similarity %; the sidebar's stays as it is)",
+                               1.0, 99.9, value=min(max(sidebar_pct, 1.0), 99.9), step=0.5, key="search_whatif")
+        whatif = compare.distance_for_similarity(whatif_pct, s.similarity_base)
+        st.subheader(result.summary(whatif))
+        verdicts = result.verdicts(whatif)
+        st.image(draw_numbered_boxes(image, [fr.face.box for fr in result.faces], verdicts),
+                 caption=ui.literal(name), width="stretch")
+        st.caption("Box colours: green = match at the sidebar's threshold, amber = would match at the "
+                   "what-if threshold only, grey = no match, magenta = not searched (the quality gate "
+                   "rejected it; the rule is in the table). Numbers are the rows below.")
+        rows = []
+        for i, (fr, v) in enumerate(zip(result.faces, verdicts), 1):
+            best = fr.best
+            rows.append({"face": i, "verdict": v.upper() if v == "match" else v,
+                         "best candidate": best.person if best else "",
+                         "similarity %": round(best.similarity, 1) if best else None,
+                         "distance": round(best.distance, 4) if best else None,
+                         "size px": fr.face.quality.size,
+                         "why not searched": "" if fr.searched else quality.describe(fr.face.quality),
+                         "warning": "under 50 % similarity: a weak match"
+                         if best and fr.verdict(whatif) == "match" and best.similarity < 50 else ""})
+        st.dataframe(pl.DataFrame(rows), hide_index=True, key="search_table")
+        st.caption(f"detect {result.timings.detect_ms:.0f} ms, embed {result.timings.embed_ms:.0f} ms, "
+                   f"search {result.timings.search_ms:.1f} ms")
+        flagged = [(i, fr) for i, (fr, v) in enumerate(zip(result.faces, verdicts), 1)
+                   if v in ("match", "would match")]
+        for i, fr in flagged:
+            with st.expander(f"Face {i}: candidates"):
+                c1, c2 = st.columns([1, 5])
+                c1.image(capture.thumbnail(image, fr.face.box), caption=f"face {i}", width=110)
+                thumbs = c2.columns(max(len(fr.matches), 1))
+                for col, m in zip(thumbs, fr.matches):
                     th = ui.db().thumbnail(m.face_id)
                     if th:
                         col.image(th, width=90)
-                    col.caption(f"{m.rank}. {m.person} · {m.distance:.3f} · "
-                                f"{m.similarity:.0f}% · {'MATCH' if m.match else 'no'}")
-                st.plotly_chart(plots.candidates_figure(matches, t), key=f"cand_{i}")
+                    at = "MATCH" if compare.is_match(m.distance, s.threshold_) else (
+                        "would match" if compare.is_match(m.distance, whatif) else "no")
+                    col.caption(f"{m.rank}. {ui.literal(m.person)} · {m.similarity:.0f} % · {m.distance:.3f} · {at}")

@@ -25,10 +25,11 @@ def _isolated_env(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def astronaut() -> np.ndarray:
-    """RGB uint8 (512, 512, 3): one frontal face, shipped inside scikit-image."""
-    from skimage import data
+    """RGB uint8 (512, 512, 3): one frontal face, shipped inside scikit-image (its mission
+    patch, which the HOG detector takes for a face, blurred: see corpus.astronaut_one_face)."""
+    from corpus import astronaut_one_face
 
-    return np.ascontiguousarray(data.astronaut())
+    return astronaut_one_face()
 
 
 @pytest.fixture(scope="session")

@@ -30,10 +30,10 @@ def make_folder(dest: Path, n: int, people: int = 4) -> list[Path]:
     """``n`` distinct photos of one real face (scikit-image's astronaut), varied in light,
     scale, mirror and crop, filed under ``people`` sub-folders (one per person)."""
     import cv2
+    from corpus import astronaut_one_face
     from PIL import Image
-    from skimage import data
 
-    base = np.ascontiguousarray(data.astronaut())
+    base = astronaut_one_face()
     out = []
     for i in range(n):
         rng = np.random.default_rng(i)
@@ -54,7 +54,7 @@ def make_folder(dest: Path, n: int, people: int = 4) -> list[Path]:
 
 def _cli(db: Path, folder: Path, gallery: str, batch: int) -> list[str]:
     return [sys.executable, "-m", "workbench.cli", "--db", str(db), "enrol", str(folder), "--gallery", gallery,
-            "--batch", str(batch), "--json"]
+            "--batch", str(batch), "--consent", "--json"]
 
 
 def _env() -> dict[str, str]:

@@ -37,9 +37,9 @@ def test_pairs_evaluation_and_a_cheap_rerun_at_another_threshold(demo_photos, db
     assert labels.count("CSV") == labels.count("Parquet") == 3  # summary, pairs, curve
     # a new session on the same database, with a stricter threshold in the sidebar
     again = app(db_path, monkeypatch)
-    again.session_state["threshold_Dlib"] = 0.45
+    again.session_state["similarity_Dlib"] = 95.0  # distance 0.4543
     at, stricter = evaluate_master(again.run())
-    assert any("threshold 0.4500" in c.value and "18 vectors from the cache, 0 computed" in c.value
+    assert any("threshold 0.4543" in c.value and "18 vectors from the cache, 0 computed" in c.value
                for c in at.caption), [c.value for c in at.caption]
     assert float(stricter["FNMR"].rstrip("%")) > 0 and stricter["FMR"] == "0.00%"
 
@@ -50,6 +50,8 @@ def test_replay_flags_innocent_probes(demo_photos, db_path, monkeypatch):
     at.button[0].click().run()  # Home: "Load demo gallery"
     at = open_page(at, "evaluate")
     at.selectbox(key="replay_probes").select("retinaface").run()  # 3 photos of strangers: quick
+    assert at.button(key="replay_run").disabled  # who the probes are must be stated first
+    at.radio(key="replay_identity").set_value("None of these people is in the gallery (I state it)").run()
     at.slider(key="replay_similarity").set_value(50.0).run()
     at.button(key="replay_run").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -58,4 +60,6 @@ def test_replay_flags_innocent_probes(demo_photos, db_path, monkeypatch):
     table = at.dataframe[0].value
     assert list(table["similarity"]) == [50.0, 80.0, 90.0, 95.0, 99.0]
     assert list(table["flagged"]) == sorted(table["flagged"], reverse=True)
-    assert len(at.get("plotly_chart")) == 2
+    assert len(at.get("plotly_chart")) == 3  # flagged, growth, and the scale answer
+    scale = " ".join(m.value for m in at.markdown).replace("\\", "")  # shown literally: escaped
+    assert "300,000 faces at 80 %" in scale and "20,000,000 faces at 99 %" in scale

@@ -79,7 +79,7 @@ def files(tmp_path_factory, astronaut) -> dict[str, Path]:
 @pytest.fixture()
 def seeded(db_path, astronaut_png) -> Path:
     """A gallery 'g' holding the astronaut, written and closed by the CLI."""
-    r = run("--db", db_path, "enrol", astronaut_png, "--gallery", "g", "--person", "eileen")
+    r = run("--db", db_path, "enrol", astronaut_png, "--gallery", "g", "--person", "eileen", "--consent")
     assert r.exit_code == 0, r.output
     return db_path
 
@@ -93,7 +93,7 @@ def test_broken_image_through_every_entry_point(case, files, seeded, astronaut, 
     want = corpus.broken_images(astronaut)[case][2]
     before = gallery_state(seeded)
     for args in (["detect", path], ["verify", path, astronaut_png], ["verify", astronaut_png, path],
-                 ["search", path, "--gallery", "g"], ["enrol", path, "--gallery", "g"]):
+                 ["search", path, "--gallery", "g"], ["enrol", path, "--gallery", "g", "--consent"]):
         assert_one_line(run("--db", seeded, *args), contains=want, args=args)
     with pytest.raises(ImageError, match=want):
         capture.load_image(path)
@@ -112,7 +112,7 @@ def test_images_without_a_face(case, files, seeded):
     path = files[case]
     before = gallery_state(seeded)
     for args in (["detect", path], ["search", path, "--gallery", "g"], ["verify", path, path],
-                 ["enrol", path, "--gallery", "g"]):
+                 ["enrol", path, "--gallery", "g", "--consent"]):
         assert_one_line(run("--db", seeded, *args), contains="no", args=args)
     with GalleryDB(seeded) as db:
         with pytest.raises(NoFaceError):
@@ -156,7 +156,7 @@ def test_path_with_spaces_and_non_ascii(tmp_path, astronaut_png, db_path):
     folder.mkdir(parents=True)
     photo = folder / "photo d'identité – été.png"
     shutil.copy(astronaut_png, photo)
-    r = run("--db", db_path, "enrol", folder.parent, "--gallery", "école")
+    r = run("--db", db_path, "enrol", folder.parent, "--gallery", "école", "--consent")
     assert r.exit_code == 0, r.output
     assert "enrolled 1 face" in r.stdout
     s = run("--db", db_path, "search", photo, "--gallery", "école", "--json")
@@ -177,7 +177,7 @@ def bad_videos(tmp_path_factory, astronaut):
 def test_bad_videos(case, bad_videos, seeded):
     path, want = bad_videos[case]
     before = gallery_state(seeded)
-    assert_one_line(run("--db", seeded, "enrol", path, "--gallery", "g"), contains=want)
+    assert_one_line(run("--db", seeded, "enrol", path, "--gallery", "g", "--consent"), contains=want)
     with pytest.raises(VideoError, match=want):
         list(capture.iter_frames(path))
     with GalleryDB(seeded) as db, pytest.raises(VideoError):
@@ -229,7 +229,7 @@ def test_parquet_import_of_foreign_embeddings(case, seeded, tmp_path):
 DB_COMMANDS = [["gallery", "list"], ["gallery", "show", "g"], ["gallery", "delete", "g"], ["gallery", "purge", "g"],
                ["gallery", "purge-all", "--yes"], ["gallery", "compact"], ["gallery", "export", "g", "{tmp}/x.parquet"],
                ["log", "export", "{tmp}/log.csv"], ["search", "{photo}", "--gallery", "g"],
-               ["enrol", "{photo}", "--gallery", "g"], ["gallery", "import", "{tmp}/x.parquet"]]
+               ["enrol", "{photo}", "--gallery", "g", "--consent"], ["gallery", "import", "{tmp}/x.parquet"]]
 
 
 def _fill(args, tmp: Path, photo: Path) -> list[str]:
@@ -289,7 +289,7 @@ def test_read_only_database_file(tmp_path, astronaut_png, seeded):
             return subprocess.run([*prefix, sys.executable, "-m", "workbench.cli", "--db", str(seeded), *args],
                                   capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
 
-        for args in (["enrol", astronaut_png, "--gallery", "g"], ["gallery", "delete", "g"],
+        for args in (["enrol", astronaut_png, "--gallery", "g", "--consent"], ["gallery", "delete", "g"],
                      ["search", astronaut_png, "--gallery", "g"]):
             r = cli_(*map(str, args))
             assert r.returncode == 1 and "Traceback" not in r.stderr, (args, r.stderr)
@@ -323,6 +323,7 @@ def test_app_upload_widgets_show_a_message_and_write_nothing(files, bad_videos, 
 
     at.switch_page("pages/enrol.py").run()
     at.text_input(key="enrol_person").input("nobody").run()
+    at.radio(key="enrol_consent").set_value("They consented to being enrolled").run()
     at.file_uploader(key="enrol_uploads").set_value(
         [(p.name, p.read_bytes(), _mime(p.name)) for p in broken.values()]).run()
     at.button[0].click().run()
@@ -363,7 +364,8 @@ def test_app_upload_widgets_show_a_message_and_write_nothing(files, bad_videos, 
     for case in ("EXIF orientation 6", "16-bit PNG", "CMYK JPEG"):  # unusual but fine: the face is found
         p = files[case]
         at.file_uploader(key="search_upload").set_value((p.name, p.read_bytes(), _mime(p.name))).run()
-        assert "**eileen**" in " ".join(m.value for m in at.markdown), case
+        table = at.dataframe[0].value  # one row per face: its verdict and best candidate
+        assert list(table["verdict"]) == ["MATCH"] and list(table["best candidate"]) == ["eileen"], case
 
 
 def test_app_on_a_corrupt_database_shows_one_message_and_leaves_it(tmp_path, monkeypatch):

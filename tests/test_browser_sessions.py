@@ -89,6 +89,8 @@ def _enrol(page, url: str, person: str, photo: Path) -> None:
     settle(page)
     page.get_by_label("Person's name").fill(person)
     page.get_by_label("Person's name").press("Enter")
+    page.get_by_text("They consented to being enrolled").click()  # an explicit choice is required
+    settle(page)  # its rerun must end first: an upload sent while the page re-renders is dropped
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(photo))
     page.get_by_role("button", name="Enrol", exact=True).click(timeout=60_000)
 
@@ -130,7 +132,7 @@ def test_four_sessions_enrol_and_search_one_gallery_while_the_cli_is_refused(app
         # a second process trying to write while the app holds the file
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         cli = subprocess.run([sys.executable, "-m", "workbench.cli", "--db", str(db_path), "enrol", str(photos[0]),
-                              "--gallery", "class", "--person", "intruder"], capture_output=True, text=True, env=env,
+                              "--gallery", "class", "--person", "intruder", "--consent"], capture_output=True, text=True, env=env,
                              timeout=300)
         assert cli.returncode == 1 and "Traceback" not in cli.stderr, cli.stderr
         lines = cli.stderr.strip().splitlines()

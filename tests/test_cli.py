@@ -38,7 +38,7 @@ def test_enrol_search_and_gallery_commands(astronaut_png, db_path, tmp_path):
     r = run("--db", db_path, "enrol", astronaut_png, "--gallery", "g", "--person", "eileen", "--consent")
     assert r.exit_code == 0, r.output
     assert "enrolled 1 face" in r.stdout
-    again = run("--db", db_path, "enrol", astronaut_png, "--gallery", "g", "--person", "eileen")
+    again = run("--db", db_path, "enrol", astronaut_png, "--gallery", "g", "--person", "eileen", "--consent")
     assert again.exit_code == 0 and "1 already enrolled" in again.stdout
     s = run("--db", db_path, "search", astronaut_png, "--gallery", "g", "--json")
     assert s.exit_code == 0, s.output
@@ -60,7 +60,7 @@ def test_enrol_search_and_gallery_commands(astronaut_png, db_path, tmp_path):
 def test_db_from_environment(astronaut_png, tmp_path, monkeypatch):
     env_db = tmp_path / "env.duckdb"
     monkeypatch.setenv("WORKBENCH_DB", str(env_db))
-    assert run("enrol", astronaut_png, "--gallery", "g").exit_code == 0
+    assert run("enrol", astronaut_png, "--gallery", "g", "--consent").exit_code == 0
     assert env_db.is_file()
 
 
@@ -78,11 +78,11 @@ def bad_inputs(tmp_path, blank_png):
 
 @pytest.mark.parametrize("kind", ["missing", "zero-byte", "non-image", "corrupt", "no face"])
 def test_bad_input_is_one_line_nonzero_and_writes_nothing(kind, bad_inputs, astronaut_png, db_path):
-    run("--db", db_path, "enrol", astronaut_png, "--gallery", "g")
+    run("--db", db_path, "enrol", astronaut_png, "--gallery", "g", "--consent")
     before = file_state(db_path)
     bad = bad_inputs[kind]
     for args in (["detect", bad], ["verify", bad, astronaut_png], ["search", bad, "--gallery", "g"],
-                 ["enrol", bad, "--gallery", "g"]):
+                 ["enrol", bad, "--gallery", "g", "--consent"]):
         r = run("--db", db_path, *args)
         assert r.exit_code != 0, (args, r.output)
         err_lines = r.stderr.strip().splitlines()
@@ -92,7 +92,7 @@ def test_bad_input_is_one_line_nonzero_and_writes_nothing(kind, bad_inputs, astr
 
 
 def test_unknown_gallery_and_missing_db(astronaut_png, db_path):
-    run("--db", db_path, "enrol", astronaut_png, "--gallery", "g")
+    run("--db", db_path, "enrol", astronaut_png, "--gallery", "g", "--consent")
     before = file_state(db_path)
     r = run("--db", db_path, "search", astronaut_png, "--gallery", "nope")
     assert r.exit_code == 1 and "unknown gallery 'nope'" in r.stderr

@@ -112,7 +112,7 @@ def test_bad_eval_input_is_one_line_and_writes_nothing(demo_photos, tmp_path, db
 @pytest.fixture(scope="module")
 def demo(demo_photos, eval_db) -> Path:
     knn = demo_photos / "face-recognition-examples" / "knn_examples"
-    r = run("--db", eval_db, "enrol", knn / "train", "--gallery", "demo")
+    r = run("--db", eval_db, "enrol", knn / "train", "--gallery", "demo", "--consent")
     assert r.exit_code == 0, r.output
     return knn
 
@@ -128,7 +128,10 @@ def test_eval_folder_and_search(demo, eval_db, tmp_path):
     shutil.copy(demo / "test" / "obama1.jpg", probes / "obama" / "a.jpg")
     shutil.copy(demo / "test" / "alex_lacamoire1.jpg", probes / "alex_lacamoire1.jpg")
     shutil.copy(demo / "train" / "biden" / "biden.jpg", probes / "stranger.jpg")  # a biden photo NAMED as someone else
-    s = run("--db", eval_db, "eval", "search", "--probes", probes, "--gallery", "demo", "--json",
+    # who the two loose photos show is stated in a CSV (a file name proves nothing)
+    who = tmp_path / "who.csv"
+    who.write_text("file,person\nalex_lacamoire1.jpg,alex_lacamoire\nstranger.jpg,stranger\n")
+    s = run("--db", eval_db, "eval", "search", "--probes", probes, "--gallery", "demo", "--identities", who, "--json",
             "--report", tmp_path / "search-report")
     assert s.exit_code == 0, s.output
     res = json.loads(s.stdout)
@@ -144,8 +147,11 @@ def test_eval_folder_and_search(demo, eval_db, tmp_path):
     shutil.copy(demo / "test" / "kit_with_rose.jpg", probes / "new.jpg")
     with GalleryDB(eval_db) as db:
         before = cache.size(db)
-    again = run("--db", eval_db, "eval", "search", "--probes", probes, "--gallery", "demo", "--no-cache", "--json")
-    assert again.exit_code == 0 and json.loads(again.stdout)["probes"] == 4
+    again = run("--db", eval_db, "eval", "search", "--probes", probes, "--gallery", "demo", "--identities", who,
+                "--no-cache", "--json")
+    assert again.exit_code == 0, again.output
+    out = json.loads(again.stdout)  # new.jpg's person is stated nowhere: left out, and listed
+    assert out["probes"] == 3 and [Path(p).name for p in out["unknown_identity"]] == ["new.jpg"]
     with GalleryDB(eval_db) as db:
         assert cache.size(db) == before  # --no-cache wrote nothing
 
@@ -157,7 +163,7 @@ def test_replay_counts_innocent_probes_and_extrapolates(demo, demo_photos, eval_
     photos = sorted(p.name for p in (demo_photos / "deepface-unit").glob("*.jpg"))
     labels.write_text("file,group\n" + "".join(f"{n},{'A' if i % 2 else 'B'}\n" for i, n in enumerate(photos)))
     r = run("--db", eval_db, "eval", "replay", "--probes", demo_photos / "deepface-unit", "--gallery", "demo",
-            "--similarity", "30", "--labels", labels, "--json", "--report", rep)
+            "--none-enrolled", "--similarity", "30", "--labels", labels, "--json", "--report", rep)
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     rows = {t["similarity"]: t for t in out["thresholds"]}

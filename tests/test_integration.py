@@ -30,7 +30,7 @@ def test_eval_pairs_reaches_99_percent(faces, db_path):
 
 def test_knn_gallery_returns_the_right_person_first(demo_photos, db_path):
     knn = demo_photos / "face-recognition-examples" / "knn_examples"
-    r = run("--db", db_path, "enrol", knn / "train", "--gallery", "knn", "--json")
+    r = run("--db", db_path, "enrol", knn / "train", "--gallery", "knn", "--consent", "--json")
     assert r.exit_code == 0, r.output
     enrolled = json.loads(r.stdout)
     assert enrolled["enrolled"] == 9 and sorted(enrolled["people"]) == [
@@ -52,7 +52,7 @@ def test_crowd_photo_yields_at_least_20_faces(demo_photos):
 
 def test_video_enrolment_samples_frames(demo_photos, db_path):
     clip = demo_photos / "face-recognition-examples" / "short_hamilton_clip.mp4"
-    r = run("--db", db_path, "enrol", clip, "--gallery", "video", "--person", "lin", "--every", "1.0", "--json")
+    r = run("--db", db_path, "enrol", clip, "--gallery", "video", "--person", "lin", "--every", "1.0", "--consent", "--json")
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert out["enrolled"] >= 2 and out["people"] == ["lin"]
@@ -65,7 +65,7 @@ def test_folder_with_a_bad_file_enrols_the_rest_and_reports_it(demo_photos, tmp_
     folder.mkdir(parents=True)
     shutil.copy(demo_photos / "face-recognition-examples/knn_examples/train/obama/obama.jpg", folder / "a.jpg")
     (folder / "broken.jpg").write_bytes(b"garbage")
-    r = run("--db", db_path, "enrol", tmp_path / "people", "--gallery", "g", "--json")
+    r = run("--db", db_path, "enrol", tmp_path / "people", "--gallery", "g", "--consent", "--json")
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert out["enrolled"] == 1 and len(out["skipped"]) == 1

@@ -274,6 +274,7 @@ def test_classroom_switch_in_the_app_enrols_in_memory_only(astronaut_png, tmp_pa
     assert not at.exception and at.toggle(key="classroom").value is True
     at.switch_page("pages/enrol.py").run()
     at.text_input(key="enrol_person").input("pupil").run()
+    at.radio(key="enrol_consent").set_value("They consented to being enrolled").run()
     at.file_uploader(key="enrol_uploads").set_value(("me.png", astronaut_png.read_bytes(), "image/png")).run()
     at.button[0].click().run()
     assert not at.exception

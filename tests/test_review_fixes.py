@@ -180,7 +180,7 @@ def test_the_live_page_and_the_video_bench_use_the_same_real_time_preset(tmp_pat
 def test_enrolment_commits_whole_batches_and_a_kill_keeps_exactly_them(tmp_path):
     """Killed right after its 2nd commit, an enrolment in batches of 3 keeps exactly 6 faces,
     each with its person (a mutation with one transaction per face, or one at the end, fails)."""
-    photos = make_folder(tmp_path / "photos", 9, people=3)
+    make_folder(tmp_path / "photos", 9, people=3)
     db = tmp_path / "k.duckdb"
     script = (
         "import os, signal, sys\n"
@@ -231,7 +231,7 @@ def test_quality_gate_uses_the_short_side_and_resolution_free_sharpness(astronau
 
     det = Detection(Box(180, 60, 300, 100), ((0.0, 0.0),) * 5, 1.0, "hog")  # 120 x 40 px
     assert quality.assess(astronaut, det).size == 40
-    narrow = Detection(Box(180, 60, 300, 99), ((0.0, 0.0),) * 5, 1.0, "hog")  # 39 px high
+    narrow = Detection(Box(180, 60, 300, 95), ((0.0, 0.0),) * 5, 1.0, "hog")  # 35 px high: under the 36-px rule
     assert quality.assess(astronaut, narrow).reason == quality.TOO_SMALL
     face = Detection(Box(170, 40, 300, 190), ((0.0, 0.0),) * 5, 1.0, "hog")
     big = cv2.resize(astronaut, (1024, 1024), interpolation=cv2.INTER_CUBIC)

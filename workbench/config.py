@@ -1,8 +1,10 @@
 """Where things live on disk, resolved once from the environment.
 
 * ``WORKBENCH_DB``: the gallery database (default ``data/workbench.duckdb``).
-* ``WORKBENCH_MODELS``: the folder used as ``DEEPFACE_HOME`` (default ``data/models``);
-  DeepFace looks for weights in ``<it>/.deepface/weights``.
+* ``WORKBENCH_MODELS``: the folder used as ``DEEPFACE_HOME``; DeepFace looks for weights in
+  ``<it>/.deepface/weights``. Default: ``data/models`` of the checkout the package runs from,
+  or, for an installed package, ``$XDG_DATA_HOME/face-workbench/models`` (``~/.local/share/...``).
+  Never relative to the folder a command is run from.
 * ``WORKBENCH_ALLOW_DOWNLOADS=1``: let DeepFace fetch missing weights from the internet.
   Off by default: the workbench must run offline.
 * ``WORKBENCH_FACES``: the folder of shared photos (default ``../shared/data/faces``), which also
@@ -31,14 +33,26 @@ def db_path(override: str | os.PathLike[str] | None = None) -> Path:
 
 
 def models_home() -> Path:
-    """The project-controlled ``DEEPFACE_HOME`` folder."""
+    """The project-controlled ``DEEPFACE_HOME`` folder, as an absolute path (see the module doc):
+    the same folder whichever directory a command runs from."""
     env = os.environ.get("WORKBENCH_MODELS")
-    return Path(env) if env else DEFAULT_MODELS
+    if env:
+        return Path(env).expanduser().resolve()
+    root = project_root()
+    if (root / "pyproject.toml").is_file():  # a checkout (the editable install): its own data folder
+        return root / DEFAULT_MODELS
+    return user_data_dir() / "models"
+
+
+def user_data_dir() -> Path:
+    """The user's data folder for the workbench: ``$XDG_DATA_HOME/face-workbench``."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base).expanduser().resolve() / "face-workbench"
 
 
 def weights_dir() -> Path:
-    """Where DeepFace expects weight files: ``<models_home>/.deepface/weights``."""
-    return models_home().resolve() / ".deepface" / "weights"
+    """Where DeepFace expects weight files: ``<models_home>/.deepface/weights`` (absolute)."""
+    return models_home() / ".deepface" / "weights"
 
 
 def downloads_allowed() -> bool:

@@ -92,7 +92,9 @@ class Quality:
     """Measurements of one face crop and the gate's verdict.
 
     ``reason`` is ``None`` for an accepted face, else one of
-    :data:`workbench.pipeline.quality.REASONS` (like Rekognition's UnindexedFaces reasons).
+    :data:`workbench.pipeline.quality.REASONS` (like Rekognition's UnindexedFaces reasons); ``rule``
+    then states the measurement against the limit that failed, in words ("the face is 30 px, the
+    gate needs at least 36 px"), so no rejection is shown without its rule.
     """
 
     size: int
@@ -100,10 +102,28 @@ class Quality:
     brightness: float
     yaw: float
     reason: str | None = None
+    rule: str = ""
 
     @property
     def accepted(self) -> bool:
         return self.reason is None
+
+
+@dataclass(frozen=True)
+class Consent:
+    """Why a person may be in a gallery: they consented (``given``), or they did not and the
+    enroller states an exception in ``reason`` (a public figure, a research exception ...).
+
+    Enrolment without either is refused by the CLI and the app; a person enrolled by older
+    versions or by library code that passed nothing shows as "not recorded".
+    """
+
+    given: bool
+    reason: str = ""
+
+    @property
+    def words(self) -> str:
+        return "consent given" if self.given else f"no consent: {self.reason}"
 
 
 @dataclass(frozen=True, eq=False)

@@ -119,13 +119,18 @@ def sidebar() -> Current | None:
     model = sb.selectbox("Embedding model", list(embed.MODELS), key="model")
     detector = sb.selectbox("Face detector", list(detect.DETECTORS), key="detector")
     default_t = compare.default_threshold(model)
-    threshold = sb.slider(
-        f"Match threshold ({compare.default_metric(model)} distance)", 0.0, round(default_t * 2, 3),
-        value=default_t, step=round(default_t / 100, 4), key=f"threshold_{model}",
-        help="Distance at or under which two faces are called the same person. "
-             "The model's default maps to 80 % similarity, half of it to 99 %.")
-    sb.caption(f"= {compare.similarity(threshold, default_t):.1f} % similarity "
-               f"(default {default_t} = 80 %)")
+    percent = sb.slider(
+        "Match threshold (similarity %)", 1.0, 99.9, value=80.0, step=0.5, key=f"similarity_{model}",
+        help="Two faces are called the same person at or above this similarity. Every page uses it.")
+    threshold = compare.distance_for_similarity(percent, default_t)
+    sb.caption(threshold_words(percent, threshold, default_t, compare.default_metric(model)))
+    if percent < 50:
+        sb.warning(f"At {percent:g} % a 'match' can be a face less than half similar: most strangers "
+                   "would be called the same person.")
+    max_side = sb.number_input(
+        "Shrink photos larger than (px, 0 = full size)", 0, 20_000, detect.DEFAULT_MAX_SIDE, step=160,
+        key="max_side", help="Photos are shrunk to this long side before faces are searched: faster, "
+                             "but the small faces of a crowd are lost. 0 searches at full size.")
     try:
         db = get_db(db_path, model)
         names = db.galleries()["gallery"].to_list()
@@ -137,8 +142,24 @@ def sidebar() -> Current | None:
         st.session_state["gallery"] = st.session_state.pop("_pending_gallery")
     gallery = sb.selectbox("Gallery", options, key="gallery", accept_new_options=True,
                            help="Type a new name to start a new gallery.")
-    return Current(Settings(detector=detector, model=model, threshold=threshold), gallery or DEFAULT_GALLERY,
-                   db_path)
+    return Current(Settings(detector=detector, model=model, threshold=threshold, max_side=int(max_side) or None),
+                   gallery or DEFAULT_GALLERY, db_path)
+
+
+def threshold_words(percent: float, distance: float, default: float, metric: str) -> str:
+    """The threshold in both units and the mapping between them, in one line."""
+    return (f"{percent:g} % similarity = {metric} distance {distance:.3f}. The model's default "
+            f"distance ({default:g}) is shown as 80 %, half of it as 99 %; a smaller distance is a higher "
+            "similarity.")
+
+
+@st.cache_data(max_entries=8, show_spinner="Finding and measuring the faces ...")
+def analysis_of(data: bytes, name: str, settings: Settings):
+    """Every face of an uploaded photo, analysed once per photo and settings (kept in this
+    process's memory only, so choosing another face of it costs no model time)."""
+    from workbench.pipeline import analyze_source
+
+    return analyze_source(data, settings)
 
 
 def current() -> Current:

@@ -22,11 +22,14 @@ EXIT_ERROR = 1
 class Ctx:
     """What the group options decided, shared by the subcommands."""
 
-    def __init__(self, db: str | None, model: str, detector: str, upsample: int, threshold: float | None):
-        from workbench.pipeline import Settings
+    def __init__(self, db: str | None, model: str, detector: str, upsample: int, threshold: float | None,
+                 max_side: int | None = None):
+        from workbench.pipeline import Settings, detect
 
         self.db_path = config.db_path(db)
-        self.settings = Settings(detector=detector, model=model, upsample=upsample, threshold=threshold)
+        side = detect.DEFAULT_MAX_SIDE if max_side is None else (max_side or None)  # 0: full size
+        self.settings = Settings(detector=detector, model=model, upsample=upsample, threshold=threshold,
+                                 max_side=side)
 
     def open_db(self, create: bool = True, read_only: bool = False):
         from workbench.store import GalleryDB
@@ -92,11 +95,15 @@ class _Group(click.Group):
 @click.option("--upsample", default=1, show_default=True, type=click.IntRange(0, 3),
               help="Times the detector doubles the image to find small faces.")
 @click.option("--threshold", type=float, default=None, help="Match distance threshold (default: the model's).")
+@click.option("--max-side", "max_side", type=click.IntRange(0), default=None,
+              help="Shrink photos whose long side is larger than this many pixels before detection "
+                   "(default 1280; 0 = full size: slower, finds the small faces of a crowd).")
 @click.version_option(package_name="face-workbench")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, model: str, detector: str, upsample: int, threshold: float | None) -> None:
+def cli(ctx: click.Context, db: str | None, model: str, detector: str, upsample: int, threshold: float | None,
+        max_side: int | None) -> None:
     """Face-recognition research workbench: detect, enrol, search and measure, offline."""
-    ctx.obj = Ctx(db, model, detector, upsample, threshold)
+    ctx.obj = Ctx(db, model, detector, upsample, threshold, max_side)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -32,6 +32,79 @@ def _eval_options(fn):
     return fn
 
 
+#: When more than this share of the photos gives no vector (no face found, unreadable), the
+#: first line of the output says so, before any rate.
+FAIL_SHARE = 0.10
+
+_fta_option = click.option("--exclude-fta", "exclude_fta", is_flag=True,
+                           help="Leave photos with no face found (failures to acquire) out of the error rates; "
+                                "by default they count as misses (FNMR/FNIR), as NIST counts them.")
+
+
+def _identity_options(fn):
+    """--identities and --none-enrolled: where the workbench learns who each probe shows."""
+    for opt in reversed([
+        click.option("--identities", type=click.Path(), default=None,
+                     help="CSV with columns file,person: who each probe photo shows (else: its sub-folder)."),
+        click.option("--none-enrolled", is_flag=True,
+                     help="State that none of the people in the probe photos is in the gallery."),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+def _identity(identities: str | None, none_enrolled: bool):
+    from workbench.evaluation.identification import NONE_ENROLLED, ProbeIdentity, read_identities
+
+    if identities and none_enrolled:
+        raise WorkbenchError("--identities and --none-enrolled say two different things: give one")
+    if none_enrolled:
+        return ProbeIdentity(NONE_ENROLLED)
+    return read_identities(identities) if identities else ProbeIdentity()
+
+
+def _rate(x: float, k: int, n: int, none: str) -> str:
+    """A rate with its counts, or words when there is nothing to count (never 'nan')."""
+    return none if n == 0 or x != x else f"{x:.4f} ({k}/{n})"
+
+
+def _grouped(reasons: dict[str, str], what: str = "photo") -> list[str]:
+    """One line per distinct reason, with how many files and a few of their names."""
+    from collections import defaultdict
+
+    by: dict[str, list[str]] = defaultdict(list)
+    for name, why in reasons.items():
+        by[_words(why)].append(Path(name).name)
+    lines = []
+    for why, names in sorted(by.items(), key=lambda kv: -len(kv[1])):
+        more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+        lines.append(f"{why}: {len(names)} {what}{'s' if len(names) != 1 else ''} ({', '.join(names[:3])}{more})")
+    return lines
+
+
+def _words(reason: str) -> str:
+    return "no face found" if reason == "no_face" else reason
+
+
+def _headline(failed: int, photos: int, skipped: int) -> None:
+    """The first line when too many photos failed: before any rate, so nobody quotes one alone."""
+    total = photos + skipped
+    if total and failed + skipped > FAIL_SHARE * total:
+        click.echo(f"WARNING: {failed + skipped} of {total} files gave no face to compare "
+                   f"({(failed + skipped) / total:.0%}; {failed} with no face found, {skipped} skipped): "
+                   "the figures below rest on the rest")
+
+
+def _scale_lines(answer, sizes=(300_000, 20_000_000), similarities=(80.0, 99.0)) -> None:
+    from workbench.evaluation import scale
+
+    click.echo("  at scale (impostor distances measured here, extrapolated):")
+    for sim in similarities:
+        for n in sizes:
+            click.echo(f"    {answer.sentence(n, sim)}")
+    click.echo(f"    {scale.ASSUMES}")
+
+
 def _labels(path: str | None, column: str | None):
     from workbench.evaluation.labels import read_labels
 
@@ -48,10 +121,11 @@ def _eval_db(obj: Ctx, use_cache: bool):
 @click.argument("csv_path", type=click.Path())
 @click.option("--images", "images", default=None, type=click.Path(),
               help="Folder the CSV's file names are in (default: the CSV's folder; matched by file name too).")
+@_fta_option
 @_eval_options
 @click.pass_obj
-def eval_pairs(obj: Ctx, csv_path: str, images: str | None, labels: str | None, group_by: str | None,
-               as_json: bool, report_dir: str | None, cache: bool) -> None:
+def eval_pairs(obj: Ctx, csv_path: str, images: str | None, exclude_fta: bool, labels: str | None,
+               group_by: str | None, as_json: bool, report_dir: str | None, cache: bool) -> None:
     """Verify labelled pairs (file_x,file_y,Decision): accuracy, FMR, FNMR, EER, thresholds."""
     from workbench.evaluation.verification import eval_pairs as run
     from workbench.evaluation.verification import read_pairs
@@ -59,7 +133,8 @@ def eval_pairs(obj: Ctx, csv_path: str, images: str | None, labels: str | None, 
     read_pairs(csv_path, images)  # a bad CSV fails before the database is opened
     lab = _labels(labels, group_by)
     with _eval_db(obj, cache) as db:
-        r = run(csv_path, images, obj.settings, db=db, labels=lab, progress=_progress("embedding"))
+        r = run(csv_path, images, obj.settings, db=db, labels=lab, include_fta=not exclude_fta,
+                progress=_progress("embedding"))
     _pairs_out(r, as_json, report_dir)
 
 
@@ -68,10 +143,11 @@ def eval_pairs(obj: Ctx, csv_path: str, images: str | None, labels: str | None, 
 @click.option("--max-impostors", default=10_000, show_default=True, type=click.IntRange(1),
               help="Different-person pairs to draw when there are more.")
 @click.option("--seed", default=0, show_default=True, help="Seed for drawing impostor pairs.")
+@_fta_option
 @_eval_options
 @click.pass_obj
-def eval_folder(obj: Ctx, folder: str, max_impostors: int, seed: int, labels: str | None, group_by: str | None,
-                as_json: bool, report_dir: str | None, cache: bool) -> None:
+def eval_folder(obj: Ctx, folder: str, max_impostors: int, seed: int, exclude_fta: bool, labels: str | None,
+                group_by: str | None, as_json: bool, report_dir: str | None, cache: bool) -> None:
     """Verification on FOLDER/<person>/<photos>: all same-person pairs, sampled others."""
     from workbench.evaluation.verification import eval_folder as run
     from workbench.evaluation.verification import person_folders
@@ -80,7 +156,7 @@ def eval_folder(obj: Ctx, folder: str, max_impostors: int, seed: int, labels: st
     lab = _labels(labels, group_by)
     with _eval_db(obj, cache) as db:
         r = run(folder, obj.settings, db=db, labels=lab, max_impostors=max_impostors, seed=seed,
-                progress=_progress("embedding"))
+                include_fta=not exclude_fta, progress=_progress("embedding"))
     _pairs_out(r, as_json, report_dir)
 
 
@@ -90,23 +166,53 @@ def _pairs_out(r, as_json: bool, report_dir: str | None) -> None:
         from workbench.evaluation.report import write_pairs_report
 
         page = write_pairs_report(r, report_dir)
+    answer = _pairs_scale(r)
     if as_json:
-        _echo_json(dict(r.as_dict(), report=str(page) if page else None))
+        from workbench.evaluation import scale
+
+        _echo_json(dict(r.as_dict(), report=str(page) if page else None,
+                        scale=scale.as_dict(answer) if answer is not None else None))
         return
+    _headline(len(r.fta), r.photos, len(r.skipped))
     x = r.rates
     click.echo(f"{len(r.pairs)} pairs ({x.genuine} same, {x.impostor} different) over {r.images} photos, "
                f"{r.model}/{r.detector}, {r.metric}")
-    click.echo(f"  at threshold {r.threshold:.4f}: accuracy {x.accuracy:.4f}, FMR {x.fmr:.4f} "
-               f"({x.false_matches}), FNMR {x.fnmr:.4f} ({x.false_non_matches})")
-    click.echo(f"  EER {r.eer.eer:.4f} at {r.eer.threshold:.4f}; best accuracy {r.best_accuracy:.4f} at "
-               f"{r.best_threshold:.4f} (tuned on these pairs)")
+    acc = "no pairs" if not len(r.pairs) else f"{x.accuracy:.4f}"
+    click.echo(f"  at threshold {r.threshold:.4f}: accuracy {acc}, "
+               f"FMR {_rate(x.fmr, x.false_matches, x.impostor, 'none: no different-person pairs')}, "
+               f"FNMR {_rate(x.fnmr, x.false_non_matches, x.genuine, 'none: no same-person pairs')}")
+    if x.genuine and x.impostor:
+        click.echo(f"  EER {r.eer.eer:.4f} at {r.eer.threshold:.4f}; best accuracy {r.best_accuracy:.4f} at "
+                   f"{r.best_threshold:.4f} (tuned on these pairs)")
+    click.echo(f"  failures to acquire: {r.fta_words()}")
+    for line in _grouped({f: "no_face" for f in r.fta}):
+        click.echo(f"    {line}")
     for g in r.groups:
-        click.echo(f"  {g.group}: FMR {g.rates.fmr:.4f} ({g.rates.impostor} pairs), FNMR {g.rates.fnmr:.4f} "
-                   f"({g.rates.genuine} pairs){'  ! ' + g.warning if g.warning else ''}")
-    if r.failed_images:
-        click.echo(f"  photos with no usable face: {', '.join(f'{k} ({v})' for k, v in r.failed_images.items())}")
+        fta = r.group_fta.get(g.group, 0)
+        click.echo(f"  {g.group}: FMR {_rate(g.rates.fmr, g.rates.false_matches, g.rates.impostor, 'no pairs')}, "
+                   f"FNMR {_rate(g.rates.fnmr, g.rates.false_non_matches, g.rates.genuine, 'no pairs')}, "
+                   f"no face in {fta} of {g.images} photos{'  ! ' + g.warning if g.warning else ''}")
+    for line in _grouped(r.skipped, "file"):
+        click.echo(f"  skipped, {line}")
+    if r.skipped_pairs:
+        click.echo(f"  {r.skipped_pairs} pairs left out: they name a skipped file")
+    if answer is not None:
+        _scale_lines(answer)
     if page:
         click.echo(f"  report: {page}")
+
+
+def _pairs_scale(r):
+    """The scale answer from a pairs evaluation's impostor distances (clustered by first photo)."""
+    import numpy as np
+
+    from workbench.evaluation import scale
+
+    imp = ~r.same & np.isfinite(r.distances)
+    if not imp.any():
+        return None
+    first = np.array([p.a for p in r.pairs], dtype=object)[imp]
+    return scale.scale_answer(r.distances[imp], scale.thresholds_for(r.default_threshold), clusters=first)
 
 
 def _probe_eval(obj: Ctx, probes: str, labels: str | None, group_by: str | None, report_dir: str | None,
@@ -123,26 +229,49 @@ def _probe_eval(obj: Ctx, probes: str, labels: str | None, group_by: str | None,
 @eval_group.command("search")
 @click.option("--probes", required=True, type=click.Path(), help="Probe photos (sub-folders name people).")
 @click.option("--gallery", required=True, help="Gallery to search.")
+@_identity_options
+@_fta_option
 @_eval_options
 @click.pass_obj
-def eval_search(obj: Ctx, probes: str, gallery: str, labels: str | None, group_by: str | None, as_json: bool,
-                report_dir: str | None, cache: bool) -> None:
-    """1:N: search each probe in GALLERY; FPIR, FNIR and CMC."""
+def eval_search(obj: Ctx, probes: str, gallery: str, identities: str | None, none_enrolled: bool, exclude_fta: bool,
+                labels: str | None, group_by: str | None, as_json: bool, report_dir: str | None, cache: bool) -> None:
+    """1:N: search each probe in GALLERY; FPIR, FNIR and CMC.
+
+    Who a probe shows comes from its sub-folder, --identities CSV, or --none-enrolled; a probe
+    whose person is not stated is left out and listed.
+    """
     from workbench.evaluation.identification import eval_search as run
     from workbench.evaluation.report import write_search_report
 
+    who = _identity(identities, none_enrolled)
     r, page = _probe_eval(obj, probes, labels, group_by, report_dir, write_search_report,
                           lambda db, lab: run(db, gallery, probes, obj.settings, labels=lab, use_cache=cache,
+                                              identity=who, include_fta=not exclude_fta,
                                               progress=_progress("embedding")))
     if as_json:
         _echo_json(dict(r.as_dict(), report=str(page) if page else None))
         return
-    click.echo(f"{len(r.probes)} probes ({r.curve.mated} mated, {r.curve.nonmated} not in the gallery) "
-               f"vs {r.gallery} ({r.gallery_faces} faces)")
-    click.echo(f"  at threshold {r.threshold:.4f}: FPIR {r.fpir:.4f}, FNIR {r.fnir:.4f}; rank-1 {r.cmc[0]:.4f}")
+    _headline(len(r.fta), r.photos, len(r.skipped))
+    c = r.curve
+    click.echo(f"{len(r.probes)} probes ({c.mated} mated, {c.nonmated} not in the gallery) "
+               f"vs {r.gallery} ({r.gallery_faces} faces); who they are: {r.identity}")
+    fp = int(round(r.fpir * c.nonmated)) if c.nonmated else 0
+    fn = int(round(r.fnir * c.mated)) if c.mated else 0
+    rank1 = "no mated probes" if not c.mated else f"{r.cmc[0]:.4f}"
+    click.echo(f"  at threshold {r.threshold:.4f}: FPIR {_rate(r.fpir, fp, c.nonmated, 'none: no non-mated probes')}, "
+               f"FNIR {_rate(r.fnir, fn, c.mated, 'none: no mated probes')}; rank-1 {rank1}")
+    click.echo(f"  failures to acquire: {r.fta_words()}")
+    for line in _grouped({f: "no_face" for f in r.fta}):
+        click.echo(f"    {line}")
     for g in r.groups:
-        click.echo(f"  {g['group']}: FPIR {g['fpir']}, FNIR {g['fnir']} ({g['probes']} probes)"
-                   f"{'  ! ' + g['warning'] if g['warning'] else ''}")
+        fpir = "no non-mated probes" if g["fpir"] is None else g["fpir"]
+        fnir = "no mated probes" if g["fnir"] is None else g["fnir"]
+        click.echo(f"  {g['group']}: FPIR {fpir}, FNIR {fnir} ({g['probes']} probes, "
+                   f"{g.get('failures_to_acquire', 0)} with no face){'  ! ' + g['warning'] if g['warning'] else ''}")
+    if r.unknown:
+        click.echo(f"  left out: {_grouped({u: 'person not stated' for u in r.unknown}, 'probe')[0]}")
+    for line in _grouped(r.skipped, "file"):
+        click.echo(f"  skipped, {line}")
     if page:
         click.echo(f"  report: {page}")
 
@@ -152,28 +281,45 @@ def eval_search(obj: Ctx, probes: str, gallery: str, labels: str | None, group_b
 @click.option("--gallery", required=True, help="Gallery to search.")
 @click.option("--similarity", type=click.FloatRange(1, 99.99), default=None,
               help="One more similarity threshold (%) besides 80, 90, 95 and 99.")
+@_identity_options
 @_eval_options
 @click.pass_obj
-def eval_replay(obj: Ctx, probes: str, gallery: str, similarity: float | None, labels: str | None,
-                group_by: str | None, as_json: bool, report_dir: str | None, cache: bool) -> None:
-    """The "ACLU replay": how many innocent probes get a false match, per threshold."""
+def eval_replay(obj: Ctx, probes: str, gallery: str, similarity: float | None, identities: str | None,
+                none_enrolled: bool, labels: str | None, group_by: str | None, as_json: bool, report_dir: str | None,
+                cache: bool) -> None:
+    """The "ACLU replay": how many innocent probes get a false match, per threshold, and how
+    many false candidates a gallery of 300,000 or 20 million faces would give.
+
+    A probe is innocent only when it is known not to be in the gallery: its sub-folder or the
+    --identities CSV names someone who is not, or --none-enrolled states it for all.
+    """
     from workbench.evaluation.replay import run_replay
     from workbench.evaluation.report import write_replay_report
 
+    who = _identity(identities, none_enrolled)
     r, page = _probe_eval(obj, probes, labels, group_by, report_dir, write_replay_report,
                           lambda db, lab: run_replay(db, gallery, probes, obj.settings, labels=lab,
-                                                     extra_similarity=similarity, use_cache=cache,
+                                                     extra_similarity=similarity, use_cache=cache, identity=who,
                                                      progress=_progress("embedding")))
     if as_json:
         _echo_json(dict(r.as_dict(), report=str(page) if page else None))
         return
-    click.echo(f"{len(r.probes)} probes not in {r.gallery} ({r.gallery_faces} faces); "
-               f"{len(r.excluded)} left out (named like a gallery person)")
+    _headline(len(r.fta), len(r.probes) + len(r.fta), len(r.skipped))
+    click.echo(f"{len(r.probes)} innocent probes, not in {r.gallery} ({r.gallery_faces} faces); who they are: "
+               f"{r.identity}; {len(r.excluded)} left out (their person is in the gallery)")
+    if r.unknown:
+        click.echo(f"  left out: {_grouped({u: 'person not stated' for u in r.unknown}, 'probe')[0]}")
+    if r.fta:
+        click.echo(f"  not searched, no face found: {len(r.fta)} innocent probe(s) (not in the counts below)")
+    for line in _grouped(r.skipped, "file"):
+        click.echo(f"  skipped, {line}")
     for x in r.rows:
         ext = ", ".join(f"{k:,}: {v:.1f} (<= {x.extrapolated_upper[k]:.1f})" for k, v in x.extrapolated.items())
         groups = "; ".join(f"{g} {f}/{n}" for g, (f, n) in x.by_group.items())
         click.echo(f"  {x.similarity:g} % (distance {x.threshold:.4f}): {x.flagged} flagged, "
                    f"{x.false_matches} false matches in {x.comparisons} comparisons; "
                    f"EXTRAPOLATED {ext}{'; ' + groups if groups else ''}")
+    if r.scale is not None:
+        _scale_lines(r.scale)
     if page:
         click.echo(f"  report: {page}")

@@ -278,14 +278,15 @@ def mate_ranks(dist: np.ndarray, mate: np.ndarray) -> np.ndarray:
     """Rank (1-based) of each probe's true person among all gallery persons; 0 if non-mated.
 
     A tie with another person counts against the mate (pessimistic): rank is one plus the
-    number of other persons at the same or a smaller distance.
+    number of other persons at the same or a smaller distance. A probe at an infinite distance
+    from everyone (no face was found in it) is never found: its rank is past the last person.
     """
     d = np.atleast_2d(np.asarray(dist, np.float64))
     m = np.asarray(mate, int).reshape(-1)
     ranks = np.zeros(m.size, int)
     for k in np.flatnonzero(m >= 0):
         mine = d[k, m[k]]
-        ranks[k] = int((d[k] <= mine).sum())  # itself included
+        ranks[k] = int((d[k] <= mine).sum()) if np.isfinite(mine) else d.shape[1] + 1  # itself included
     return ranks
 
 

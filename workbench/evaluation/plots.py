@@ -188,3 +188,29 @@ def replay_growth_figure(rows) -> go.Figure:
     _layout(fig, "Replay: growth with gallery size (dotted = EXTRAPOLATION)", height=420)
     fig.update_layout(legend=dict(orientation="v", y=1, x=1.02, font=dict(size=10)))
     return fig
+
+
+def scale_figure(answer, sizes=None) -> go.Figure:
+    """The scale answer: expected false candidates per search of an innocent person against the
+    gallery size (log-log), one line per threshold with its 95 % range as a band; dotted where
+    the estimate comes from the fitted tail rather than counted false matches."""
+    from workbench.evaluation import scale
+
+    xs = np.geomspace(1_000, 20_000_000, 40) if sizes is None else np.asarray(sizes, float)
+    palette = [IMPOSTOR, THRESHOLD, GENUINE, "#8d6cab", "#e9c46a"]
+    fig = go.Figure()
+    for k, r in enumerate(answer.rows):
+        est, colour = r.estimate, palette[k % len(palette)]
+        fitted = r.source == "fitted"
+        name = f"{r.similarity:g} %" + (" (fitted tail)" if fitted else " (measured)")
+        lo = [max(scale.expected_candidates(est, int(x)).low, 1e-6) for x in xs]
+        hi = [max(scale.expected_candidates(est, int(x)).high, 1e-6) for x in xs]
+        fig.add_trace(go.Scatter(x=np.concatenate([xs, xs[::-1]]), y=hi + lo[::-1], fill="toself", opacity=0.18,
+                                 line=dict(width=0), fillcolor=colour, hoverinfo="skip", showlegend=False))
+        fig.add_trace(go.Scatter(x=xs, y=[max(scale.expected_candidates(est, int(x)).value, 1e-6) for x in xs],
+                                 mode="lines", name=name, line=dict(color=colour, dash="dot" if fitted else "solid")))
+    for n, label in ((300_000, "300,000"), (20_000_000, "20 million")):
+        fig.add_vline(x=n, line=dict(dash="dash", width=1, color="#888"), annotation_text=label)
+    fig.update_layout(xaxis=dict(title="faces in the gallery (log)", type="log"),
+                      yaxis=dict(title="false candidates per search (log)", type="log"))
+    return _layout(fig, "How many innocent look-alikes a search returns, by gallery size", height=420)

@@ -91,13 +91,15 @@ def _pct(x: float) -> float | None:
     return None if x != x else round(100 * x, 2)
 
 
-def group_table(groups: list[metrics.GroupRates]) -> pl.DataFrame:
-    """One row per group, sorted (:func:`sort_groups`), rates in percent with 2 decimals, counts beside them."""
+def group_table(groups: list[metrics.GroupRates], fta: dict[str, int] | None = None) -> pl.DataFrame:
+    """One row per group, sorted (:func:`sort_groups`), rates in percent with 2 decimals, counts beside them;
+    ``fta``: photos of each group in which no face was found (failures to acquire)."""
     rows = [{"group": g.group, "photos": g.images,
              "false matches": g.rates.false_matches, "impostor pairs": g.rates.impostor,
              "FMR %": _pct(g.rates.fmr),
              "false non-matches": g.rates.false_non_matches, "genuine pairs": g.rates.genuine,
-             "FNMR %": _pct(g.rates.fnmr), "note": g.warning or ""} for g in sort_groups(groups)]
+             "FNMR %": _pct(g.rates.fnmr), "no face found": (fta or {}).get(g.group, 0),
+             "note": g.warning or ""} for g in sort_groups(groups)]
     return pl.DataFrame(rows)
 
 

@@ -22,7 +22,8 @@ import numpy as np
 
 from workbench.errors import WorkbenchError
 from workbench.evaluation import metrics
-from workbench.evaluation.identification import load_probes
+from workbench.evaluation import scale as scale_mod
+from workbench.evaluation.identification import NONE_ENROLLED, ProbeIdentity, load_probes
 from workbench.pipeline import Settings, compare
 from workbench.pipeline.compare import is_match
 from workbench.store import GalleryDB
@@ -96,18 +97,26 @@ def replay_rows(dist: np.ndarray, thresholds: dict[float, float], *, sizes=None,
 class ReplayReport:
     gallery: str
     gallery_faces: int
-    probes: list[str]
-    excluded: list[str]          # probes whose name is a gallery person (not "innocent")
+    probes: list[str]            # the innocent probes: their stated person is not in the gallery
+    excluded: list[str]          # probes whose stated person IS in the gallery (not innocent)
     failed: dict[str, str]
     rows: list[ReplayRow]
     metric: str
     dist: np.ndarray
     group_column: str = ""
+    unknown: list[str] = field(default_factory=list)   # probes whose person is not stated: left out
+    fta: list[str] = field(default_factory=list)       # innocent probes with no face: not searched
+    skipped: dict[str, str] = field(default_factory=dict)
+    identity: str = ""
+    scale: scale_mod.ScaleAnswer | None = None   # the answer for galleries of 1,000 to 20 million
 
     def as_dict(self) -> dict:
         return {"gallery": self.gallery, "gallery_faces": self.gallery_faces, "probes": len(self.probes),
-                "excluded_probes": self.excluded, "failed_images": self.failed, "metric": self.metric,
+                "identity_source": self.identity, "excluded_probes": self.excluded,
+                "unknown_identity": self.unknown, "failures_to_acquire": self.fta,
+                "skipped_files": self.skipped, "failed_images": self.failed, "metric": self.metric,
                 "group_column": self.group_column,
+                "scale": scale_mod.as_dict(self.scale) if self.scale is not None else None,
                 "thresholds": [{"similarity": r.similarity, "threshold": round(r.threshold, 4),
                                 "probes_flagged": r.flagged, "false_matches": r.false_matches,
                                 "comparisons": r.comparisons, "fmr": round(r.fmr, 6),
@@ -127,21 +136,41 @@ def thresholds_for(settings: Settings, similarities=SIMILARITIES, extra: float |
 
 def run_replay(db: GalleryDB, gallery: str, probes_dir: str | os.PathLike, settings: Settings = Settings(), *,
                labels=None, similarities=SIMILARITIES, extra_similarity: float | None = None,
-               use_cache: bool = True, progress: Callable[[int, int, str], None] | None = None) -> ReplayReport:
-    """Search every probe photo in ``gallery``; probes named like a gallery person are left out."""
+               use_cache: bool = True, identity: ProbeIdentity = ProbeIdentity(),
+               progress: Callable[[int, int, str], None] | None = None) -> ReplayReport:
+    """Search every innocent probe photo in ``gallery`` and count who gets flagged.
+
+    A probe is innocent only when it is *known* not to be in the gallery: its stated person
+    (``identity``: sub-folder, identities CSV) is not a gallery person, or the user states
+    that none of the probes is. A probe whose person is a gallery person is left out (a
+    match on it may be right); one whose person is not stated is left out too (listed), and
+    when no probe is known to be innocent the replay refuses to run.
+    """
     matrix = db.matrix(gallery)
     if matrix.vectors.shape[0] == 0:
         raise WorkbenchError(f"gallery {gallery!r} is empty: enrol faces first")
-    probes = load_probes(probes_dir, settings, db if use_cache else None, progress)
+    probes = load_probes(probes_dir, settings, db if use_cache else None, progress, identity)
     people = set(matrix.people)
-    keep = [k for k, p in enumerate(probes.persons) if p not in people]
-    excluded = [probes.paths[k] for k in range(len(probes.paths)) if k not in set(keep)]
+    absent = identity.source == NONE_ENROLLED
+    keep = [k for k, p in enumerate(probes.persons) if absent or (p is not None and p not in people)]
+    excluded = [probes.paths[k] for k, p in enumerate(probes.persons) if not absent and p is not None and p in people]
+    unknown = [] if absent else probes.unknown
     if not keep:
+        if unknown:
+            raise WorkbenchError(f"{probes_dir}: the replay counts innocent people, and who these probes show is "
+                                 f"not stated ({len(unknown)} photos): put each person's photos in a sub-folder "
+                                 "named after them, give an identities CSV (file,person), or state that none of "
+                                 "them is in the gallery (--none-enrolled)")
         raise WorkbenchError(f"{probes_dir}: every probe is a person of gallery {gallery!r}; "
                              "the replay needs people who are not in it")
     d = compare.distances(probes.vectors[keep], matrix.vectors, settings.metric_)
     groups = ([labels.of(person=probes.persons[k], file=probes.paths[k]) for k in keep]
               if labels is not None else None)
     rows = replay_rows(d, thresholds_for(settings, similarities, extra_similarity), probe_groups=groups)
+    fta = [f for f, who in probes.fta.items() if absent or (who is not None and who not in people)]
+    answer = scale_mod.scale_answer(d, scale_mod.thresholds_for(settings.similarity_base, (80.0, 99.0),
+                                                                extra_similarity),
+                                    clusters=np.repeat(np.arange(d.shape[0])[:, None], d.shape[1], axis=1))
     return ReplayReport(gallery, int(matrix.vectors.shape[0]), [probes.paths[k] for k in keep], excluded,
-                        probes.failed, rows, settings.metric_, d, labels.column if labels is not None else "")
+                        probes.failed, rows, settings.metric_, d, labels.column if labels is not None else "",
+                        unknown, fta, probes.skipped, identity.describe(), answer)

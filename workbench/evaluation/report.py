@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from workbench.evaluation import metrics, plots, readable
+from workbench.evaluation import metrics, plots, readable, scale
 from workbench.evaluation.identification import SearchReport
 from workbench.evaluation.replay import ReplayReport
 from workbench.evaluation.verification import PairsReport
@@ -176,14 +176,23 @@ def write_pairs_report(r: PairsReport, out_dir: str | os.PathLike) -> Path:
     header = Header("Verification (1:1) evaluation", r.model, r.detector, r.metric, r.threshold, r.dataset,
                     {"images": r.images, "pairs": len(r.pairs), "genuine pairs": r.rates.genuine,
                      "impostor pairs": r.rates.impostor})
-    notes = [f"At threshold {r.threshold:.4f}: FMR {r.rates.fmr:.2%} ({r.rates.false_matches}/{r.rates.impostor}), "
-             f"FNMR {r.rates.fnmr:.2%} ({r.rates.false_non_matches}/{r.rates.genuine}), accuracy "
-             f"{r.rates.accuracy:.2%}; EER {r.eer.eer:.2%}. The best accuracy ({r.best_accuracy:.2%} at "
-             f"{r.best_threshold:.4f}) is tuned on these same pairs and is therefore optimistic."]
+    x = r.rates
+    notes = [f"At threshold {r.threshold:.4f}: FMR {_pct(x.fmr, x.impostor, 'different-person pairs')} "
+             f"({x.false_matches} false matches), FNMR {_pct(x.fnmr, x.genuine, 'same-person pairs')} "
+             f"({x.false_non_matches} missed)" + (
+                 f", accuracy {x.accuracy:.2%}; EER {r.eer.eer:.2%}. The best accuracy ({r.best_accuracy:.2%} at "
+                 f"{r.best_threshold:.4f}) is tuned on these same pairs and is therefore optimistic."
+                 if x.genuine and x.impostor else ".")]
     notes += [f"{g.group}: {g.warning}" for g in r.groups if g.warning]
+    notes.append(f"Failures to acquire: {r.fta_words()}." + (f" Skipped files: {len(r.skipped)}." if r.skipped else ""))
     return write_report(out_dir, header, pairs_figures(r), pairs_tables(r), notes,
                         headline=readable.pairs_headline(r), examples=pairs_examples(r),
                         files_only=("summary", "pairs", "curve"))
+
+
+def _pct(x: float, n: int, what: str) -> str:
+    """``"12.50% of 8 mated searches"``, or ``"none: no mated searches"`` (never nan)."""
+    return f"none: no {what}" if not n or x != x else f"{x:.2%} of {n} {what}"
 
 
 def search_figures(r: SearchReport) -> list[tuple[str, object]]:
@@ -207,9 +216,11 @@ def write_search_report(r: SearchReport, out_dir: str | os.PathLike, settings) -
               "cmc": pl.DataFrame({"rank": np.arange(1, len(r.cmc) + 1), "hit_rate": r.cmc})}
     if r.groups:
         tables["groups"] = pl.DataFrame(r.groups)
-    notes = [f"At threshold {r.threshold:.4f}: FPIR {r.fpir:.2%} of {r.curve.nonmated} non-mated searches, "
-             f"FNIR {r.fnir:.2%} of {r.curve.mated} mated searches."]
+    notes = [f"At threshold {r.threshold:.4f}: FPIR {_pct(r.fpir, r.curve.nonmated, 'non-mated searches')}, "
+             f"FNIR {_pct(r.fnir, r.curve.mated, 'mated searches')}."]
     notes += [f"{g['group']}: {g['warning']}" for g in r.groups if g.get("warning")]
+    notes.append(f"Who the probes are: {r.identity}. Failures to acquire: {r.fta_words()}."
+                 + (f" Left out, person not stated: {len(r.unknown)}." if r.unknown else ""))
     return write_report(out_dir, header, search_figures(r), tables, notes, headline=readable.search_headline(r),
                         files_only=("summary", "probes", "curve"))
 
@@ -236,7 +247,22 @@ def write_replay_report(r: ReplayReport, out_dir: str | os.PathLike, settings) -
     header = Header("Replay: innocent people searched against a gallery", settings.model, settings.detector,
                     r.metric, settings.threshold_, f"probes vs gallery {r.gallery}",
                     {"probes": len(r.probes), "gallery faces": r.gallery_faces, "excluded probes": len(r.excluded)})
-    notes = ["None of the probes is in the gallery: every match is a false match. Figures past the gallery's "
-             "own size are EXTRAPOLATED from the measured per-comparison false match rate, assuming independent "
-             "comparisons; the upper line uses the 95 % upper bound of that rate."]
-    return write_report(out_dir, header, replay_figures(r), {"replay": replay_table(r)}, notes)
+    notes = [f"Who the probes are: {r.identity}. None of the innocent probes is in the gallery: every match is "
+             "a false match. Figures past the gallery's own size are EXTRAPOLATED from the measured "
+             "per-comparison false match rate, assuming independent comparisons; the upper line uses the 95 % "
+             "upper bound of that rate."]
+    notes += [f"Left out: {len(r.excluded)} probes whose person is in the gallery, {len(r.unknown)} whose person "
+              f"is not stated; not searched (no face found): {len(r.fta)}; skipped files: {len(r.skipped)}."]
+    figures, tables = replay_figures(r), {"replay": replay_table(r)}
+    headline = []
+    if r.scale is not None:
+        headline = scale_sentences(r.scale)
+        notes.append(scale.ASSUMES)
+        figures.append(("At the scale of real databases", plots.scale_figure(r.scale)))
+        tables["scale"] = pl.DataFrame(scale.table(r.scale))
+    return write_report(out_dir, header, figures, tables, notes, headline=headline)
+
+
+def scale_sentences(answer, sizes=(300_000, 20_000_000), similarities=(80.0, 99.0)) -> list[str]:
+    """The scale answer's sentences for a report's headline (and the app)."""
+    return [answer.sentence(n, s) for s in similarities for n in sizes]

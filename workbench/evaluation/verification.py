@@ -1,12 +1,17 @@
 """Verification (1:1) evaluations: labelled pairs from a CSV or from a folder per person,
 embedded once each (through the embedding cache), scored with :mod:`workbench.evaluation.metrics`.
+
+Each photo gives the face :func:`~workbench.pipeline.choose_face` picks (nearest the centre,
+weighted by size). A photo in which no face is found is a *failure to acquire*: counted and
+reported (overall and per group), and by default its pairs are decided "not the same", so a
+same-person pair counts in FNMR, as NIST does (``include_fta=False`` leaves those pairs out).
+Files that are not images, or cannot be read, are skipped and listed, never counted.
 """
 
 from __future__ import annotations
 
-import csv
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -16,6 +21,9 @@ from workbench.errors import WorkbenchError
 from workbench.evaluation import embedding as cache
 from workbench.evaluation import metrics
 from workbench.evaluation.metrics import best_threshold  # noqa: F401  (re-exported)
+from workbench.evaluation.pairs import (  # noqa: F401  (re-exported: callers use verification.*)
+    Pair, folder_pairs, identities_from_pairs, non_images, person_folders, read_pairs, resolve, sample_folders,
+    sample_pair_csvs)
 from workbench.pipeline import Settings, compare
 from workbench.store import GalleryMatrix
 
@@ -42,98 +50,6 @@ def gallery_pair_distances(matrix: GalleryMatrix, metric: str) -> tuple[np.ndarr
     return flat[same], flat[~same]
 
 
-@dataclass(frozen=True)
-class Pair:
-    """Two photos (paths) and whether they show the same person."""
-
-    a: str
-    b: str
-    same: bool
-
-
-def resolve(images_dir: str | os.PathLike, name: str) -> Path:
-    """Where a file named in a CSV is: ``images_dir/name``, else ``images_dir/<its file name>``.
-
-    The second form lets a CSV written for another folder layout (such as deepface's
-    ``deepface/tests/dataset/img1.jpg``) be used on the same photos.
-    """
-    base = Path(images_dir)
-    direct = base / name
-    if direct.exists():
-        return direct
-    by_name = base / Path(name.replace("\\", "/")).name
-    return by_name if by_name.exists() else direct
-
-
-def read_pairs(csv_path: str | os.PathLike, images_dir: str | os.PathLike | None = None) -> list[Pair]:
-    """Rows ``file_x,file_y,Decision`` (Yes/No) of a pairs CSV, paths resolved against
-    ``images_dir`` (default: the CSV's folder)."""
-    p = Path(csv_path)
-    if not p.is_file():
-        raise WorkbenchError(f"{p}: no such file")
-    base = Path(images_dir) if images_dir is not None else p.parent
-    if not base.is_dir():
-        raise WorkbenchError(f"{base}: no such folder")
-    try:
-        with p.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            cols = {c.strip().lower(): c for c in (reader.fieldnames or [])}
-            if not {"file_x", "file_y", "decision"} <= set(cols):
-                raise WorkbenchError(f"{p}: need columns file_x,file_y,Decision")
-            rows = [(r[cols["file_x"]], r[cols["file_y"]], r[cols["decision"]]) for r in reader]
-    except (UnicodeDecodeError, csv.Error) as err:
-        raise WorkbenchError(f"{p}: not a readable CSV ({err})") from None
-    if not rows:
-        raise WorkbenchError(f"{p}: no pairs in it")
-    pairs = [Pair(str(resolve(base, a)), str(resolve(base, b)), (d or "").strip().lower() in {"yes", "1", "true"})
-             for a, b, d in rows]
-    missing = sorted({Path(f).name for pr in pairs for f in (pr.a, pr.b) if not Path(f).is_file()})
-    if missing:  # a wrong --images folder, not a face the model missed: say so instead of scoring it
-        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-        raise WorkbenchError(f"{p}: {len(missing)} file(s) it names are not in {base}: "
-                             f"{', '.join(missing[:3])}{more}")
-    return pairs
-
-
-def person_folders(folder: str | os.PathLike) -> dict[str, list[Path]]:
-    """``folder/<person>/<photo>``: each person's photos (hidden files and folders skipped)."""
-    base = Path(folder)
-    if not base.is_dir():
-        raise WorkbenchError(f"{base}: no such folder")
-    people = {d.name: sorted(f for f in d.iterdir() if f.is_file() and not f.name.startswith("."))
-              for d in sorted(base.iterdir()) if d.is_dir() and not d.name.startswith(".")}
-    people = {k: v for k, v in people.items() if v}
-    if not people:
-        raise WorkbenchError(f"{base}: expected one sub-folder of photos per person, found none")
-    return people
-
-
-def folder_pairs(people: dict[str, list[Path]], max_impostors: int = 10_000, seed: int = 0) -> list[Pair]:
-    """Every same-person pair, and different-person pairs: all of them when there are at most
-    ``max_impostors``, else that many drawn at random (without repeats) with ``seed``."""
-    import itertools
-
-    genuine = [Pair(str(a), str(b), True) for files in people.values() for a, b in itertools.combinations(files, 2)]
-    names = list(people)
-    sizes = np.array([len(people[n]) for n in names])
-    cross = [(i, j) for i, j in itertools.combinations(range(len(names)), 2)]
-    total = int(sum(sizes[i] * sizes[j] for i, j in cross))
-    if total <= max_impostors:
-        impostors = [Pair(str(a), str(b), False) for i, j in cross
-                     for a in people[names[i]] for b in people[names[j]]]
-    else:
-        rng = np.random.default_rng(seed)
-        flat = [f for n in names for f in people[n]]
-        owner = np.repeat(np.arange(len(names)), sizes)
-        seen: set[tuple[int, int]] = set()
-        while len(seen) < max_impostors:
-            a, b = (int(x) for x in rng.integers(0, len(flat), 2))
-            if owner[a] != owner[b]:
-                seen.add((min(a, b), max(a, b)))
-        impostors = [Pair(str(flat[a]), str(flat[b]), False) for a, b in sorted(seen)]
-    return genuine + impostors
-
-
 @dataclass(frozen=True, eq=False)
 class PairsReport:
     """A verification evaluation: rates at the decision threshold, the whole curve, the
@@ -158,6 +74,26 @@ class PairsReport:
     groups: list[metrics.GroupRates] = field(default_factory=list)
     group_column: str = ""
     cache_stats: cache.CacheStats = cache.CacheStats(0, 0)
+    fta: list[str] = field(default_factory=list)            # photos with no face (failures to acquire)
+    fta_included: bool = True                               # their pairs decided "not the same"
+    fta_pairs: int = 0                                      # pairs with such a photo
+    skipped: dict[str, str] = field(default_factory=dict)   # files not used: not images, unreadable
+    skipped_pairs: int = 0
+    photos: int = 0                                         # readable photos (with or without a face)
+    group_fta: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def fta_rate(self) -> float:
+        return len(self.fta) / self.photos if self.photos else float("nan")
+
+    def fta_words(self) -> str:
+        """How many photos had no face and how their pairs are counted, in one sentence."""
+        if not self.fta:
+            return f"a face was found in every one of the {self.photos} photos"
+        how = (f"their {self.fta_pairs} pairs are decided 'not the same' (in FNMR when same-person, as NIST "
+               "counts them; --exclude-fta leaves them out)" if self.fta_included
+               else f"their {self.fta_pairs} pairs are left out (--exclude-fta)")
+        return f"no face found in {len(self.fta)} of {self.photos} photos ({self.fta_rate:.1%}): {how}"
 
     @property
     def genuine(self) -> np.ndarray:
@@ -192,9 +128,13 @@ class PairsReport:
             "default_threshold": self.default_threshold,
             "accuracy_at_default": _r(self.at(self.default_threshold).accuracy),
             "failed_images": self.failed_images,
+            "failures_to_acquire": {"count": len(self.fta), "photos": self.photos, "rate": _r(self.fta_rate),
+                                    "included_in_fnmr": self.fta_included, "pairs": self.fta_pairs,
+                                    "files": self.fta},
+            "skipped_files": self.skipped, "skipped_pairs": self.skipped_pairs,
             "cache": {"hits": self.cache_stats.hits, "computed": self.cache_stats.computed},
             "group_column": self.group_column,
-            "groups": [group_dict(g) for g in self.groups],
+            "groups": [group_dict(g, self.group_fta) for g in self.groups],
         }
 
 
@@ -202,23 +142,52 @@ def _r(x: float) -> float | None:
     return None if x != x else round(x, 4)  # nan -> null in JSON
 
 
-def group_dict(g: metrics.GroupRates) -> dict:
+def group_dict(g: metrics.GroupRates, fta: dict[str, int] | None = None) -> dict:
+    """One group's row: counts, rates (``None`` where there is nothing to count), and its
+    failures to acquire (photos of the group with no face found)."""
     r = g.rates
+    n_fta = (fta or {}).get(g.group, 0)
     return {"group": g.group, "images": g.images, "genuine_pairs": r.genuine, "impostor_pairs": r.impostor,
             "false_matches": r.false_matches, "false_non_matches": r.false_non_matches,
-            "fmr": _r(r.fmr), "fnmr": _r(r.fnmr), "accuracy": _r(r.accuracy), "warning": g.warning}
+            "fmr": _r(r.fmr), "fnmr": _r(r.fnmr), "accuracy": _r(r.accuracy),
+            "failures_to_acquire": n_fta, "fta_rate": _r(n_fta / g.images) if g.images else None,
+            "warning": g.warning}
 
 
 def score_pairs(pairs: list[Pair], vectors: dict[str, np.ndarray | None], settings: Settings, *,
                 dataset: str = "", labels=None, person_of: dict[str, str] | None = None,
                 failed: dict[str, str] | None = None, stats: cache.CacheStats = cache.CacheStats(0, 0),
+                include_fta: bool = True, skipped: dict[str, str] | None = None,
                 n_boot: int = 2000, seed: int = 0) -> PairsReport:
-    """Score labelled pairs from already computed vectors (``None``: the photo had no face).
+    """Score labelled pairs from already computed vectors (``None``: the photo gave no face).
 
-    A pair with a missing vector is decided "not the same" at every threshold (distance
-    infinity), as a search system would answer: a false non-match when it was genuine.
+    ``failed`` says why a vector is missing (by file name, as :func:`embed_pairs` gives it):
+    ``no_face`` is a failure to acquire; anything else (an unreadable file) is skipped with its
+    pairs. With ``include_fta`` a pair with a faceless photo is decided "not the same" at
+    every threshold (distance infinity), as a search system would answer: a false non-match
+    when it was genuine (NIST counts them so); without, those pairs are left out.
     """
+    from workbench.evaluation.embedding import NO_FACE
+
     metric, thr = settings.metric_, settings.threshold_
+    failed = dict(failed or {})
+    skipped = dict(skipped or {})
+
+    def why(p: str) -> str:
+        return failed.get(p) or failed.get(Path(p).name) or NO_FACE
+
+    unusable = {p for p in vectors if vectors[p] is None and why(p) != NO_FACE}
+    fta_paths = {p for p in vectors if vectors[p] is None and p not in unusable}
+    skipped.update({Path(p).name: why(p) for p in unusable})
+    failed = {Path(p).name: why(p) for p in vectors if vectors[p] is None}
+    keep = [p for p in pairs if p.a not in unusable and p.b not in unusable]
+    skipped_pairs = len(pairs) - len(keep)
+    touches_fta = [p.a in fta_paths or p.b in fta_paths for p in keep]
+    fta_pairs = sum(touches_fta)
+    if not include_fta:
+        keep = [p for p, t in zip(keep, touches_fta) if not t]
+    pairs = keep
+    vectors = {k: v for k, v in vectors.items() if k not in unusable}
     dist = np.full(len(pairs), np.inf)
     for k, p in enumerate(pairs):
         va, vb = vectors.get(p.a), vectors.get(p.b)
@@ -227,7 +196,7 @@ def score_pairs(pairs: list[Pair], vectors: dict[str, np.ndarray | None], settin
     same = np.array([p.same for p in pairs], bool)
     finite = np.where(np.isinf(dist), 1e9, dist)
     bt, ba = metrics.best_threshold(finite, same)
-    groups, column = [], ""
+    groups, column, group_fta = [], "", {}
     if labels is not None:
         from workbench.evaluation.labels import pair_group
 
@@ -242,13 +211,17 @@ def score_pairs(pairs: list[Pair], vectors: dict[str, np.ndarray | None], settin
         groups = metrics.rates_by_group(dist, same, pg, thr, groups=sorted(set(pg) | set(labels.groups())),
                                         images=per_image)
         column = labels.column
+        for f in fta_paths:
+            group_fta[group(f)] = group_fta.get(group(f), 0) + 1
     return PairsReport(
         dataset=dataset, pairs=pairs, images=len(vectors), distances=dist, same=same, threshold=thr,
         default_threshold=settings.similarity_base, metric=metric, model=settings.model,
         detector=settings.detector, rates=metrics.rates_at(dist[same], dist[~same], thr),
         eer=metrics.equal_error_rate(dist[same], dist[~same]), best_threshold=bt, best_accuracy=ba,
         ci=metrics.bootstrap_ci(dist[same], dist[~same], thr, n_boot=n_boot, seed=seed),
-        failed_images=dict(failed or {}), groups=groups, group_column=column, cache_stats=stats)
+        failed_images=failed, groups=groups, group_column=column, cache_stats=stats,
+        fta=sorted(Path(p).name for p in fta_paths), fta_included=include_fta, fta_pairs=fta_pairs,
+        skipped=skipped, skipped_pairs=skipped_pairs, photos=len(vectors), group_fta=group_fta)
 
 
 def embed_pairs(pairs: list[Pair], settings: Settings, db=None,
@@ -258,12 +231,12 @@ def embed_pairs(pairs: list[Pair], settings: Settings, db=None,
     files = sorted({f for p in pairs for f in (p.a, p.b)})
     done, stats = cache.embed_files(files, settings, db, progress)
     vectors = {e.path: e.vector for e in done}
-    failed = {Path(e.path).name: e.failure for e in done if e.vector is None}
+    failed = {e.path: e.failure for e in done if e.vector is None}
     return vectors, failed, stats
 
 
 def eval_pairs(csv_path: str | os.PathLike, images_dir: str | os.PathLike | None = None,
-               settings: Settings = Settings(), *, db=None, labels=None,
+               settings: Settings = Settings(), *, db=None, labels=None, include_fta: bool = True,
                progress: Callable[[int, int, str], None] | None = None) -> PairsReport:
     """Verify every labelled pair of a CSV; each photo is embedded once (its largest face).
 
@@ -274,75 +247,31 @@ def eval_pairs(csv_path: str | os.PathLike, images_dir: str | os.PathLike | None
         db: a :class:`~workbench.store.GalleryDB` whose embedding cache to use, or ``None``.
         labels: :class:`~workbench.evaluation.labels.Labels` by ``file`` for the per-group breakdown.
     """
+    from workbench.pipeline.capture import is_image
+
     pairs = read_pairs(csv_path, images_dir)
     if labels is not None and labels.key != "file":
         raise WorkbenchError("a pairs CSV names files, not people: the labels CSV needs a 'file' column")
-    vectors, failed, stats = embed_pairs(pairs, settings, db, progress)
-    return score_pairs(pairs, vectors, settings, dataset=str(csv_path), labels=labels, failed=failed, stats=stats)
+    skipped = {Path(f).name: "not an image file" for p in pairs for f in (p.a, p.b) if not is_image(f)}
+    usable = [p for p in pairs if is_image(p.a) and is_image(p.b)]
+    if not usable:
+        raise WorkbenchError(f"{csv_path}: none of its pairs names two image files")
+    vectors, failed, stats = embed_pairs(usable, settings, db, progress)
+    r = score_pairs(usable, vectors, settings, dataset=str(csv_path), labels=labels, failed=failed, stats=stats,
+                    include_fta=include_fta, skipped=skipped)
+    return replace(r, skipped_pairs=r.skipped_pairs + len(pairs) - len(usable))
 
 
 def eval_folder(folder: str | os.PathLike, settings: Settings = Settings(), *, db=None, labels=None,
-                max_impostors: int = 10_000, seed: int = 0,
+                max_impostors: int = 10_000, seed: int = 0, include_fta: bool = True,
                 progress: Callable[[int, int, str], None] | None = None) -> PairsReport:
-    """Verification on a folder with one sub-folder per person (see :func:`folder_pairs`)."""
+    """Verification on a folder with one sub-folder per person (see :func:`folder_pairs`);
+    files that are not images are skipped and listed."""
     people = person_folders(folder)
     pairs = folder_pairs(people, max_impostors, seed)
     person_of = {str(f): name for name, files in people.items() for f in files}
     vectors, failed, stats = embed_pairs(pairs, settings, db, progress)
     return score_pairs(pairs, vectors, settings, dataset=str(folder), labels=labels, person_of=person_of,
-                       failed=failed, stats=stats)
+                       failed=failed, stats=stats, include_fta=include_fta, skipped=non_images(folder))
 
 
-def sample_pair_csvs(base: str | os.PathLike | None) -> dict[str, Path]:
-    """Pairs CSVs (with ``file_x,file_y``) under ``base``, by relative name (for pickers)."""
-    if base is None:
-        return {}
-    out = {}
-    for p in sorted(Path(base).rglob("*.csv")):
-        with p.open(encoding="utf-8-sig", errors="replace") as fh:
-            head = fh.readline().lower()
-        if "file_x" in head and "file_y" in head:
-            out[str(p.relative_to(base))] = p
-    return out
-
-
-def sample_folders(base: str | os.PathLike | None, *, people: bool = False) -> dict[str, Path]:
-    """Folders under ``base`` holding photos (``people``: holding one sub-folder per person)."""
-    from workbench.pipeline.capture import is_image
-
-    if base is None:
-        return {}
-    out = {}
-    for d in sorted(p for p in Path(base).rglob("*") if p.is_dir()):
-        subs = [s for s in d.iterdir() if s.is_dir()]
-        if people:
-            ok = len(subs) >= 2 and all(any(is_image(f) for f in s.iterdir()) for s in subs)
-        else:
-            ok = sum(1 for f in d.iterdir() if is_image(f)) >= 2
-        if ok:
-            out[str(d.relative_to(base))] = d
-    return out
-
-
-def identities_from_pairs(pairs: list[Pair]) -> dict[str, int]:
-    """Group photos into identities: photos linked by same-person pairs share a number.
-
-    Useful when a data set only says which pairs match (deepface's CSVs) and not who is who.
-    Photos never in a same-person pair get an identity of their own. Numbers follow the
-    sorted file names, so they are stable.
-    """
-    parent: dict[str, str] = {}
-
-    def root(x: str) -> str:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for p in pairs:
-        ra, rb = root(p.a), root(p.b)
-        if p.same and ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    roots = sorted({root(f) for f in list(parent)})
-    number = {r: i for i, r in enumerate(roots)}
-    return {f: number[root(f)] for f in sorted(parent)}

@@ -8,11 +8,17 @@ worker processes for many images (``parallel``). Add a detector or a model in ``
 
 from workbench.pipeline.analyze import (
     Analysis,
+    Comparison,
+    FaceChoice,
     Settings,
     analyze,
     analyze_source,
+    choose_face,
+    compare_analyses,
+    compare_photos,
     main_face,
     verify,
 )
 
-__all__ = ["Analysis", "Settings", "analyze", "analyze_source", "main_face", "verify"]
+__all__ = ["Analysis", "Comparison", "FaceChoice", "Settings", "analyze", "analyze_source", "choose_face",
+           "compare_analyses", "compare_photos", "main_face", "verify"]

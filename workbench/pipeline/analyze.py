@@ -6,15 +6,16 @@ CLI, the app and the notebooks pass around.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from workbench.errors import NoFaceError
+from workbench.errors import NoFaceError, WorkbenchError
 from workbench.pipeline import compare, detect, embed, quality
 from workbench.pipeline.capture import ImageSource, load_image
-from workbench.types import Face, Timings
+from workbench.types import Box, Face, Timings
 
 
 @dataclass(frozen=True)
@@ -103,19 +104,128 @@ def analyze_source(source: ImageSource, settings: Settings = Settings(), *, embe
     return analyze(image, settings, embed_faces=embed_faces, load_ms=_ms(t0))
 
 
-def main_face(analysis: Analysis, name: str = "image") -> Face:
-    """The largest embedded face of an analysis, or :class:`NoFaceError`."""
-    embedded = analysis.embedded
+def face_score(box: Box, width: int, height: int) -> float:
+    """How strongly a face claims to be the photo's subject: its size, weighted by how near it
+    is to the image centre.
+
+    ``score = sqrt(area) * max(0, 1 - d / R)``, where ``area`` is the box's area in pixels,
+    ``d`` the distance from the box centre to the image centre and ``R`` half the image
+    diagonal (so the weight is 1 at the centre and 0 in a corner). A face at the edge must be
+    ``1 / (1 - d / R)`` times as wide as a central one to win: an LFW-style bystander cut by the
+    border (``d / R`` about 0.7) needs to be over three times wider than the centred subject.
+    """
+    cx, cy = width / 2.0, height / 2.0
+    radius = max(math.hypot(cx, cy), 1e-9)
+    fx, fy = box.center
+    weight = max(0.0, 1.0 - math.hypot(fx - cx, fy - cy) / radius)
+    return math.sqrt(box.area) * weight
+
+
+#: The rule, in words, for messages and docs, and its version (caches key on it).
+CHOICE_RULE = "the face nearest the image centre, weighted by its size"
+CHOICE_RULE_ID = "centre-weighted-size/1"
+
+
+@dataclass(frozen=True, eq=False)
+class FaceChoice:
+    """Which face of an analysed photo was used, and how it was chosen.
+
+    ``index`` is 0-based into ``analysis.faces``; faces are shown and asked for 1-based
+    (``number``), in the analysis order (largest first), as ``workbench detect`` lists them.
+    """
+
+    analysis: Analysis
+    index: int
+    by_user: bool
+    name: str = "image"
+
+    @property
+    def face(self) -> Face:
+        return self.analysis.faces[self.index]
+
+    @property
+    def number(self) -> int:
+        return self.index + 1
+
+    @property
+    def found(self) -> int:
+        return len(self.analysis.faces)
+
+    def describe(self) -> str:
+        """One line: how many faces were found and which one was used, in words."""
+        if self.found == 1:
+            text = "1 face found"
+        else:
+            how = "as asked" if self.by_user else f"by the rule: {CHOICE_RULE}"
+            text = f"{self.found} faces found, compared face {self.number} (outlined; {how})"
+        if not self.face.quality.accepted:
+            text += f"; that face failed the quality gate ({quality.describe(self.face.quality)}): unreliable"
+        return text
+
+
+def choose_face(analysis: Analysis, face: int | None = None, name: str = "image") -> FaceChoice:
+    """The face of a photo to compare: face number ``face`` (1-based) when given, else the one
+    :func:`face_score` ranks first among the faces that pass the quality gate (among all the
+    embedded faces when none passes; the choice then says it is unreliable).
+
+    Raises:
+        NoFaceError: no face was found (or none was embedded).
+        WorkbenchError: ``face`` is not one of the faces found.
+    """
+    faces = analysis.faces
+    if face is not None:
+        if not 1 <= int(face) <= len(faces):
+            found = f"{len(faces)} face{'s' if len(faces) != 1 else ''} found"
+            raise WorkbenchError(f"{name}: there is no face {face}; {found} (numbered 1 to {len(faces)}, "
+                                 "largest first, as `workbench detect` lists them)")
+        if faces[int(face) - 1].embedding is None:
+            raise NoFaceError(f"{name}: face {face} was not embedded")
+        return FaceChoice(analysis, int(face) - 1, True, name)
+    embedded = [i for i, f in enumerate(faces) if f.embedding is not None]
     if not embedded:
         raise NoFaceError(f"{name}: no face found")
-    return embedded[0]
+    pool = [i for i in embedded if faces[i].quality.accepted] or embedded
+    h, w = analysis.shape[:2]
+    best = max(pool, key=lambda i: (face_score(faces[i].box, w, h), -i))  # ties: the larger face
+    return FaceChoice(analysis, best, False, name)
 
 
-def verify(source_a: ImageSource, source_b: ImageSource, settings: Settings = Settings()) -> compare.Verdict:
-    """Same person? Compares the largest face of each image (like Rekognition CompareFaces)."""
-    fa = main_face(analyze_source(source_a, settings), _name(source_a))
-    fb = main_face(analyze_source(source_b, settings), _name(source_b))
-    return compare.verify_embeddings(fa.embedding, fb.embedding, settings.metric_, settings.threshold_)
+def main_face(analysis: Analysis, name: str = "image") -> Face:
+    """The face :func:`choose_face` picks (nearest the centre, weighted by size), or
+    :class:`NoFaceError`."""
+    return choose_face(analysis, None, name).face
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    """A 1:1 comparison: the verdict and which face of each photo it compared."""
+
+    verdict: compare.Verdict
+    a: FaceChoice
+    b: FaceChoice
+
+
+def compare_photos(source_a: ImageSource, source_b: ImageSource, settings: Settings = Settings(), *,
+                   face_a: int | None = None, face_b: int | None = None) -> Comparison:
+    """Same person? Compares one face of each photo: ``face_a``/``face_b`` (1-based) when given,
+    else the one :func:`choose_face` picks, and says which (see :meth:`FaceChoice.describe`)."""
+    return compare_analyses(analyze_source(source_a, settings), analyze_source(source_b, settings), settings,
+                            face_a=face_a, face_b=face_b, names=(_name(source_a), _name(source_b)))
+
+
+def compare_analyses(a: Analysis, b: Analysis, settings: Settings = Settings(), *, face_a: int | None = None,
+                     face_b: int | None = None, names: tuple[str, str] = ("image", "image")) -> Comparison:
+    """:func:`compare_photos` on photos already analysed (choosing another face costs no model time)."""
+    ca = choose_face(a, face_a, names[0])
+    cb = choose_face(b, face_b, names[1])
+    v = compare.verify_embeddings(ca.face.embedding, cb.face.embedding, settings.metric_, settings.threshold_)
+    return Comparison(v, ca, cb)
+
+
+def verify(source_a: ImageSource, source_b: ImageSource, settings: Settings = Settings(), *,
+           face_a: int | None = None, face_b: int | None = None) -> compare.Verdict:
+    """The verdict of :func:`compare_photos` alone."""
+    return compare_photos(source_a, source_b, settings, face_a=face_a, face_b=face_b).verdict
 
 
 def _name(source: ImageSource) -> str:

@@ -25,7 +25,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from workbench.errors import WorkbenchError
+from workbench.errors import ModelError, WorkbenchError
 from workbench.pipeline import Analysis, Settings, analyze, capture
 from workbench.pipeline.capture import ImageSource
 
@@ -49,13 +49,16 @@ def analyze_largest(image: np.ndarray, settings: Settings = Settings()) -> Analy
 
     Only images larger than :data:`COARSE_SIDE` take the coarse pass (small ones are analysed
     exactly as :func:`~workbench.pipeline.analyze` would). Returns the coarse analysis when it
-    holds at least one embedded (accepted) face, otherwise the full analysis.
+    holds exactly one embedded (accepted) face, otherwise the full analysis: when several faces
+    pass, the faces are then numbered as ``workbench detect`` numbers them, so a choice
+    (``--face N``) means the same face. The coarse pass sees faces wider than about an eighth
+    of the photo's long side; a smaller second face is only seen by the full pass.
     """
     coarse_side = min(settings.max_side or COARSE_SIDE, COARSE_SIDE)
     if settings.detector in ("hog", "cnn") and max(image.shape[:2]) > coarse_side:
         first = analyze(image, replace(settings, upsample=min(settings.upsample, COARSE_UPSAMPLE),
                                        max_side=coarse_side), embed_faces="accepted")
-        if first.embedded:
+        if len(first.embedded) == 1:
             return first
     return analyze(image, settings, embed_faces="accepted")
 
@@ -71,14 +74,18 @@ class Analysed:
     error: str | None = None
 
 
-def _analyse_one(label: str, data: bytes | np.ndarray, sha: str, settings: Settings, all_thumbs: bool) -> Analysed:
+def _analyse_one(label: str, data: bytes | np.ndarray, sha: str, settings: Settings, all_thumbs: bool,
+                 full: bool = False) -> Analysed:
     try:
         image = capture.load_image(data, name=label)
-        # every face's verdict is wanted (the app's enrol page): only the full pass lists them all
-        a = analyze(image, settings, embed_faces="accepted") if all_thumbs else analyze_largest(image, settings)
+        # every face's verdict is wanted (the app's enrol page, a chosen face): only the full pass lists them all
+        exact = all_thumbs or full
+        a = analyze(image, settings, embed_faces="accepted") if exact else analyze_largest(image, settings)
+    except ModelError:
+        raise  # a missing model or weights file is no fault of this photo: it stops the whole run
     except WorkbenchError as err:
         return Analysed(sha, error=str(getattr(err, "reason", err)))
-    keep = a.faces if all_thumbs else a.embedded[:1]
+    keep = a.faces if (all_thumbs or len(a.embedded) > 1) else a.embedded[:1]
     thumbs = tuple(capture.thumbnail(image, f.box) for f in keep)
     return Analysed(sha, a, thumbs)
 
@@ -165,9 +172,13 @@ atexit.register(shutdown_pool)
 
 
 def analyse_sources(items: Sequence[tuple[str, bytes | np.ndarray, str]], settings: Settings = Settings(), *,
-                    workers: int | None = None, all_thumbs: bool = False,
+                    workers: int | None = None, all_thumbs: bool = False, full: Sequence[bool] | None = None,
                     progress: Callable[[int, int, str], None] | None = None) -> Iterator[tuple[int, Analysed]]:
     """Analyse ``(label, bytes or RGB array, sha256)`` items; yields ``(index, Analysed)`` in order.
+
+    ``full[i]`` asks for the full pass on item ``i`` (no coarse shortcut: a face chosen by
+    number). A :class:`~workbench.errors.ModelError` (missing weights, unknown model) stops
+    everything at once: it would fail every item the same way.
 
     With ``workers > 1`` and at least :data:`MIN_PARALLEL` items, the work goes to the process
     pool; otherwise it runs here. Every item yields exactly once, errors included; an item
@@ -178,19 +189,24 @@ def analyse_sources(items: Sequence[tuple[str, bytes | np.ndarray, str]], settin
     workers = default_workers() if workers is None else max(1, workers)
     if workers > 1 and n >= MIN_PARALLEL:
         pool = _get_pool(workers)
-        futures = [pool.submit(_analyse_one, label, data, sha, settings, all_thumbs) for label, data, sha in items]
+        futures = [pool.submit(_analyse_one, label, data, sha, settings, all_thumbs, bool(full and full[i]))
+                   for i, (label, data, sha) in enumerate(items)]
         for i, fut in enumerate(futures):
             try:
                 res = fut.result()
+            except ModelError:
+                for f in futures:
+                    f.cancel()
+                raise
             except Exception:  # a worker died (out of memory, a crash, an unguarded __main__): redo it here
                 _discard_pool(pool)
-                res = _analyse_one(*items[i], settings, all_thumbs)
+                res = _analyse_one(*items[i], settings, all_thumbs, bool(full and full[i]))
             if progress:
                 progress(i + 1, n, items[i][0])
             yield i, res
         return
     for i, (label, data, sha) in enumerate(items):
-        res = _analyse_one(label, data, sha, settings, all_thumbs)
+        res = _analyse_one(label, data, sha, settings, all_thumbs, bool(full and full[i]))
         if progress:
             progress(i + 1, n, label)
         yield i, res

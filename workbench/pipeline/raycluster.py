@@ -70,15 +70,15 @@ def cluster_cpus() -> float:
     return float(ray.cluster_resources().get("CPU", 1.0))
 
 
-def _analyse_batch(items: list, settings: Settings, all_thumbs: bool) -> list:
+def _analyse_batch(items: list, settings: Settings, all_thumbs: bool, full: list[bool]) -> list:
     from workbench.pipeline.parallel import _analyse_one
 
-    return [_analyse_one(label, data, sha, settings, all_thumbs) for label, data, sha in items]
+    return [_analyse_one(label, data, sha, settings, all_thumbs, f) for (label, data, sha), f in zip(items, full)]
 
 
 def analyse_sources_ray(items: Sequence[tuple[str, bytes | np.ndarray, str]], settings: Settings = Settings(), *,
-                        workers: int | None = None, all_thumbs: bool = False, batch: int = 8,
-                        progress: Callable[[int, int, str], None] | None = None) -> Iterator[tuple[int, object]]:
+                        workers: int | None = None, all_thumbs: bool = False, full: Sequence[bool] | None = None,
+                        batch: int = 8, progress: Callable[[int, int, str], None] | None = None) -> Iterator[tuple[int, object]]:
     """:func:`workbench.pipeline.parallel.analyse_sources` over a Ray cluster: batches of
     ``batch`` images go to Ray tasks (each worker loads the models once), at most two per
     cluster CPU in flight; yields ``(index, Analysed)`` in order. Photo bytes travel to the
@@ -95,7 +95,8 @@ def analyse_sources_ray(items: Sequence[tuple[str, bytes | np.ndarray, str]], se
     while nxt < len(starts) or pending:
         while nxt < len(starts) and len(pending) < limit:
             s = starts[nxt]
-            pending.append((s, remote.remote(list(items[s:s + batch]), settings, all_thumbs)))
+            wanted = [bool(full and full[i]) for i in range(s, min(s + batch, n))]
+            pending.append((s, remote.remote(list(items[s:s + batch]), settings, all_thumbs, wanted)))
             nxt += 1
         s, ref = pending.popleft()
         for k, res in enumerate(ray.get(ref)):

@@ -7,30 +7,37 @@ go to the database in one transaction. Each skipped source carries its reason.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
 
 from workbench.errors import GalleryError, WorkbenchError
-from workbench.pipeline import Settings, capture, parallel
+from workbench.pipeline import Settings, capture, parallel, quality
 from workbench.pipeline.capture import ImageSource
 from workbench.store import FaceRecord, GalleryDB
-from workbench.types import Box
+from workbench.store.gallery import as_consent
+from workbench.types import Box, Consent
 
 #: ``progress(done, total, label)`` is called after each source.
 Progress = Callable[[int, int, str], None]
 
 NO_FACE = "no_face"
+#: Why a photo with several faces that pass the quality gate is not enrolled under one name.
+SEVERAL_FACES = "several faces pass the quality gate: choose one (workbench enrol PHOTO --face N)"
 #: Sources read, hashed and analysed at a time (bounds the photo bytes held in memory).
 CHUNK = 64
 
 
 @dataclass(frozen=True)
 class Skip:
+    """A source not enrolled and why; ``boxes`` are its faces (numbered 1.., as
+    ``workbench detect`` lists them) when a choice between them is needed."""
+
     source: str
     reason: str
+    boxes: tuple[Box, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,6 +47,7 @@ class Source:
     label: str
     person: str
     data: ImageSource
+    face: int | None = None  # which face (1-based, as `workbench detect` numbers them); None: the only one
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,15 +115,19 @@ def plan(path: str | os.PathLike, person: str | None = None, *, every_s: float =
 
 
 def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settings: Settings = Settings(), *,
-                  consent: bool | None = None, notes: str | None = None,
+                  consent: bool | Consent | None = None, notes: str | None = None,
                   progress: Progress | None = None, keep_faces: bool = False,
                   workers: int | None = None, batch_size: int | None = None,
                   analyser: Callable | None = None) -> EnrolReport:
-    """Analyse every source, keep the largest accepted face of each, and store them.
+    """Analyse every source, keep its one accepted face (or the face it names), and store them.
 
     A source is skipped (with a reason) when it cannot be read, has no face, its faces all
-    fail the quality gate, or it is already enrolled (a duplicate: its sha256 is in the
-    gallery, so it is not even decoded). New sources are analysed in parallel (one process
+    fail the quality gate, several of its faces pass the gate and it does not say which one
+    is the person (:data:`SEVERAL_FACES`, with the boxes: the workbench never guesses whose
+    face a name belongs to), or it is already enrolled (a duplicate: its sha256 is in the
+    gallery, so it is not even decoded). ``consent`` is recorded on every person of the call
+    (see :meth:`~workbench.store.GalleryDB.add_faces`); a refusal without a reason is refused
+    before any work. New sources are analysed in parallel (one process
     per core, see :mod:`workbench.pipeline.parallel`; ``workers=1`` keeps it in this process). With
     ``keep_faces``, the report lists every detected face with a thumbnail and its verdict.
 
@@ -126,6 +138,7 @@ def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settin
     yields), e.g. :func:`workbench.pipeline.raycluster.analyse_sources_ray` for a Ray cluster.
     """
     sources = list(sources)
+    as_consent(consent)  # a refusal without a stated reason fails before any model time
     records: list[FaceRecord] = []
     skipped: list[Skip] = []
     duplicates = 0
@@ -166,8 +179,9 @@ def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settin
                 progress(done, len(sources), src.label)
         base = done
         step = (lambda i, _n, label, base=base: progress(base + i, len(sources), label)) if progress else None
-        for i, res in (analyser or parallel.analyse_sources)(todo, settings, workers=workers,
-                                                             all_thumbs=keep_faces, progress=step):
+        for i, res in (analyser or parallel.analyse_sources)(todo, settings, workers=workers, all_thumbs=keep_faces,
+                                                             full=[s.face is not None for s in todo_src],
+                                                             progress=step):
             record = _record(todo_src[i], res, keep_faces, skipped, outcomes)
             if record is not None:
                 records.append(record)
@@ -188,15 +202,33 @@ def _record(src: Source, res: parallel.Analysed, keep_faces: bool, skipped: list
     if not analysis.faces:
         skipped.append(Skip(src.label, NO_FACE))
         return None
-    face = analysis.embedded[0] if analysis.embedded else None  # the largest accepted face
-    if keep_faces:
+    faces = analysis.faces
+    boxes = tuple(f.box for f in faces)
+    face, why = None, None
+    if src.face is not None:
+        if not 1 <= src.face <= len(faces):
+            why = f"there is no face {src.face}: {len(faces)} found"
+        elif faces[src.face - 1].embedding is None:
+            why = f"face {src.face} fails the quality gate ({quality.describe(faces[src.face - 1].quality)})"
+        else:
+            face = faces[src.face - 1]
+    elif len(analysis.embedded) > 1:
+        why = SEVERAL_FACES
+    elif analysis.embedded:
+        face = analysis.embedded[0]
+    else:
+        why = quality.describe(faces[0].quality)
+    thumbs = res.thumbnails if len(res.thumbnails) == len(faces) else None  # one per face, in order
+    if keep_faces and thumbs is not None:
         outcomes += [FaceOutcome(src.label, f.box, f is face,
-                                 None if f is face else f.quality.reason or "not the largest face",
-                                 thumb) for f, thumb in zip(analysis.faces, res.thumbnails)]
+                                 None if f is face else (quality.describe(f.quality) if f.embedding is None
+                                                         else "another face of the photo was chosen"
+                                                         if face is not None else "not chosen"),
+                                 thumb) for f, thumb in zip(faces, thumbs)]
     if face is None:
-        skipped.append(Skip(src.label, analysis.faces[0].quality.reason or NO_FACE))
+        skipped.append(Skip(src.label, why or NO_FACE, boxes if why == SEVERAL_FACES else ()))
         return None
-    thumb = res.thumbnails[analysis.faces.index(face)] if keep_faces else res.thumbnails[0]
+    thumb = thumbs[faces.index(face)] if thumbs is not None else res.thumbnails[0]
     d, q = face.detection, face.quality
     return FaceRecord(
         person=src.person, image_sha256=res.sha256, source_path=src.label, box=d.box.as_list(),
@@ -208,12 +240,18 @@ def _record(src: Source, res: parallel.Analysed, keep_faces: bool, skipped: list
 
 
 def enrol_path(db: GalleryDB, gallery: str, path: str | os.PathLike, settings: Settings = Settings(), *,
-               person: str | None = None, consent: bool | None = None, notes: str | None = None,
-               every_s: float = 1.0, progress: Progress | None = None,
+               person: str | None = None, consent: bool | Consent | None = None, notes: str | None = None,
+               every_s: float = 1.0, progress: Progress | None = None, face: int | None = None,
                batch_size: int | None = None, workers: int | None = None,
                analyser: Callable | None = None) -> EnrolReport:
-    """Enrol an image, a folder of people, or a video (see :func:`plan`)."""
-    return enrol_sources(db, gallery, plan(path, person, every_s=every_s), settings,
+    """Enrol an image, a folder of people, or a video (see :func:`plan`); ``face`` (1-based)
+    names the face to enrol in a photo that shows several (one image only)."""
+    sources = plan(path, person, every_s=every_s)
+    if face is not None:
+        if len(sources) != 1 or capture.is_video(path):
+            raise GalleryError(f"{path}: --face picks a face in one photo, not in a folder or a video")
+        sources = [replace(sources[0], face=int(face))]
+    return enrol_sources(db, gallery, sources, settings,
                          consent=consent, notes=notes, progress=progress, batch_size=batch_size,
                          workers=workers, analyser=analyser)
 
@@ -233,8 +271,13 @@ def demo_folder() -> Path | None:
 
 def load_demo_gallery(db: GalleryDB, settings: Settings = Settings(), gallery: str = "demo",
                       progress: Progress | None = None) -> EnrolReport:
-    """Enrol the demo photos into ``gallery`` (idempotent): 9 photos of 5 people."""
+    """Enrol the demo photos into ``gallery`` (idempotent): 9 photos of 5 people, recorded as a
+    public-figure exception to consent (see :data:`DEMO_CONSENT`)."""
     folder = demo_folder()
     if folder is None:
         raise GalleryError("the demo photos (workbench/demo) are missing from this installation")
-    return enrol_path(db, gallery, folder, settings, progress=progress)
+    return enrol_path(db, gallery, folder, settings, progress=progress, consent=DEMO_CONSENT)
+
+
+#: The demo people are public figures whose photos the face_recognition project publishes.
+DEMO_CONSENT = Consent(False, "public figures: example photos published by the face_recognition project (demo)")

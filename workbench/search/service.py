@@ -11,16 +11,23 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from workbench.errors import GalleryError, NoFaceError
-from workbench.pipeline import Settings, analyze, capture
+from workbench.pipeline import Settings, analyze, capture, compare, quality
 from workbench.pipeline.capture import ImageSource, load_image
-from workbench.search.rank import rank
+from workbench.search.rank import rank, redecide
 from workbench.store import GalleryDB, SearchAudit
 from workbench.types import Face, Match, Timings
+
+MATCH, NO_MATCH, NOT_SEARCHED = "match", "no match", "not searched"
 
 
 @dataclass(frozen=True, eq=False)
 class FaceResult:
-    """One probe face and its candidates, best first."""
+    """One probe face and its candidates, best first.
+
+    A face the quality gate rejected is **not searched** (``searched`` is False, no
+    candidates): a too-small or blurred face, or a box on a jacket, gives distances that mean
+    nothing, and a "MATCH" on it would be repeated as a finding. Its verdict says why.
+    """
 
     face: Face
     matches: tuple[Match, ...]
@@ -29,14 +36,70 @@ class FaceResult:
     def best(self) -> Match | None:
         return self.matches[0] if self.matches else None
 
+    @property
+    def searched(self) -> bool:
+        return self.face.quality.accepted
+
+    def verdict(self, threshold: float | None = None) -> str:
+        """``"match"``, ``"no match"`` or ``"not searched"`` (at ``threshold``, default: as searched)."""
+        if not self.searched:
+            return NOT_SEARCHED
+        ms = self.matches if threshold is None else redecide(list(self.matches[:1]), threshold)
+        return MATCH if ms and ms[0].match else NO_MATCH
+
 
 @dataclass(frozen=True, eq=False)
 class SearchResult:
+    """Every face found in a probe photo (largest first), searched or not, with candidates."""
+
     gallery: str
     metric: str
     threshold: float
     faces: tuple[FaceResult, ...]
     timings: Timings
+    similarity_base: float = 0.0
+
+    @property
+    def searched(self) -> list[FaceResult]:
+        return [f for f in self.faces if f.searched]
+
+    def rejected(self) -> dict[str, int]:
+        """Faces not searched, counted by the quality gate's reason."""
+        out: dict[str, int] = {}
+        for f in self.faces:
+            if not f.searched:
+                out[f.face.quality.reason] = out.get(f.face.quality.reason, 0) + 1
+        return out
+
+    def similarity_of(self, threshold: float) -> float:
+        return float(compare.similarity(threshold, self.similarity_base or self.threshold))
+
+    def verdicts(self, whatif: float | None = None) -> list[str]:
+        """Each face's verdict at the search's threshold, ``"would match"`` for a face that
+        matches only at the ``whatif`` threshold."""
+        out = []
+        for f in self.faces:
+            v = f.verdict()
+            out.append("would match" if v == NO_MATCH and whatif is not None and f.verdict(whatif) == MATCH else v)
+        return out
+
+    def matched(self, threshold: float | None = None) -> int:
+        return sum(f.verdict(threshold) == MATCH for f in self.faces)
+
+    def summary(self, whatif: float | None = None) -> str:
+        """One line for a reader: ``"23 faces found, 20 searched (3 not searched: 3 too small);
+        2 matched at 80 % (distance 0.600), 11 would match at 70 % (distance 0.714)"``."""
+        n, k = len(self.faces), len(self.searched)
+        text = f"{n} face{'s' if n != 1 else ''} found"
+        if k < n:
+            why = ", ".join(f"{c} {quality.WORDS.get(r, r)}" for r, c in self.rejected().items())
+            text += f", {k} searched ({n - k} not searched: {why})"
+        at = f"{self.similarity_of(self.threshold):.0f} % (distance {self.threshold:.3f})"
+        text += f"; {self.matched()} matched at {at}"
+        if whatif is not None and abs(whatif - self.threshold) > 1e-12:
+            text += (f", {self.matched(whatif)} would match at {self.similarity_of(whatif):.0f} % "
+                     f"(distance {whatif:.3f})")
+        return text
 
 
 #: Faces asked of an index per wanted person when results are one per person.
@@ -69,6 +132,12 @@ def rank_with_index(queries: np.ndarray, db: GalleryDB, gallery: str, kind: str,
     return out, gi.index.size
 
 
+def _gallery_faces(db: GalleryDB, gallery: str) -> int:
+    sizes = db.galleries()
+    row = sizes.filter(sizes["gallery"] == gallery)
+    return int(row["faces"][0]) if row.height else 0
+
+
 def search_image(db: GalleryDB, gallery: str, source: ImageSource, settings: Settings = Settings(), *,
                  top_k: int = 5, per_person: bool = True, log: bool = True, name: str = "",
                  keep_probe: bool = False, client: str = "library", index_kind: str | None = None) -> SearchResult:
@@ -80,9 +149,12 @@ def search_image(db: GalleryDB, gallery: str, source: ImageSource, settings: Set
     saved index kept in step with the gallery, for galleries of millions of faces; by default
     every vector is compared.
 
+    Faces the quality gate rejects are listed but not searched (see :class:`FaceResult`); the
+    log records every face found with its quality verdict.
+
     Raises:
         GalleryError: unknown gallery (checked before any work), or an index with a cosine model.
-        ImageError / NoFaceError: unreadable probe, or no face in it.
+        ImageError / NoFaceError: unreadable probe, or no face at all in it.
     """
     db.gallery_id(gallery)
     if index_kind is not None:
@@ -92,22 +164,28 @@ def search_image(db: GalleryDB, gallery: str, source: ImageSource, settings: Set
     given = source if isinstance(source, (np.ndarray, bytes, bytearray, memoryview)) else capture.read_bytes(source)
     image = load_image(given, name or None)
     load_ms = (time.perf_counter() - t0) * 1000.0
-    analysis = analyze(image, settings, load_ms=load_ms)
-    faces = analysis.embedded
-    if not faces:
+    analysis = analyze(image, settings, embed_faces="accepted", load_ms=load_ms)
+    if not analysis.faces:
         raise NoFaceError(f"{name or 'probe'}: no face found")
+    faces = analysis.faces
+    searched = [i for i, f in enumerate(faces) if f.quality.accepted]
     t1 = time.perf_counter()
-    queries = np.stack([f.embedding.vector for f in faces])
-    if index_kind is None:
+    queries = (np.stack([faces[i].embedding.vector for i in searched]) if searched
+               else np.zeros((0, 1), np.float32))
+    if not searched:
+        gallery_faces, found = _gallery_faces(db, gallery), []
+    elif index_kind is None:
         matrix = db.matrix(gallery)
         gallery_faces = int(matrix.vectors.shape[0])
-        ranked = rank(queries, matrix, metric=settings.metric_, threshold=settings.threshold_, top_k=top_k,
-                      per_person=per_person, similarity_base=settings.similarity_base)
+        found = rank(queries, matrix, metric=settings.metric_, threshold=settings.threshold_, top_k=top_k,
+                     per_person=per_person, similarity_base=settings.similarity_base)
     else:
-        ranked, gallery_faces = rank_with_index(queries, db, gallery, index_kind, metric=settings.metric_,
+        found, gallery_faces = rank_with_index(queries, db, gallery, index_kind, metric=settings.metric_,
                                                 threshold=settings.threshold_, top_k=top_k,
                                                 per_person=per_person, similarity_base=settings.similarity_base)
     search_ms = (time.perf_counter() - t1) * 1000.0
+    by_face = dict(zip(searched, found))
+    ranked = [by_face.get(i, []) for i in range(len(faces))]  # every face, [] when not searched
     timings = replace(analysis.timings, search_ms=search_ms)
     if log:
         db.log_search(gallery=gallery, detector=settings.detector, metric=settings.metric_,
@@ -119,10 +197,12 @@ def search_image(db: GalleryDB, gallery: str, source: ImageSource, settings: Set
                           client=client, probe_sha256=capture.sha256(given),
                           probe_width=int(image.shape[1]), probe_height=int(image.shape[0]),
                           probe_boxes=tuple(tuple(f.box.as_list()) for f in faces),
+                          probe_quality=tuple(f.quality.reason or "ok" for f in faces),
                           upsample=settings.upsample, max_side=settings.max_side, per_person=per_person,
                           similarity_base=settings.similarity_base, gallery_faces=gallery_faces,
                           result_people=tuple(tuple(m.person for m in ms) for ms in ranked),
                           result_match=tuple(tuple(m.match for m in ms) for ms in ranked),
                           probe_image=capture.encode_jpeg(image) if keep_probe else None))
     return SearchResult(gallery, settings.metric_, settings.threshold_,
-                        tuple(FaceResult(f, tuple(ms)) for f, ms in zip(faces, ranked)), timings)
+                        tuple(FaceResult(f, tuple(ms)) for f, ms in zip(faces, ranked)), timings,
+                        settings.similarity_base)

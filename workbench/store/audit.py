@@ -25,7 +25,9 @@ class SearchAudit:
     """What a search log row records besides results and latency, to audit it later.
 
     ``probe_image`` (JPEG bytes) is stored only when the user asked to keep the probe;
-    otherwise only its sha256, size and face boxes are kept.
+    otherwise only its sha256, size and face boxes are kept. ``probe_boxes`` lists every face
+    found and ``probe_quality`` its quality verdict (``"ok"`` or the gate's reason; a rejected
+    face is not searched and its result lists are empty).
     """
 
     client: str = "library"
@@ -33,6 +35,7 @@ class SearchAudit:
     probe_width: int = 0
     probe_height: int = 0
     probe_boxes: tuple[tuple[int, int, int, int], ...] = ()
+    probe_quality: tuple[str, ...] = ()
     upsample: int | None = None
     max_side: int | None = None
     per_person: bool | None = None
@@ -59,14 +62,14 @@ class SearchLog:
                 "result_face_ids, result_distances, detect_ms, embed_ms, search_ms, source, "
                 "workbench_version, client, probe_sha256, probe_width, probe_height, probe_boxes, "
                 "upsample, max_side, per_person, similarity_base, gallery_faces, result_people, "
-                "result_match, probe_image) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "result_match, probe_image, probe_quality) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [gallery, self.model, detector, metric, float(threshold), int(top_k), len(result_face_ids),
                  result_face_ids, result_distances, float(detect_ms), float(embed_ms), float(search_ms), source,
                  _version(), a.client, a.probe_sha256, a.probe_width, a.probe_height,
                  [list(map(int, b)) for b in a.probe_boxes], a.upsample, a.max_side, a.per_person,
                  a.similarity_base, a.gallery_faces, [list(p) for p in a.result_people],
-                 [list(m) for m in a.result_match], a.probe_image],
+                 [list(m) for m in a.result_match], a.probe_image, list(a.probe_quality)],
             )
 
     @reads

@@ -1,9 +1,11 @@
 """The embedding cache table: one vector per (image content, model, detector settings).
 
 A mixin of :class:`workbench.store.GalleryDB`. The key is the image's sha256, the model and
-the detector with its upsampling and downscaling, since each of these changes the vector.
-Images without a usable face are cached too (vector ``NULL`` and the reason). The table is
-created on first use; purge-all empties it like every other table.
+the detector with its upsampling and downscaling, since each of these changes the vector; and
+``face_rule`` says how the one face of a photo was chosen (a row made under another rule is
+not used, and is replaced when the photo is analysed again). Images without a usable face are
+cached too (vector ``NULL`` and the reason). The table is created on first use; purge-all
+empties it like every other table.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ _DDL = (
     f"CREATE TABLE IF NOT EXISTS {TABLE} (image_sha256 VARCHAR NOT NULL, model VARCHAR NOT NULL, "
     "detector VARCHAR NOT NULL, upsample INTEGER NOT NULL, max_side INTEGER NOT NULL, "
     "embedding FLOAT[], box INTEGER[4], faces INTEGER, failure VARCHAR, "
-    "cached_at TIMESTAMP DEFAULT current_timestamp, "
+    "cached_at TIMESTAMP DEFAULT current_timestamp, face_rule VARCHAR, "
     "PRIMARY KEY (image_sha256, model, detector, upsample, max_side))"
 )
 
@@ -53,21 +55,38 @@ class EmbeddingCache:
         return int(n)
 
     @reads
-    def cache_lookup(self, shas: Sequence[str], key: CacheKey) -> dict[str, tuple[Any, int, str | None]]:
-        """``sha256 -> (vector or None, faces found, failure reason)`` for the cached images."""
-        if not shas or not self._cache_exists():
+    def _cache_has_rule(self) -> bool:
+        row = first(self.cursor().execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = 'face_rule'",
+            [TABLE]))
+        return bool(row and row[0])
+
+    @reads
+    def cache_lookup(self, shas: Sequence[str], key: CacheKey,
+                     face_rule: str = "") -> dict[str, tuple[Any, int, str | None, Any]]:
+        """``sha256 -> (vector or None, faces found, failure reason, box)`` for the images cached
+        under ``key`` and ``face_rule``."""
+        if not shas or not self._cache_exists() or not self._cache_has_rule():
             return {}
         rows = self.cursor().execute(
-            f"SELECT image_sha256, embedding, faces, failure FROM {TABLE} WHERE model = ? AND detector = ? "
-            "AND upsample = ? AND max_side = ? AND image_sha256 IN (SELECT unnest(?))",
-            [*key, list(shas)]).fetchall()
+            f"SELECT image_sha256, embedding, faces, failure, box FROM {TABLE} WHERE model = ? AND detector = ? "
+            "AND upsample = ? AND max_side = ? AND coalesce(face_rule, '') = ? "
+            "AND image_sha256 IN (SELECT unnest(?))",
+            [*key, face_rule, list(shas)]).fetchall()
         return {r[0]: tuple(r[1:]) for r in rows}
 
-    def cache_store(self, rows: Sequence[tuple[str, list[float] | None, int, str | None]], key: CacheKey) -> None:
-        """Remember ``(sha256, vector or None, faces found, failure)`` per image, in one transaction."""
+    def cache_store(self, rows: Sequence[tuple], key: CacheKey, face_rule: str = "") -> None:
+        """Remember ``(sha256, vector or None, faces found, failure[, box])`` per image, in one
+        transaction (a table made before ``face_rule`` existed gains the column first)."""
+        if self._cache_exists() and not self._cache_has_rule():
+            with self.transaction() as cur:
+                cur.execute(f"ALTER TABLE {TABLE} ADD COLUMN face_rule VARCHAR")
+            with self._write_lock:  # see workbench.store.schema: an ALTER is checkpointed at once
+                self.cursor().execute("CHECKPOINT")
         with self.transaction() as cur:
             cur.execute(_DDL)
             cur.executemany(
                 f"INSERT OR REPLACE INTO {TABLE} (image_sha256, model, detector, upsample, max_side, embedding, "
-                "faces, failure) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [[sha, *key, vec, n, why] for sha, vec, n, why in rows])
+                "faces, failure, box, face_rule) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [[r[0], *key, r[1], r[2], r[3], (list(r[4]) if len(r) > 4 and r[4] is not None else None),
+                  face_rule] for r in rows])

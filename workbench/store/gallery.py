@@ -16,10 +16,12 @@ import numpy as np
 import polars as pl
 
 from workbench.errors import DatabaseError, GalleryError
+from workbench.store import schema
 from workbench.store.audit import forget_in_log
 from workbench.store.db import reads
 from workbench.store.results import first
 from workbench.store.sightings import forget_sightings
+from workbench.types import Consent
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,6 +58,25 @@ class GalleryMatrix:
         h.update(np.ascontiguousarray(self.person_ids, np.int64).tobytes())
         h.update("\0".join(self.people).encode())
         return h.hexdigest()
+
+
+def people_sql(cur: Any) -> str:
+    """``people`` with the consent columns a file opened read-only may not have yet (NULL)."""
+    have = {r[0] for r in cur.execute("DESCRIBE people").fetchall()}
+    extra = ", ".join(f"NULL::{t} AS {n}" for n, t in schema.PEOPLE_COLUMNS if n not in have)
+    return "SELECT *" + (f", {extra}" if extra else "") + " FROM people"
+
+
+def as_consent(value: bool | Consent | None) -> Consent | None:
+    """A consent choice from ``True`` / a :class:`Consent` / ``None``; a refusal without a
+    stated exception is an error (nobody is enrolled against their will without a reason)."""
+    if value is None:
+        return None
+    c = value if isinstance(value, Consent) else Consent(bool(value))
+    if not c.given and not (c.reason or "").strip():
+        raise GalleryError("enrolling a person without their consent needs a stated reason "
+                           "(a public figure, a research exception ...); nothing was changed")
+    return Consent(c.given, "" if c.given else c.reason.strip())
 
 
 class GalleryStore:
@@ -120,9 +141,15 @@ class GalleryStore:
 
     @reads
     def people(self, gallery: str) -> pl.DataFrame:
+        """People of a gallery with their face counts and consent: ``consent_status`` says it in
+        words ("consent given", "no consent: <reason>", "NOT RECORDED")."""
         gid = self.gallery_id(gallery)
         return self._frame(
-            "SELECT p.id, p.name, p.notes, p.consent, count(f.id) AS faces, p.created_at "
+            f"WITH p AS ({people_sql(self.cursor())}) "
+            "SELECT p.id, p.name, p.notes, p.consent, p.consent_reason, "
+            "CASE WHEN p.consent THEN 'consent given' "
+            "WHEN coalesce(trim(p.consent_reason), '') <> '' THEN 'no consent: ' || p.consent_reason "
+            "ELSE 'NOT RECORDED' END AS consent_status, count(f.id) AS faces, p.created_at "
             "FROM people p LEFT JOIN faces f ON f.person_id = p.id "
             "WHERE p.gallery_id = ? GROUP BY ALL ORDER BY p.name", [gid]
         )
@@ -138,20 +165,25 @@ class GalleryStore:
             "ORDER BY p.name, f.id", [gid]
         )
 
-    def _person_id(self, cur: Any, gid: int, name: str, notes: str | None, consent: bool | None) -> int:
+    def _person_id(self, cur: Any, gid: int, name: str, notes: str | None,
+                   consent: bool | Consent | None) -> int:
         if not name or not name.strip():
             raise GalleryError("a person needs a non-empty name")
+        c = as_consent(consent)
         row = first(cur.execute("SELECT id FROM people WHERE gallery_id = ? AND name = ?", [gid, name]))
         if row:
             pid = int(row[0])
             if notes is not None:
                 cur.execute("UPDATE people SET notes = ? WHERE id = ?", [notes, pid])
-            if consent is not None:
-                cur.execute("UPDATE people SET consent = ? WHERE id = ?", [consent, pid])
+            if c is not None:
+                cur.execute("UPDATE people SET consent = ?, consent_reason = ?, consent_at = current_timestamp "
+                            "WHERE id = ?", [c.given, c.reason or None, pid])
             return pid
         return int(first(cur.execute(
-            "INSERT INTO people (gallery_id, name, notes, consent) VALUES (?, ?, ?, ?) RETURNING id",
-            [gid, name, notes or "", bool(consent)],
+            "INSERT INTO people (gallery_id, name, notes, consent, consent_reason, consent_at) "
+            "VALUES (?, ?, ?, ?, ?, CASE WHEN ? THEN current_timestamp END) RETURNING id",
+            [gid, name, notes or "", None if c is None else c.given, None if c is None else (c.reason or None),
+             c is not None],
         ))[0])
 
     @reads
@@ -164,14 +196,16 @@ class GalleryStore:
         return row is not None
 
     def add_faces(self, gallery: str, records: Sequence[FaceRecord], *, create_gallery: bool = True,
-                  consent: bool | None = None, notes: str | None = None,
-                  people_meta: dict[str, tuple[str | None, bool | None]] | None = None,
+                  consent: bool | Consent | None = None, notes: str | None = None,
+                  people_meta: dict[str, tuple[str | None, bool | Consent | None]] | None = None,
                   ) -> tuple[list[int], int]:
         """Store faces in one transaction; returns ``(new face ids, duplicates skipped)``.
 
         A record whose image (sha256) is already in the gallery for this model is skipped, so
         enrolling the same folder twice stores nothing the second time. ``notes``/``consent``
         apply to every person of the call, ``people_meta`` (name -> (notes, consent)) per person.
+        ``consent`` is a :class:`~workbench.types.Consent` (or ``True``); ``None`` leaves it as
+        it is ("not recorded" for a new person); ``False`` without a stated reason is refused.
         Any error rolls back every record of the call.
         """
         ids: list[int] = []

@@ -24,6 +24,14 @@ AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("upsample", "INTEGER"), ("max_side", "INTEGER"), ("per_person", "BOOLEAN"),
     ("similarity_base", "DOUBLE"), ("gallery_faces", "INTEGER"), ("result_people", "VARCHAR[][]"),
     ("result_match", "BOOLEAN[][]"), ("probe_image", "BLOB"),
+    ("probe_quality", "VARCHAR[]"),  # per face found: "ok" or the quality gate's reason (not searched)
+)
+
+
+#: Columns added to ``people`` after the first release: the stated reason when a person is
+#: enrolled without consent (a public figure, a research exception), and when the choice was made.
+PEOPLE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("consent_reason", "VARCHAR"), ("consent_at", "TIMESTAMP"),
 )
 
 
@@ -79,7 +87,8 @@ def create(cur: Any, model: str, dim: int) -> None:
     cur.execute(
         "CREATE TABLE people (id INTEGER PRIMARY KEY DEFAULT nextval('person_ids'), "
         "gallery_id INTEGER NOT NULL, name VARCHAR NOT NULL, notes VARCHAR DEFAULT '', "
-        "consent BOOLEAN DEFAULT false, created_at TIMESTAMP DEFAULT current_timestamp)"
+        "consent BOOLEAN, created_at TIMESTAMP DEFAULT current_timestamp, "
+        + ", ".join(f"{name} {sql_type}" for name, sql_type in PEOPLE_COLUMNS) + ")"
     )
     cur.execute(
         "CREATE TABLE faces (id BIGINT PRIMARY KEY DEFAULT nextval('face_ids'), "
@@ -131,15 +140,17 @@ def migrate(cur: Any) -> None:
 
     Nothing is written when nothing is missing (a read-only file can still be opened).
     """
-    have = {r[0] for r in cur.execute("DESCRIBE searches").fetchall()}
-    missing = [(n, t) for n, t in AUDIT_COLUMNS if n not in have]
+    missing = []
+    for table, columns in (("searches", AUDIT_COLUMNS), ("people", PEOPLE_COLUMNS)):
+        have = {r[0] for r in cur.execute(f"DESCRIBE {table}").fetchall()}
+        missing += [(table, n, t) for n, t in columns if n not in have]
     tables = set(data_tables(cur))
     missing_tables = [t for t in WATCH_TABLES if t not in tables]
     if not missing and not missing_tables:
         return
-    for name, sql_type in missing:
-        cur.execute(f"ALTER TABLE searches ADD COLUMN {name} {sql_type}")
-    if missing_tables:  # a file from before the sightings log (issue 13)
+    for table, name, sql_type in missing:
+        cur.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
+    if missing_tables:  # a file from before the sightings log
         _create_watch_tables(cur)
     cur.execute("CHECKPOINT")
 

@@ -16,7 +16,17 @@ import polars as pl
 from workbench.errors import DatabaseError, GalleryError
 from workbench.files import atomic_path
 from workbench.store.db import first_line, reads
-from workbench.store.gallery import FaceRecord
+from workbench.store.gallery import FaceRecord, people_sql
+from workbench.types import Consent
+
+
+def _consent(row: dict) -> Consent | None:
+    """The consent an export carries: given, an exception with its reason, or not recorded
+    (older exports carry only the flag: ``false`` there means nothing was recorded)."""
+    if row.get("consent"):
+        return Consent(True)
+    reason = (row.get("consent_reason") or "").strip()
+    return Consent(False, reason) if reason else None
 
 
 class Transfer:
@@ -27,9 +37,11 @@ class Transfer:
         """Write a gallery's people and faces (with vectors) to one Parquet file (or buffer)."""
         gid = self.gallery_id(gallery)
         df = self._frame(
-            "SELECT g.name AS gallery, p.name AS person, p.notes, p.consent, f.image_sha256, "
+            "SELECT g.name AS gallery, p.name AS person, p.notes, p.consent, p.consent_reason, p.consent_at, "
+            "f.image_sha256, "
             "f.source_path, f.box, f.landmarks, f.quality, f.det_score, f.model, f.detector, "
-            "f.embedding, f.thumbnail, f.enrolled_at FROM faces f JOIN people p ON p.id = f.person_id "
+            f"f.embedding, f.thumbnail, f.enrolled_at FROM faces f JOIN ({people_sql(self.cursor())}) p "
+            "ON p.id = f.person_id "
             "JOIN galleries g ON g.id = f.gallery_id WHERE f.gallery_id = ? ORDER BY f.id", [gid]
         )
         if isinstance(path, io.BytesIO):  # a download built in memory: nothing touches the disk
@@ -72,7 +84,7 @@ class Transfer:
                 detector=row.get("detector") or "", embedding=np.asarray(row["embedding"], np.float32),
                 thumbnail=row.get("thumbnail") or b"",
             ))
-        meta = {r["person"]: (r.get("notes"), r.get("consent")) for r in df.iter_rows(named=True)}
+        meta = {r["person"]: (r.get("notes"), _consent(r)) for r in df.iter_rows(named=True)}
         ids, skipped = self.add_faces(target, records, people_meta=meta)
         return len(ids), skipped
 
