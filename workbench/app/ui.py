@@ -148,6 +148,28 @@ def attempt(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
         return None
 
 
+def confirm_button(label: str, removes: Callable[[], str], key: str) -> bool:
+    """A destructive button in two steps: the first click says what will be removed
+    (``removes()``, e.g. "1 person, 3 faces and 2 search-log rows", counted only then), the
+    second confirms. ``label`` is shown as Markdown: pass names through :func:`literal`.
+    True once confirmed."""
+    armed = f"{key}__armed"
+    if not st.session_state.get(armed):
+        if st.button(label, key=key):
+            st.session_state[armed] = True
+            st.rerun()
+        return False
+    st.warning(f"{label}: this removes {removes()}, and rewrites the file so none of it can be recovered.")
+    yes, no = st.columns(2)
+    if yes.button("Yes, remove", key=f"{key}__yes", type="primary"):
+        st.session_state[armed] = False
+        return True
+    if no.button("Cancel", key=f"{key}__no"):
+        st.session_state[armed] = False
+        st.rerun()
+    return False
+
+
 def progress_callback(label: str) -> Callable[[int, int, str], None]:
     """A Streamlit progress bar driven by the library's ``progress(done, total, name)``."""
     bar = st.progress(0.0, text=label)
