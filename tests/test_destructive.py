@@ -15,6 +15,19 @@ from workbench.cli import cli
 from workbench.store import FaceRecord, GalleryDB
 
 
+@pytest.fixture(autouse=True)
+def _no_exec(monkeypatch):
+    """`workbench app` execs Streamlit: should a blank value ever get through, fail, don't become a server."""
+    import os
+    import subprocess
+
+    def refuse(*a, **k):
+        raise AssertionError(f"a blank value reached the command and started {a[:2]}")
+
+    monkeypatch.setattr(os, "execve", refuse)
+    monkeypatch.setattr(subprocess, "call", refuse)
+
+
 def run(*args) -> click.testing.Result:
     return CliRunner().invoke(cli, [str(a) for a in args])
 
