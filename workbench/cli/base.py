@@ -175,7 +175,8 @@ class _Group(click.Group):
 @click.option("--detector", default="hog", show_default=True, help="Face detector (hog, cnn, haar, retinaface, ...).")
 @click.option("--upsample", default=1, show_default=True, type=click.IntRange(0, 3),
               help="Times the detector doubles the image to find small faces.")
-@click.option("--threshold", type=float, default=None, help="Match distance threshold (default: the model's).")
+@click.option("--threshold", type=float, default=None,
+              help="Match distance threshold (default: the model's); a finite distance the metric can reach.")
 @click.version_option(package_name="face-workbench")
 @click.pass_context
 def cli(ctx: click.Context, db: str | None, model: str, detector: str, upsample: int, threshold: float | None) -> None:
