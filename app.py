@@ -6,6 +6,8 @@ from workbench.app import ui
 
 # an emoji favicon is drawn locally; a ":material/...:" one is fetched from fonts.gstatic.com
 st.set_page_config(page_title="Face workbench", page_icon="🧑", layout="wide")
+ui.stay_local()  # no public-IP lookup; a banner on every page when the network can reach the app
+links = st.sidebar.container()  # the navigation, above the settings
 
 current = ui.sidebar()
 if current is not None:
@@ -22,7 +24,8 @@ pages = [
     st.Page("pages/metrics.py", title="Metrics", icon=":material/monitoring:"),
     st.Page("pages/evaluate.py", title="Evaluate", icon=":material/balance:"),
 ]
-nav = st.navigation(pages)
+nav = st.navigation(pages, position="hidden")  # drawn by ui.navigation (the pages/ folder's own list stays off)
+ui.navigation(links, pages)
 if current is None:
     st.stop()
 nav.run()

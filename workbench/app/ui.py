@@ -100,8 +100,57 @@ def current() -> Current:
     """The sidebar's choices, for pages (the entry script has stored them)."""
     cur = st.session_state.get("_current")
     if cur is None:
+        _through_the_entry_script()
         st.stop()
     return cur
+
+
+def _through_the_entry_script() -> None:
+    """A page URL opened first after a (re)start runs here, not through ``app.py``.
+
+    Until some session has run ``st.navigation``, Streamlit treats the ``pages/`` folder next
+    to ``app.py`` as an old-style multipage app and runs ``pages/<name>.py`` alone (its sidebar
+    list is hidden by ``client.showSidebarNavigation = false``). Switch that off for the
+    process, as ``st.navigation`` itself does, and rerun the same URL, now through ``app.py``:
+    its sidebar, its navigation, then this page.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def navigation(where: Any, pages: list[Any]) -> None:
+    """The navigation, drawn in ``where`` (a sidebar container): one link per page. Streamlit's
+    own sidebar list is off (``client.showSidebarNavigation``) so that the raw ``pages/`` file
+    list never shows; these are the same ``st.Page`` objects ``st.navigation`` routes."""
+    for page in pages:
+        where.page_link(page)
+
+
+def stay_local() -> None:
+    """Keep Streamlit from asking an outside service for this machine's public IP, and warn
+    on every page when the server can be reached from the network.
+
+    Bound to one address (``.streamlit/config.toml``), Streamlit skips the lookup at start;
+    it would still look the address up (internal: a route towards 8.8.8.8; external: a request
+    to checkip.amazonaws.com) when a page from another origin tries to open the app's
+    websocket. Its cache is filled with loopback here, so that never goes out.
+    """
+    from streamlit import net_util
+
+    from workbench.app.privacy import is_loopback
+
+    for cached in ("_internal_ip", "_external_ip"):
+        if hasattr(net_util, cached) and getattr(net_util, cached) is None:
+            setattr(net_util, cached, "127.0.0.1")
+    address = st.get_option("server.address")
+    if not is_loopback(address):
+        where = f"on {address}" if address and address not in ("0.0.0.0", "::") else "on every network interface"
+        st.error(f"This app is open to the network ({where}): anyone who can reach this machine can open the "
+                 "gallery, search it and purge it. Restart it with `workbench app` (without --expose) to keep "
+                 "it on this machine.", icon="⚠️")
 
 
 def db() -> GalleryDB:
