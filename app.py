@@ -7,12 +7,6 @@ from workbench.app import ui
 # an emoji favicon is drawn locally; a ":material/...:" one is fetched from fonts.gstatic.com
 st.set_page_config(page_title="Face workbench", page_icon="🧑", layout="wide")
 ui.stay_local()  # no public-IP lookup; a banner on every page when the network can reach the app
-links = st.sidebar.container()  # the navigation, above the settings
-
-current = ui.sidebar()
-if current is not None:
-    st.session_state["_current"] = current
-    ui.attempt(ui.load_models, current.settings.detector, current.settings.model)  # once per process
 
 pages = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
@@ -24,8 +18,12 @@ pages = [
     st.Page("pages/metrics.py", title="Metrics", icon=":material/monitoring:"),
     st.Page("pages/evaluate.py", title="Evaluate", icon=":material/balance:"),
 ]
-nav = st.navigation(pages, position="hidden")  # drawn by ui.navigation (the pages/ folder's own list stays off)
-ui.navigation(links, pages)
+nav = st.navigation(pages, position="hidden")  # drawn first by ui.navigation (the pages/ folder's own list stays off)
+ui.navigation(st.sidebar, pages)
+
+current = ui.sidebar()
 if current is None:
     st.stop()
+st.session_state["_current"] = current
+ui.attempt(ui.load_models, current.settings.detector, current.settings.model)  # once per process
 nav.run()

@@ -5,7 +5,7 @@ from workbench.search.enrol import Source, enrol_sources
 
 cur = ui.current()
 st.title("Enrol")
-st.caption(f"Into gallery **{cur.gallery}**. Each photo gives its largest face that passes the quality gate.")
+st.caption(f"Into gallery **{ui.literal(cur.gallery)}**. Each photo gives its largest face that passes the quality gate.")
 
 person = st.text_input("Person's name", key="enrol_person")
 notes = st.text_input("Notes (optional)", key="enrol_notes")
@@ -29,11 +29,11 @@ if st.button("Enrol", type="primary", disabled=not sources):
                             notes=notes or None, progress=ui.progress_callback("Enrolling"), keep_faces=True)
         if report is not None:
             (st.success if report.enrolled else st.warning)(
-                f"{report.enrolled} face(s) enrolled for {person}; {report.duplicates} already enrolled; "
+                f"{report.enrolled} face(s) enrolled for {ui.literal(person)}; {report.duplicates} already enrolled; "
                 f"{len(report.skipped)} photo(s) skipped.")
             for skip in report.skipped:
-                st.warning(f"{skip.source}: {skip.reason}")
+                st.warning(ui.literal(f"{skip.source}: {skip.reason}"))
             cols = st.columns(6)
             for i, f in enumerate(report.faces):
                 verdict = "enrolled" if f.enrolled else f"rejected: {f.reason}"
-                cols[i % 6].image(f.thumbnail, caption=f"{verdict}", width=110)
+                cols[i % 6].image(f.thumbnail, caption=ui.literal(verdict), width=110)

@@ -62,17 +62,17 @@ with tab_pairs:
                    f"Best accuracy {r.best_accuracy:.2%} at {r.best_threshold:.3f} is tuned on these pairs.")
         show_figures(report.pairs_figures(r), "pairs")
         if r.groups:
-            st.subheader(f"Per group ({r.group_column})")
+            st.subheader(f"Per group ({ui.literal(r.group_column)})")
             st.dataframe(pl.DataFrame([evaluate.group_dict(g) for g in r.groups]), key="eval_groups")
             for g in r.groups:
                 if g.warning:
-                    st.warning(f"{g.group}: {g.warning}")
+                    st.warning(ui.literal(f"{g.group}: {g.warning}"))
         for name, reason in r.failed_images.items():
-            st.warning(f"{name}: {reason} (its pairs count as 'not the same')")
+            st.warning(ui.literal(f"{name}: {reason} (its pairs count as 'not the same')"))
 
 folders_any = evaluate.sample_folders(base)
 with tab_search:
-    st.caption(f"Probe photos searched in gallery **{cur.gallery}**; a probe is mated when its sub-folder "
+    st.caption(f"Probe photos searched in gallery **{ui.literal(cur.gallery)}**; a probe is mated when its sub-folder "
                "(or file name without digits) names a gallery person.")
     probes = st.selectbox("Probe folder", list(folders_any) or ["(none)"], key="search_probes")
     if folders_any and st.button("Search all probes", key="search_run"):
@@ -92,7 +92,7 @@ with tab_search:
             st.dataframe(pl.DataFrame(sr.groups), key="search_groups")
 
 with tab_replay:
-    st.caption(f"People who are **not** in gallery **{cur.gallery}** are searched in it: every match is a "
+    st.caption(f"People who are **not** in gallery **{ui.literal(cur.gallery)}** are searched in it: every match is a "
                "false match, as for the 28 members of Congress in 2018.")
     probes = st.selectbox("Probe folder (people not in the gallery)", list(folders_any) or ["(none)"],
                           key="replay_probes")

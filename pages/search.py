@@ -10,7 +10,7 @@ from workbench.search import redecide, search_image
 cur = ui.current()
 s = cur.settings
 st.title("Search")
-st.caption(f"Every face in the probe photo, searched in gallery **{cur.gallery}**.")
+st.caption(f"Every face in the probe photo, searched in gallery **{ui.literal(cur.gallery)}**.")
 top_k = st.number_input("Candidates per face", 1, 50, 5, key="search_topk")
 keep_probe = st.checkbox("Keep the probe photo in the search log", key="search_keep_probe",
                          help="Off: the log keeps only the photo's hash, size and face boxes.")
@@ -42,7 +42,7 @@ if choice is not None:
                     st.info("The gallery is empty.")
                     continue
                 best = matches[0]
-                verdict = f"**{best.person}**" if best.match else "**no match** (unknown)"
+                verdict = f"**{ui.literal(best.person)}**" if best.match else "**no match** (unknown)"
                 st.markdown(f"Face {i}: {verdict} at distance {best.distance:.3f} "
                             f"({best.similarity:.1f} % similarity)")
                 thumbs = st.columns(len(matches))
@@ -50,6 +50,6 @@ if choice is not None:
                     th = ui.db().thumbnail(m.face_id)
                     if th:
                         col.image(th, width=90)
-                    col.caption(f"{m.rank}. {m.person} · {m.distance:.3f} · "
+                    col.caption(f"{m.rank}. {ui.literal(m.person)} · {m.distance:.3f} · "
                                 f"{m.similarity:.0f}% · {'MATCH' if m.match else 'no'}")
                 st.plotly_chart(plots.candidates_figure(matches, t), key=f"cand_{i}")

@@ -87,7 +87,7 @@ def sidebar() -> Current | None:
         db = get_db(db_path, model)
         names = db.galleries()["gallery"].to_list()
     except WorkbenchError as err:
-        st.error(str(err))
+        st.error(literal(err))
         return None
     options = names or [DEFAULT_GALLERY]
     gallery = sb.selectbox("Gallery", options, key="gallery", accept_new_options=True,
@@ -110,21 +110,25 @@ def _through_the_entry_script() -> None:
 
     Until some session has run ``st.navigation``, Streamlit treats the ``pages/`` folder next
     to ``app.py`` as an old-style multipage app and runs ``pages/<name>.py`` alone (its sidebar
-    list is hidden by ``client.showSidebarNavigation = false``). Switch that off for the
-    process, as ``st.navigation`` itself does, and rerun the same URL, now through ``app.py``:
-    its sidebar, its navigation, then this page.
+    list is hidden by ``client.showSidebarNavigation = false``); several sessions may have
+    started that way at once. A page without the sidebar's choices is such a run (through
+    ``app.py`` a page runs only once they are set): switch the old mode off for the process, as
+    ``st.navigation`` itself does, and rerun the same URL, now through ``app.py`` (its sidebar,
+    its navigation, then this page). Once per session, so nothing can loop.
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    if not st.session_state.get("_rerouted"):
+        st.session_state["_rerouted"] = True
         PagesManager.uses_pages_directory = False
         st.rerun()
 
 
 def navigation(where: Any, pages: list[Any]) -> None:
-    """The navigation, drawn in ``where`` (a sidebar container): one link per page. Streamlit's
-    own sidebar list is off (``client.showSidebarNavigation``) so that the raw ``pages/`` file
-    list never shows; these are the same ``st.Page`` objects ``st.navigation`` routes."""
+    """The navigation, drawn in ``where`` (the sidebar) first thing in every run, so it never
+    blinks: one link per page. Streamlit's own sidebar list is off
+    (``client.showSidebarNavigation``) so that the raw ``pages/`` file list never shows; these
+    are the same ``st.Page`` objects ``st.navigation`` routes."""
     for page in pages:
         where.page_link(page)
 
@@ -165,7 +169,7 @@ def gallery_matrix(gallery: str):
     try:
         return db().matrix(gallery)
     except GalleryError:
-        st.info(f"Gallery {gallery!r} does not exist yet: enrol faces on the Enrol page, "
+        st.info(f"Gallery {literal(repr(gallery))} does not exist yet: enrol faces on the Enrol page, "
                 "or load the demo gallery on Home.")
         return None
 
@@ -175,25 +179,36 @@ def gallery_matrix(gallery: str):
 #: directive (``:red[...]``) or formula (``$...$``) for Streamlit to interpret.
 _MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
 
+#: GFM also links bare ``http://``, ``www.`` and e-mail addresses after parsing, in the text
+#: escapes leave behind; it does not when the character before is a letter-like one. An
+#: invisible WORD JOINER (U+2060) goes there: the text reads the same and stays text.
+_AUTOLINK = re.compile(r"(?i)(?=https?://|www\.|@)")
+WORD_JOINER = "\u2060"
+
 
 def literal(text: Any) -> str:
     """A name, label or file name made safe for any Streamlit text that renders Markdown
     (``st.markdown``, ``st.caption``, ``st.write`` of a string, widget labels, expander titles,
-    ``st.success``/``st.error`` ...): shown exactly as typed, on one line, never interpreted.
+    ``st.success``/``st.error`` ...): shown exactly as typed, on one line, never interpreted
+    (no link, no image, no HTML, no formula; a bare URL or e-mail address is not linked either:
+    an invisible word joiner sits before it).
 
     Data is never markup: every string that a user, a folder name or an imported file supplies
     goes through here (or into ``st.text``/``st.code``/``st.dataframe``, which show text as is).
     """
     one_line = " ".join(str(text).splitlines())
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", one_line)
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _AUTOLINK.sub(WORD_JOINER, one_line))
 
 
 def attempt(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
-    """Run one library call; a :class:`WorkbenchError` becomes a visible message, not a traceback."""
+    """Run one library call; a :class:`WorkbenchError` becomes a visible message, not a traceback.
+
+    The message is shown literally: library errors quote names and file names (``unknown
+    gallery '...'``)."""
     try:
         return fn(*args, **kwargs)
     except WorkbenchError as err:
-        st.error(str(err))
+        st.error(literal(err))
         return None
 
 
@@ -224,7 +239,7 @@ def progress_callback(label: str) -> Callable[[int, int, str], None]:
     bar = st.progress(0.0, text=label)
 
     def update(done: int, total: int, name: str) -> None:
-        bar.progress(done / max(total, 1), text=f"{label}: {done}/{total} {Path(name).name}")
+        bar.progress(done / max(total, 1), text=f"{label}: {done}/{total} {literal(Path(name).name)}")
 
     return update
 
