@@ -169,6 +169,7 @@ def _open_every_page_first(browser, url: str, requests: list[str]) -> dict[str, 
             page.wait_for_function("names => names.every(n => document.querySelector('[data-testid=\"stSidebar\"]')"
                                    "?.innerText.split('\\n').map(s => s.trim()).includes(n))", arg=NAV,
                                    timeout=30_000)
+            page.wait_for_selector('[data-testid="stSidebar"] input[aria-label="Gallery"]', timeout=30_000)
         except playwright_api.TimeoutError:
             pass  # reported below, with what the page showed
         seen[path] = {"h1": h1, "sidebar": page.inner_text('[data-testid="stSidebar"]'),
