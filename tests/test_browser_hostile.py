@@ -172,10 +172,12 @@ def _open_every_page_first(browser, url: str, requests: list[str]) -> dict[str, 
             page.wait_for_selector('[data-testid="stSidebar"] input[aria-label="Gallery"]', timeout=30_000)
         except playwright_api.TimeoutError:
             pass  # reported below, with what the page showed
-        seen[path] = {"h1": h1, "sidebar": page.inner_text('[data-testid="stSidebar"]'),
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        seen[path] = {"h1": h1, "sidebar": sidebar.inner_text() if sidebar.count() else "",
                       "builtin_nav": page.evaluate("window.__builtinNav"),
                       "exception": page.locator('[data-testid="stException"]').count(),
-                      "text": _text(page), "main": flat(page.inner_text('[data-testid="stMain"]')),
+                      "text": _text(page), "main": flat(page.inner_text("body")) if h1 is None else
+                      flat(page.inner_text('[data-testid="stMain"]')),
                       "markup": _markup_from_data(page)}
         page.context.close()
     return seen
