@@ -278,8 +278,9 @@ class Database:
                     con.execute(f'COPY FROM DATABASE "{source}" TO workbench_compact')
                 finally:
                     con.execute("DETACH workbench_compact")
-            except duckdb.Error as err:
-                tmp.unlink(missing_ok=True)
+            except duckdb.Error as err:  # e.g. a full disk: the copy and its WAL hold face data, remove both
+                for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+                    leftover.unlink(missing_ok=True)
                 raise DatabaseError(f"{self.path}: could not compact the file, so deleted data may still be "
                                     f"in it; retry with `workbench gallery compact` ({first_line(err)})") from None
             con.close()  # checkpoints: the old file's WAL is merged and gone before the swap
