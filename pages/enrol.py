@@ -5,7 +5,8 @@ from workbench.search.enrol import Source, enrol_sources
 
 cur = ui.current()
 st.title("Enrol")
-st.caption(f"Into gallery **{ui.literal(cur.gallery)}**. Each photo gives its largest face that passes the quality gate.")
+st.caption(f"Into gallery **{ui.literal(cur.gallery)}**. Each photo gives its largest face that passes the "
+           "quality gate.")
 
 person = st.text_input("Person's name", key="enrol_person")
 notes = st.text_input("Notes (optional)", key="enrol_notes")

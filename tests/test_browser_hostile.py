@@ -53,7 +53,8 @@ PEOPLE = [
     "Zoë " + "long " * 1000,
 ]
 #: Photo file names (no "/" in a file name: backslashes, which browsers read as "/" in a URL).
-FILES = [f"![f](http:\\\\{BEACON}:9\\f{i}.png) <img src=x> **f{i}** $y$ :blue[z] &amp; .png" for i in range(len(PEOPLE))]
+FILES = [f"![f](http:\\\\{BEACON}:9\\f{i}.png) <img src=x> **f{i}** $y$ :blue[z] &amp; .png"
+         for i in range(len(PEOPLE))]
 TITLES = {"": "Face-recognition workbench", "live": "Live", "enrol": "Enrol", "search": "Search",
           "compare": "Compare two faces", "gallery": "Gallery:", "metrics": "Metrics", "evaluate": "Evaluate"}
 NAV = ["Home", "Live", "Enrol", "Search", "Compare", "Gallery", "Metrics", "Evaluate"]
@@ -210,7 +211,8 @@ def _text(page) -> str:
 def _markup_from_data(page) -> list[str]:
     """What a name may have turned into on this page: an element loading or linking another
     address, a link out of the app, an HTML tag written by a name."""
-    found = page.evaluate("([s, b]) => [...document.querySelectorAll(s)].filter(e => (e.src || e.href || '').includes(b))"
+    found = page.evaluate("([s, b]) => [...document.querySelectorAll(s)]"
+                          ".filter(e => (e.src || e.href || '').includes(b))"
                           ".map(e => (e.src || e.href) + ' in ' + e.parentElement.outerHTML.slice(0, 300))",
                           ["img[src], a[href], link[href], script[src], iframe[src], source[src], video[src]", BEACON])
     found += page.evaluate("s => [...document.querySelectorAll(s)].map(e => 'link out: ' + e.href)"

@@ -91,8 +91,8 @@ def test_the_app_sliders_stay_inside_the_range():
             top = round(compare.default_threshold(model, metric) * 2, 3)
             assert compare.check_threshold(top, model, metric) == top
     source = (ROOT / "workbench" / "app" / "ui.py").read_text()
-    assert "sb.slider(\n        f\"Match threshold ({compare.default_metric(model)} distance)\", 0.0, round(default_t * 2, 3)" \
-        in source
+    assert ('sb.slider(\n        f"Match threshold ({compare.default_metric(model)} distance)", 0.0, '
+            'round(default_t * 2, 3)') in source
 
 
 # -- strict JSON -----------------------------------------------------------------------------
@@ -131,7 +131,8 @@ def json_setup(tmp_path_factory, astronaut_png):
         for a, b in [(photos[0], photos[2]), (photos[0], photos[1]), (photos[1], photos[3])]) + "\n")
     db = tmp / "j.duckdb"
     assert run("--db", db, "enrol", tmp / "people", "--gallery", "g").exit_code == 0
-    assert run("--db", db, "enrol", tmp / "people" / "person00", "--gallery", "g0", "--person", "person00").exit_code == 0
+    one = run("--db", db, "enrol", tmp / "people" / "person00", "--gallery", "g0", "--person", "person00")
+    assert one.exit_code == 0, one.output
     return tmp, db, photos
 
 
