@@ -22,8 +22,7 @@ nav = st.navigation(pages, position="hidden")  # drawn first by ui.navigation (t
 ui.navigation(st.sidebar, pages)
 
 current = ui.sidebar()
-if current is None:
-    st.stop()
-st.session_state["_current"] = current
-ui.attempt(ui.load_models, current.settings.detector, current.settings.model)  # once per process
-nav.run()
+if current is not None:  # (a worker process that re-imports this file has no session: nothing to do)
+    st.session_state["_current"] = current
+    ui.attempt(ui.load_models, current.settings.detector, current.settings.model)  # once per process
+    nav.run()

@@ -49,6 +49,14 @@ def db_path(tmp_path) -> Path:
     return tmp_path / "gallery.duckdb"
 
 
+def shown(markdown: str) -> str:
+    """What a reader sees of Markdown that ``ui.literal`` wrote: its backslash escapes and
+    invisible word joiners taken out (AppTest reports the Markdown source)."""
+    import re
+
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u2060", "")
+
+
 def file_state(path: Path) -> tuple | None:
     """What a 'nothing was written' check compares: existence, size and content hash."""
     if not path.exists():

@@ -97,7 +97,7 @@ def test_enrol_page_enrols_with_consent_and_shows_verdicts(demo_app):
 def test_bad_photos_give_visible_messages_and_write_nothing(db_path, monkeypatch, tmp_path, blank_png):
     import shutil
 
-    from conftest import file_state
+    from conftest import file_state, shown
 
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -113,7 +113,7 @@ def test_bad_photos_give_visible_messages_and_write_nothing(db_path, monkeypatch
     at.multiselect(key="enrol_samples").select("blank.png").select("corrupt.jpg").select("zero.jpg").run()
     at.button[0].click().run()
     assert not at.exception
-    warnings = " ".join(w.value for w in at.warning)
+    warnings = shown(" ".join(w.value for w in at.warning))
     assert "0 face(s) enrolled" in warnings and "no_face" in warnings
     assert "corrupt.jpg: unreadable: corrupt or truncated image" in warnings
     assert "zero.jpg: unreadable: empty file" in warnings
