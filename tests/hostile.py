@@ -522,7 +522,8 @@ def main() -> None:
         tail = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else r.stderr[-200:]
         o.lines.append(f"{'chromium (3 tests)':<24} {'':>8}  {'ok' if r.returncode == 0 else 'FAILED'}: {tail}")
         if r.returncode != 0:
-            o.failures.append(f"chromium: {tail}")
+            failed = [line for line in r.stdout.splitlines() if line.startswith(("FAILED", "ERROR", "E   "))]
+            o.failures.append(f"chromium: {tail}; " + " | ".join(failed[:6])[:1500])
     for line in o.lines:
         print(line)
     print(f"cases tried: {o.cases}, failures: {len(o.failures)}, rows lost: {o.rows_lost}, "
