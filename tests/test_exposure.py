@@ -71,20 +71,24 @@ def test_workbench_app_binds_loopback_and_exposing_is_explicit(monkeypatch, tmp_
         raise SystemExit(0)
 
     monkeypatch.setattr(os, "execve", fake_execve)
+    argv_seen: list = []
 
     def address(*args):
         r = CliRunner().invoke(cli, ["--db", str(tmp_path / "g.duckdb"), "app", *args])
         argv = calls.pop() if r.exit_code == 0 else None
+        argv_seen.append(argv)
         return r, (argv[argv.index("--server.address") + 1] if argv else None)
 
     r, bound = address()
     assert r.exit_code == 0 and bound == "127.0.0.1" and "WARNING" not in r.stderr
+    assert "--browser.serverAddress" not in argv_seen[-1]
     r, bound = address("--address", "0.0.0.0")
     assert r.exit_code == 1 and bound is None and r.stderr.strip().splitlines() == [(
         "workbench: --address 0.0.0.0 would let others on the network open the gallery and purge it; "
         "add --expose to mean it")]
     r, bound = address("--expose")
     assert r.exit_code == 0 and bound == "0.0.0.0"
+    assert argv_seen[-1][argv_seen[-1].index("--browser.serverAddress") + 1] == socket.gethostname()  # no lookup
     assert "WARNING: serving the network on 0.0.0.0" in r.stderr and "purge" in r.stderr
     r, bound = address("--expose", "--address", "192.0.2.7")
     assert r.exit_code == 0 and bound == "192.0.2.7"

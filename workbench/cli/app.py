@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 
 import click
@@ -31,9 +32,12 @@ def app(obj: Ctx, port: int, address: str | None, expose: bool, headless: bool, 
     if not expose and not is_loopback(address):
         raise WorkbenchError(f"--address {address} would let others on the network open the gallery and purge it; "
                              "add --expose to mean it")
+    overrides = {"server_address": address}
     if expose and not is_loopback(address):
         click.echo(f"workbench: WARNING: serving the network on {address}:{port}: anyone who can reach this "
                    "machine can open, search and purge the gallery (every page shows a banner)", err=True)
+        # the address people will type: named, Streamlit does not ask an outside service for it
+        overrides["browser_serverAddress"] = socket.gethostname() if address in ("0.0.0.0", "::") else address
 
     entry = config.project_root() / "app.py"
     if not entry.is_file():
@@ -41,7 +45,7 @@ def app(obj: Ctx, port: int, address: str | None, expose: bool, headless: bool, 
     db = ":memory:" if classroom or str(obj.db_path) == ":memory:" else str(obj.db_path.resolve())
     env = dict(os.environ, WORKBENCH_DB=db)
     cmd = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(port),
-           "--server.headless", "true" if headless else "false", *streamlit_options(server_address=address)]
+           "--server.headless", "true" if headless else "false", *streamlit_options(**overrides)]
     # run from the checkout so its .streamlit/config.toml applies too (the options above win anyway)
     if hasattr(os, "execve"):  # become the server: signals reach it, no orphan keeps the database locked
         os.chdir(entry.parent)
