@@ -26,12 +26,12 @@ for person in people["name"].to_list():
                 cols[i % 6].image(th, width=90)
             cols[i % 6].caption(f"#{f['id']} {ui.literal(Path(f['source_path'] or '').name)}")
             with cols[i % 6]:
-                if ui.confirm_button("delete", lambda: describe(db.deletion_counts(cur.gallery, face_id=f["id"])),
+                if ui.confirm_button("delete", lambda i=f["id"]: describe(db.deletion_counts(cur.gallery, face_id=i)),
                                      key=f"del_face_{f['id']}"):
                     ui.attempt(db.delete_face, cur.gallery, f["id"])
                     st.rerun()
         if ui.confirm_button(f"Delete {ui.literal(person)} and their faces",
-                             lambda: describe(db.deletion_counts(cur.gallery, person=person)),
+                             lambda p=person: describe(db.deletion_counts(cur.gallery, person=p)),
                              key=f"del_person_{person}"):
             ui.attempt(db.delete_person, cur.gallery, person)
             st.rerun()

@@ -26,9 +26,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -173,7 +173,7 @@ def whole_gallery_needs_yes(c: Ctx) -> int:
         if wanted not in err:
             raise Failure(f"{' '.join(args)}: does not say what it would remove: {err.strip()!r}")
     lost = unchanged(db, before, "deletes without --yes")
-    code, out, err = cli("--db", db, "gallery", "delete", "g", "--person", "bob")
+    code, _, err = cli("--db", db, "gallery", "delete", "g", "--person", "bob")
     if code != 0 or "removing 1 person, 1 face" not in err:
         raise Failure(f"delete --person does not say first what it removes: {err.strip()!r}")
     return lost
@@ -435,7 +435,8 @@ print(json.dumps({{"full": [full.returncode, full.stderr], "same": before == aft
     (c.work / "full.py").write_text(script)
     shell = (f"mount -t tmpfs -o size=64M tmpfs '{mnt}' && cd '{ROOT}' && "
              f"'{sys.executable}' '{c.work / 'full.py'}' '{mnt}' '{vec}'")
-    r = subprocess.run(["unshare", "-m", "sh", "-c", shell], env=env(), capture_output=True, text=True, timeout=600)
+    r = subprocess.run(["unshare", "-m", "sh", "-c", shell], env=env(), capture_output=True, text=True, timeout=600,
+                       check=False)
     if r.returncode != 0 and ("mount" in r.stderr or "unshare" in r.stderr):
         raise Skip(f"cannot mount a small file system here ({r.stderr.strip().splitlines()[-1][:100]})")
     try:
@@ -456,7 +457,7 @@ print(json.dumps({{"full": [full.returncode, full.stderr], "same": before == aft
 def pipe_closed(c: Ctx) -> int:
     """`workbench detect ... | head` ends without a traceback."""
     r = subprocess.run(f"'{sys.executable}' -m workbench.cli detect '{c.photo}' --json | head -c 20",
-                       shell=True, env=env(), capture_output=True, text=True, timeout=600)
+                       shell=True, env=env(), capture_output=True, text=True, timeout=600, check=False)
     if "Traceback" in r.stderr or not r.stdout:
         raise Failure(f"detect | head: {r.stderr.strip()[-300:]!r}")
     return 0
@@ -518,7 +519,7 @@ def main() -> None:
         o.cases += 1
         r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                             str(ROOT / "tests" / "test_browser_hostile.py")], cwd=ROOT, env=env(),
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, check=False)
         tail = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else r.stderr[-200:]
         o.lines.append(f"{'chromium (3 tests)':<24} {'':>8}  {'ok' if r.returncode == 0 else 'FAILED'}: {tail}")
         if r.returncode != 0:

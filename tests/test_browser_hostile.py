@@ -48,8 +48,8 @@ PEOPLE = [
     ":red[alarm] $x^2$ :material/warning: **bold** _it_ `code` ~~s~~ # h",
     "line one\nline two\r\nline three",
     "مرحبا بالعالم \u202eevil\u202c שלום",
-    f"www.example.org http://{BEACON}:9/bare <http://{BEACON}:9/auto> [r]: http://{BEACON}:9/ref ![x][r] "
-    "mallory@example.org",
+    (f"www.example.org http://{BEACON}:9/bare <http://{BEACON}:9/auto> [r]: http://{BEACON}:9/ref ![x][r] "
+     "mallory@example.org"),
     "Zoë " + "long " * 1000,
 ]
 #: Photo file names (no "/" in a file name: backslashes, which browsers read as "/" in a URL).

@@ -130,9 +130,9 @@ def test_an_empty_person_no_longer_deletes_the_gallery(two_people):
 def test_deleting_a_whole_gallery_needs_yes_and_names_what_goes(two_people):
     before = gallery_state(two_people)
     r = run("--db", two_people, "gallery", "delete", "g")
-    assert r.exit_code == 1 and r.stderr.strip().splitlines() == [
+    assert r.exit_code == 1 and r.stderr.strip().splitlines() == [(
         "workbench: deleting gallery g would remove 2 people, 3 faces, 2 search-log rows and 4 sightings; "
-        "add --yes to confirm (nothing was changed)"], r.output
+        "add --yes to confirm (nothing was changed)")], r.output
     p = run("--db", two_people, "gallery", "purge", "g")
     assert p.exit_code == 1 and "purging gallery g would remove 2 people, 3 faces" in p.stderr, p.output
     assert gallery_state(two_people) == before
