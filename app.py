@@ -1,28 +1,11 @@
-"""Streamlit entry point: `workbench app` or `streamlit run app.py`."""
+"""Streamlit entry point: `workbench app` or `streamlit run app.py`.
 
-import streamlit as st
+Streamlit runs this file as ``__main__``. Worker processes are spawned and re-run their parent's
+main script as ``__mp_main__``: the guard keeps them from importing Streamlit and drawing the app
+(see :mod:`workbench.app.shell`). Nothing but this guard belongs here.
+"""
 
-from workbench.app import ui
+if __name__ == "__main__":
+    from workbench.app.shell import main
 
-# an emoji favicon is drawn locally; a ":material/...:" one is fetched from fonts.gstatic.com
-st.set_page_config(page_title="Face workbench", page_icon="🧑", layout="wide")
-ui.stay_local()  # no public-IP lookup; a banner on every page when the network can reach the app
-
-pages = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/live.py", title="Live", icon=":material/videocam:"),
-    st.Page("pages/enrol.py", title="Enrol", icon=":material/person_add:"),
-    st.Page("pages/search.py", title="Search", icon=":material/search:"),
-    st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
-    st.Page("pages/gallery.py", title="Gallery", icon=":material/photo_library:"),
-    st.Page("pages/metrics.py", title="Metrics", icon=":material/monitoring:"),
-    st.Page("pages/evaluate.py", title="Evaluate", icon=":material/balance:"),
-]
-nav = st.navigation(pages, position="hidden")  # drawn first by ui.navigation (the pages/ folder's own list stays off)
-ui.navigation(st.sidebar, pages)
-
-current = ui.sidebar()
-if current is not None:  # (a worker process that re-imports this file has no session: nothing to do)
-    st.session_state["_current"] = current
-    ui.attempt(ui.load_models, current.settings.detector, current.settings.model)  # once per process
-    nav.run()
+    main()

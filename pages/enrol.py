@@ -1,12 +1,12 @@
 import streamlit as st
 
-from workbench.app import ui
+from workbench.app import ui, words
 from workbench.search.enrol import Source, enrol_sources
 
 cur = ui.current()
 st.title("Enrol")
-st.caption(f"Into gallery **{ui.literal(cur.gallery)}**. Each photo gives its largest face that passes the "
-           "quality gate.")
+st.caption(f"Into gallery **{ui.literal(cur.gallery)}** (choose another in the sidebar, or create a new one at the bottom of this page). Each "
+           "photo gives its largest face that passes the quality gate.", help=words.term("enrol"))
 
 person = st.text_input("Person's name", key="enrol_person")
 notes = st.text_input("Notes (optional)", key="enrol_notes")
@@ -32,9 +32,25 @@ if st.button("Enrol", type="primary", disabled=not sources):
             (st.success if report.enrolled else st.warning)(
                 f"{report.enrolled} face(s) enrolled for {ui.literal(person)}; {report.duplicates} already enrolled; "
                 f"{len(report.skipped)} photo(s) skipped.")
-            for skip in report.skipped:
-                st.warning(ui.literal(f"{skip.source}: {skip.reason}"))
+            given = {s.label: s.data for s in sources}
+            for skip in report.skipped:  # what happened and what to try, beside the photo itself
+                pic, text = st.columns([1, 5])
+                shown = ui.preview(given[skip.source]) if isinstance(given.get(skip.source), bytes) else None
+                if shown is not None:
+                    pic.image(shown, width=110)
+                else:
+                    pic.markdown(":material/broken_image:")
+                text.warning(f"{ui.literal(skip.source)}: {ui.literal(words.explain(skip.reason))}")
             cols = st.columns(6)
             for i, f in enumerate(report.faces):
-                verdict = "enrolled" if f.enrolled else f"rejected: {f.reason}"
+                verdict = "enrolled" if f.enrolled else f"rejected: {words.short(f.reason)}"
                 cols[i % 6].image(f.thumbnail, caption=ui.literal(verdict), width=110)
+
+st.divider()
+with st.container(border=True):
+    st.markdown("**Create a new gallery**")
+    new_name = st.text_input("Name of the new gallery", key="new_gallery", help=words.term("gallery"))
+    if st.button("Create gallery", key="create_gallery", disabled=not new_name.strip()):
+        if ui.attempt(ui.db().create_gallery, new_name.strip()) is not None:
+            st.session_state["_pending_gallery"] = new_name.strip()  # the sidebar switches to it
+            st.rerun()

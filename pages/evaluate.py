@@ -2,8 +2,8 @@ import polars as pl
 import streamlit as st
 
 from workbench import config
-from workbench.app import ui
-from workbench.evaluation import replay, report
+from workbench.app import ui, words
+from workbench.evaluation import readable, replay, report
 from workbench.evaluation import verification as evaluate
 from workbench.evaluation.identification import eval_search
 from workbench.evaluation.labels import parse_labels
@@ -14,7 +14,7 @@ st.title("Evaluate")
 st.caption(f"{s.model} / {s.detector}, {s.metric_} distance, decision threshold {s.threshold_:.4f} "
            "(sidebar). Every photo's vector is cached in the database: changing the threshold costs "
            "no model time.")
-base = config.faces_dir()
+base = config.photos_dir()
 
 up = st.file_uploader("Labels CSV (optional): 'file' or 'person', then group columns", type=["csv"],
                       key="eval_labels")
@@ -38,7 +38,7 @@ with tab_pairs:
     pick = st.selectbox("Labelled data", options or ["(no shared photos found)"], key="eval_set")
     if options and st.button("Evaluate", key="eval_run"):
         kind, name = pick.split(": ", 1)
-        progress = ui.progress_callback("embedding")
+        progress = ui.progress_callback("Evaluating")  # drawn at once; names each file from the first one
         if kind == "pairs":
             r = ui.attempt(evaluate.eval_pairs, csvs[name], None, s, db=ui.db(), labels=labels, progress=progress)
         else:
@@ -46,29 +46,37 @@ with tab_pairs:
         st.session_state["eval_pairs_report"] = r
     r = st.session_state.get("eval_pairs_report")
     if r is not None:
+        for line in readable.pairs_headline(r):  # the answer in words first
+            st.markdown(f"**{ui.literal(line)}**")
         x, ci = r.rates, r.ci
         c = st.columns(4)
         c[0].metric("Accuracy", f"{x.accuracy:.2%}", f"CI {ci.accuracy.low:.1%} – {ci.accuracy.high:.1%}",
                     delta_color="off", delta_arrow="off")
         c[1].metric("FMR", f"{x.fmr:.2%}",
                     f"{x.false_matches}/{x.impostor} · CI {ci.fmr.low:.1%} – {ci.fmr.high:.1%}",
-                    delta_color="off", delta_arrow="off")
+                    delta_color="off", delta_arrow="off", help=words.term("FMR"))
         c[2].metric("FNMR", f"{x.fnmr:.2%}",
                     f"{x.false_non_matches}/{x.genuine} · CI {ci.fnmr.low:.1%} – {ci.fnmr.high:.1%}",
-                    delta_color="off", delta_arrow="off")
-        c[3].metric("EER", f"{r.eer.eer:.2%}", f"at {r.eer.threshold:.3f}", delta_color="off", delta_arrow="off")
+                    delta_color="off", delta_arrow="off", help=words.term("FNMR"))
+        c[3].metric("EER", f"{r.eer.eer:.2%}", f"at {r.eer.threshold:.3f}", delta_color="off", delta_arrow="off",
+                    help=words.term("EER"))
         st.caption(f"{len(r.pairs)} pairs over {r.images} photos at threshold {r.threshold:.4f}; "
                    f"{r.cache_stats.hits} vectors from the cache, {r.cache_stats.computed} computed. "
                    f"Best accuracy {r.best_accuracy:.2%} at {r.best_threshold:.3f} is tuned on these pairs.")
-        show_figures(report.pairs_figures(r), "pairs")
         if r.groups:
-            st.subheader(f"Per group ({ui.literal(r.group_column)})")
-            st.dataframe(pl.DataFrame([evaluate.group_dict(g) for g in r.groups]), key="eval_groups")
-            for g in r.groups:
-                if g.warning:
-                    st.warning(ui.literal(f"{g.group}: {g.warning}"))
+            st.subheader(f"Per group ({ui.literal(r.group_column)}), highest false match rate first")
+            st.dataframe(readable.group_table(r.groups), key="eval_groups", hide_index=True)
+        show_figures(report.pairs_figures(r), "pairs")
+        for ex in report.pairs_examples(r):  # the worst errors, with both photos
+            st.subheader(ex.title)
+            for i, item in enumerate(ex.items):
+                cols = st.columns([1, 1, 3])
+                for col, image in zip(cols, item.images):
+                    col.image(image, width=120)
+                cols[2].markdown(ui.literal(item.caption))
         for name, reason in r.failed_images.items():
-            st.warning(ui.literal(f"{name}: {reason} (its pairs count as 'not the same')"))
+            st.warning(f"{ui.literal(name)}: {ui.literal(words.explain(reason))} (its pairs count as 'not the same')")
+        ui.table_downloads(report.pairs_tables(r), "evaluation")
 
 folders_any = evaluate.sample_folders(base)
 with tab_search:
@@ -81,6 +89,8 @@ with tab_search:
             progress=ui.progress_callback("embedding"))
     sr = st.session_state.get("eval_search_report")
     if sr is not None:
+        for line in readable.search_headline(sr):  # the answer in words first
+            st.markdown(f"**{ui.literal(line)}**")
         c = st.columns(3)
         c[0].metric("FPIR", "–" if sr.curve.nonmated == 0 else f"{sr.fpir:.2%}", f"{sr.curve.nonmated} non-mated",
                     delta_color="off", delta_arrow="off")

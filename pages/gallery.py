@@ -26,8 +26,8 @@ for person in people["name"].to_list():
                 cols[i % 6].image(th, width=90)
             cols[i % 6].caption(f"#{f['id']} {ui.literal(Path(f['source_path'] or '').name)}")
             with cols[i % 6]:
-                if ui.confirm_button("delete", lambda i=f["id"]: describe(db.deletion_counts(cur.gallery, face_id=i)),
-                                     key=f"del_face_{f['id']}"):
+                removes = lambda fid=f["id"]: describe(db.deletion_counts(cur.gallery, face_id=fid))  # noqa: E731
+                if ui.confirm_button("delete", removes, key=f"del_face_{f['id']}"):
                     ui.attempt(db.delete_face, cur.gallery, f["id"])
                     st.rerun()
         if ui.confirm_button(f"Delete {ui.literal(person)} and their faces",
@@ -39,8 +39,11 @@ for person in people["name"].to_list():
 st.subheader("Whole gallery")
 buf = io.BytesIO()  # built in memory: in classroom mode nothing may touch the disk
 if ui.attempt(db.export_parquet, cur.gallery, buf) is not None:
-    st.download_button("Export as Parquet", buf.getvalue(), file_name=f"{cur.gallery}.parquet",
-                       mime="application/octet-stream")
+    c1, c2 = st.columns(2)
+    c1.download_button("Export as CSV (opens in a spreadsheet; without the face photos)", ui.spreadsheet_csv(buf.getvalue()),
+                       file_name=f"{cur.gallery}.csv", mime="text/csv", key="export_csv")
+    c2.download_button("Export as Parquet (everything, re-importable)", buf.getvalue(),
+                       file_name=f"{cur.gallery}.parquet", mime="application/octet-stream", key="export_parquet")
 confirm = st.checkbox(f"I understand purging removes {describe(db.deletion_counts(cur.gallery))} of this gallery",
                       key="purge_ok")
 if st.button("Purge gallery", disabled=not confirm, type="primary"):

@@ -11,6 +11,11 @@ st.markdown(
     "See what police face search does, and where it fails: detect faces, enrol them in a "
     "gallery, search it, and measure false matches. Everything runs on this machine, offline."
 )
+with st.container(border=True):
+    st.markdown("**New here? Start with the story.** Five steps, one click each, on photos that ship with the "
+                "workbench: enrol a small watch list, search a crowd, lower the bar and watch strangers become "
+                "\"matches\", carry the error rate to a 300,000-face gallery, and ask who bears the errors.")
+    st.page_link("pages/story.py", label="Open the story", icon=":material/auto_stories:")
 c1, c2, c3 = st.columns(3)
 c1.metric("Model", s.model)
 c2.metric("Detector", s.detector)
@@ -21,18 +26,24 @@ c3.metric(f"Threshold ({s.metric_})", f"{s.threshold_:.3f}",
 st.subheader("Galleries")
 table = st.container()  # filled last, so it includes what the button below just enrolled
 
-st.subheader("Demo gallery")
-if enrol.demo_folder() is None:
-    st.caption("The demo photos (../shared/data/faces) are not on this machine; enrol your own photos instead.")
-elif st.button("Load demo gallery", type="primary"):
-    report = ui.attempt(enrol.load_demo_gallery, ui.db(), s, progress=ui.progress_callback("Enrolling"))
-    if report is not None:
-        st.success(f"Demo gallery: {report.enrolled} face(s) enrolled of {len(report.people)} people, "
-                   f"{report.duplicates} already there, {len(report.skipped)} skipped.")
+has_demo_photos = enrol.demo_folder() is not None
+galleries = ui.db().galleries()
+if not has_demo_photos:  # never offer what cannot be done
+    st.caption("The demo photos (workbench/demo) are missing from this installation; enrol your own photos on the "
+               "Enrol page.")
+elif "demo" not in galleries["gallery"].to_list():
+    st.subheader("Demo gallery")
+    if st.button("Load the demo gallery (9 photos of 5 people)", type="primary", key="load_demo"):
+        report = ui.attempt(enrol.load_demo_gallery, ui.db(), s, progress=ui.progress_callback("Enrolling"))
+        if report is not None:
+            st.success(f"Demo gallery: {report.enrolled} face(s) enrolled of {len(report.people)} people, "
+                       f"{report.duplicates} already there, {len(report.skipped)} skipped.")
+            galleries = ui.db().galleries()
 
 with table:
-    galleries = ui.db().galleries()
     if galleries.height:
         st.dataframe(galleries, hide_index=True)
-    else:
+    elif has_demo_photos:
         st.info("No galleries yet: load the demo gallery below, or enrol photos on the Enrol page.")
+    else:
+        st.info("No galleries yet: enrol photos on the Enrol page.")

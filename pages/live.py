@@ -118,6 +118,18 @@ elif mode == "Video file":
                 else:
                     render(proc, status, lat, dist)
                     st.success(f"Done: {len(proc.stats())} frames processed, {proc.faces_seen} faces detected.")
+                    st.session_state["live_seen"] = proc.seen()
+    seen = st.session_state.get("live_seen")
+    if seen is not None:  # who was seen in the last clip processed, and when
+        known = [x for x in seen if x.known]
+        st.subheader("Who was seen")
+        st.markdown(f"{len(known)} known {'person' if len(known) == 1 else 'people'} from gallery "
+                    f"**{ui.literal(cur.gallery)}** and {len(seen) - len(known)} unknown "
+                    f"{'face' if len(seen) - len(known) == 1 else 'faces'} (a face is one track: followed from "
+                    "frame to frame; times are seconds into the clip). Names are the system's calls at the "
+                    "threshold, not facts: each may be a false match.")
+        if seen:
+            st.dataframe(live.as_rows(seen), hide_index=True, key="live_seen_table")
 
 else:
     snapshot(left)

@@ -1,7 +1,7 @@
 import streamlit as st
 
 from workbench import live
-from workbench.app import ui
+from workbench.app import ui, words
 from workbench.evaluation import plots
 from workbench.evaluation import verification as evaluate
 
@@ -42,7 +42,7 @@ if matrix is not None:
         c1, c2, c3 = st.columns(3)
         c1.metric("Pairs", counts["genuine"] + counts["impostor"])
         c2.metric("False matches", f"{counts['false_matches']} / {counts['impostor']}",
-                  f"FMR {counts['fmr']:.2%}", delta_color="off")
+                  f"FMR {counts['fmr']:.2%}", delta_color="off", help=words.term("false match"))
         c3.metric("False non-matches", f"{counts['false_non_matches']} / {counts['genuine']}",
-                  f"FNMR {counts['fnmr']:.2%}", delta_color="off")
+                  f"FNMR {counts['fnmr']:.2%}", delta_color="off", help=words.term("false non-match"))
         st.plotly_chart(plots.pair_distance_figure(genuine, impostor, s.threshold_), key="pairs")

@@ -1,5 +1,7 @@
-"""Fixtures: a packaged test photo (scikit-image's astronaut), tmp databases, and the real
-photos in ../shared/data/faces for integration tests (skipped cleanly when absent)."""
+"""Fixtures: a packaged test photo (scikit-image's astronaut), tmp databases, the demo photos
+that ship inside the package (``demo_photos``: always there), and the larger shared photo sets in
+../shared/data/faces for the tests that need more than the demo (``faces``: skipped cleanly
+when absent)."""
 
 from __future__ import annotations
 
@@ -49,14 +51,6 @@ def db_path(tmp_path) -> Path:
     return tmp_path / "gallery.duckdb"
 
 
-def shown(markdown: str) -> str:
-    """What a reader sees of Markdown that ``ui.literal`` wrote: its backslash escapes and
-    invisible word joiners taken out (AppTest reports the Markdown source)."""
-    import re
-
-    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u2060", "")
-
-
 def file_state(path: Path) -> tuple | None:
     """What a 'nothing was written' check compares: existence, size and content hash."""
     if not path.exists():
@@ -67,8 +61,18 @@ def file_state(path: Path) -> tuple | None:
 
 
 @pytest.fixture(scope="session")
+def demo_photos() -> Path:
+    """The real photos packaged in ``workbench/demo`` (a bare clone has them too); same relative
+    paths as in ../shared/data/faces."""
+    d = config.demo_dir()
+    assert (d / "SOURCES.md").is_file(), f"{d}: the packaged demo photos are missing"
+    return d
+
+
+@pytest.fixture(scope="session")
 def faces() -> Path:
-    """The shared real photos; integration tests skip with a reason when absent."""
+    """The shared photo sets (all of deepface's unit photos, LFW, UTKFace ...), for the tests the
+    demo photos cannot serve; they skip with a reason when the folder is absent."""
     d = config.faces_dir()
     if d is None:
         pytest.skip("real photos not found: ../shared/data/faces is absent (set WORKBENCH_FACES)")

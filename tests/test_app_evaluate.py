@@ -1,5 +1,6 @@
 """The Evaluate page through streamlit.testing.v1.AppTest: empty database, a pairs evaluation
-re-run at another threshold from the cache, and the replay against the demo gallery."""
+re-run at another threshold from the cache, and the replay against the demo gallery, on the
+photos that ship with the package (as in a bare clone)."""
 
 from __future__ import annotations
 
@@ -14,27 +15,37 @@ def test_evaluate_page_renders_on_an_empty_database(db_path, monkeypatch):
 
 def evaluate_master(at):
     at = open_page(at, "evaluate")
-    at.selectbox(key="eval_set").select("pairs: deepface-unit/master.csv").run()
+    at.selectbox(key="eval_set").select("pairs: deepface-unit/master-subset.csv").run()
     at.button(key="eval_run").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     return at, {m.label: m.value for m in at.metric}
 
 
-def test_pairs_evaluation_and_a_cheap_rerun_at_another_threshold(faces, db_path, monkeypatch):
+def test_pairs_evaluation_and_a_cheap_rerun_at_another_threshold(demo_photos, db_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_FACES", str(demo_photos))
     at, shown = evaluate_master(app(db_path, monkeypatch).run())
-    assert shown["Accuracy"] == "99.67%" and shown["FMR"] == "0.00%" and shown["FNMR"] == "2.63%"
+    # 153 pairs of 18 photos (15 same-person): all right at 0.6
+    assert shown["Accuracy"] == "100.00%" and shown["FMR"] == "0.00%" and shown["FNMR"] == "0.00%"
     assert len(at.get("plotly_chart")) == 4
-    assert any("0 vectors from the cache, 25 computed" in c.value for c in at.caption)
+    assert any("0 vectors from the cache, 18 computed" in c.value for c in at.caption)
+    # the answer in words comes first, with the counts; then the worst pairs with both photos; CSV beside Parquet
+    first = at.markdown[0].value.replace("\\", "")
+    assert "called 0 of 138 pairs of different people the same person" in first, first
+    assert "that only says it is under" in first  # zero errors in 138 pairs: an upper bound, not "0 %"
+    assert len(at.get("image")) >= 8
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels.count("CSV") == labels.count("Parquet") == 3  # summary, pairs, curve
     # a new session on the same database, with a stricter threshold in the sidebar
     again = app(db_path, monkeypatch)
     again.session_state["threshold_Dlib"] = 0.45
     at, stricter = evaluate_master(again.run())
-    assert any("threshold 0.4500" in c.value and "25 vectors from the cache, 0 computed" in c.value
+    assert any("threshold 0.4500" in c.value and "18 vectors from the cache, 0 computed" in c.value
                for c in at.caption), [c.value for c in at.caption]
-    assert float(stricter["FNMR"].rstrip("%")) > 2.63 and stricter["FMR"] == "0.00%"
+    assert float(stricter["FNMR"].rstrip("%")) > 0 and stricter["FMR"] == "0.00%"
 
 
-def test_replay_flags_innocent_probes(faces, db_path, monkeypatch):
+def test_replay_flags_innocent_probes(demo_photos, db_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_FACES", str(demo_photos))
     at = app(db_path, monkeypatch).run()
     at.button[0].click().run()  # Home: "Load demo gallery"
     at = open_page(at, "evaluate")

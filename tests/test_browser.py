@@ -22,7 +22,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-PAGES = {"home": "", "live": "live", "enrol": "enrol", "search": "search", "compare": "compare",
+PAGES = {"home": "", "story": "story", "live": "live", "enrol": "enrol", "search": "search", "compare": "compare",
          "gallery": "gallery", "metrics": "metrics", "evaluate": "evaluate"}
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run", "--disable-quic", "--disable-features=WebRtcHideLocalIpsWithMdns",
@@ -101,7 +101,7 @@ def shots(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(faces, tmp_path_factory):
+def server(demo_photos, tmp_path_factory):
     """The app on a free port, over a database holding the demo gallery and a few searches."""
     from workbench.search import search_image
     from workbench.search.enrol import load_demo_gallery
@@ -112,16 +112,16 @@ def server(faces, tmp_path_factory):
     with GalleryDB(db_path) as db:
         load_demo_gallery(db)
         for name in ("obama1.jpg", "obama_and_biden.jpg", "kit_with_rose.jpg"):
-            search_image(db, "demo", faces / "face-recognition-examples/knn_examples/test" / name, name=name)
-    url, proc = serve_app(db_path, tmp, WORKBENCH_FACES=str(faces))
+            search_image(db, "demo", demo_photos / "face-recognition-examples/knn_examples/test" / name, name=name)
+    url, proc = serve_app(db_path, tmp, WORKBENCH_FACES=str(demo_photos))
     yield url
     stop_app(proc)
 
 
 @pytest.fixture(scope="module")
-def y4m(faces, tmp_path_factory) -> Path:
+def y4m(demo_photos, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("clip") / "hamilton.y4m"
-    assert write_y4m(faces / "face-recognition-examples" / "short_hamilton_clip.mp4", out) > 50
+    assert write_y4m(demo_photos / "face-recognition-examples" / "short_hamilton_clip.mp4", out) > 50
     return out
 
 
@@ -175,5 +175,50 @@ def test_live_page_detects_faces_from_the_fake_webcam(server, browser, shots):
         page.wait_for_timeout(4000)  # let the charts collect a few more points for the picture
         assert page.locator('[data-testid="stException"]').count() == 0
         page.screenshot(path=str(shots / "live-webrtc.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_story_runs_its_five_steps_in_chromium(server, browser, shots):
+    """The Story page on the packaged demo, one click per step, as a visitor would (story-steps.png)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(server, timeout=60_000)  # a cold server knows its pages only after a first visit to the app
+        settle(page)
+        page.goto(f"{server}/story", timeout=60_000)
+        settle(page)
+        for n in range(1, 6):
+            before = page.get_by_text("The figure:").count()
+            page.locator(f".st-key-story_{n} button").click()
+            page.wait_for_function(f"document.body.innerText.split('The figure:').length > {before + 1}",
+                                   timeout=180_000)
+            settle(page)
+            assert page.locator('[data-testid="stException"]').count() == 0, page.inner_text("body")[:2000]
+        text = page.inner_text('[data-testid="stMainBlockContainer"]')
+        assert "9 faces of 5 people" in text and "300,000" in text and "issue 12" in text
+        page.set_viewport_size({"width": 1400, "height": 4600})  # Streamlit scrolls inside: show it all
+        page.wait_for_timeout(1500)
+        page.locator('[data-testid="stMainBlockContainer"]').screenshot(path=str(shots / "story-steps.png"))
+    finally:
+        page.close()
+
+
+def test_search_result_in_chromium(server, browser, shots):
+    """A search of a demo photo on the Search page (the README's search screenshot)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(server, timeout=60_000)
+        settle(page)
+        page.goto(f"{server}/search", timeout=60_000)
+        settle(page)
+        page.locator(".st-key-search_sample").click()
+        page.keyboard.type("obama_and_biden")
+        page.keyboard.press("Enter")
+        page.wait_for_function("document.body.innerText.includes('biden')", timeout=120_000)
+        settle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0, page.inner_text("body")[:2000]
+        page.set_viewport_size({"width": 1400, "height": 2000})
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(shots / "search-result.png"), full_page=True)
     finally:
         page.close()

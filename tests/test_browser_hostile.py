@@ -55,9 +55,11 @@ PEOPLE = [
 #: Photo file names (no "/" in a file name: backslashes, which browsers read as "/" in a URL).
 FILES = [f"![f](http:\\\\{BEACON}:9\\f{i}.png) <img src=x> **f{i}** $y$ :blue[z] &amp; .png"
          for i in range(len(PEOPLE))]
-TITLES = {"": "Face-recognition workbench", "live": "Live", "enrol": "Enrol", "search": "Search",
-          "compare": "Compare two faces", "gallery": "Gallery:", "metrics": "Metrics", "evaluate": "Evaluate"}
-NAV = ["Home", "Live", "Enrol", "Search", "Compare", "Gallery", "Metrics", "Evaluate"]
+#: Every page (a page added to the app belongs here too), by URL: how its title starts.
+TITLES = {"": "Face-recognition workbench", "story": "The story", "live": "Live", "enrol": "Enrol",
+          "search": "Search", "compare": "Compare two faces", "gallery": "Gallery:", "metrics": "Metrics",
+          "evaluate": "Evaluate", "glossary": "Glossary"}
+NAV = ["Home", "Story", "Live", "Enrol", "Search", "Compare", "Gallery", "Metrics", "Evaluate", "Glossary"]
 
 #: Records, in every page, whether Streamlit's own sidebar list of the pages/ folder ever appeared.
 WATCH_NAV = """

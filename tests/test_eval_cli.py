@@ -1,5 +1,6 @@
 """`workbench eval ...` on the real photos: pairs (both CSVs), folder, search, replay, per-group
-labels, the embedding cache, and reports that render offline in headless Chromium."""
+labels, the embedding cache, and reports that render offline in headless Chromium. The packaged
+demo photos serve all but the pivot CSV, which needs ../shared/data/faces."""
 
 from __future__ import annotations
 
@@ -29,9 +30,11 @@ def eval_db(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def master(faces, eval_db, tmp_path_factory) -> tuple[dict, Path]:
+def master(demo_photos, eval_db, tmp_path_factory) -> tuple[dict, Path]:
+    """deepface's master.csv restricted to the photos packaged in the demo (153 of its 300 pairs)."""
     out = tmp_path_factory.mktemp("report") / "master"
-    r = run("--db", eval_db, "eval", "pairs", faces / "deepface-unit" / "master.csv", "--json", "--report", out)
+    r = run("--db", eval_db, "eval", "pairs", demo_photos / "deepface-unit" / "master-subset.csv", "--json",
+            "--report", out)
     assert r.exit_code == 0, r.output
     return json.loads(r.stdout), out
 
@@ -39,7 +42,7 @@ def master(faces, eval_db, tmp_path_factory) -> tuple[dict, Path]:
 def test_eval_pairs_master_json(master):
     out, _ = master
     assert set(out) >= {"accuracy", "eer", "fmr", "fnmr", "threshold", "pairs", "failed_images", "ci"}
-    assert out["pairs"] == 300 and out["genuine_pairs"] + out["impostor_pairs"] == 300
+    assert out["pairs"] == 153 and out["genuine_pairs"] + out["impostor_pairs"] == 153
     assert out["threshold"] == 0.6 and out["accuracy"] >= 0.99
     assert out["fmr"] <= 0.01 and out["fnmr"] <= 0.05 and out["eer"] <= 0.02
     # the counts behind the rates agree with them
@@ -63,14 +66,25 @@ def test_eval_pairs_pivot_csv_with_foreign_paths_and_the_cache(master, faces, ev
     assert again["fmr"] <= out["fmr"] and again["fnmr"] >= out["fnmr"]
 
 
-def test_labels_split_every_figure_per_group(faces, eval_db, tmp_path):
+def test_labels_split_every_figure_per_group(demo_photos, eval_db, tmp_path):
     # An ARBITRARY grouping by file name, only to exercise the mechanics; it says nothing about anyone.
     labels = tmp_path / "labels.csv"
-    names = sorted(p.name for p in (faces / "deepface-unit").glob("img*.jpg"))
+    names = sorted(p.name for p in (demo_photos / "deepface-unit").glob("img*.jpg"))
     labels.write_text("file,group\n" + "".join(f"{n},{'A' if i % 2 else 'B'}\n" for i, n in enumerate(names)))
-    r = run("--db", eval_db, "eval", "pairs", faces / "deepface-unit" / "master.csv", "--labels", labels, "--json")
+    rep = tmp_path / "report"
+    r = run("--db", eval_db, "eval", "pairs", demo_photos / "deepface-unit" / "master-subset.csv", "--labels", labels,
+            "--json", "--report", rep)
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
+    # the report's per-group table: highest false match rate first, rates in percent with 2 decimals
+    import polars as pl
+
+    table = pl.read_csv(rep / "groups.csv")
+    fmr = [-1.0 if v is None else v for v in table["FMR %"].to_list()]
+    assert fmr == sorted(fmr, reverse=True) and set(table["group"]) == {"A", "B", "(mixed)"}
+    assert all(v is None or round(v, 2) == v for v in table["FMR %"].to_list() + table["FNMR %"].to_list())
+    html = (rep / "report.html").read_text()
+    assert html.index("<h2>groups</h2>") < html.index("Plotly.newPlot")  # the table before the charts
     groups = {g["group"]: g for g in out["groups"]}
     assert set(groups) == {"A", "B", "(mixed)"} and out["group_column"] == "group"
     assert sum(g["genuine_pairs"] + g["impostor_pairs"] for g in groups.values()) == out["pairs"]
@@ -79,13 +93,13 @@ def test_labels_split_every_figure_per_group(faces, eval_db, tmp_path):
     assert small and all("only" in g["warning"] for g in small)
 
 
-def test_bad_eval_input_is_one_line_and_writes_nothing(faces, tmp_path, db_path):
+def test_bad_eval_input_is_one_line_and_writes_nothing(demo_photos, tmp_path, db_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\n1,2\n")
     labels = tmp_path / "labels.csv"
     labels.write_text("name,group\nx,A\n")
     cases = [["eval", "pairs", tmp_path / "missing.csv"], ["eval", "pairs", bad],
-             ["eval", "pairs", faces / "deepface-unit" / "master.csv", "--labels", labels],
+             ["eval", "pairs", demo_photos / "deepface-unit" / "master-subset.csv", "--labels", labels],
              ["eval", "folder", tmp_path], ["eval", "search", "--probes", tmp_path, "--gallery", "nope"],
              ["eval", "replay", "--probes", tmp_path / "none", "--gallery", "nope"]]
     for args in cases:
@@ -96,8 +110,8 @@ def test_bad_eval_input_is_one_line_and_writes_nothing(faces, tmp_path, db_path)
 
 
 @pytest.fixture(scope="module")
-def demo(faces, eval_db) -> Path:
-    knn = faces / "face-recognition-examples" / "knn_examples"
+def demo(demo_photos, eval_db) -> Path:
+    knn = demo_photos / "face-recognition-examples" / "knn_examples"
     r = run("--db", eval_db, "enrol", knn / "train", "--gallery", "demo")
     assert r.exit_code == 0, r.output
     return knn
@@ -113,10 +127,14 @@ def test_eval_folder_and_search(demo, eval_db, tmp_path):
     (probes / "obama").mkdir(parents=True)
     shutil.copy(demo / "test" / "obama1.jpg", probes / "obama" / "a.jpg")
     shutil.copy(demo / "test" / "alex_lacamoire1.jpg", probes / "alex_lacamoire1.jpg")
-    shutil.copy(demo.parent / "biden.jpg", probes / "stranger.jpg")  # a biden photo NAMED as someone else
-    s = run("--db", eval_db, "eval", "search", "--probes", probes, "--gallery", "demo", "--json")
+    shutil.copy(demo / "train" / "biden" / "biden.jpg", probes / "stranger.jpg")  # a biden photo NAMED as someone else
+    s = run("--db", eval_db, "eval", "search", "--probes", probes, "--gallery", "demo", "--json",
+            "--report", tmp_path / "search-report")
     assert s.exit_code == 0, s.output
     res = json.loads(s.stdout)
+    html = (tmp_path / "search-report" / "report.html").read_text()  # the answer in words, before the charts
+    assert html.index("1 still returned a candidate") < html.index("Plotly.newPlot")
+    assert "Of 2 searches for people who are in it, 0 did not return them first" in html
     assert (res["mated"], res["nonmated"]) == (2, 1)
     assert res["fnir"] == 0.0 and res["cmc"][0] == 1.0
     assert res["fpir"] == 1.0  # the 'stranger' is biden: a (labelled) false positive
@@ -132,13 +150,13 @@ def test_eval_folder_and_search(demo, eval_db, tmp_path):
         assert cache.size(db) == before  # --no-cache wrote nothing
 
 
-def test_replay_counts_innocent_probes_and_extrapolates(demo, faces, eval_db, tmp_path):
+def test_replay_counts_innocent_probes_and_extrapolates(demo, demo_photos, eval_db, tmp_path):
     rep = tmp_path / "replay"
     # An ARBITRARY grouping by file name, only to exercise the mechanics; it says nothing about anyone.
     labels = tmp_path / "labels.csv"
-    photos = sorted(p.name for p in (faces / "deepface-unit").glob("*.jpg"))
+    photos = sorted(p.name for p in (demo_photos / "deepface-unit").glob("*.jpg"))
     labels.write_text("file,group\n" + "".join(f"{n},{'A' if i % 2 else 'B'}\n" for i, n in enumerate(photos)))
-    r = run("--db", eval_db, "eval", "replay", "--probes", faces / "deepface-unit", "--gallery", "demo",
+    r = run("--db", eval_db, "eval", "replay", "--probes", demo_photos / "deepface-unit", "--gallery", "demo",
             "--similarity", "30", "--labels", labels, "--json", "--report", rep)
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
@@ -184,4 +202,13 @@ def test_report_is_self_contained_and_its_charts_render_in_chromium(master, tmp_
     assert not errors, errors
     assert outside == [], outside  # nothing left the machine
     assert n_plots == 4 and all(t > 0 for t in traces), traces
-    assert "Verification (1:1) evaluation" in html and "Dlib" in html and "master.csv" in html
+    assert "Verification (1:1) evaluation" in html and "Dlib" in html and "master-subset.csv" in html
+    # a headline in words comes first, then the charts, then the worst errors with both photos
+    first_chart = html.index("Plotly.newPlot")
+    assert html.index('class="headline"') < first_chart
+    assert "pairs of different people the same person" in html[:first_chart]
+    assert html.index("Closest pairs of different people") > first_chart
+    assert html.count("data:image/jpeg;base64,") >= 8  # 4 + 4 pairs, two photos each
+    # the per-pair rows are in the files, not on the page; both histograms are scaled to their own totals
+    assert "<h2>pairs</h2>" not in html and "pairs.csv (opens in a spreadsheet)" in html
+    assert html.count('"histnorm":"percent"') == 2

@@ -113,3 +113,13 @@ def test_the_app_carries_a_banner_when_the_network_can_reach_it(bound, banner, d
     if banner:
         assert "can open the gallery, search it and purge it" in shown[0]
         assert f"on {bound}" in shown[0] if bound != "0.0.0.0" and bound else "every network interface" in shown[0]
+
+
+def test_every_page_goes_through_the_app_shell_first():
+    """A page URL opened first after a start runs the page alone (the pages/ folder's old mode):
+    ui.current() sends it through app.py (navigation, sidebar), so every page calls it, and the
+    shell lists every page file (test_browser_hostile.py opens each URL first in Chromium)."""
+    shell = (ROOT / "workbench" / "app" / "shell.py").read_text()
+    for page in sorted((ROOT / "pages").glob("*.py")):
+        assert "ui.current()" in page.read_text(), f"{page.name} does not call ui.current()"
+        assert f'"pages/{page.name}"' in shell, f"{page.name} is not in the navigation"

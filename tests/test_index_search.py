@@ -20,9 +20,9 @@ def _people(result, n=None):
 
 
 @pytest.fixture()
-def crowded(faces, db_path):
+def crowded(demo_photos, db_path):
     """The knn photos of 5 people among 3000 synthetic strangers placed around real faces."""
-    knn = faces / "face-recognition-examples" / "knn_examples"
+    knn = demo_photos / "face-recognition-examples" / "knn_examples"
     db = GalleryDB(db_path)
     enrol_path(db, "knn", knn / "train")
     _, real = db.load_vectors("knn")

@@ -1,4 +1,5 @@
-"""Real photos from ../shared/data/faces (skipped with a reason when that folder is absent)."""
+"""Real photos: the demo photos packaged in workbench/demo, and deepface's full master.csv from
+../shared/data/faces (skipped with a reason when that folder is absent)."""
 
 import json
 
@@ -27,8 +28,8 @@ def test_eval_pairs_reaches_99_percent(faces, db_path):
     assert out["accuracy_at_default"] >= 0.98
 
 
-def test_knn_gallery_returns_the_right_person_first(faces, db_path):
-    knn = faces / "face-recognition-examples" / "knn_examples"
+def test_knn_gallery_returns_the_right_person_first(demo_photos, db_path):
+    knn = demo_photos / "face-recognition-examples" / "knn_examples"
     r = run("--db", db_path, "enrol", knn / "train", "--gallery", "knn", "--json")
     assert r.exit_code == 0, r.output
     enrolled = json.loads(r.stdout)
@@ -45,24 +46,24 @@ def test_knn_gallery_returns_the_right_person_first(faces, db_path):
         assert found == people, (name, found)
 
 
-def test_crowd_photo_yields_at_least_20_faces(faces):
-    assert len(detect_faces(load_image(faces / "retinaface" / "img3.jpg"))) >= 20
+def test_crowd_photo_yields_at_least_20_faces(demo_photos):
+    assert len(detect_faces(load_image(demo_photos / "retinaface" / "img3.jpg"))) >= 20
 
 
-def test_video_enrolment_samples_frames(faces, db_path):
-    clip = faces / "face-recognition-examples" / "short_hamilton_clip.mp4"
+def test_video_enrolment_samples_frames(demo_photos, db_path):
+    clip = demo_photos / "face-recognition-examples" / "short_hamilton_clip.mp4"
     r = run("--db", db_path, "enrol", clip, "--gallery", "video", "--person", "lin", "--every", "1.0", "--json")
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert out["enrolled"] >= 2 and out["people"] == ["lin"]
 
 
-def test_folder_with_a_bad_file_enrols_the_rest_and_reports_it(faces, tmp_path, db_path):
+def test_folder_with_a_bad_file_enrols_the_rest_and_reports_it(demo_photos, tmp_path, db_path):
     import shutil
 
     folder = tmp_path / "people" / "obama"
     folder.mkdir(parents=True)
-    shutil.copy(faces / "face-recognition-examples" / "obama.jpg", folder / "a.jpg")
+    shutil.copy(demo_photos / "face-recognition-examples/knn_examples/train/obama/obama.jpg", folder / "a.jpg")
     (folder / "broken.jpg").write_bytes(b"garbage")
     r = run("--db", db_path, "enrol", tmp_path / "people", "--gallery", "g", "--json")
     assert r.exit_code == 0, r.output

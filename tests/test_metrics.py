@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from workbench.evaluation import metrics
 from workbench.evaluation import metrics as m
 
 G = [0.2, 0.4, 0.6]   # same-person distances
@@ -115,3 +116,44 @@ def test_subsample_and_extrapolation_probabilities():
     assert p[1].tolist() == [0, 1, 1, 1]
     assert m.any_match_probability(0.1, [1, 2]).tolist() == pytest.approx([0.1, 0.19])
     assert m.wilson_upper(0, 10) == pytest.approx(3.8416 / 13.8416, rel=1e-4)
+
+
+# -- scipy.stats as an independent oracle for the interval and probability code -----------------
+
+@pytest.mark.parametrize("k,n", [(0, 10), (1, 10), (3, 262), (0, 576), (50, 100), (140, 140)])
+def test_wilson_upper_matches_scipy(k, n):
+    from scipy import stats
+
+    want = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson").high
+    assert metrics.wilson_upper(k, n) == pytest.approx(want, abs=2e-4)
+
+
+@pytest.mark.parametrize("n", [30, 140, 1000])
+def test_rule_of_three_is_close_to_the_exact_one_sided_bound(n):
+    from scipy import stats
+
+    exact = stats.beta.ppf(0.95, 1, n)  # Clopper-Pearson one-sided 95 % upper bound for 0 of n
+    assert exact <= metrics.rule_of_three(n) <= exact * 1.06  # a little conservative, never optimistic
+
+
+def test_any_match_and_subsample_probabilities_match_scipy():
+    from scipy import stats
+
+    for fmr, size in [(1e-6, 300_000), (0.001, 1000), (0.0, 50)]:
+        assert metrics.any_match_probability(fmr, size) == pytest.approx(stats.binom.sf(0, size, fmr), rel=1e-9)
+    hits, total = np.array([0, 1, 3, 10]), 40
+    got = metrics.hit_probability_in_subsample(hits, total, [5, 20, 40])
+    for a, size in enumerate([5, 20, 40]):
+        want = [1 - stats.hypergeom(total, k, size).pmf(0) for k in hits]
+        assert got[a] == pytest.approx(want, abs=1e-12)
+
+
+def test_bootstrap_interval_matches_the_binomial_quantiles():
+    from scipy import stats
+
+    impostor = np.r_[np.full(120, 0.5), np.full(1880, 0.9)]  # 120 false matches of 2000 at 0.6
+    genuine = np.r_[np.full(50, 0.7), np.full(950, 0.3)]  # 50 false non-matches of 1000
+    ci = metrics.bootstrap_ci(genuine, impostor, 0.6, n_boot=20_000, seed=1)
+    for iv, k, n in ((ci.fmr, 120, 2000), (ci.fnmr, 50, 1000)):
+        lo, hi = stats.binom.ppf([0.025, 0.975], n, k / n) / n
+        assert iv.low == pytest.approx(lo, abs=1.01 / n) and iv.high == pytest.approx(hi, abs=1.01 / n)

@@ -349,7 +349,12 @@ def test_bench_video_cli_json(tmp_path, astronaut):
         return path
 
     path = clip("clip.mp4", [np.roll(astronaut, 3 * i, axis=1) for i in range(8)])
-    r = run("bench", "video", path, "--runs", "1", "--naive-frames", "2", "--frame-size", "320x320", "--json")
+    # the gallery it searches is built here: the test needs no shared photos
+    db = tmp_path / "g.duckdb"
+    with GalleryDB(db) as g:
+        enrol_sources(g, "g", [Source("astronaut", "eileen", astronaut)], workers=1)
+    r = run("--db", db, "bench", "video", path, "--gallery", "g", "--runs", "1", "--naive-frames", "2",
+            "--frame-size", "320x320", "--json")
     assert r.exit_code == 0, r.output
     out = strict_json(r.stdout)
     assert set(out) >= {"frames", "fps", "p50_ms", "p95_ms", "identity_latency_ms"}
@@ -432,7 +437,7 @@ def test_pool_workers_leave_when_their_parent_is_killed(tmp_path):
     import sys
     import time
 
-    code = ("from workbench import parallel\n"
+    code = ("from workbench.pipeline import parallel\n"
             "if __name__ == '__main__':\n"
             "    pool = parallel._get_pool(2)\n"
             "    [pool.submit(parallel._noop).result() for _ in range(2)]\n"

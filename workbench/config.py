@@ -5,7 +5,12 @@
   DeepFace looks for weights in ``<it>/.deepface/weights``.
 * ``WORKBENCH_ALLOW_DOWNLOADS=1``: let DeepFace fetch missing weights from the internet.
   Off by default: the workbench must run offline.
-* ``WORKBENCH_FACES``: the folder of demo photos (default ``../shared/data/faces``).
+* ``WORKBENCH_FACES``: the folder of shared photos (default ``../shared/data/faces``), which also
+  holds the research data sets (LFW, UTKFace) when the user has them.
+
+The package ships a small set of demo photos (``workbench/demo``, see its ``SOURCES.md``), at the
+same relative paths as in the shared folder: :func:`photos_dir` is the shared folder when present,
+else the demo, so the app, the tour and most tests work from a bare clone.
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ def project_root() -> Path:
 
 
 def faces_dir() -> Path | None:
-    """The shared demo photos, or ``None`` when that folder is absent."""
+    """The shared photos (and research data sets), or ``None`` when that folder is absent."""
     env = os.environ.get("WORKBENCH_FACES")
     candidates = [Path(env)] if env else []
     candidates += [project_root().parent / "shared" / "data" / "faces", Path("../shared/data/faces")]
@@ -54,3 +59,13 @@ def faces_dir() -> Path | None:
         if c.is_dir():
             return c.resolve()
     return None
+
+
+def demo_dir() -> Path:
+    """The demo photos inside the package (always present; listed in its ``SOURCES.md``)."""
+    return Path(__file__).resolve().parent / "demo"
+
+
+def photos_dir() -> Path:
+    """The photos to offer: the shared folder when present, else the packaged demo photos."""
+    return faces_dir() or demo_dir()

@@ -92,7 +92,7 @@ class Quality:
     """Measurements of one face crop and the gate's verdict.
 
     ``reason`` is ``None`` for an accepted face, else one of
-    :data:`workbench.quality.REASONS` (like Rekognition's UnindexedFaces reasons).
+    :data:`workbench.pipeline.quality.REASONS` (like Rekognition's UnindexedFaces reasons).
     """
 
     size: int

@@ -12,9 +12,9 @@
   automatic list of the ``pages/`` folder is off (``client.showSidebarNavigation``): the
   workbench draws its own navigation, so every page URL works from the first request.
 * WebRTC uses no STUN/TURN server unless ``WORKBENCH_ICE_SERVERS`` names some (see
-  :func:`workbench.ui.ice_servers`).
+  :func:`workbench.app.ui.ice_servers`).
 * Uploads are capped at :data:`MAX_UPLOAD_MB` per file by Streamlit, and decoded images at
-  :data:`workbench.capture.MAX_PIXELS` pixels by the loader.
+  :data:`workbench.pipeline.capture.MAX_PIXELS` pixels by the loader.
 
 ``workbench app`` passes :func:`streamlit_options` on the command line and runs from the
 checkout, whose ``.streamlit/config.toml`` says the same for ``streamlit run app.py``.

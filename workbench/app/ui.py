@@ -47,6 +47,49 @@ def load_models(detector: str, model: str) -> list[str]:
     return models.loaded()
 
 
+@st.cache_resource(show_spinner=False)
+def warm_up() -> "WarmUp":
+    """Once per server process, in the background: the face models, the worker processes (each
+    loads its own models) and the evaluation modules, so the first Compare, Enrol or Evaluate
+    does not wait for them. The first page is drawn meanwhile."""
+    import threading
+
+    global warm_state
+    state = warm_state = WarmUp(threading.Event())
+
+    def run() -> None:
+        import time
+
+        t0 = time.perf_counter()
+        try:
+            from workbench.evaluation import plots, readable, report, story, verification  # noqa: F401
+            from workbench.pipeline import parallel
+
+            state.workers = parallel.warm_up()
+        except Exception as err:  # noqa: BLE001 - a failed warm-up only means a slower first use
+            state.error = f"{type(err).__name__}: {err}"
+        finally:
+            state.seconds = time.perf_counter() - t0
+            state.done.set()
+
+    threading.Thread(target=run, name="workbench-warm-up", daemon=True).start()
+    return state
+
+
+#: The warm-up this server process started (``None`` before the app's first run).
+warm_state: "WarmUp | None" = None
+
+
+@dataclass
+class WarmUp:
+    """The background warm-up's progress: ``done`` is set when it has finished."""
+
+    done: Any
+    workers: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+
 @dataclass(frozen=True)
 class Current:
     """What the sidebar decided for this rerun."""
@@ -90,6 +133,8 @@ def sidebar() -> Current | None:
         st.error(literal(err))
         return None
     options = names or [DEFAULT_GALLERY]
+    if st.session_state.get("_pending_gallery") in options:  # a gallery just created on the Enrol page
+        st.session_state["gallery"] = st.session_state.pop("_pending_gallery")
     gallery = sb.selectbox("Gallery", options, key="gallery", accept_new_options=True,
                            help="Type a new name to start a new gallery.")
     return Current(Settings(detector=detector, model=model, threshold=threshold), gallery or DEFAULT_GALLERY,
@@ -169,8 +214,10 @@ def gallery_matrix(gallery: str):
     try:
         return db().matrix(gallery)
     except GalleryError:
-        st.info(f"Gallery {literal(repr(gallery))} does not exist yet: enrol faces on the Enrol page, "
-                "or load the demo gallery on Home.")
+        from workbench.search.enrol import demo_folder
+
+        st.info(f"Gallery {literal(gallery)} does not exist yet: enrol faces on the Enrol page"
+                + (", or load the demo gallery on Home." if demo_folder() is not None else "."))
         return None
 
 
@@ -201,15 +248,28 @@ def literal(text: Any) -> str:
 
 
 def attempt(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
-    """Run one library call; a :class:`WorkbenchError` becomes a visible message, not a traceback.
+    """Run one library call; a :class:`WorkbenchError` becomes a visible message, not a traceback."""
+    from workbench.app import words
 
-    The message is shown literally: library errors quote names and file names (``unknown
-    gallery '...'``)."""
     try:
         return fn(*args, **kwargs)
     except WorkbenchError as err:
-        st.error(literal(err))
+        st.error(literal(words.message(err)))  # what happened and what to try, not a code
         return None
+
+
+def preview(data: bytes, side: int = 160):
+    """A small RGB copy of an uploaded photo (to show beside its rejection), or ``None`` if it
+    cannot be decoded at all."""
+    from workbench.errors import WorkbenchError as _Err
+
+    try:
+        image = capture.load_image(data)
+    except _Err:
+        return None
+    h, w = image.shape[:2]
+    step = max(1, max(h, w) // side)
+    return image[::step, ::step]
 
 
 def confirm_button(label: str, removes: Callable[[], str], key: str) -> bool:
@@ -245,19 +305,17 @@ def progress_callback(label: str) -> Callable[[int, int, str], None]:
 
 
 def _samples(keep: Callable[[Path], bool]) -> dict[str, Path]:
-    base = config.faces_dir()
-    if base is None:
-        return {}
+    base = config.photos_dir()
     return {str(p.relative_to(base)): p for p in sorted(base.rglob("*")) if p.is_file() and keep(p)}
 
 
 def sample_images() -> dict[str, Path]:
-    """Demo photos from ../shared/data/faces by relative name (empty when absent)."""
+    """Demo photos by relative name: ../shared/data/faces when present, else the packaged ones."""
     return _samples(capture.is_image)
 
 
 def sample_videos() -> dict[str, Path]:
-    """Demo clips from ../shared/data/faces by relative name (empty when absent)."""
+    """Demo clips by relative name: ../shared/data/faces when present, else the packaged ones."""
     return _samples(capture.is_video)
 
 
@@ -272,3 +330,34 @@ def image_input(label: str, key: str) -> tuple[str, bytes] | None:
         if pick != "(none)":
             return pick, samples[pick].read_bytes()
     return None
+
+
+def table_downloads(tables: dict[str, Any], prefix: str) -> None:
+    """A CSV button (a spreadsheet opens it) beside a Parquet button for each table, built in memory."""
+    import io
+
+    for name, df in tables.items():
+        cols = st.columns([2, 1, 1])
+        cols[0].caption(f"{literal(name)}: {df.height} rows")
+        cols[1].download_button("CSV", df.write_csv().encode("utf-8"), file_name=f"{prefix}-{name}.csv",
+                                mime="text/csv", key=f"{prefix}_{name}_csv")
+        buf = io.BytesIO()
+        df.write_parquet(buf)
+        cols[2].download_button("Parquet", buf.getvalue(), file_name=f"{prefix}-{name}.parquet",
+                                mime="application/octet-stream", key=f"{prefix}_{name}_parquet")
+
+
+def spreadsheet_csv(parquet: bytes) -> bytes:
+    """The CSV twin of a Parquet download: lists and records become JSON text, raw bytes (face
+    thumbnails) are left out, so a spreadsheet opens it."""
+    import io
+
+    import polars as pl
+
+    df = pl.read_parquet(io.BytesIO(parquet))
+    keep = [c for c, t in df.schema.items() if t != pl.Binary]
+    out = df.select(keep).with_columns(
+        [pl.col(c).map_elements(lambda v: json.dumps(v.to_list() if hasattr(v, "to_list") else v),
+                                return_dtype=pl.String)
+         for c, t in df.schema.items() if c in keep and isinstance(t, (pl.List, pl.Array, pl.Struct))])
+    return out.write_csv().encode("utf-8")

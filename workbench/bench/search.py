@@ -2,7 +2,7 @@
 top-k against a Python loop) and ``--size N [--ann]`` (indexes at scale).
 
 A synthetic clustered gallery (:mod:`workbench.bench.synthetic`) is written to a real DuckDB file,
-then every index kind of :mod:`workbench.index` is built from it and timed on single-vector
+then every index kind of :mod:`workbench.search.index` is built from it and timed on single-vector
 top-10 queries against exact search; ``DeepFace.find`` is timed on the same kind of vectors.
 """
 
@@ -76,7 +76,7 @@ class IndexBench:
     cold_start_s: float
     params: str
     queries: int
-    #: what ``index.build`` chose by itself (see :func:`workbench.index.self_tune`), measured
+    #: what ``index.build`` chose by itself (see :func:`workbench.search.index.self_tune`), measured
     #: on the same unseen probes: the setting a search through the product's index uses
     self_tuned: str = ""
     self_tuned_p50_ms: float | None = None
@@ -89,7 +89,7 @@ MEMORY_LIMIT = "4GB"
 
 def synthetic_db(size: int, workdir: str, *, seed: int = 0, queries: int = 1000,
                  progress: Callable[[int, int, str], None] | None = None) -> tuple[str, np.ndarray, float]:
-    """A DuckDB gallery ``synthetic`` of ``size`` clustered faces (see :mod:`workbench.synthetic`),
+    """A DuckDB gallery ``synthetic`` of ``size`` clustered faces (see :mod:`workbench.bench.synthetic`),
     reused when it already exists in ``workdir``; returns ``(db path, probe vectors, insert seconds)``.
     The probes are drawn between the gallery's chunks from the same generator, so the probe
     count is part of the file name: another count is another gallery."""

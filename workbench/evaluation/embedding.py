@@ -10,6 +10,7 @@ is created on first use.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
@@ -62,6 +63,8 @@ def embed_files(paths: Sequence[str | os.PathLike], settings: Settings = Setting
     """
     hashed: list[tuple[str, str, bytes | None, str | None]] = []
     for p in paths:
+        if progress:  # reading thousands of files takes a while too: say so from the first one
+            progress(0, len(paths), f"reading {Path(p).name}")
         try:
             data = capture.read_bytes(p)
             hashed.append((str(p), capture.sha256(data), data, None))

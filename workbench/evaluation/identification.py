@@ -1,5 +1,5 @@
 """Identification (1:N) evaluation: probe photos searched against a gallery, with FPIR, FNIR
-and CMC from :mod:`workbench.metrics`. Probe vectors come through the embedding cache.
+and CMC from :mod:`workbench.evaluation.metrics`. Probe vectors come through the embedding cache.
 
 Who a probe is: the name of its sub-folder (``probes/<person>/photo.jpg``); for a photo
 directly in the probes folder, its file name without extension and trailing digits

@@ -73,17 +73,22 @@ def candidates_figure(matches: Sequence[Match], threshold: float) -> go.Figure:
 
 def pair_distance_figure(genuine: np.ndarray, impostor: np.ndarray, threshold: float,
                          marker: float | None = None) -> go.Figure:
-    """Overlaid histograms of genuine and impostor distances, the threshold, and one pair."""
+    """Overlaid histograms of genuine and impostor distances, the threshold, and one pair.
+
+    Each set is scaled to its own total (percent of its pairs), so a set of 15 pairs is as
+    visible as one of 15,000: neither is a flat line; the legend gives the counts.
+    """
     fig = go.Figure()
-    fig.add_trace(go.Histogram(x=np.asarray(genuine), name=f"same person ({len(genuine)})",
-                               marker_color=GENUINE, opacity=0.65, nbinsx=40))
-    fig.add_trace(go.Histogram(x=np.asarray(impostor), name=f"different people ({len(impostor)})",
-                               marker_color=IMPOSTOR, opacity=0.65, nbinsx=40))
+    fig.add_trace(go.Histogram(x=np.asarray(genuine), name=f"same person ({len(genuine):,} pairs)",
+                               marker_color=GENUINE, opacity=0.65, nbinsx=40, histnorm="percent"))
+    fig.add_trace(go.Histogram(x=np.asarray(impostor), name=f"different people ({len(impostor):,} pairs)",
+                               marker_color=IMPOSTOR, opacity=0.65, nbinsx=40, histnorm="percent"))
     fig.add_vline(x=threshold, line=dict(color=THRESHOLD, dash="dash"), annotation_text="threshold")
     if marker is not None:
         fig.add_vline(x=marker, line=dict(color="black", width=3), annotation_text="this pair")
-    fig.update_layout(barmode="overlay", xaxis=dict(title="distance"), yaxis=dict(title="pairs"))
-    return _layout(fig, "Genuine vs impostor distances", height=340)
+    fig.update_layout(barmode="overlay", xaxis=dict(title="distance between the two faces (smaller = more alike)"),
+                      yaxis=dict(title="share of its pairs (%)"))
+    return _layout(fig, "Same-person and different-people distances", height=340)
 
 
 def stage_latency_figure(log: pl.DataFrame) -> go.Figure:

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from workbench.evaluation import metrics, plots
+from workbench.evaluation import metrics, plots, readable
 from workbench.evaluation.identification import SearchReport
 from workbench.evaluation.replay import ReplayReport
-from workbench.evaluation.verification import PairsReport, group_dict
+from workbench.evaluation.verification import PairsReport
 from workbench.files import atomic_path
 
 PACKAGES = ("face-workbench", "numpy", "dlib-bin", "deepface", "duckdb", "polars", "plotly")
@@ -82,14 +82,15 @@ def _data_uri(jpeg: bytes) -> str:
 
 def write_report(out_dir: str | os.PathLike, header: Header, figures: list[tuple[str, object]],
                  tables: dict[str, pl.DataFrame], notes: list[str] = (), *, headline: list[str] = (),
-                 examples: list[Examples] = ()) -> Path:
+                 examples: list[Examples] = (), files_only: tuple[str, ...] = ()) -> Path:
     """Write ``report.html`` and ``<table>.csv``/``.parquet`` into ``out_dir``; returns the HTML path.
 
     The page opens with the ``headline`` sentences, then what was measured with what, the
     notes, the tables (those of at most :data:`HTML_MAX_ROWS` rows; longer ones are only
     named), the charts and the ``examples``. Every string is HTML-escaped by the template
     (names and labels are data, never markup). plotly.js is embedded once in the page, so it
-    opens offline and sends nothing anywhere.
+    opens offline and sends nothing anywhere. Tables named in ``files_only`` (per-pair rows,
+    curves) go to CSV/Parquet only, whatever their length.
     """
     import plotly.io as pio
     from plotly.offline import get_plotlyjs
@@ -105,9 +106,10 @@ def write_report(out_dir: str | os.PathLike, header: Header, figures: list[tuple
             "threshold": f"{header.threshold:.4f}", "data set": header.dataset,
             **{k: str(v) for k, v in header.sizes.items()}, "date": header.date,
             "software": ", ".join(f"{k} {v}" for k, v in header.versions.items())}
+    on_page = {name for name, df in tables.items() if df.height <= HTML_MAX_ROWS and name not in files_only}
     shown = [(name, {"columns": df.columns, "rows": list(df.iter_rows())})
-             for name, df in tables.items() if df.height <= HTML_MAX_ROWS]
-    bulk = [(name, df.height) for name, df in tables.items() if df.height > HTML_MAX_ROWS]
+             for name, df in tables.items() if name in on_page]
+    bulk = [(name, df.height) for name, df in tables.items() if name not in on_page]
     page_html = _environment().get_template("report.html.j2").render(
         title=header.title, headline=list(headline), meta=meta, notes=list(notes), shown_tables=shown,
         figures=[(title, pio.to_html(fig, include_plotlyjs=False, full_html=False, config={"displaylogo": False}))
@@ -153,8 +155,21 @@ def pairs_tables(r: PairsReport) -> dict[str, pl.DataFrame]:
         "curve": pl.DataFrame({"threshold": c.thresholds, "fmr": c.fmr, "fnmr": c.fnmr}),
     }
     if r.groups:
-        tables["groups"] = pl.DataFrame([group_dict(g) for g in r.groups])
+        tables["groups"] = readable.group_table(r.groups)  # sorted, rounded, counts beside the rates
     return tables
+
+
+def pairs_examples(r: PairsReport) -> list[Examples]:
+    """The worst errors (and closest calls) of each kind, with thumbnails of both photos."""
+    impostors, genuines = readable.worst_pairs(r)
+
+    def items(pairs) -> tuple[ExampleItem, ...]:
+        return tuple(ExampleItem(p.caption(r.threshold, r.default_threshold),
+                                 tuple(t for t in (readable.photo_thumbnail(p.a), readable.photo_thumbnail(p.b)) if t))
+                     for p in pairs)
+
+    return [Examples("Closest pairs of different people (false matches first)", items(impostors)),
+            Examples("Farthest pairs of the same person (false non-matches first)", items(genuines))]
 
 
 def write_pairs_report(r: PairsReport, out_dir: str | os.PathLike) -> Path:
@@ -166,7 +181,9 @@ def write_pairs_report(r: PairsReport, out_dir: str | os.PathLike) -> Path:
              f"{r.rates.accuracy:.2%}; EER {r.eer.eer:.2%}. The best accuracy ({r.best_accuracy:.2%} at "
              f"{r.best_threshold:.4f}) is tuned on these same pairs and is therefore optimistic."]
     notes += [f"{g.group}: {g.warning}" for g in r.groups if g.warning]
-    return write_report(out_dir, header, pairs_figures(r), pairs_tables(r), notes)
+    return write_report(out_dir, header, pairs_figures(r), pairs_tables(r), notes,
+                        headline=readable.pairs_headline(r), examples=pairs_examples(r),
+                        files_only=("summary", "pairs", "curve"))
 
 
 def search_figures(r: SearchReport) -> list[tuple[str, object]]:
@@ -193,7 +210,8 @@ def write_search_report(r: SearchReport, out_dir: str | os.PathLike, settings) -
     notes = [f"At threshold {r.threshold:.4f}: FPIR {r.fpir:.2%} of {r.curve.nonmated} non-mated searches, "
              f"FNIR {r.fnir:.2%} of {r.curve.mated} mated searches."]
     notes += [f"{g['group']}: {g['warning']}" for g in r.groups if g.get("warning")]
-    return write_report(out_dir, header, search_figures(r), tables, notes)
+    return write_report(out_dir, header, search_figures(r), tables, notes, headline=readable.search_headline(r),
+                        files_only=("summary", "probes", "curve"))
 
 
 def replay_figures(r: ReplayReport) -> list[tuple[str, object]]:

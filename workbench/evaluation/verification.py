@@ -1,5 +1,5 @@
 """Verification (1:1) evaluations: labelled pairs from a CSV or from a folder per person,
-embedded once each (through the embedding cache), scored with :mod:`workbench.metrics`.
+embedded once each (through the embedding cache), scored with :mod:`workbench.evaluation.metrics`.
 """
 
 from __future__ import annotations
@@ -271,8 +271,8 @@ def eval_pairs(csv_path: str | os.PathLike, images_dir: str | os.PathLike | None
         csv_path: ``file_x,file_y,Decision`` rows.
         images_dir: where the files are (default: the CSV's folder); see :func:`resolve`.
         settings: model, detector and the decision threshold.
-        db: a :class:`~workbench.gallery.GalleryDB` whose embedding cache to use, or ``None``.
-        labels: :class:`~workbench.labels.Labels` by ``file`` for the per-group breakdown.
+        db: a :class:`~workbench.store.GalleryDB` whose embedding cache to use, or ``None``.
+        labels: :class:`~workbench.evaluation.labels.Labels` by ``file`` for the per-group breakdown.
     """
     pairs = read_pairs(csv_path, images_dir)
     if labels is not None and labels.key != "file":

@@ -13,7 +13,8 @@ from workbench.live.processor import (
            process_video,
            stage_summary,
 )
+from workbench.live.summary import Seen, as_rows
 from workbench.types import FrameStats
 
-__all__ = ["REALTIME", "UNKNOWN", "FrameStats", "LiveProcessor", "Track", "draw_tracks", "process_video",
-           "stage_summary"]
+__all__ = ["REALTIME", "UNKNOWN", "FrameStats", "LiveProcessor", "Seen", "Track", "as_rows", "draw_tracks",
+           "process_video", "stage_summary"]

@@ -10,7 +10,7 @@ that the page reads for its live charts.
 For real time on a small CPU (see ``workbench bench video``): ``detect_every=k`` runs the
 detector on every k-th frame only and moves the boxes by their last velocity in between;
 ``upsample=0`` skips dlib's 4x-costlier upsampling; ``embed_async=True`` sends new faces'
-aligned chips to a worker process (:mod:`workbench.parallel`) so the ~100 ms ResNet pass runs
+aligned chips to a worker process (:mod:`workbench.pipeline.parallel`) so the ~100 ms ResNet pass runs
 on the second core while this thread keeps drawing frames; the name appears when it is back.
 """
 
@@ -25,6 +25,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from workbench.live.drawing import draw_tracks
+from workbench.live.summary import Appearance, Seen, summarise
 from workbench.pipeline import Settings, detect, embed
 from workbench.pipeline.capture import iter_frames
 from workbench.search import rank
@@ -99,12 +100,21 @@ class LiveProcessor:
         self._inflight: list[tuple[Any, list[Track], float]] = []
         #: first and later identifications: ``(track id, frame opened, frame identified, perf_counter time)``
         self.identified: collections.deque[tuple[int, int, int, float]] = collections.deque(maxlen=1000)
+        #: every track of this run: when it was on screen and what it was called (see :meth:`seen`)
+        self.appearances: dict[int, Appearance] = {}
 
     # -- reading, from the page's thread --------------------------------------------------
 
     def stats(self) -> list[FrameStats]:
         with self._lock:
             return list(self._stats)
+
+    def seen(self, min_frames: int = 2) -> list[Seen]:
+        """Who was seen in this run, and when (video seconds for a file, else since the start)."""
+        with self._lock:
+            appearances = [Appearance(a.track, a.first_s, a.last_s, a.frames, a.labels.copy(), a.best_similarity)
+                           for a in self.appearances.values()]
+        return summarise(appearances, min_frames=min_frames)
 
     def fps(self) -> float:
         s = self.stats()
@@ -194,8 +204,9 @@ class LiveProcessor:
         """Wait for background embeddings still running (end of a video)."""
         self._collect(wait=True)
 
-    def process(self, image: np.ndarray) -> tuple[np.ndarray, FrameStats]:
-        """Process one RGB frame; returns the annotated frame (a copy) and its statistics."""
+    def process(self, image: np.ndarray, at_s: float | None = None) -> tuple[np.ndarray, FrameStats]:
+        """Process one RGB frame; returns the annotated frame (a copy) and its statistics.
+        ``at_s``: the frame's time in the video (default: seconds since the processor started)."""
         t0 = time.perf_counter()
         s = self.settings
         detected = self._frame % max(self.detect_every, 1) == 0
@@ -237,9 +248,12 @@ class LiveProcessor:
         total_ms = (time.perf_counter() - t0) * 1000
         st = FrameStats(self._frame, time.perf_counter() - self._t0, (t1 - t0) * 1000 if detected else 0.0,
                         embed_ms, search_ms, total_ms, len(current), len(due), tuple(matches), detected)
+        when = at_s if at_s is not None else t0 - self._t0
         with self._lock:
             self._stats.append(st)
             self.faces_seen += len(dets)
+            for tr in current:
+                self.appearances.setdefault(tr.id, Appearance(tr.id, when, when)).see(when, tr.label, tr.similarity)
         self._frame += 1
         return annotated, st
 
@@ -266,5 +280,5 @@ def process_video(path: str, processor: LiveProcessor, *, every: int = 1,
     # frames with index < max_frames and index % every == 0; the others are grabbed, not decoded
     kept = None if max_frames is None else -(-max_frames // every)
     for frame in iter_frames(path, max_frames=kept, every=every):
-        annotated, st = processor.process(frame.image)
+        annotated, st = processor.process(frame.image, at_s=frame.time_s)
         yield frame.index, annotated, st

@@ -1,6 +1,6 @@
 """Analysing many images fast: coarse-to-fine detection and one worker process per core.
 
-dlib's models run one call at a time per process (see :func:`workbench.models.use`), and
+dlib's models run one call at a time per process (see :func:`workbench.pipeline.models.use`), and
 their Python bindings hold the GIL, so threads cannot use a second core. A small pool of
 *processes*, each with its own copy of the models (loaded lazily on the first image it
 gets), can. The pool is created once per process and reused (starting a worker costs about
@@ -130,6 +130,19 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
             for _ in range(workers):
                 _pool.submit(_noop)
         return _pool
+
+
+def warm_up(workers: int | None = None) -> int:
+    """Load the models in this process and start the worker pool with its models loaded, so the
+    first enrolment, evaluation or live embedding does not pay for it (the app calls this in the
+    background when its server starts). Blocks until every worker is ready; returns how many."""
+    _load_models()
+    n = default_workers() if workers is None else max(1, workers)
+    if n > 1:
+        pool = _get_pool(n)
+        for fut in [pool.submit(_noop) for _ in range(n)]:
+            fut.result()
+    return n if n > 1 else 0
 
 
 def _discard_pool(pool: ProcessPoolExecutor) -> None:

@@ -115,7 +115,7 @@ def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settin
     A source is skipped (with a reason) when it cannot be read, has no face, its faces all
     fail the quality gate, or it is already enrolled (a duplicate: its sha256 is in the
     gallery, so it is not even decoded). New sources are analysed in parallel (one process
-    per core, see :mod:`workbench.parallel`; ``workers=1`` keeps it in this process). With
+    per core, see :mod:`workbench.pipeline.parallel`; ``workers=1`` keeps it in this process). With
     ``keep_faces``, the report lists every detected face with a thumbnail and its verdict.
 
     Faces are stored in one transaction at the end, or with ``batch_size`` (for large
@@ -214,23 +214,23 @@ def enrol_path(db: GalleryDB, gallery: str, path: str | os.PathLike, settings: S
                          workers=workers)
 
 
-#: The demo gallery: the face_recognition project's k-NN example, one folder per person.
+#: The demo gallery: the face_recognition project's k-NN example, one folder per person
+#: (shipped inside the package, see ``workbench/demo/SOURCES.md``).
 DEMO_SUBDIR = ("face-recognition-examples", "knn_examples", "train")
 
 
 def demo_folder() -> Path | None:
-    """The shared demo photos for the demo gallery, or ``None`` when they are absent."""
+    """The demo gallery's photos (packaged with the workbench), or ``None`` if they were removed."""
     from workbench import config
 
-    base = config.faces_dir()
-    folder = base.joinpath(*DEMO_SUBDIR) if base else None
-    return folder if folder and folder.is_dir() else None
+    folder = config.demo_dir().joinpath(*DEMO_SUBDIR)
+    return folder if folder.is_dir() else None
 
 
 def load_demo_gallery(db: GalleryDB, settings: Settings = Settings(), gallery: str = "demo",
                       progress: Progress | None = None) -> EnrolReport:
-    """Enrol the shared demo photos into ``gallery`` (idempotent)."""
+    """Enrol the demo photos into ``gallery`` (idempotent): 9 photos of 5 people."""
     folder = demo_folder()
     if folder is None:
-        raise GalleryError("the demo photos (../shared/data/faces) are not on this machine")
+        raise GalleryError("the demo photos (workbench/demo) are missing from this installation")
     return enrol_path(db, gallery, folder, settings, progress=progress)

@@ -26,7 +26,7 @@ def rank(queries: np.ndarray, matrix: GalleryMatrix, *, metric: str, threshold: 
         top_k: candidates per query.
         per_person: keep only each person's closest face.
         similarity_base: the model's default threshold, which anchors the similarity
-            percentage (see :mod:`workbench.compare`); defaults to ``threshold``.
+            percentage (see :mod:`workbench.pipeline.compare`); defaults to ``threshold``.
 
     Returns:
         ``M`` lists of :class:`Match`, nearest first.

@@ -51,7 +51,7 @@ def _check_index_metric(metric: str) -> None:
 def rank_with_index(queries: np.ndarray, db: GalleryDB, gallery: str, kind: str, *, metric: str,
                     threshold: float, top_k: int = 5, per_person: bool = True,
                     similarity_base: float | None = None) -> tuple[list[list[Match]], int]:
-    """:func:`rank` through a search index of :mod:`workbench.index` instead of every vector:
+    """:func:`rank` through a search index of :mod:`workbench.search.index` instead of every vector:
     the index proposes candidates, whose stored vectors are then ranked exactly by :func:`rank`.
     With ``per_person``, ``top_k * PER_PERSON_DEPTH`` faces are asked for, so a person with
     many close faces cannot crowd the others out of the list. Returns the matches and the
@@ -76,7 +76,7 @@ def search_image(db: GalleryDB, gallery: str, source: ImageSource, settings: Set
 
     The search log records the settings, the results and the probe's sha256, size and face
     boxes; the probe image itself (re-encoded as JPEG, without metadata) only with ``keep_probe``.
-    ``index_kind`` (``exact``, ``ivf_pq``, ... see :mod:`workbench.index`) searches through a
+    ``index_kind`` (``exact``, ``ivf_pq``, ... see :mod:`workbench.search.index`) searches through a
     saved index kept in step with the gallery, for galleries of millions of faces; by default
     every vector is compared.
 

@@ -74,7 +74,7 @@ class SearchLog:
         sql = "SELECT * FROM searches ORDER BY id DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return self.cursor().execute(sql).pl()
+        return self._frame(sql)
 
     def export_search_log(self, path: str | os.PathLike | io.BytesIO, *, kind: str | None = None,
                           with_probes: bool = False) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from workbench.store.db import reads
+from workbench.store.results import first
 
 TABLE = "embedding_cache"
 
@@ -31,8 +32,8 @@ class EmbeddingCache:
 
     @reads
     def _cache_exists(self) -> bool:
-        row = self.cursor().execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [TABLE]).fetchone()
+        row = first(self.cursor().execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [TABLE]))
         return bool(row and row[0])
 
     @reads
@@ -40,14 +41,14 @@ class EmbeddingCache:
         """Number of cached images (all models)."""
         if not self._cache_exists():
             return 0
-        return int(self.cursor().execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])
+        return int(first(self.cursor().execute(f"SELECT count(*) FROM {TABLE}"))[0])
 
     def cache_clear(self) -> int:
         """Forget every cached embedding; returns how many were removed."""
         if not self._cache_exists():
             return 0
         with self.transaction() as cur:
-            n = cur.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
+            n = first(cur.execute(f"SELECT count(*) FROM {TABLE}"))[0]
             cur.execute(f"DELETE FROM {TABLE}")
         return int(n)
 

@@ -20,9 +20,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+import polars as pl
+
 from workbench.errors import DatabaseError, GalleryError
 from workbench.pipeline.embed import model_info
 from workbench.store import derived, schema
+from workbench.store.results import first, query_frame
 
 #: The path that means "keep the gallery in memory, write nothing to disk" (classroom mode).
 MEMORY = ":memory:"
@@ -183,6 +186,10 @@ class Database:
     def close(self) -> None:
         self._con.close()
 
+    def _frame(self, sql: str, params: list | None = None) -> pl.DataFrame:
+        """Run a query on this thread's cursor and return the whole result as polars."""
+        return query_frame(self.cursor(), sql, params)
+
     def reading(self):
         """``with db.reading(): ...``: a read that compaction waits for."""
         return self._rw.shared()
@@ -241,7 +248,7 @@ class Database:
         removed: dict[str, int] = {}
         with self.transaction() as cur:
             for table in schema.data_tables(cur):
-                removed[table] = int(cur.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
+                removed[table] = int(first(cur.execute(f'SELECT count(*) FROM "{table}"'))[0])
                 cur.execute(f'DELETE FROM "{table}"')
         self._faces_changed(None)
         self.compact()  # removes the derived files too
@@ -271,7 +278,7 @@ class Database:
             con = self._con
             try:
                 con.execute("CHECKPOINT")
-                source = con.execute("SELECT current_database()").fetchone()[0]
+                source = first(con.execute("SELECT current_database()"))[0]
                 target = str(tmp).replace("'", "''")
                 con.execute(f"ATTACH '{target}' AS workbench_compact")
                 try:

@@ -17,6 +17,7 @@ import polars as pl
 from workbench.errors import DatabaseError, GalleryError
 from workbench.store.audit import forget_in_log
 from workbench.store.db import reads
+from workbench.store.results import first
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,18 +64,18 @@ class GalleryStore:
     @reads
     def galleries(self) -> pl.DataFrame:
         """Every gallery with its people and face counts."""
-        return self.cursor().execute(
+        return self._frame(
             "SELECT g.name AS gallery, "
             "(SELECT count(*) FROM people p WHERE p.gallery_id = g.id) AS people, "
             "(SELECT count(*) FROM faces f WHERE f.gallery_id = g.id) AS faces, g.created_at "
             "FROM galleries g ORDER BY g.name"
-        ).pl()
+        )
 
     @reads
     def gallery_id(self, name: str, *, create: bool = False, cur: Any = None) -> int:
         """Id of gallery ``name``; created when ``create``, else :class:`GalleryError` if unknown."""
         cur = cur or self.cursor()
-        row = cur.execute("SELECT id FROM galleries WHERE name = ?", [name]).fetchone()
+        row = first(cur.execute("SELECT id FROM galleries WHERE name = ?", [name]))
         if row:
             return int(row[0])
         if not create:
@@ -83,7 +84,7 @@ class GalleryStore:
             raise GalleryError(f"unknown gallery {name!r}{hint}")
         if not name or not name.strip():
             raise GalleryError("a gallery needs a non-empty name")
-        return int(cur.execute("INSERT INTO galleries (name) VALUES (?) RETURNING id", [name]).fetchone()[0])
+        return int(first(cur.execute("INSERT INTO galleries (name) VALUES (?) RETURNING id", [name]))[0])
 
     def create_gallery(self, name: str) -> int:
         with self.transaction() as cur:
@@ -92,7 +93,7 @@ class GalleryStore:
     def _empty(self, name: str, *, drop: bool) -> int:
         with self.transaction() as cur:
             gid = self.gallery_id(name, cur=cur)
-            n = cur.execute("SELECT count(*) FROM faces WHERE gallery_id = ?", [gid]).fetchone()[0]
+            n = first(cur.execute("SELECT count(*) FROM faces WHERE gallery_id = ?", [gid]))[0]
             cur.execute("DELETE FROM searches WHERE gallery = ?", [name])
             cur.execute("DELETE FROM faces WHERE gallery_id = ?", [gid])
             cur.execute("DELETE FROM people WHERE gallery_id = ?", [gid])
@@ -117,27 +118,27 @@ class GalleryStore:
     @reads
     def people(self, gallery: str) -> pl.DataFrame:
         gid = self.gallery_id(gallery)
-        return self.cursor().execute(
+        return self._frame(
             "SELECT p.id, p.name, p.notes, p.consent, count(f.id) AS faces, p.created_at "
             "FROM people p LEFT JOIN faces f ON f.person_id = p.id "
             "WHERE p.gallery_id = ? GROUP BY ALL ORDER BY p.name", [gid]
-        ).pl()
+        )
 
     @reads
     def faces(self, gallery: str, with_embeddings: bool = False) -> pl.DataFrame:
         gid = self.gallery_id(gallery)
         emb = ", f.embedding" if with_embeddings else ""
-        return self.cursor().execute(
+        return self._frame(
             "SELECT f.id, p.name AS person, f.source_path, f.image_sha256, f.box, f.landmarks, "
             f"f.quality, f.det_score, f.model, f.detector, f.enrolled_at{emb} "
             "FROM faces f JOIN people p ON p.id = f.person_id WHERE f.gallery_id = ? "
             "ORDER BY p.name, f.id", [gid]
-        ).pl()
+        )
 
     def _person_id(self, cur: Any, gid: int, name: str, notes: str | None, consent: bool | None) -> int:
         if not name or not name.strip():
             raise GalleryError("a person needs a non-empty name")
-        row = cur.execute("SELECT id FROM people WHERE gallery_id = ? AND name = ?", [gid, name]).fetchone()
+        row = first(cur.execute("SELECT id FROM people WHERE gallery_id = ? AND name = ?", [gid, name]))
         if row:
             pid = int(row[0])
             if notes is not None:
@@ -145,18 +146,18 @@ class GalleryStore:
             if consent is not None:
                 cur.execute("UPDATE people SET consent = ? WHERE id = ?", [consent, pid])
             return pid
-        return int(cur.execute(
+        return int(first(cur.execute(
             "INSERT INTO people (gallery_id, name, notes, consent) VALUES (?, ?, ?, ?) RETURNING id",
             [gid, name, notes or "", bool(consent)],
-        ).fetchone()[0])
+        ))[0])
 
     @reads
     def has_image(self, gallery: str, sha: str) -> bool:
         """Whether an image with this content hash is already enrolled for this model."""
-        row = self.cursor().execute(
+        row = first(self.cursor().execute(
             "SELECT 1 FROM faces f JOIN galleries g ON g.id = f.gallery_id "
             "WHERE g.name = ? AND f.image_sha256 = ? AND f.model = ? LIMIT 1", [gallery, sha, self.model]
-        ).fetchone()
+        ))
         return row is not None
 
     def add_faces(self, gallery: str, records: Sequence[FaceRecord], *, create_gallery: bool = True,
@@ -187,10 +188,10 @@ class GalleryStore:
                     raise DatabaseError(f"{self.path}: a vector of {rec.person!r} holds NaN or infinite values; "
                                         "nothing was changed")
                 if rec.image_sha256 not in seen_before:
-                    dup = cur.execute(
+                    dup = first(cur.execute(
                         "SELECT 1 FROM faces WHERE gallery_id = ? AND image_sha256 = ? AND model = ? LIMIT 1",
                         [gid, rec.image_sha256, self.model],
-                    ).fetchone()
+                    ))
                     if dup:
                         skipped += 1
                         continue
@@ -198,7 +199,7 @@ class GalleryStore:
                     n, c = (people_meta or {}).get(rec.person, (notes, consent))
                     persons[rec.person] = self._person_id(cur, gid, rec.person, n, c)
                 q = rec.quality
-                row = cur.execute(
+                row = first(cur.execute(
                     "INSERT INTO faces (gallery_id, person_id, image_sha256, source_path, box, "
                     "landmarks, quality, det_score, model, detector, embedding, thumbnail) VALUES "
                     "(?, ?, ?, ?, ?, ?, {'size': ?, 'sharpness': ?, 'brightness': ?, 'yaw': ?}, "
@@ -207,7 +208,7 @@ class GalleryStore:
                      [float(v) for v in rec.landmarks], int(q.get("size", 0)), float(q.get("sharpness", 0)),
                      float(q.get("brightness", 0)), float(q.get("yaw", 0)), float(rec.det_score),
                      self.model, rec.detector, vec.tolist(), rec.thumbnail or None],
-                ).fetchone()
+                ))
                 ids.append(int(row[0]))
                 seen_before.add(rec.image_sha256)
         if ids:
@@ -217,7 +218,7 @@ class GalleryStore:
     @reads
     def thumbnail(self, face_id: int) -> bytes | None:
         """The JPEG thumbnail stored with a face, if any."""
-        row = self.cursor().execute("SELECT thumbnail FROM faces WHERE id = ?", [face_id]).fetchone()
+        row = first(self.cursor().execute("SELECT thumbnail FROM faces WHERE id = ?", [face_id]))
         return bytes(row[0]) if row and row[0] is not None else None
 
     def delete_face(self, gallery: str, face_id: int) -> None:
@@ -225,8 +226,8 @@ class GalleryStore:
         the file. A face id of another gallery is refused (naming where it is), not deleted."""
         with self.transaction() as cur:
             gid = self.gallery_id(gallery, cur=cur)
-            row = cur.execute("SELECT g.name FROM faces f JOIN galleries g ON g.id = f.gallery_id "
-                              "WHERE f.id = ?", [face_id]).fetchone()
+            row = first(cur.execute("SELECT g.name FROM faces f JOIN galleries g ON g.id = f.gallery_id "
+                              "WHERE f.id = ?", [face_id]))
             if not row:
                 raise GalleryError(f"no face with id {face_id}")
             if row[0] != gallery:
@@ -242,7 +243,7 @@ class GalleryStore:
         faces removed. The file is compacted so the deleted bytes are gone from it."""
         with self.transaction() as cur:
             gid = self.gallery_id(gallery, cur=cur)
-            row = cur.execute("SELECT id FROM people WHERE gallery_id = ? AND name = ?", [gid, name]).fetchone()
+            row = first(cur.execute("SELECT id FROM people WHERE gallery_id = ? AND name = ?", [gid, name]))
             if not row:
                 raise GalleryError(f"no person {name!r} in gallery {gallery!r}")
             ids = [r[0] for r in cur.execute("SELECT id FROM faces WHERE person_id = ?", [row[0]]).fetchall()]
@@ -263,11 +264,11 @@ class GalleryStore:
         cached = self._matrix_cache.get(gid)
         if cached and cached[0] == version:
             return cached[1]
-        df = self.cursor().execute(
+        df = self._frame(
             "SELECT f.id, f.person_id, p.name, coalesce(f.source_path, '') AS source, f.embedding "
             "FROM faces f JOIN people p ON p.id = f.person_id WHERE f.gallery_id = ? ORDER BY f.id",
             [gid],
-        ).pl()
+        )
         vectors = (df["embedding"].to_numpy().astype(np.float32).reshape(-1, self.dim)
                    if df.height else np.zeros((0, self.dim), np.float32))
         m = GalleryMatrix(
@@ -284,12 +285,12 @@ class GalleryStore:
     def matrix_of(self, gallery: str, face_ids: np.ndarray) -> GalleryMatrix:
         """Like :meth:`matrix`, for the given faces only (the candidates an index proposed)."""
         gid = self.gallery_id(gallery)
-        df = self.cursor().execute(
+        df = self._frame(
             "SELECT f.id, f.person_id, p.name, coalesce(f.source_path, '') AS source, f.embedding "
             "FROM faces f JOIN people p ON p.id = f.person_id "
             "WHERE f.gallery_id = ? AND f.id IN (SELECT unnest(?::BIGINT[])) ORDER BY f.id",
             [gid, [int(i) for i in np.unique(face_ids[face_ids >= 0])]],
-        ).pl()
+        )
         vectors = (df["embedding"].to_numpy().astype(np.float32).reshape(-1, self.dim)
                    if df.height else np.zeros((0, self.dim), np.float32))
         return GalleryMatrix(face_ids=df["id"].to_numpy().astype(np.int64),

@@ -16,6 +16,7 @@ from typing import Any
 
 from workbench.errors import GalleryError
 from workbench.store.db import reads
+from workbench.store.results import first
 
 #: The tables whose rows a gallery deletion removes directly; any other data table is counted
 #: through its ``face_id`` / ``person_id`` / ``gallery_id`` column (see :func:`_linked_tables`).
@@ -42,8 +43,9 @@ def _linked_tables(cur: Any) -> dict[str, str]:
 def _count_in_log(cur: Any, face_ids: list[int]) -> int:
     if not face_ids:
         return 0
-    return int(cur.execute("SELECT count(*) FROM searches WHERE list_has_any(flatten(result_face_ids), ?::BIGINT[])",
-                           [face_ids]).fetchone()[0])
+    row = first(cur.execute("SELECT count(*) FROM searches "
+                            "WHERE list_has_any(flatten(result_face_ids), ?::BIGINT[])", [face_ids]))
+    return int(row[0])
 
 
 class Removal:
@@ -59,15 +61,15 @@ class Removal:
         cur = self.cursor()
         gid = self.gallery_id(gallery, cur=cur)
         if face_id is not None:
-            row = cur.execute("SELECT g.name FROM faces f JOIN galleries g ON g.id = f.gallery_id WHERE f.id = ?",
-                              [int(face_id)]).fetchone()
+            row = first(cur.execute("SELECT g.name FROM faces f JOIN galleries g ON g.id = f.gallery_id "
+                                    "WHERE f.id = ?", [int(face_id)]))
             if not row:
                 raise GalleryError(f"no face with id {face_id}")
             if row[0] != gallery:
                 raise GalleryError(f"face {face_id} is in gallery {row[0]!r}, not in {gallery!r}; nothing was deleted")
             faces, people = [int(face_id)], []
         elif person is not None:
-            row = cur.execute("SELECT id FROM people WHERE gallery_id = ? AND name = ?", [gid, person]).fetchone()
+            row = first(cur.execute("SELECT id FROM people WHERE gallery_id = ? AND name = ?", [gid, person]))
             if not row:
                 raise GalleryError(f"no person {person!r} in gallery {gallery!r}")
             people = [int(row[0])]
@@ -76,7 +78,7 @@ class Removal:
             people = [r[0] for r in cur.execute("SELECT id FROM people WHERE gallery_id = ?", [gid]).fetchall()]
             faces = [r[0] for r in cur.execute("SELECT id FROM faces WHERE gallery_id = ?", [gid]).fetchall()]
         if face_id is None and person is None:  # the whole gallery: its own log rows go too
-            searches = int(cur.execute("SELECT count(*) FROM searches WHERE gallery = ?", [gallery]).fetchone()[0])
+            searches = int(first(cur.execute("SELECT count(*) FROM searches WHERE gallery = ?", [gallery]))[0])
         else:
             searches = _count_in_log(cur, faces)
         counts = {"people": len(people), "faces": len(faces), "searches": searches}
@@ -84,16 +86,16 @@ class Removal:
         for table, column in _linked_tables(cur).items():
             if column == "gallery_id" and not ids["gallery_id"]:  # rows tied only to the gallery stay
                 continue
-            counts[table] = int(cur.execute(
+            counts[table] = int(first(cur.execute(
                 f'SELECT count(*) FROM "{table}" WHERE "{column}" IN (SELECT unnest(?::BIGINT[]))',
-                [[int(i) for i in ids[column]]]).fetchone()[0])
+                [[int(i) for i in ids[column]]]))[0])
         return counts
 
     @reads
     def purge_counts(self) -> dict[str, int]:
         """Rows that purging everything would remove, per data table (every table but ``meta``)."""
         cur = self.cursor()
-        return {t: int(cur.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]) for t in self.data_tables()}
+        return {t: int(first(cur.execute(f'SELECT count(*) FROM "{t}"'))[0]) for t in self.data_tables()}
 
 
 #: How each table's rows are named in a sentence (any other table: by its own name).

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import DatabaseError
+from workbench.store.results import first
 
 SCHEMA_VERSION = "1"
 
@@ -65,8 +66,8 @@ def create(cur: Any, model: str, dim: int) -> None:
 
 def blank(cur: Any) -> bool:
     """No table at all: DuckDB made the file, and the process died before our schema landed."""
-    return cur.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()").fetchone()[0] == 0
+    return first(cur.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"))[0] == 0
 
 
 def check_meta(cur: Any, path: Path, model: str, dim: int) -> None:

@@ -26,12 +26,12 @@ class Transfer:
     def export_parquet(self, gallery: str, path: str | os.PathLike | io.BytesIO) -> int:
         """Write a gallery's people and faces (with vectors) to one Parquet file (or buffer)."""
         gid = self.gallery_id(gallery)
-        df = self.cursor().execute(
+        df = self._frame(
             "SELECT g.name AS gallery, p.name AS person, p.notes, p.consent, f.image_sha256, "
             "f.source_path, f.box, f.landmarks, f.quality, f.det_score, f.model, f.detector, "
             "f.embedding, f.thumbnail, f.enrolled_at FROM faces f JOIN people p ON p.id = f.person_id "
             "JOIN galleries g ON g.id = f.gallery_id WHERE f.gallery_id = ? ORDER BY f.id", [gid]
-        ).pl()
+        )
         if isinstance(path, io.BytesIO):  # a download built in memory: nothing touches the disk
             df.write_parquet(path)
             return df.height

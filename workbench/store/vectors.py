@@ -5,17 +5,10 @@ A mixin of :class:`workbench.store.GalleryDB`.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from workbench.store.db import reads
-
-
-def _arrow(cur: Any) -> Any:
-    """The pending result as a pyarrow Table (duckdb 1.5 renamed ``fetch_arrow_table``)."""
-    fetch = getattr(cur, "to_arrow_table", None) or cur.fetch_arrow_table
-    return fetch()
+from workbench.store.results import first, query_arrow
 
 
 class Vectors:
@@ -25,16 +18,16 @@ class Vectors:
     def fingerprint(self, gallery: str) -> tuple[int, int, int]:
         """``(faces, max id, xor of id hashes)`` of a gallery: changes on any add or delete."""
         gid = self.gallery_id(gallery)
-        row = self.cursor().execute(
+        row = first(self.cursor().execute(
             "SELECT count(*), coalesce(max(id), 0), coalesce(bit_xor(hash(id)), 0) FROM faces "
-            "WHERE gallery_id = ?", [gid]).fetchone()
+            "WHERE gallery_id = ?", [gid]))
         return int(row[0]), int(row[1]), int(row[2])
 
     @reads
     def face_ids(self, gallery: str) -> np.ndarray:
         """Every face id of a gallery, int64, in no particular order."""
         gid = self.gallery_id(gallery)
-        tbl = _arrow(self.cursor().execute("SELECT id FROM faces WHERE gallery_id = ?", [gid]))
+        tbl = query_arrow(self.cursor(), "SELECT id FROM faces WHERE gallery_id = ?", [gid])
         return tbl.column("id").to_numpy().astype(np.int64)
 
     @reads
@@ -43,8 +36,8 @@ class Vectors:
         Arrow; ``min_id`` keeps only faces with an id from that value on."""
         gid = self.gallery_id(gallery)
         where, params = ("AND id >= ?", [gid, int(min_id)]) if min_id is not None else ("", [gid])
-        tbl = _arrow(self.cursor().execute(
-            f"SELECT id, embedding FROM faces WHERE gallery_id = ? {where} ORDER BY id", params))
+        tbl = query_arrow(self.cursor(), f"SELECT id, embedding FROM faces WHERE gallery_id = ? {where} ORDER BY id",
+                          params)
         ids = tbl.column("id").to_numpy().astype(np.int64)
         if not len(ids):
             return ids, np.zeros((0, self.dim), np.float32)

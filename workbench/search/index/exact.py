@@ -22,7 +22,7 @@ class ExactIndex:
     rotation is orthogonal, so the head distance is a lower bound of the full distance; only
     faces whose bound is within the 10th best exact distance found so far are read in full.
     The answer is the same as a full scan (tested); it is faster because face embeddings
-    keep most of their variance in few directions (see :mod:`workbench.synthetic`), so few
+    keep most of their variance in few directions (see :mod:`workbench.bench.synthetic`), so few
     faces survive the bound. On isotropic data it stays exact, only slower.
     """
 

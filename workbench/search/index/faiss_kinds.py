@@ -84,13 +84,7 @@ class FaissIndex:
             inner.hnsw.efSearch = self.ef_search
 
     def add(self, ids: np.ndarray, vectors: np.ndarray, progress: Progress | None = None) -> None:
-        step = 200_000
-        n = len(ids)
-        for s in range(0, n, step):
-            self._index.add_with_ids(np.ascontiguousarray(vectors[s:s + step], np.float32),
-                                     np.ascontiguousarray(ids[s:s + step], np.int64))
-            if progress:
-                progress(min(s + step, n), n, f"indexing ({self.kind})")
+        _add_in_steps(self._index, ids, vectors, progress, f"indexing ({self.kind})")
         self._ids = np.concatenate([self._ids, ids.astype(np.int64)])
 
     def remove(self, ids: np.ndarray) -> None:
@@ -106,6 +100,17 @@ class FaissIndex:
         d2, ids = _faiss_search(self._index, q, k)
         return np.sqrt(np.maximum(d2, 0.0)).astype(np.float32), ids.astype(np.int64)
 
+
+
+def _add_in_steps(index: Any, ids: np.ndarray, vectors: np.ndarray, progress: Progress | None, label: str,
+                  step: int = 200_000) -> None:
+    """``index.add_with_ids`` a slice at a time (no full-size float32 copy), reporting progress."""
+    n = len(ids)
+    for s in range(0, n, step):
+        index.add_with_ids(np.ascontiguousarray(vectors[s:s + step], np.float32),
+                           np.ascontiguousarray(ids[s:s + step], np.int64))
+        if progress:
+            progress(min(s + step, n), n, label)
 
 
 def _faiss_search(index: Any, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -190,13 +195,7 @@ class RefinedIndex:
         self._store.add(np.asarray(ids, np.int64), np.asarray(vectors, np.float32))
 
     def _add_codes(self, ids: np.ndarray, vectors: np.ndarray, progress: Progress | None = None) -> None:
-        step = 200_000
-        n = len(ids)
-        for s in range(0, n, step):
-            self._ivf.add_with_ids(np.ascontiguousarray(vectors[s:s + step], np.float32),
-                                   np.ascontiguousarray(ids[s:s + step], np.int64))
-            if progress:
-                progress(min(s + step, n), n, "indexing (ivf_pq)")
+        _add_in_steps(self._ivf, ids, vectors, progress, "indexing (ivf_pq)")
 
     def remove(self, ids: np.ndarray) -> None:
         import faiss

@@ -1,0 +1,63 @@
+"""Worker processes started from the app (enrolment, live embedding) do not re-run the app.
+
+Workers are *spawned*, and a spawned process re-runs its parent's main script: under Streamlit
+that was app.py, so every worker imported Streamlit, drew the app without a session (about 100
+"missing ScriptRunContext!" warnings per enrolment) and cost ~1.5 s and ~230 MB more.
+"""
+
+from __future__ import annotations
+
+from test_app import app, open_page
+from worker_probe import worker_state  # a module that imports nothing itself
+
+from workbench.pipeline import parallel
+
+
+def test_app_enrolment_workers_start_without_the_app_script(demo_photos, db_path, monkeypatch, capfd):
+    monkeypatch.setenv("WORKBENCH_FACES", str(demo_photos))
+    monkeypatch.setattr(parallel, "default_workers", lambda: 2)  # a pool even on a 1-core machine
+    parallel.shutdown_pool()  # workers started by other tests came from pytest, not from the app
+    try:
+        at = open_page(app(db_path, monkeypatch).run(), "enrol")
+        at.text_input(key="enrol_person").input("obama").run()
+        picks = at.multiselect(key="enrol_samples")
+        for name in ("obama/obama.jpg", "obama/obama2.jpg", "biden/biden.jpg", "biden/biden2.jpg"):  # >= MIN_PARALLEL
+            picks = picks.select(f"face-recognition-examples/knn_examples/train/{name}")
+        picks.run()
+        at.button[0].click().run()
+        assert not at.exception
+        assert any("4 face(s) enrolled" in s.value for s in at.success), [s.value for s in at.success]
+        pool = parallel._pool
+        assert pool is not None, "the enrolment did not use worker processes"
+        states = [pool.submit(worker_state).result(timeout=120) for _ in range(4)]
+    finally:
+        parallel.shutdown_pool()
+    for state in states:
+        # the worker ran app.py as __mp_main__ (spawn does), but nothing in it: no Streamlit, no app
+        assert state["streamlit"] == [] and state["main_names"] == [], state
+    assert "missing ScriptRunContext" not in capfd.readouterr().err
+
+
+def test_the_app_warms_up_models_and_workers_in_the_background(db_path, monkeypatch):
+    """At the server's first run the models and the worker pool start loading in the background,
+    so the first Compare, Enrol or Evaluate does not wait for them."""
+    from worker_probe import loaded_models
+
+    from workbench.app import ui
+    from workbench.pipeline import models
+
+    monkeypatch.setattr(parallel, "default_workers", lambda: 2)
+    parallel.shutdown_pool()
+    ui.warm_up.clear()
+    monkeypatch.setattr(ui, "warm_state", None)
+    try:
+        at = app(db_path, monkeypatch).run()
+        assert not at.exception
+        state = ui.warm_state
+        assert state is not None, "the app did not start the warm-up"
+        assert state.done.wait(300) and state.error is None, state.error
+        assert state.workers == 2 and {"dlib.hog", "dlib.shape5", "dlib.resnet"} <= set(models.loaded())
+        pool = parallel._pool
+        assert {"dlib.resnet"} <= set(pool.submit(loaded_models).result(timeout=60))
+    finally:
+        parallel.shutdown_pool()

@@ -1,0 +1,47 @@
+"""The Story page: five steps, one click each, on the demo photos packaged with the workbench
+(as in a bare clone), and the step-4 arithmetic that carries a measured rate to a big gallery."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_app import app, open_page
+
+from workbench.evaluation import story
+
+
+def test_scale_estimate_is_the_measured_rate_times_the_gallery_with_its_range():
+    # 3 of 300 stranger comparisons under the threshold: 1 %
+    d = np.r_[np.full(3, 0.5), np.full(297, 0.9)]
+    e = story.scale_estimate(d, 0.6, 80.0, 300_000)
+    assert (e.false_matches, e.comparisons) == (3, 300)
+    assert e.per_search == pytest.approx(3_000)
+    assert e.per_search_low < e.per_search < e.per_search_high
+    assert e.flagged_chance == pytest.approx(1 - 0.99 ** 300_000)
+    none = story.scale_estimate(np.full(300, 0.9), 0.6, 80.0, 300_000)
+    # nothing measured is not "nothing at scale": the upper bound stays (rule of three: about 1 %)
+    assert none.per_search == 0 and none.per_search_low == 0 and 2_000 < none.per_search_high < 4_500
+
+
+def test_story_runs_its_five_steps_on_the_packaged_demo(demo_photos, db_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_FACES", str(demo_photos))
+    at = open_page(app(db_path, monkeypatch).run(), "story")
+    for n in range(1, 6):
+        at.button(key=f"story_{n}").click().run()
+        assert not at.exception and not at.error, (n, [e.value for e in at.error])
+    steps = at.session_state["story_steps"]
+    assert sorted(steps) == [1, 2, 3, 4, 5]
+    assert steps[1].figure == "9 faces of 5 people" and len(steps[1].images) == 9
+    crowd = at.session_state["story_crowd"]
+    assert len(crowd.faces) >= 20  # the crowd photo's faces, each searched against every watch-list face
+    assert all(len(fr.matches) == 9 for fr in crowd.faces)
+    called = sum(fr.best.distance <= 0.6 for fr in crowd.faces)  # the sidebar's default: 80 %, distance 0.6
+    assert steps[2].figure == f"{called} of {len(crowd.faces)} strangers matched at 80 %"
+    # a looser threshold never matches fewer strangers, and the loosest one matches some
+    bars = list(steps[3].chart.data[0].y)
+    assert bars == sorted(bars) and bars[-1] > 0
+    assert "300,000" in steps[4].text and "EXTRAPOLATED" in steps[4].text
+    assert steps[4].figure.startswith("at 80 %: about")
+    assert not steps[5].available and "issue 12" in steps[5].text
+    shown = " ".join(m.value for m in at.markdown)
+    assert "The figure" in shown and len(at.get("plotly_chart")) == 2 and at.get("image")

@@ -1,0 +1,269 @@
+"""The guided story (the app's Story page): five steps on the demo photos that ship with the
+workbench, each one library call that returns what happened in one paragraph and the figure
+behind it.
+
+1. enrol a small watch list (the face_recognition project's 5 people, 9 photos);
+2. search a crowd photo (``retinaface/img3.jpg``: about 23 strangers) against it;
+3. loosen the threshold and count the strangers who become "matches";
+4. the same false-match rate at scale: a 300,000-face gallery (Washington County's mugshots);
+5. the per-group audit (needs the UTKFace data and issue 12's audit: a message until then).
+
+Every photo comes from :func:`workbench.config.demo_dir`, so the story runs from a bare clone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from workbench import config
+from workbench.evaluation import metrics
+from workbench.evaluation.embedding import embed_files
+from workbench.pipeline import Settings, capture, compare
+from workbench.pipeline.compare import is_match
+from workbench.search import search_image
+from workbench.search.enrol import DEMO_SUBDIR, enrol_path
+from workbench.search.service import SearchResult
+from workbench.store import GalleryDB
+
+#: The gallery the story enrols into (kept apart from the user's galleries).
+WATCHLIST = "story watch list"
+#: The crowd: a group photo of people none of whom is on the watch list.
+CROWD = ("retinaface", "img3.jpg")
+#: Strangers for the false-match rate: deepface's unit-test photos (other public figures).
+STRANGERS = ("deepface-unit",)
+#: Washington County (Oregon) searched about 300,000 mugshots with Rekognition (2017-2019).
+SCALE_GALLERY = 300_000
+#: Similarity thresholds of step 3 (loosened from Rekognition's 80 % default).
+LOOSER = (99.0, 95.0, 90.0, 80.0, 70.0, 60.0, 50.0, 40.0, 30.0)
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True, eq=False)
+class Step:
+    """What one step did: a title, one paragraph in plain words, and the figure behind it."""
+
+    title: str
+    text: str
+    figure: str
+    images: tuple[tuple[np.ndarray | bytes, str], ...] = ()  # (RGB array or JPEG bytes, caption)
+    chart: Any = None                               # a plotly figure, or None
+    available: bool = True
+
+
+def demo_path(*parts: str) -> Path:
+    return config.demo_dir().joinpath(*parts)
+
+
+def _percent(settings: Settings) -> float:
+    return float(compare.similarity(settings.threshold_, settings.similarity_base))
+
+
+# -- 1. the watch list ---------------------------------------------------------------------
+
+def enrol_watchlist(db: GalleryDB, settings: Settings = Settings(), progress: Progress | None = None) -> Step:
+    """Enrol the demo's five people (idempotent: a second run finds every photo enrolled)."""
+    report = enrol_path(db, WATCHLIST, demo_path(*DEMO_SUBDIR), settings, progress=progress)
+    people = db.people(WATCHLIST)
+    faces = db.faces(WATCHLIST)
+    thumbs = tuple((th, str(f["person"])) for f in faces.iter_rows(named=True)
+                   if (th := db.thumbnail(f["id"])))
+    names = ", ".join(sorted(people["name"].to_list()))
+    text = (f"A watch list is a gallery of people the police are looking for. We enrolled {faces.height} photos of "
+            f"{people.height} people ({names}) from the face_recognition project's examples. Each photo's face "
+            f"became a list of 128 numbers; searching compares those numbers, never the pictures.")
+    if report.duplicates:
+        text += f" ({report.duplicates} photos were already enrolled from an earlier run.)"
+    return Step("1. Enrol a small watch list", text, f"{faces.height} faces of {people.height} people", thumbs)
+
+
+# -- 2. the crowd ----------------------------------------------------------------------------
+
+def search_crowd(db: GalleryDB, settings: Settings = Settings()) -> SearchResult:
+    """Every face of the crowd photo against every watch-list face (face by face, all of them)."""
+    size = int(db.matrix(WATCHLIST).vectors.shape[0])
+    return search_image(db, WATCHLIST, demo_path(*CROWD), settings, top_k=max(size, 1), per_person=False,
+                        name="/".join(CROWD), client="story")
+
+
+def draw_faces(image: np.ndarray, boxes: list, labels: list[str], hits: list[bool]) -> np.ndarray:
+    """A copy of an RGB image with numbered boxes: green for a match (with its label), red for none."""
+    import cv2
+
+    out = image.copy()
+    for box, label, hit in zip(boxes, labels, hits):
+        colour = (40, 170, 60) if hit else (220, 50, 40)
+        cv2.rectangle(out, (box.left, box.top), (box.right - 1, box.bottom - 1), colour, 2)
+        (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
+        y = max(box.top - 3, th + 3)
+        cv2.rectangle(out, (box.left, y - th - 3), (box.left + tw + 4, y + 2), colour, -1)
+        cv2.putText(out, label, (box.left + 2, y - 1), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
+    return out
+
+
+def crowd_step(db: GalleryDB, crowd: SearchResult, settings: Settings = Settings()) -> Step:
+    image = capture.load_image(demo_path(*CROWD))
+    boxes, labels, hits = [], [], []
+    for i, fr in enumerate(crowd.faces, 1):
+        best = fr.best
+        hit = best is not None and bool(is_match(best.distance, settings.threshold_))
+        boxes.append(fr.face.box)
+        hits.append(hit)
+        labels.append(f"{i} {best.person} {best.similarity:.0f}%" if hit else str(i))
+    matched = sum(hits)
+    drawn = draw_faces(image, boxes, labels, hits)
+    pct = _percent(settings)
+    n = len(crowd.faces)
+    text = (f"We searched a crowd photo in which the face detector found {n} faces. None of these people is on "
+            f"the watch list. At the threshold the sidebar sets ({pct:.0f} % similarity, distance "
+            f"{settings.threshold_:.2f}), {matched} of the {n} faces came back as a match"
+            + (": every one of them a false match, an innocent stranger named as a wanted person."
+               if matched else ": no stranger was named, this time.")
+            + " Red boxes: no match; green: called a match, with the name and the similarity.")
+    return Step("2. Search a crowd photo", text, f"{matched} of {n} strangers matched at {pct:.0f} %",
+                ((drawn, f"{'/'.join(CROWD)}: {n} faces"),))
+
+
+# -- 3. a looser threshold ---------------------------------------------------------------------
+
+def loosen_threshold(crowd: SearchResult, settings: Settings = Settings()) -> Step:
+    """How many crowd faces a looser threshold turns into "matches" (no recomputation)."""
+    import plotly.graph_objects as go
+
+    best = np.array([fr.best.distance for fr in crowd.faces if fr.best is not None])
+    rows = [(s, compare.distance_for_similarity(s, settings.similarity_base)) for s in LOOSER]
+    counts = [int(is_match(best, t).sum()) for _, t in rows]
+    fig = go.Figure(go.Bar(x=[f"{s:.0f} %" for s, _ in rows], y=counts, text=counts, textposition="outside",
+                           marker_color=["#e76f51" if c else "#2a9d8f" for c in counts]))
+    fig.update_layout(title="Strangers in the crowd called a match, by similarity threshold", height=320,
+                      xaxis=dict(title="similarity threshold (lower = looser)"),
+                      yaxis=dict(title=f"faces matched (of {len(best)})"), margin=dict(l=40, r=20, t=40, b=40))
+    by = dict(zip((s for s, _ in rows), counts))
+    loosest = rows[-1]
+    text = (f"Vendors let the customer choose the threshold. At 99 % similarity {by[99.0]} of the {len(best)} "
+            f"strangers matched someone on the watch list; at Rekognition's default of 80 %, {by[80.0]}; at 70 %, "
+            f"{by[70.0]}; at {loosest[0]:.0f} % (distance {loosest[1]:.2f}), {by[loosest[0]]}. Nothing about the "
+            "faces changed: only where the line is drawn. Every extra match here is an innocent person.")
+    return Step("3. Lower the bar, watch strangers become matches", text,
+                f"{by[80.0]} matches at 80 %, {by[loosest[0]]} at {loosest[0]:.0f} %", chart=fig)
+
+
+# -- 4. at scale -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ScaleEstimate:
+    """False candidates expected per search of an innocent face in a gallery of ``gallery_size``."""
+
+    similarity: float
+    gallery_size: int
+    false_matches: int          # measured, among ``comparisons`` stranger comparisons
+    comparisons: int
+    per_search: float           # expected false candidates per search
+    per_search_low: float       # from the 95 % Wilson interval of the per-comparison rate
+    per_search_high: float
+    flagged_chance: float       # chance an innocent probe gets at least one false candidate
+    flagged_chance_high: float
+
+
+def scale_estimate(impostor: np.ndarray, threshold: float, similarity: float, gallery_size: int) -> ScaleEstimate:
+    """The one place the story turns measured stranger distances into a figure at scale.
+
+    For now: the measured per-comparison false match rate ``k/n`` (with its 95 % Wilson
+    interval) times the gallery size, and ``1 - (1 - p)^N`` for the chance of any false
+    candidate, assuming independent comparisons. Issue 15a builds the library's answer from
+    the impostor distance distribution; switch to it here when it lands.
+    """
+    d = np.asarray(impostor, np.float64).reshape(-1)
+    n, k = int(d.size), int(is_match(d, threshold).sum())
+    if n == 0:
+        nan = float("nan")
+        return ScaleEstimate(similarity, gallery_size, 0, 0, nan, nan, nan, nan, nan)
+    p, high = k / n, metrics.wilson_upper(k, n)
+    low = 1.0 - metrics.wilson_upper(n - k, n) if k else 0.0  # Wilson, mirrored: lower(k) = 1 - upper(n - k)
+    chance = float(metrics.any_match_probability(p, gallery_size))
+    chance_high = float(metrics.any_match_probability(high, gallery_size))
+    return ScaleEstimate(similarity, gallery_size, k, n, p * gallery_size, max(low, 0.0) * gallery_size,
+                         high * gallery_size, chance, chance_high)
+
+
+def stranger_distances(db: GalleryDB, settings: Settings = Settings(), crowd: SearchResult | None = None,
+                       progress: Progress | None = None) -> np.ndarray:
+    """Distances of faces known not to be on the watch list to every watch-list face: the
+    strangers' photos (deepface's unit-test people) and, when given, the crowd's faces."""
+    files = sorted(p for p in demo_path(*STRANGERS).iterdir() if capture.is_image(p))
+    found, _ = embed_files(files, settings, db, progress)
+    vectors = [e.vector for e in found if e.vector is not None]
+    if crowd is not None:
+        vectors += [fr.face.embedding.vector for fr in crowd.faces if fr.face.embedding is not None]
+    gallery = db.matrix(WATCHLIST).vectors
+    return compare.distances(np.stack(vectors), gallery, settings.metric_).reshape(-1)
+
+
+def scale_step(impostor: np.ndarray, settings: Settings = Settings(), gallery_size: int = SCALE_GALLERY) -> Step:
+    """Step 4: the measured stranger comparisons, carried to a gallery of ``gallery_size`` faces."""
+    import plotly.graph_objects as go
+
+    at = {s: scale_estimate(impostor, compare.distance_for_similarity(s, settings.similarity_base), s, gallery_size)
+          for s in (80.0, 99.0)}
+    e80, e99 = at[80.0], at[99.0]
+    sizes = np.unique(np.logspace(3, np.log10(20_000_000), 30).astype(int))
+    fig = go.Figure()
+    for e, colour in ((e80, "#e76f51"), (e99, "#264653")):
+        rate = e.false_matches / e.comparisons if e.comparisons else float("nan")
+        high = e.per_search_high / gallery_size
+        fig.add_trace(go.Scatter(x=sizes, y=sizes * rate, name=f"{e.similarity:.0f} %: measured rate",
+                                 line=dict(color=colour)))
+        fig.add_trace(go.Scatter(x=sizes, y=sizes * high, name=f"{e.similarity:.0f} %: 95 % upper bound",
+                                 line=dict(color=colour, dash="dot")))
+    fig.add_vline(x=gallery_size, line=dict(color="grey", dash="dash"), annotation_text=f"{gallery_size:,} faces")
+    fig.update_layout(title="False candidates per search of an innocent face (EXTRAPOLATED)", height=360,
+                      xaxis=dict(title="gallery size (faces)", type="log"),
+                      yaxis=dict(title="false candidates per search", type="log"),
+                      margin=dict(l=40, r=20, t=40, b=40), legend=dict(orientation="h", y=-0.3))
+
+    def words(e: ScaleEstimate) -> str:
+        if e.false_matches == 0:
+            return (f"no false match in {e.comparisons} comparisons. That does not mean none at scale: it only "
+                    f"says the rate is low enough that a {gallery_size:,}-face gallery would give at most about "
+                    f"{e.per_search_high:,.0f} false candidates per search, and the data cannot rule out that "
+                    f"{e.flagged_chance_high:.0%} of innocent people's searches return at least one")
+        return (f"{e.false_matches} false matches in {e.comparisons} comparisons, so about {e.per_search:,.0f} false "
+                f"candidates per search of a {gallery_size:,}-face gallery (between {e.per_search_low:,.0f} and "
+                f"{e.per_search_high:,.0f}), and about {e.flagged_chance:.0%} of innocent people's searches return "
+                "at least one")
+
+    text = (f"Washington County, Oregon, searched about {gallery_size:,} mugshots. We compared strangers' faces "
+            "(the crowd's, and deepface's test photos of other public figures) with the watch list "
+            f"{e80.comparisons} times and counted false matches. At 80 %: {words(e80)}. At 99 %: {words(e99)}. "
+            "These figures are EXTRAPOLATED: they assume every comparison is independent and that these few "
+            "hundred comparisons stand for a real gallery; so few comparisons give a wide range.")
+    return Step(f"4. The same error rate in a {gallery_size:,}-face gallery", text,
+                f"at 80 %: about {e80.per_search:,.0f} false candidates per search "
+                f"(up to {e80.per_search_high:,.0f}); at 99 %: about {e99.per_search:,.0f} "
+                f"(up to {e99.per_search_high:,.0f})", chart=fig)
+
+
+# -- 5. per group ----------------------------------------------------------------------------
+
+#: The audit the story shows in step 5, once issue 12 provides it: ``fn(db, settings) -> Step``.
+AUDIT: list[Callable[[GalleryDB, Settings], Step]] = []
+
+
+def audit_step(db: GalleryDB, settings: Settings = Settings()) -> Step:
+    """Step 5: the per-group audit when it is available, else what it needs."""
+    if AUDIT:
+        return AUDIT[0](db, settings)
+    base = config.faces_dir()
+    has_data = base is not None and (base / "utkface-balanced").is_dir()
+    need = ("the demographic audit of issue 12, which this version does not have yet" if has_data else
+            "the UTKFace data set (research use only: the workbench never ships it; put it in "
+            "../shared/data/faces/utkface-balanced) and the demographic audit of issue 12")
+    text = ("Do false matches fall evenly on everyone? NIST found that many algorithms give more false matches for "
+            "some demographic groups than others. Measuring that needs many faces labelled by group, which the "
+            f"demo photos are not. This step needs {need}.")
+    return Step("5. Who bears the errors? The per-group audit", text, "needs the UTKFace data (issue 12)",
+                available=False)
