@@ -4,10 +4,11 @@ from pathlib import Path
 import streamlit as st
 
 from workbench.app import ui
+from workbench.store.removal import describe
 
 cur = ui.current()
 db = ui.db()
-st.title(f"Gallery: {cur.gallery}")
+st.title(f"Gallery: {ui.literal(cur.gallery)}")
 if ui.gallery_matrix(cur.gallery) is None:
     st.stop()
 people = db.people(cur.gallery)
@@ -25,18 +26,22 @@ if exception.height or unrecorded.height:
         st.caption("Nothing recorded: " + ", ".join(ui.literal(n) for n in unrecorded["name"].to_list()))
 
 for person in people["name"].to_list():
-    with st.expander(person):
+    with st.expander(ui.literal(person)):
         rows = faces.filter(faces["person"] == person)
         cols = st.columns(6)
         for i, f in enumerate(rows.iter_rows(named=True)):
             th = db.thumbnail(f["id"])
             if th:
                 cols[i % 6].image(th, width=90)
-            cols[i % 6].caption(f"#{f['id']} {Path(f['source_path'] or '').name}")
-            if cols[i % 6].button("delete", key=f"del_face_{f['id']}"):
-                ui.attempt(db.delete_face, cur.gallery, f["id"])
-                st.rerun()
-        if st.button(f"Delete {person} and their faces", key=f"del_person_{person}"):
+            cols[i % 6].caption(f"#{f['id']} {ui.literal(Path(f['source_path'] or '').name)}")
+            with cols[i % 6]:
+                removes = lambda fid=f["id"]: describe(db.deletion_counts(cur.gallery, face_id=fid))  # noqa: E731
+                if ui.confirm_button("delete", removes, key=f"del_face_{f['id']}"):
+                    ui.attempt(db.delete_face, cur.gallery, f["id"])
+                    st.rerun()
+        if ui.confirm_button(f"Delete {ui.literal(person)} and their faces",
+                             lambda p=person: describe(db.deletion_counts(cur.gallery, person=p)),
+                             key=f"del_person_{person}"):
             ui.attempt(db.delete_person, cur.gallery, person)
             st.rerun()
 
@@ -48,7 +53,8 @@ if ui.attempt(db.export_parquet, cur.gallery, buf) is not None:
                        file_name=f"{cur.gallery}.csv", mime="text/csv", key="export_csv")
     c2.download_button("Export as Parquet (everything, re-importable)", buf.getvalue(),
                        file_name=f"{cur.gallery}.parquet", mime="application/octet-stream", key="export_parquet")
-confirm = st.checkbox("I understand purging removes every face and person of this gallery", key="purge_ok")
+confirm = st.checkbox(f"I understand purging removes {describe(db.deletion_counts(cur.gallery))} of this gallery",
+                      key="purge_ok")
 if st.button("Purge gallery", disabled=not confirm, type="primary"):
     n = ui.attempt(db.purge_gallery, cur.gallery)
     if n is not None:
@@ -57,8 +63,8 @@ if st.button("Purge gallery", disabled=not confirm, type="primary"):
 st.subheader("Purge everything")
 st.caption("Every gallery, person, face and search in this database; the file is rewritten so "
            "nothing deleted can be recovered from it.")
-confirm_all = st.checkbox("I understand this removes every face of every gallery, and the search log",
-                          key="purge_all_ok")
+confirm_all = st.checkbox(f"I understand this removes {describe(db.purge_counts())}: every face of every "
+                          "gallery, and the search log", key="purge_all_ok")
 if st.button("Purge everything", disabled=not confirm_all, key="purge_all"):
     removed = ui.attempt(db.purge_all)
     if removed is not None:

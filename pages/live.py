@@ -1,4 +1,5 @@
 import time
+from pathlib import Path
 
 import streamlit as st
 
@@ -11,7 +12,7 @@ from workbench.pipeline import capture
 cur = ui.current()
 s = cur.settings
 st.title("Live")
-st.caption(f"Faces found in the stream are searched in gallery **{cur.gallery}**; "
+st.caption(f"Faces found in the stream are searched in gallery **{ui.literal(cur.gallery)}**; "
            "those over the threshold are labelled unknown. A face is embedded once per track "
            f"and re-checked every {live.REALTIME['recheck_every']} frames.")
 matrix = ui.gallery_matrix(cur.gallery)
@@ -95,7 +96,8 @@ elif mode == "Video file":
 
         with tempfile.TemporaryDirectory() as tmp:
             if up is not None:  # OpenCV reads files, so the upload lives on disk for this run only
-                path = f"{tmp}/upload.{up.name.rsplit('.', 1)[-1]}"
+                suffix = Path(up.name).suffix.lower()  # the name is the browser's: never a path
+                path = f"{tmp}/upload{suffix if suffix in ('.mp4', '.avi', '.mov', '.mkv', '.webm') else '.mp4'}"
                 with open(path, "wb") as fh:
                     fh.write(up.getvalue())
             else:
@@ -112,7 +114,7 @@ elif mode == "Video file":
                         if idx % (every * 10) == 0:
                             render(proc, status, lat, dist)
                 except WorkbenchError as err:
-                    st.error(str(err))
+                    st.error(ui.literal(err))
                 else:
                     render(proc, status, lat, dist)
                     st.success(f"Done: {len(proc.stats())} frames processed, {proc.faces_seen} faces detected.")

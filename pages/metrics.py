@@ -31,7 +31,7 @@ if live_procs:
     st.subheader("Live stage latency (latest stream, same figures as `workbench bench video`)")
     st.dataframe(live.stage_summary(live_procs[-1].stats()), hide_index=True)
 
-st.subheader(f"Genuine vs impostor distances in gallery {cur.gallery}")
+st.subheader(f"Genuine vs impostor distances in gallery {ui.literal(cur.gallery)}")
 matrix = ui.gallery_matrix(cur.gallery)
 if matrix is not None:
     genuine, impostor = evaluate.gallery_pair_distances(matrix, s.metric_)

@@ -171,7 +171,9 @@ def test_gallery_page_deletes_a_person_and_purges(demo_app):
     at = open_page(demo_app, "gallery")
     assert at.dataframe[0].value.shape[0] == 5
     assert at.get("download_button")[0].proto.label.startswith("Export as CSV")  # beside the Parquet export
-    at.button(key="del_person_biden").click().run()
+    at.button(key="del_person_biden").click().run()  # says what it removes first
+    assert "biden" in list(at.dataframe[0].value["name"])
+    at.button(key="del_person_biden__yes").click().run()
     assert not at.exception
     assert "biden" not in list(at.dataframe[0].value["name"])
     at.checkbox(key="purge_ok").check().run()

@@ -226,7 +226,7 @@ def test_parquet_import_of_foreign_embeddings(case, seeded, tmp_path):
 
 
 #: Every command that opens the database, with its arguments.
-DB_COMMANDS = [["gallery", "list"], ["gallery", "show", "g"], ["gallery", "delete", "g"], ["gallery", "purge", "g"],
+DB_COMMANDS = [["gallery", "list"], ["gallery", "show", "g"], ["gallery", "delete", "g", "--yes"], ["gallery", "purge", "g", "--yes"],
                ["gallery", "purge-all", "--yes"], ["gallery", "compact"], ["gallery", "export", "g", "{tmp}/x.parquet"],
                ["log", "export", "{tmp}/log.csv"], ["search", "{photo}", "--gallery", "g"],
                ["enrol", "{photo}", "--gallery", "g", "--consent"], ["gallery", "import", "{tmp}/x.parquet"]]
@@ -289,7 +289,7 @@ def test_read_only_database_file(tmp_path, astronaut_png, seeded):
             return subprocess.run([*prefix, sys.executable, "-m", "workbench.cli", "--db", str(seeded), *args],
                                   capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
 
-        for args in (["enrol", astronaut_png, "--gallery", "g", "--consent"], ["gallery", "delete", "g"],
+        for args in (["enrol", astronaut_png, "--gallery", "g", "--consent"], ["gallery", "delete", "g", "--yes"],
                      ["search", astronaut_png, "--gallery", "g"]):
             r = cli_(*map(str, args))
             assert r.returncode == 1 and "Traceback" not in r.stderr, (args, r.stderr)

@@ -50,10 +50,10 @@ def test_enrol_search_and_gallery_commands(astronaut_png, db_path, tmp_path):
     assert "g: 1 people, 1 faces" in run("--db", db_path, "gallery", "list").stdout
     pq = tmp_path / "g.parquet"
     assert run("--db", db_path, "gallery", "export", "g", pq).exit_code == 0 and pq.is_file()
-    assert run("--db", db_path, "gallery", "purge", "g").exit_code == 0
+    assert run("--db", db_path, "gallery", "purge", "g", "--yes").exit_code == 0
     imp = run("--db", db_path, "gallery", "import", pq)
     assert imp.exit_code == 0 and "imported 1 face" in imp.stdout
-    assert run("--db", db_path, "gallery", "delete", "g").exit_code == 0
+    assert run("--db", db_path, "gallery", "delete", "g", "--yes").exit_code == 0
     assert "no galleries" in run("--db", db_path, "gallery", "list").stdout
 
 

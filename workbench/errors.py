@@ -38,3 +38,8 @@ class GalleryError(WorkbenchError):
 
 class DatabaseError(WorkbenchError):
     """A database that is locked by another process, corrupt, or built for another model."""
+
+
+class RangeError(WorkbenchError):
+    """A number outside its domain: a threshold that is not a finite distance the metric can
+    reach, a vector that is not finite or not of a plausible length."""

@@ -1,4 +1,4 @@
-"""The app's shell: page setup, the shared sidebar, model warm-up and the page list.
+"""The app's shell: page setup, the navigation, the shared sidebar, model warm-up and the page list.
 
 ``app.py`` (the file Streamlit runs) calls :func:`main` under a ``__name__ == "__main__"`` guard
 and does nothing else. Worker processes (enrolment, live embedding; see
@@ -16,15 +16,10 @@ from workbench.app import ui
 
 
 def main() -> None:
-    """One run of the app: settings in the sidebar, then the chosen page."""
+    """One run of the app: the navigation, settings in the sidebar, then the chosen page."""
     # an emoji favicon is drawn locally; a ":material/...:" one is fetched from fonts.gstatic.com
     st.set_page_config(page_title="Face workbench", page_icon="🧑", layout="wide")
-
-    ui.warm_up()  # once per server process, in the background (models, worker processes)
-    current = ui.sidebar()
-    if current is not None:
-        st.session_state["_current"] = current
-        ui.attempt(ui.load_models, current.settings.detector, current.settings.model)  # once per process
+    ui.stay_local()  # no public-IP lookup; a banner on every page when the network can reach the app
 
     pages = [
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
@@ -39,7 +34,14 @@ def main() -> None:
         st.Page("pages/evaluate.py", title="Evaluate", icon=":material/balance:"),
         st.Page("pages/glossary.py", title="Glossary", icon=":material/menu_book:"),
     ]
-    nav = st.navigation(pages)
+    # drawn first, by ui.navigation, so it never blinks; the pages/ folder's own list stays off
+    nav = st.navigation(pages, position="hidden")
+    ui.navigation(st.sidebar, pages)
+
+    ui.warm_up()  # once per server process, in the background (models, worker processes)
+    current = ui.sidebar()
     if current is None:
         st.stop()
+    st.session_state["_current"] = current
+    ui.attempt(ui.load_models, current.settings.detector, current.settings.model)  # once per process
     nav.run()

@@ -135,7 +135,7 @@ def sidebar() -> Current | None:
         db = get_db(db_path, model)
         names = db.galleries()["gallery"].to_list()
     except WorkbenchError as err:
-        st.error(str(err))
+        st.error(literal(err))
         return None
     options = names or [DEFAULT_GALLERY]
     if st.session_state.get("_pending_gallery") in options:  # a gallery just created on the Enrol page
@@ -166,8 +166,61 @@ def current() -> Current:
     """The sidebar's choices, for pages (the entry script has stored them)."""
     cur = st.session_state.get("_current")
     if cur is None:
+        _through_the_entry_script()
         st.stop()
     return cur
+
+
+def _through_the_entry_script() -> None:
+    """A page URL opened first after a (re)start runs here, not through ``app.py``.
+
+    Until some session has run ``st.navigation``, Streamlit treats the ``pages/`` folder next
+    to ``app.py`` as an old-style multipage app and runs ``pages/<name>.py`` alone (its sidebar
+    list is hidden by ``client.showSidebarNavigation = false``); several sessions may have
+    started that way at once. A page without the sidebar's choices is such a run (through
+    ``app.py`` a page runs only once they are set): switch the old mode off for the process, as
+    ``st.navigation`` itself does, and rerun the same URL, now through ``app.py`` (its sidebar,
+    its navigation, then this page). Once per session, so nothing can loop.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if not st.session_state.get("_rerouted"):
+        st.session_state["_rerouted"] = True
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def navigation(where: Any, pages: list[Any]) -> None:
+    """The navigation, drawn in ``where`` (the sidebar) first thing in every run, so it never
+    blinks: one link per page. Streamlit's own sidebar list is off
+    (``client.showSidebarNavigation``) so that the raw ``pages/`` file list never shows; these
+    are the same ``st.Page`` objects ``st.navigation`` routes."""
+    for page in pages:
+        where.page_link(page)
+
+
+def stay_local() -> None:
+    """Keep Streamlit from asking an outside service for this machine's public IP, and warn
+    on every page when the server can be reached from the network.
+
+    Bound to one address (``.streamlit/config.toml``), Streamlit skips the lookup at start;
+    it would still look the address up (internal: a route towards 8.8.8.8; external: a request
+    to checkip.amazonaws.com) when a page from another origin tries to open the app's
+    websocket. Its cache is filled with loopback here, so that never goes out.
+    """
+    from streamlit import net_util
+
+    from workbench.app.privacy import is_loopback
+
+    for cached in ("_internal_ip", "_external_ip"):
+        if hasattr(net_util, cached) and getattr(net_util, cached) is None:
+            setattr(net_util, cached, "127.0.0.1")
+    address = st.get_option("server.address")
+    if not is_loopback(address):
+        where = f"on {address}" if address and address not in ("0.0.0.0", "::") else "on every network interface"
+        st.error(f"This app is open to the network ({where}): anyone who can reach this machine can open the "
+                 "gallery, search it and purge it. Restart it with `workbench app` (without --expose) to keep "
+                 "it on this machine.", icon="⚠️")
 
 
 def db() -> GalleryDB:
@@ -194,17 +247,25 @@ def gallery_matrix(gallery: str):
 #: directive (``:red[...]``) or formula (``$...$``) for Streamlit to interpret.
 _MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
 
+#: GFM also links bare ``http://``, ``www.`` and e-mail addresses after parsing, in the text
+#: escapes leave behind; it does not when the character before is a letter-like one. An
+#: invisible WORD JOINER (U+2060) goes there: the text reads the same and stays text.
+_AUTOLINK = re.compile(r"(?i)(?=https?://|www\.|@)")
+WORD_JOINER = "\u2060"
+
 
 def literal(text: Any) -> str:
     """A name, label or file name made safe for any Streamlit text that renders Markdown
     (``st.markdown``, ``st.caption``, ``st.write`` of a string, widget labels, expander titles,
-    ``st.success``/``st.error`` ...): shown exactly as typed, on one line, never interpreted.
+    ``st.success``/``st.error`` ...): shown exactly as typed, on one line, never interpreted
+    (no link, no image, no HTML, no formula; a bare URL or e-mail address is not linked either:
+    an invisible word joiner sits before it).
 
     Data is never markup: every string that a user, a folder name or an imported file supplies
     goes through here (or into ``st.text``/``st.code``/``st.dataframe``, which show text as is).
     """
     one_line = " ".join(str(text).splitlines())
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", one_line)
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _AUTOLINK.sub(WORD_JOINER, one_line))
 
 
 def attempt(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
@@ -232,12 +293,34 @@ def preview(data: bytes, side: int = 160):
     return image[::step, ::step]
 
 
+def confirm_button(label: str, removes: Callable[[], str], key: str) -> bool:
+    """A destructive button in two steps: the first click says what will be removed
+    (``removes()``, e.g. "1 person, 3 faces and 2 search-log rows", counted only then), the
+    second confirms. ``label`` is shown as Markdown: pass names through :func:`literal`.
+    True once confirmed."""
+    armed = f"{key}__armed"
+    if not st.session_state.get(armed):
+        if st.button(label, key=key):
+            st.session_state[armed] = True
+            st.rerun()
+        return False
+    st.warning(f"{label}: this removes {removes()}, and rewrites the file so none of it can be recovered.")
+    yes, no = st.columns(2)
+    if yes.button("Yes, remove", key=f"{key}__yes", type="primary"):
+        st.session_state[armed] = False
+        return True
+    if no.button("Cancel", key=f"{key}__no"):
+        st.session_state[armed] = False
+        st.rerun()
+    return False
+
+
 def progress_callback(label: str) -> Callable[[int, int, str], None]:
     """A Streamlit progress bar driven by the library's ``progress(done, total, name)``."""
     bar = st.progress(0.0, text=label)
 
     def update(done: int, total: int, name: str) -> None:
-        bar.progress(done / max(total, 1), text=f"{label}: {done}/{total} {Path(name).name}")
+        bar.progress(done / max(total, 1), text=f"{label}: {done}/{total} {literal(Path(name).name)}")
 
     return update
 

@@ -6,6 +6,8 @@ Bad input of any kind ends in one line on stderr and a non-zero exit, and writes
 from __future__ import annotations
 
 import json
+import math
+import numbers
 import os
 import sys
 from pathlib import Path
@@ -37,8 +39,44 @@ class Ctx:
         return GalleryDB(self.db_path, self.settings.model, create=create, read_only=read_only)
 
 
+def strict(obj: Any) -> Any:
+    """``obj`` made fit for strict JSON: a float that is not finite (NaN, infinity) becomes
+    ``null``, and inside an object a ``<key>_note`` beside it says what it was, in words."""
+    if isinstance(obj, dict):
+        out: dict[Any, Any] = {}
+        for k, v in obj.items():
+            out[k] = strict(v)
+            if _non_finite(v) and f"{k}_note" not in obj:
+                out[f"{k}_note"] = _words(float(v))
+        return out
+    if isinstance(obj, (list, tuple)):
+        return [strict(v) for v in obj]
+    if _non_finite(obj):
+        return None
+    if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "ndim", None) == 0:  # numpy scalars
+        return strict(obj.item())
+    return obj
+
+
+def _non_finite(v: Any) -> bool:
+    """A float (Python or numpy) that is NaN or infinite."""
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, int)) and not math.isfinite(float(v))
+
+
+def _words(v: float) -> str:
+    if math.isnan(v):
+        return "not a number: nothing to compute it from"
+    return "infinite" if v > 0 else "minus infinite"
+
+
+def to_json(obj: Any) -> str:
+    """Strict JSON text (RFC 8259: no NaN, no Infinity) of a command's answer; every ``--json``
+    output goes through here."""
+    return json.dumps(strict(obj), indent=2, default=str, allow_nan=False)
+
+
 def _echo_json(obj: Any) -> None:
-    click.echo(json.dumps(obj, indent=2, default=str))
+    click.echo(to_json(obj))
 
 
 def _progress(label: str):
@@ -65,8 +103,54 @@ def _check_file(path: str) -> None:
         raise WorkbenchError(f"{path}: no such file")
 
 
+class BlankValue(click.ClickException):
+    """An empty or blank value given to an option or argument: one line, exit status 1."""
+
+    exit_code = EXIT_ERROR
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"workbench: {self.format_message()}", err=True)
+
+
+def refuse_blank(cmd: click.Command, ctx: click.Context, args: list[str]) -> None:
+    """An empty or blank value of any option or argument is an error, for every command: a
+    script's unset ``"$NAME"`` must never widen what a command does (``--person ""`` once
+    deleted a whole gallery). Checked on the raw command line, before any value is converted,
+    opened or changed."""
+    try:
+        opts, _, _ = cmd.make_parser(ctx).parse_args(args=list(args))
+    except click.ClickException:
+        return  # click reports its own parse errors
+    for param in cmd.get_params(ctx):
+        raw = opts.get(param.name)  # type: ignore[arg-type]
+        values = raw if isinstance(raw, (tuple, list)) else (raw,)
+        if any(isinstance(v, str) and not v.strip() for v in values):
+            name = param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
+            raise BlankValue(f"{name} is empty: give a value (an empty value never means 'all' or "
+                             "'the default'); nothing was changed")
+
+
+class _Command(click.Command):
+    """Every workbench command: blank values refused (:func:`refuse_blank`)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        refuse_blank(self, ctx, args)
+        return super().parse_args(ctx, args)
+
+
 class _Group(click.Group):
-    """Turns library errors into one line on stderr and exit status 1, for every subcommand."""
+    """Turns library errors into one line on stderr and exit status 1, for every subcommand.
+
+    Sub-groups and commands declared on it get the same classes, so every command refuses blank
+    values in one place.
+    """
+
+    command_class = _Command
+    group_class = type
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        refuse_blank(self, ctx, args)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -94,7 +178,8 @@ class _Group(click.Group):
 @click.option("--detector", default="hog", show_default=True, help="Face detector (hog, cnn, haar, retinaface, ...).")
 @click.option("--upsample", default=1, show_default=True, type=click.IntRange(0, 3),
               help="Times the detector doubles the image to find small faces.")
-@click.option("--threshold", type=float, default=None, help="Match distance threshold (default: the model's).")
+@click.option("--threshold", type=float, default=None,
+              help="Match distance threshold (default: the model's); a finite distance the metric can reach.")
 @click.option("--max-side", "max_side", type=click.IntRange(0), default=None,
               help="Shrink photos whose long side is larger than this many pixels before detection "
                    "(default 1280; 0 = full size: slower, finds the small faces of a crowd).")

@@ -49,31 +49,63 @@ def gallery_show(obj: Ctx, name: str, as_json: bool) -> None:
             click.echo(f"    #{f['id']} {f['source_path']} box={f['box']}")
 
 
+def _announce(what: str, counts: dict[str, int]) -> None:
+    """Say first, on stderr, what a destructive command is about to remove."""
+    from workbench.store.removal import describe
+
+    click.echo(f"{what}: removing {describe(counts)}", err=True)
+
+
+def _confirmed(yes: bool, what: str, counts: dict[str, int] | None) -> None:
+    """Stop with one line naming what would go, unless ``--yes`` confirmed it."""
+    from workbench.store.removal import describe
+
+    if not yes:
+        removes = describe(counts) if counts is not None else "every gallery, person, face and search"
+        raise WorkbenchError(f"{what} would remove {removes}; add --yes to confirm (nothing was changed)")
+
+
 @gallery.command("delete")
 @click.argument("name")
 @click.option("--person", default=None, help="Delete only this person (and their faces).")
 @click.option("--face", "face_id", type=int, default=None, help="Delete only this face id.")
+@click.option("--yes", is_flag=True, help="Confirm deleting the whole gallery (not needed for --person or --face).")
 @click.pass_obj
-def gallery_delete(obj: Ctx, name: str, person: str | None, face_id: int | None) -> None:
-    """Delete gallery NAME, or one --person or one --face of it."""
+def gallery_delete(obj: Ctx, name: str, person: str | None, face_id: int | None, yes: bool) -> None:
+    """Delete gallery NAME (with --yes), or one --person or one --face of it.
+
+    Says first what it removes: people, faces, the search-log rows that returned them (and any
+    rows tied to them, such as sightings); the file is then compacted so none of it remains.
+    """
+    if person is not None and face_id is not None:
+        raise WorkbenchError("give --person or --face, not both; nothing was changed")
     with obj.open_db(create=False) as db:
+        counts = db.deletion_counts(name, person=person, face_id=face_id)
         if face_id is not None:
+            _announce(f"{name}: face #{face_id}", counts)
             db.delete_face(name, face_id)
             click.echo(f"{name}: deleted face #{face_id}")
-        elif person:
+        elif person is not None:
+            _announce(f"{name}: {person}", counts)
             n = db.delete_person(name, person)
             click.echo(f"{name}: deleted {person} and {n} face(s)")
         else:
+            _confirmed(yes, f"deleting gallery {name}", counts)
+            _announce(f"gallery {name}", counts)
             n = db.delete_gallery(name)
             click.echo(f"deleted gallery {name} and its {n} face(s)")
 
 
 @gallery.command("purge")
 @click.argument("name")
+@click.option("--yes", is_flag=True, help="Confirm: remove every person and face of the gallery.")
 @click.pass_obj
-def gallery_purge(obj: Ctx, name: str) -> None:
-    """Remove every person and face of gallery NAME (the gallery stays, empty)."""
+def gallery_purge(obj: Ctx, name: str, yes: bool) -> None:
+    """Remove every person and face of gallery NAME (the gallery stays, empty); needs --yes."""
     with obj.open_db(create=False) as db:
+        counts = db.deletion_counts(name)
+        _confirmed(yes, f"purging gallery {name}", counts)
+        _announce(f"gallery {name}", counts)
         n = db.purge_gallery(name)
     click.echo(f"{name}: purged {n} face(s)")
 
@@ -107,8 +139,15 @@ def gallery_import(obj: Ctx, parquet: str, name: str | None) -> None:
 def gallery_purge_all(obj: Ctx, yes: bool) -> None:
     """Purge everything: every table but the schema info, then compact the file."""
     if not yes:
-        raise WorkbenchError("purge-all removes every face, person, gallery and search; add --yes to confirm")
+        counts = None
+        try:  # name what would go when the file can be read; a locked or missing one still needs --yes
+            with obj.open_db(create=False, read_only=True) as db:
+                counts = db.purge_counts()
+        except WorkbenchError:
+            pass
+        _confirmed(False, "purge-all", counts)
     with obj.open_db(create=False) as db:
+        _announce(str(obj.db_path), db.purge_counts())
         removed = db.purge_all()
         size = db.path.stat().st_size if not db.in_memory else 0
     rows = ", ".join(f"{n} {t}" for t, n in removed.items())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Sequence
 
 import numpy as np
@@ -14,6 +15,12 @@ from workbench.types import FrameStats, Match
 GENUINE = "#2a9d8f"
 IMPOSTOR = "#e76f51"
 THRESHOLD = "#264653"
+
+
+def plain(text: object) -> str:
+    """A name or label as plotly text: plotly reads a subset of HTML in labels (``<a href>``
+    links, ``<b>`` ...), so ``<``, ``>`` and ``&`` are written as entities and shown as typed."""
+    return html.escape(str(text), quote=False)
 
 
 def _layout(fig: go.Figure, title: str, height: int = 300) -> go.Figure:
@@ -45,7 +52,7 @@ def live_distance_figure(stats: Sequence[FrameStats], threshold: float) -> go.Fi
         for person, d in s.matches:
             xs.append(s.frame)
             ys.append(d)
-            names.append(person)
+            names.append(plain(person))
     fig = go.Figure(go.Scatter(x=xs, y=ys, mode="markers", text=names, name="best candidate",
                                marker=dict(color=[GENUINE if is_match(d, threshold) else IMPOSTOR for d in ys])))
     fig.add_hline(y=threshold, line=dict(color=THRESHOLD, dash="dash"), annotation_text="threshold")
@@ -56,7 +63,7 @@ def live_distance_figure(stats: Sequence[FrameStats], threshold: float) -> go.Fi
 def candidates_figure(matches: Sequence[Match], threshold: float) -> go.Figure:
     """Bar chart of one probe face's candidate distances, with the threshold line."""
     fig = go.Figure(go.Bar(
-        x=[f"{m.rank}. {m.person}" for m in matches], y=[m.distance for m in matches],
+        x=[plain(f"{m.rank}. {m.person}") for m in matches], y=[m.distance for m in matches],
         marker_color=[GENUINE if is_match(m.distance, threshold) else IMPOSTOR for m in matches],
         text=[f"{m.similarity:.1f}%" for m in matches], textposition="outside"))
     fig.add_hline(y=threshold, line=dict(color=THRESHOLD, dash="dash"), annotation_text="threshold")
@@ -156,8 +163,9 @@ def group_rates_figure(groups: Sequence[str], fmr: Sequence[float], fnmr: Sequen
                        counts: Sequence[str]) -> go.Figure:
     """FMR and FNMR per group at one threshold; the sample sizes are printed on the bars."""
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=list(groups), y=list(fmr), name="FMR", marker_color=IMPOSTOR, text=list(counts)))
-    fig.add_trace(go.Bar(x=list(groups), y=list(fnmr), name="FNMR", marker_color=GENUINE))
+    groups = [plain(g) for g in groups]
+    fig.add_trace(go.Bar(x=groups, y=list(fmr), name="FMR", marker_color=IMPOSTOR, text=list(counts)))
+    fig.add_trace(go.Bar(x=groups, y=list(fnmr), name="FNMR", marker_color=GENUINE))
     fig.update_layout(barmode="group", yaxis=dict(title="rate"))
     return _layout(fig, "Errors per group (one global threshold; n on the bars)", height=320)
 

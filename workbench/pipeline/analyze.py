@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from workbench.errors import NoFaceError, WorkbenchError
+from workbench.errors import ModelError, NoFaceError, WorkbenchError
 from workbench.pipeline import compare, detect, embed, quality
 from workbench.pipeline.capture import ImageSource, load_image
 from workbench.types import Box, Face, Timings
@@ -29,6 +29,12 @@ class Settings:
     metric: str | None = None
     threshold: float | None = None
     gate: quality.QualityThresholds = field(default_factory=quality.QualityThresholds)
+
+    def __post_init__(self) -> None:
+        if self.metric is not None and self.metric not in compare.METRICS:
+            raise ModelError(f"unknown metric {self.metric!r}; choose one of: {', '.join(compare.METRICS)}")
+        if self.threshold is not None:  # every entry point (CLI, app, library) builds its choices here
+            compare.check_threshold(self.threshold, self.model, self.metric_)
 
     @property
     def metric_(self) -> str:

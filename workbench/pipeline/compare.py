@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from workbench.errors import ModelError
+from workbench.errors import ModelError, RangeError
 from workbench.pipeline.embed import model_info
 from workbench.types import Embedding
 
@@ -64,6 +64,40 @@ def default_threshold(model: str, metric: str | None = None) -> float:
     if metric not in METRICS:
         raise ModelError(f"unknown metric {metric!r}; choose one of: {', '.join(METRICS)}")
     return THRESHOLDS[model_info(model).name][metric]
+
+
+def max_distance(model: str | None, metric: str) -> float | None:
+    """The largest distance two real vectors can be apart under ``metric``: 2 for cosine
+    (``1 - cos`` runs from 0 to 2); for euclidean twice the model's largest vector length
+    (triangle inequality), where that length was measured (``None`` otherwise)."""
+    if metric == "cosine":
+        return 2.0
+    if metric != "euclidean":
+        raise ModelError(f"unknown metric {metric!r}; choose one of: {', '.join(METRICS)}")
+    norm = model_info(model).norm if model else None
+    return 2.0 * norm[1] if norm else None
+
+
+def check_threshold(threshold: float, model: str | None = None, metric: str | None = None) -> float:
+    """``threshold`` as a float, if it is a distance the metric can reach: finite, at least 0,
+    and at most :func:`max_distance` (when the model and metric say what that is). Otherwise a
+    :class:`RangeError` in one line, naming the range and the model's default."""
+    try:
+        t = float(threshold)
+    except (TypeError, ValueError):
+        raise RangeError(f"threshold {threshold!r} is not a number") from None
+    metric = metric or (default_metric(model) if model else None)
+    hi = max_distance(model, metric) if metric else None
+    span = f"from 0 to {hi:g}" if hi is not None else "of 0 or more"
+    what = f"a {metric} distance {span}" if metric else f"a distance {span}"
+    default = f"; the default for {model} is {default_threshold(model, metric)}" if model and metric else ""
+    if not math.isfinite(t):
+        raise RangeError(f"threshold {t} is not a finite number: give {what}{default}")
+    if t < 0 or (hi is not None and t > hi):
+        reach = (f" (two {model} vectors, at most {hi / 2:g} long, are never further apart)"
+                 if hi is not None and model and metric == "euclidean" else "")
+        raise RangeError(f"threshold {t:g} is outside the metric's range: give {what}{reach}{default}")
+    return t
 
 
 def distances(queries: np.ndarray, gallery: np.ndarray, metric: str = "euclidean") -> np.ndarray:
@@ -134,6 +168,6 @@ def verify_vectors(
     """Decide whether two vectors of the same ``model`` show the same person."""
     metric = metric or default_metric(model)
     base = default_threshold(model, metric)
-    t = base if threshold is None else float(threshold)
+    t = base if threshold is None else check_threshold(threshold, model, metric)
     d = float(distances(a, np.atleast_2d(b), metric)[0])
     return Verdict(bool(is_match(d, t)), round(d, 6), t, round(float(similarity(d, base)), 3), metric, model)

@@ -31,6 +31,7 @@ def rank(queries: np.ndarray, matrix: GalleryMatrix, *, metric: str, threshold: 
     Returns:
         ``M`` lists of :class:`Match`, nearest first.
     """
+    compare.check_threshold(threshold, metric=metric)
     q = np.atleast_2d(np.asarray(queries, np.float32))
     n = matrix.vectors.shape[0]
     if n == 0 or q.shape[0] == 0:
@@ -61,4 +62,5 @@ def redecide(matches: list[Match], threshold: float) -> list[Match]:
 
     Only the match flag changes: similarity stays anchored on the model's default threshold.
     """
+    compare.check_threshold(threshold)
     return [replace(m, match=bool(is_match(m.distance, threshold))) for m in matches]

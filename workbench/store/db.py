@@ -134,7 +134,7 @@ class Database:
         if exists and self.path.is_dir():
             raise DatabaseError(f"{self.path}: is a folder, not a database file")
         if exists and self.path.stat().st_size == 0:
-            raise DatabaseError(f"{self.path}: empty file, not a DuckDB database")
+            _refuse_empty(self.path)
         if not exists and (not create or read_only):
             raise DatabaseError(f"{self.path}: no database here yet (enrol some faces first)")
         if not exists:
@@ -285,8 +285,9 @@ class Database:
                     con.execute(f'COPY FROM DATABASE "{source}" TO workbench_compact')
                 finally:
                     con.execute("DETACH workbench_compact")
-            except duckdb.Error as err:
-                tmp.unlink(missing_ok=True)
+            except duckdb.Error as err:  # e.g. a full disk: the copy and its WAL hold face data, remove both
+                for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+                    leftover.unlink(missing_ok=True)
                 raise DatabaseError(f"{self.path}: could not compact the file, so deleted data may still be "
                                     f"in it; retry with `workbench gallery compact` ({first_line(err)})") from None
             con.close()  # checkpoints: the old file's WAL is merged and gone before the swap
@@ -314,6 +315,17 @@ def _connect(path: Path, read_only: bool):  # -> duckdb.DuckDBPyConnection
         raise DatabaseError(f"{path}: not a readable DuckDB database ({first_line(err)})") from None
     except duckdb.Error as err:
         raise DatabaseError(f"{path}: not a readable DuckDB database ({first_line(err)})") from None
+
+
+def _refuse_empty(path: Path) -> None:
+    """An empty file is not a database, unless another process is creating it right now (two
+    enrolments into a new file at once): then that process's lock is the message."""
+    try:
+        _connect(path, True).close()
+    except DatabaseError as err:
+        if "locked by another process" in str(err):
+            raise
+    raise DatabaseError(f"{path}: empty file, not a DuckDB database")
 
 
 def _fsync_dir(folder: Path) -> None:

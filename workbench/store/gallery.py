@@ -221,6 +221,9 @@ class GalleryStore:
                         f"{self.path}: a {vec.shape[0]}-d vector cannot go in a {self.model} "
                         f"({self.dim}-d) database; nothing was changed"
                     )
+                if not np.isfinite(vec).all():
+                    raise DatabaseError(f"{self.path}: a vector of {rec.person!r} holds NaN or infinite values; "
+                                        "nothing was changed")
                 if rec.image_sha256 not in seen_before:
                     dup = first(cur.execute(
                         "SELECT 1 FROM faces WHERE gallery_id = ? AND image_sha256 = ? AND model = ? LIMIT 1",

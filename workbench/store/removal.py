@@ -1,0 +1,115 @@
+"""What a deletion would remove, counted before anything is removed.
+
+A mixin of :class:`workbench.store.GalleryDB`. Every destructive command and the Gallery page
+say first what they will remove (people, faces, search-log rows, and rows of any other table
+tied to those faces or people, such as sightings), and deleting a whole gallery asks for a
+confirmation that names those counts. The counts use the same rows the deletions use
+(:mod:`workbench.store.gallery`, :func:`workbench.store.audit.forget_in_log`).
+
+A table added later joins the preview when it names the faces, people or galleries it refers
+to in a ``face_id``, ``person_id`` or ``gallery_id`` column.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.errors import GalleryError
+from workbench.store.db import reads
+from workbench.store.results import first
+
+#: The tables whose rows a gallery deletion removes directly; any other data table is counted
+#: through its ``face_id`` / ``person_id`` / ``gallery_id`` column (see :func:`_linked_tables`).
+_CORE = ("galleries", "people", "faces", "searches")
+_LINKS = ("face_id", "person_id", "gallery_id")
+
+
+def _linked_tables(cur: Any) -> dict[str, str]:
+    """Data tables other than the core ones that refer to faces, people or galleries: table ->
+    the most specific link column it has."""
+    rows = cur.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = current_schema() AND column_name IN ('face_id', 'person_id', 'gallery_id')"
+    ).fetchall()
+    found: dict[str, str] = {}
+    for table, column in rows:
+        if table in _CORE or table == "meta":
+            continue
+        if table not in found or _LINKS.index(column) < _LINKS.index(found[table]):
+            found[table] = column
+    return found
+
+
+def _count_in_log(cur: Any, face_ids: list[int]) -> int:
+    if not face_ids:
+        return 0
+    row = first(cur.execute("SELECT count(*) FROM searches "
+                            "WHERE list_has_any(flatten(result_face_ids), ?::BIGINT[])", [face_ids]))
+    return int(row[0])
+
+
+class Removal:
+    """Deletion previews (a mixin of :class:`~workbench.store.GalleryDB`)."""
+
+    @reads
+    def deletion_counts(self, gallery: str, *, person: str | None = None,
+                        face_id: int | None = None) -> dict[str, int]:
+        """Rows that deleting gallery ``gallery`` (or one ``person`` or one ``face_id`` of it)
+        would remove, per table: ``{"people": n, "faces": n, "searches": n, ...}``, plus any
+        linked table (``sightings``). Raises :class:`GalleryError` for an unknown gallery,
+        person or face, as the deletion itself would; changes nothing."""
+        cur = self.cursor()
+        gid = self.gallery_id(gallery, cur=cur)
+        if face_id is not None:
+            row = first(cur.execute("SELECT g.name FROM faces f JOIN galleries g ON g.id = f.gallery_id "
+                                    "WHERE f.id = ?", [int(face_id)]))
+            if not row:
+                raise GalleryError(f"no face with id {face_id}")
+            if row[0] != gallery:
+                raise GalleryError(f"face {face_id} is in gallery {row[0]!r}, not in {gallery!r}; nothing was deleted")
+            faces, people = [int(face_id)], []
+        elif person is not None:
+            row = first(cur.execute("SELECT id FROM people WHERE gallery_id = ? AND name = ?", [gid, person]))
+            if not row:
+                raise GalleryError(f"no person {person!r} in gallery {gallery!r}")
+            people = [int(row[0])]
+            faces = [r[0] for r in cur.execute("SELECT id FROM faces WHERE person_id = ?", people).fetchall()]
+        else:
+            people = [r[0] for r in cur.execute("SELECT id FROM people WHERE gallery_id = ?", [gid]).fetchall()]
+            faces = [r[0] for r in cur.execute("SELECT id FROM faces WHERE gallery_id = ?", [gid]).fetchall()]
+        if face_id is None and person is None:  # the whole gallery: its own log rows go too
+            searches = int(first(cur.execute("SELECT count(*) FROM searches WHERE gallery = ?", [gallery]))[0])
+        else:
+            searches = _count_in_log(cur, faces)
+        counts = {"people": len(people), "faces": len(faces), "searches": searches}
+        ids = {"face_id": faces, "person_id": people, "gallery_id": [gid] if face_id is None and person is None else []}
+        for table, column in _linked_tables(cur).items():
+            if column == "gallery_id" and not ids["gallery_id"]:  # rows tied only to the gallery stay
+                continue
+            counts[table] = int(first(cur.execute(
+                f'SELECT count(*) FROM "{table}" WHERE "{column}" IN (SELECT unnest(?::BIGINT[]))',
+                [[int(i) for i in ids[column]]]))[0])
+        return counts
+
+    @reads
+    def purge_counts(self) -> dict[str, int]:
+        """Rows that purging everything would remove, per data table (every table but ``meta``)."""
+        cur = self.cursor()
+        return {t: int(first(cur.execute(f'SELECT count(*) FROM "{t}"'))[0]) for t in self.data_tables()}
+
+
+#: How each table's rows are named in a sentence (any other table: by its own name).
+_WORDS = {"galleries": ("gallery", "galleries"), "people": ("person", "people"), "faces": ("face", "faces"),
+          "searches": ("search-log row", "search-log rows"), "sightings": ("sighting", "sightings"),
+          "embedding_cache": ("cached vector", "cached vectors")}
+
+
+def describe(counts: dict[str, int]) -> str:
+    """``{"people": 1, "faces": 2, "searches": 0}`` -> ``"1 person, 2 faces and 0 search-log rows"``."""
+    parts = []
+    for table, n in counts.items():
+        one, many = _WORDS.get(table, (f"{table} row", f"{table} rows"))
+        parts.append(f"{n} {one if n == 1 else many}")
+    if len(parts) > 1:
+        return ", ".join(parts[:-1]) + " and " + parts[-1]
+    return parts[0] if parts else "nothing"
