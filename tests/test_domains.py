@@ -85,14 +85,16 @@ def test_library_entry_points_refuse_thresholds_outside_the_range():
 
 
 def test_the_app_sliders_stay_inside_the_range():
-    """The sidebar's threshold slider runs from 0 to twice the model's default, for every model."""
+    """The sidebar's threshold slider runs from 1 % to 99.9 % similarity: for every model and metric
+    both ends are distances the metric can reach."""
     for model in embed.MODELS:
         for metric in compare.METRICS:
-            top = round(compare.default_threshold(model, metric) * 2, 3)
-            assert compare.check_threshold(top, model, metric) == top
+            base = compare.default_threshold(model, metric)
+            for percent in (1.0, 99.9):
+                d = compare.distance_for_similarity(percent, base)
+                assert compare.check_threshold(d, model, metric) == d
     source = (ROOT / "workbench" / "app" / "ui.py").read_text()
-    assert ('sb.slider(\n        f"Match threshold ({compare.default_metric(model)} distance)", 0.0, '
-            'round(default_t * 2, 3)') in source
+    assert '"Match threshold (similarity %)", 1.0, 99.9,' in source
 
 
 # -- strict JSON -----------------------------------------------------------------------------
@@ -116,7 +118,9 @@ def json_commands(group: click.Group = cli, path: tuple[str, ...] = ()):
 
 #: Benchmarks that time DeepFace on every run: run by hand; their output goes through the same
 #: helper (checked below from the source).
-BY_HAND = {("bench", "enrol"), ("bench", "video")}
+#: benchmarks run by hand on real data, and `watch` (its JSON is parsed strictly in test_watch_cli.py)
+BY_HAND = {("bench", "enrol"), ("bench", "video"), ("bench", "watch"), ("bench", "clusters"), ("bench", "face-choice"),
+           ("bench", "face-size"), ("watch",)}
 
 
 @pytest.fixture(scope="module")
@@ -130,8 +134,9 @@ def json_setup(tmp_path_factory, astronaut_png):
         f"{a.relative_to(tmp / 'people')},{b.relative_to(tmp / 'people')},{'Yes' if a.parent == b.parent else 'No'}"
         for a, b in [(photos[0], photos[2]), (photos[0], photos[1]), (photos[1], photos[3])]) + "\n")
     db = tmp / "j.duckdb"
-    assert run("--db", db, "enrol", tmp / "people", "--gallery", "g").exit_code == 0
-    one = run("--db", db, "enrol", tmp / "people" / "person00", "--gallery", "g0", "--person", "person00")
+    assert run("--db", db, "enrol", tmp / "people", "--gallery", "g", "--consent").exit_code == 0
+    one = run("--db", db, "enrol", tmp / "people" / "person00", "--gallery", "g0", "--person", "person00",
+              "--consent")
     assert one.exit_code == 0, one.output
     return tmp, db, photos
 
@@ -140,14 +145,18 @@ def _cases(tmp: Path, db: Path, photos: list[Path], png: Path) -> dict[tuple[str
     return {
         ("detect",): ["detect", png],
         ("verify",): ["verify", photos[0], photos[1]],
-        ("enrol",): ["enrol", photos[0], "--gallery", "g2", "--person", "p"],
+        ("enrol",): ["enrol", photos[0], "--gallery", "g2", "--person", "p", "--consent"],
         ("search",): ["search", png, "--gallery", "g"],
         ("gallery", "list"): ["gallery", "list"],
         ("gallery", "show"): ["gallery", "show", "g"],
         ("eval", "pairs"): ["eval", "pairs", tmp / "pairs.csv", "--images", tmp / "people"],
         ("eval", "folder"): ["eval", "folder", tmp / "people"],
         ("eval", "search"): ["eval", "search", "--probes", tmp / "people", "--gallery", "g"],  # no non-mated probe
-        ("eval", "replay"): ["eval", "replay", "--probes", tmp / "people" / "person01", "--gallery", "g0"],
+        ("eval", "replay"): ["eval", "replay", "--probes", tmp / "people" / "person01", "--gallery", "g0",
+                             "--none-enrolled"],
+        ("sightings",): ["sightings", "--gallery", "g"],
+        ("identities", "list"): ["identities", "list", "--gallery", "g"],
+        ("watchlist", "list"): ["watchlist", "list", "--gallery", "g"],
         ("bench", "search"): ["bench", "search", "--sizes", "50"],
         ("bench", "detect"): ["bench", "detect", png, "--sides", "256"],
     }

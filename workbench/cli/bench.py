@@ -207,8 +207,7 @@ def bench_watch_cmd(file: str | None, cameras: str, with_ray: bool, sizes: str, 
 
     from workbench import config
     from workbench.bench.watch import bench_watch
-    from workbench.cli.watch import echo_strict_json
-
+    
     if file is None:
         base = config.faces_dir()
         file = str(base / "face-recognition-examples" / "short_hamilton_clip.mp4") if base else ""
@@ -224,7 +223,7 @@ def bench_watch_cmd(file: str | None, cameras: str, with_ray: bool, sizes: str, 
                     progress=_progress("benchmarking"))
     r["load_average"] = [round(x, 2) for x in os.getloadavg()]
     if as_json:
-        echo_strict_json(r)
+        _echo_json(r)
         return
     click.echo(f"bench video loop: {r['bench_video_fps']} fps; one watched camera (fast): {r['one_camera_fast_fps']} fps "
                f"({r['one_camera_vs_bench_video']}x)")
@@ -248,14 +247,13 @@ def bench_clusters_cmd(people: int, photos: int, seed: int, as_json: bool) -> No
     """Purity of anonymous identities on footage of known people (LFW, the shared clip)."""
     from workbench import config
     from workbench.bench.clusters import bench_clusters
-    from workbench.cli.watch import echo_strict_json
-
+    
     base = config.faces_dir()
     if base is None or not (base / "lfw").is_dir():
         raise WorkbenchError("the shared photos with LFW (../shared/data/faces/lfw) are not on this machine")
     r = bench_clusters(base, people=people, photos=photos, seed=seed, progress=_progress("benchmarking"))
     if as_json:
-        echo_strict_json(r)
+        _echo_json(r)
         return
     for key in ("lfw", "hamilton"):
         part = r[key]

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import click
 
-from workbench.cli.base import Ctx, cli
-from workbench.cli.watch import echo_strict_json
+from workbench.cli.base import Ctx, _echo_json, cli
 from workbench.errors import WorkbenchError
 
 
@@ -24,7 +23,7 @@ def identities_list(obj: Ctx, gallery: str, as_json: bool) -> None:
     with obj.open_db(create=False, read_only=True) as db:
         df = db.identities(gallery)
     if as_json:
-        echo_strict_json(df.to_dicts())
+        _echo_json(df.to_dicts())
         return
     if df.height == 0:
         click.echo(f"{gallery}: no anonymous identities")
@@ -136,7 +135,7 @@ def watchlist_list(obj: Ctx, gallery: str, as_json: bool) -> None:
     with obj.open_db(create=False, read_only=True) as db:
         df = db.watchlist(gallery)
     if as_json:
-        echo_strict_json(df.to_dicts())
+        _echo_json(df.to_dicts())
         return
     for r in df.iter_rows(named=True):
         click.echo(f"{r['person']}: {r['list']} (since {r['added_at']:%Y-%m-%d %H:%M})")

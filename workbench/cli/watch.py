@@ -4,19 +4,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
-from typing import Any
 
 import click
 
-from workbench.cli.base import Ctx, cli
+from workbench.cli.base import Ctx, _echo_json, cli
 from workbench.errors import WorkbenchError
-
-
-def echo_strict_json(obj: Any) -> None:
-    """Strict JSON on stdout (no NaN or Infinity: they are null, with words elsewhere)."""
-    click.echo(json.dumps(obj, indent=2, default=str, allow_nan=False))
 
 
 def _ray_choice(value: str | None, sources: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
@@ -155,7 +148,7 @@ def watch(obj: Ctx, cameras: tuple[str, ...], gallery: str, fast: bool, keep_chi
     if report_dir:
         out["report"] = str(page)
     if as_json:
-        echo_strict_json(out)
+        _echo_json(out)
     else:
         click.echo(f"watch run {summary.run_id} ({summary.mode}): {summary.sightings} sightings, {summary.alerts} "
                    f"alerts, {summary.new_identities} new anonymous identities in {summary.seconds:.1f} s")
@@ -222,7 +215,7 @@ def sightings(obj: Ctx, gallery: str, person: str | None, identity: str | None, 
 
             data = who_was_there_json(db, gallery, **filters)
             if as_json:
-                echo_strict_json(data)
+                _echo_json(data)
                 return
             for r in data["identities"]:
                 click.echo(f"{r['who']:<24} {r['kind']:<9} {r['sightings']:>4} sighting(s) on "
@@ -231,7 +224,7 @@ def sightings(obj: Ctx, gallery: str, person: str | None, identity: str | None, 
             return
         df = db.sightings(gallery, **filters)
     if as_json:
-        echo_strict_json(df.drop("has_chip").to_dicts())
+        _echo_json(df.drop("has_chip").to_dicts())
         return
     if df.height == 0:
         click.echo(f"{gallery}: no sightings match")

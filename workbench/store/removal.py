@@ -17,6 +17,7 @@ from typing import Any
 from workbench.errors import GalleryError
 from workbench.store.db import reads
 from workbench.store.results import first
+from workbench.store.sightings import WATCH_TABLES, count_sightings
 
 #: The tables whose rows a gallery deletion removes directly; any other data table is counted
 #: through its ``face_id`` / ``person_id`` / ``gallery_id`` column (see :func:`_linked_tables`).
@@ -33,7 +34,7 @@ def _linked_tables(cur: Any) -> dict[str, str]:
     ).fetchall()
     found: dict[str, str] = {}
     for table, column in rows:
-        if table in _CORE or table == "meta":
+        if table in _CORE or table in WATCH_TABLES or table == "meta":  # counted by their own rules
             continue
         if table not in found or _LINKS.index(column) < _LINKS.index(found[table]):
             found[table] = column
@@ -82,6 +83,8 @@ class Removal:
         else:
             searches = _count_in_log(cur, faces)
         counts = {"people": len(people), "faces": len(faces), "searches": searches}
+        if face_id is None:  # a face's deletion leaves its person's sightings; a person's or a gallery's takes them
+            counts.update(count_sightings(cur, gid, gallery, None if person is None else people))
         ids = {"face_id": faces, "person_id": people, "gallery_id": [gid] if face_id is None and person is None else []}
         for table, column in _linked_tables(cur).items():
             if column == "gallery_id" and not ids["gallery_id"]:  # rows tied only to the gallery stay
@@ -101,6 +104,9 @@ class Removal:
 #: How each table's rows are named in a sentence (any other table: by its own name).
 _WORDS = {"galleries": ("gallery", "galleries"), "people": ("person", "people"), "faces": ("face", "faces"),
           "searches": ("search-log row", "search-log rows"), "sightings": ("sighting", "sightings"),
+          "identities": ("anonymous identity", "anonymous identities"),
+          "watchlist": ("watchlist entry", "watchlist entries"), "watch_runs": ("watch run", "watch runs"),
+          "watch_progress": ("camera progress mark", "camera progress marks"),
           "embedding_cache": ("cached vector", "cached vectors")}
 
 

@@ -98,19 +98,41 @@ def _vec(v: np.ndarray | None) -> list[float] | None:
     return None if v is None else np.asarray(v, np.float32).reshape(-1).tolist()
 
 
+def _watch_rows(gallery_id: int, gallery: str, person_ids: Sequence[int] | None) -> list[tuple[str, str, list]]:
+    """``(table, WHERE clause, parameters)`` of the rows the watch stored about ``person_ids`` of a
+    gallery (their sightings, as the person or as a candidate, and watchlist rows), or with ``None``
+    everything it stored for the gallery: one place for the deletion and its preview."""
+    if person_ids is None:
+        return [(t, "gallery_id = ?", [gallery_id]) for t in ("sightings", "identities", "watchlist", "watch_progress")] \
+            + [("watch_runs", "gallery = ?", [gallery])]
+    ids = [int(i) for i in person_ids]
+    if not ids:
+        return []
+    return [("sightings", "gallery_id = ? AND (list_contains(?::INTEGER[], person_id) "
+                          "OR list_contains(?::INTEGER[], candidate_id))", [gallery_id, ids, ids]),
+            ("watchlist", "list_contains(?::INTEGER[], person_id)", [ids])]
+
+
+#: The watch's tables (they are counted and deleted by :func:`_watch_rows`, not by a generic link).
+WATCH_TABLES = ("sightings", "identities", "watchlist", "watch_progress", "watch_runs")
+
+
 def forget_sightings(cur: Any, gallery_id: int, gallery: str, person_ids: Sequence[int] | None = None) -> None:
     """Delete the sightings (and watchlist rows) of ``person_ids`` of a gallery, or with ``None``
     everything the watch stored for the gallery: sightings, identities, watchlists, progress, runs."""
-    if person_ids is None:
-        for table in ("sightings", "identities", "watchlist", "watch_progress"):
-            cur.execute(f"DELETE FROM {table} WHERE gallery_id = ?", [gallery_id])
-        cur.execute("DELETE FROM watch_runs WHERE gallery = ?", [gallery])
-        return
-    ids = [int(i) for i in person_ids]
-    if ids:
-        cur.execute("DELETE FROM sightings WHERE gallery_id = ? AND (list_contains(?::INTEGER[], person_id) "
-                    "OR list_contains(?::INTEGER[], candidate_id))", [gallery_id, ids, ids])
-        cur.execute("DELETE FROM watchlist WHERE list_contains(?::INTEGER[], person_id)", [ids])
+    for table, where, params in _watch_rows(gallery_id, gallery, person_ids):
+        cur.execute(f"DELETE FROM {table} WHERE {where}", params)
+
+
+def count_sightings(cur: Any, gallery_id: int, gallery: str, person_ids: Sequence[int] | None = None,
+                    ) -> dict[str, int]:
+    """What :func:`forget_sightings` would delete, per table (tables with no such row left out)."""
+    counts = {}
+    for table, where, params in _watch_rows(gallery_id, gallery, person_ids):
+        n = int(first(cur.execute(f"SELECT count(*) FROM {table} WHERE {where}", params))[0])
+        if n:
+            counts[table] = n
+    return counts
 
 
 _SELECT = (
