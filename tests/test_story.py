@@ -10,17 +10,17 @@ from test_app import app, open_page
 from workbench.evaluation import story
 
 
-def test_scale_estimate_is_the_measured_rate_times_the_gallery_with_its_range():
-    # 3 of 300 stranger comparisons under the threshold: 1 %
-    d = np.r_[np.full(3, 0.5), np.full(297, 0.9)]
-    e = story.scale_estimate(d, 0.6, 80.0, 300_000)
-    assert (e.false_matches, e.comparisons) == (3, 300)
-    assert e.per_search == pytest.approx(3_000)
-    assert e.per_search_low < e.per_search < e.per_search_high
-    assert e.flagged_chance == pytest.approx(1 - 0.99 ** 300_000)
-    none = story.scale_estimate(np.full(300, 0.9), 0.6, 80.0, 300_000)
-    # nothing measured is not "nothing at scale": the upper bound stays (rule of three: about 1 %)
-    assert none.per_search == 0 and none.per_search_low == 0 and 2_000 < none.per_search_high < 4_500
+def test_step_four_carries_the_measured_rate_to_the_big_gallery_with_its_range():
+    from workbench.pipeline import Settings
+
+    # 30 of 300 stranger comparisons under the threshold (10 %): measured, not fitted
+    d = np.r_[np.full(30, 0.5), np.full(270, 0.9)]
+    step = story.scale_step(d, Settings(), 300_000)
+    assert "at 80 %: about 30,000 false candidates per search (measured)" in step.figure, step.figure
+    assert "30 false matches in 300 comparisons" in step.text and "EXTRAPOLATED" in step.text
+    none = story.scale_step(np.full(300, 0.9), Settings(), 300_000)
+    # nothing measured is not "nothing at scale": the bound the data allows is said in words
+    assert "The data alone can only say there would be fewer than" in none.text, none.text
 
 
 def test_story_runs_its_five_steps_on_the_packaged_demo(demo_photos, db_path, monkeypatch):

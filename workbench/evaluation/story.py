@@ -20,7 +20,6 @@ from typing import Any, Callable
 import numpy as np
 
 from workbench import config
-from workbench.evaluation import metrics
 from workbench.evaluation.embedding import embed_files
 from workbench.pipeline import Settings, capture, compare
 from workbench.pipeline.compare import is_match
@@ -154,42 +153,6 @@ def loosen_threshold(crowd: SearchResult, settings: Settings = Settings()) -> St
 
 # -- 4. at scale -----------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class ScaleEstimate:
-    """False candidates expected per search of an innocent face in a gallery of ``gallery_size``."""
-
-    similarity: float
-    gallery_size: int
-    false_matches: int          # measured, among ``comparisons`` stranger comparisons
-    comparisons: int
-    per_search: float           # expected false candidates per search
-    per_search_low: float       # from the 95 % Wilson interval of the per-comparison rate
-    per_search_high: float
-    flagged_chance: float       # chance an innocent probe gets at least one false candidate
-    flagged_chance_high: float
-
-
-def scale_estimate(impostor: np.ndarray, threshold: float, similarity: float, gallery_size: int) -> ScaleEstimate:
-    """The one place the story turns measured stranger distances into a figure at scale.
-
-    For now: the measured per-comparison false match rate ``k/n`` (with its 95 % Wilson
-    interval) times the gallery size, and ``1 - (1 - p)^N`` for the chance of any false
-    candidate, assuming independent comparisons. Issue 15a builds the library's answer from
-    the impostor distance distribution; switch to it here when it lands.
-    """
-    d = np.asarray(impostor, np.float64).reshape(-1)
-    n, k = int(d.size), int(is_match(d, threshold).sum())
-    if n == 0:
-        nan = float("nan")
-        return ScaleEstimate(similarity, gallery_size, 0, 0, nan, nan, nan, nan, nan)
-    p, high = k / n, metrics.wilson_upper(k, n)
-    low = 1.0 - metrics.wilson_upper(n - k, n) if k else 0.0  # Wilson, mirrored: lower(k) = 1 - upper(n - k)
-    chance = float(metrics.any_match_probability(p, gallery_size))
-    chance_high = float(metrics.any_match_probability(high, gallery_size))
-    return ScaleEstimate(similarity, gallery_size, k, n, p * gallery_size, max(low, 0.0) * gallery_size,
-                         high * gallery_size, chance, chance_high)
-
-
 def stranger_distances(db: GalleryDB, settings: Settings = Settings(), crowd: SearchResult | None = None,
                        progress: Progress | None = None) -> np.ndarray:
     """Distances of faces known not to be on the watch list to every watch-list face: the
@@ -204,47 +167,26 @@ def stranger_distances(db: GalleryDB, settings: Settings = Settings(), crowd: Se
 
 
 def scale_step(impostor: np.ndarray, settings: Settings = Settings(), gallery_size: int = SCALE_GALLERY) -> Step:
-    """Step 4: the measured stranger comparisons, carried to a gallery of ``gallery_size`` faces."""
-    import plotly.graph_objects as go
+    """Step 4: the measured stranger comparisons, carried to a gallery of ``gallery_size`` faces by
+    the library's scale answer (:func:`workbench.evaluation.scale.scale_answer`)."""
+    from workbench.evaluation import plots, scale
 
-    at = {s: scale_estimate(impostor, compare.distance_for_similarity(s, settings.similarity_base), s, gallery_size)
-          for s in (80.0, 99.0)}
-    e80, e99 = at[80.0], at[99.0]
-    sizes = np.unique(np.logspace(3, np.log10(20_000_000), 30).astype(int))
-    fig = go.Figure()
-    for e, colour in ((e80, "#e76f51"), (e99, "#264653")):
-        rate = e.false_matches / e.comparisons if e.comparisons else float("nan")
-        high = e.per_search_high / gallery_size
-        fig.add_trace(go.Scatter(x=sizes, y=sizes * rate, name=f"{e.similarity:.0f} %: measured rate",
-                                 line=dict(color=colour)))
-        fig.add_trace(go.Scatter(x=sizes, y=sizes * high, name=f"{e.similarity:.0f} %: 95 % upper bound",
-                                 line=dict(color=colour, dash="dot")))
-    fig.add_vline(x=gallery_size, line=dict(color="grey", dash="dash"), annotation_text=f"{gallery_size:,} faces")
-    fig.update_layout(title="False candidates per search of an innocent face (EXTRAPOLATED)", height=360,
-                      xaxis=dict(title="gallery size (faces)", type="log"),
-                      yaxis=dict(title="false candidates per search", type="log"),
-                      margin=dict(l=40, r=20, t=40, b=40), legend=dict(orientation="h", y=-0.3))
-
-    def words(e: ScaleEstimate) -> str:
-        if e.false_matches == 0:
-            return (f"no false match in {e.comparisons} comparisons. That does not mean none at scale: it only "
-                    f"says the rate is low enough that a {gallery_size:,}-face gallery would give at most about "
-                    f"{e.per_search_high:,.0f} false candidates per search, and the data cannot rule out that "
-                    f"{e.flagged_chance_high:.0%} of innocent people's searches return at least one")
-        return (f"{e.false_matches} false matches in {e.comparisons} comparisons, so about {e.per_search:,.0f} false "
-                f"candidates per search of a {gallery_size:,}-face gallery (between {e.per_search_low:,.0f} and "
-                f"{e.per_search_high:,.0f}), and about {e.flagged_chance:.0%} of innocent people's searches return "
-                "at least one")
-
+    answer = scale.scale_answer(impostor, scale.thresholds_for(settings.similarity_base),
+                                sizes=(1_000, 10_000, gallery_size, 1_000_000, 20_000_000))
+    r80, r99 = answer.row(80.0), answer.row(99.0)
+    (e80, _), (e99, _) = r80.at(gallery_size), r99.at(gallery_size)
     text = (f"Washington County, Oregon, searched about {gallery_size:,} mugshots. We compared strangers' faces "
             "(the crowd's, and deepface's test photos of other public figures) with the watch list "
-            f"{e80.comparisons} times and counted false matches. At 80 %: {words(e80)}. At 99 %: {words(e99)}. "
-            "These figures are EXTRAPOLATED: they assume every comparison is independent and that these few "
-            "hundred comparisons stand for a real gallery; so few comparisons give a wide range.")
+            f"{answer.comparisons:,} times and counted false matches. {answer.sentence(gallery_size, 80.0)} "
+            f"{answer.sentence(gallery_size, 99.0)} These figures are EXTRAPOLATED. {scale.ASSUMES}")
+
+    def figure(r, e) -> str:
+        how = "measured" if r.source == "measured" else "fitted tail; the data alone: fewer than " + \
+            scale.count(scale.expected_candidates(r.measured, gallery_size).high)
+        return f"at {r.similarity:g} %: {scale.per_search(e.value)} ({how})"
+
     return Step(f"4. The same error rate in a {gallery_size:,}-face gallery", text,
-                f"at 80 %: about {e80.per_search:,.0f} false candidates per search "
-                f"(up to {e80.per_search_high:,.0f}); at 99 %: about {e99.per_search:,.0f} "
-                f"(up to {e99.per_search_high:,.0f})", chart=fig)
+                f"{figure(r80, e80)}; {figure(r99, e99)}", chart=plots.scale_figure(answer))
 
 
 # -- 5. per group ----------------------------------------------------------------------------
