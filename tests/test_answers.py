@@ -159,7 +159,7 @@ def test_the_scale_answer_gives_counts_ranges_and_bounds_in_words():
 def test_enrolment_needs_an_explicit_consent_choice_recorded_with_its_reason(astronaut_png, db_path, tmp_path):
     for args, why in (((), "say whether the people enrolled consented"),
                       (("--no-consent",), "--no-consent needs --reason"),
-                      (("--no-consent", "--reason", "  "), "--no-consent needs --reason")):
+                      (("--no-consent", "--reason", "  "), "--reason is empty")):  # a blank value: refused first
         r = run("--db", db_path, "enrol", astronaut_png, "--gallery", "g", "--person", "eileen", *args)
         assert r.exit_code == 1 and why in r.stderr and file_state(db_path) is None, r.output
     r = run("--db", db_path, "enrol", astronaut_png, "--gallery", "g", "--person", "eileen", "--no-consent",

@@ -20,6 +20,7 @@ def test_app_enrolment_workers_start_without_the_app_script(demo_photos, db_path
     try:
         at = open_page(app(db_path, monkeypatch).run(), "enrol")
         at.text_input(key="enrol_person").input("obama").run()
+        at.radio(key="enrol_consent").set_value("They consented to being enrolled").run()
         picks = at.multiselect(key="enrol_samples")
         for name in ("obama/obama.jpg", "obama/obama2.jpg", "biden/biden.jpg", "biden/biden2.jpg"):  # >= MIN_PARALLEL
             picks = picks.select(f"face-recognition-examples/knn_examples/train/{name}")

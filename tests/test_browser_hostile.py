@@ -253,8 +253,10 @@ def test_hostile_names_are_shown_as_typed_and_reach_no_network(app, photos, tmp_
         _visit(page, url, "search")
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
             {"name": FILES[1], "mimeType": "image/jpeg", "buffer": photos[-1].read_bytes()})
-        page.wait_for_selector("text=/Face 1: /", timeout=120_000)
+        page.wait_for_selector("text=/Face 1: candidates/", timeout=120_000)  # a matched face's candidates
         _settle(page)
+        for summary in page.locator('[data-testid="stExpander"] summary').all():  # open them
+            summary.click()
         for _ in range(60):  # the candidates' captions render one after the other
             captions = flat(" ".join(page.locator('[data-testid="stMain"] [data-testid="stCaptionContainer"]')
                                      .all_inner_texts()))

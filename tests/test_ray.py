@@ -101,7 +101,7 @@ def test_enrol_spread_over_ray_stores_the_same_faces(ray_cluster, faces, tmp_pat
     vectors = {}
     for mode, extra in (("local", []), ("ray", ["--ray"])):
         db = tmp_path / f"{mode}.duckdb"
-        r = CliRunner().invoke(cli, ["--db", str(db), "enrol", str(folder), "--gallery", "g", *extra, "--json"])
+        r = CliRunner().invoke(cli, ["--db", str(db), "enrol", str(folder), "--gallery", "g", "--consent", *extra, "--json"])
         assert r.exit_code == 0, r.output
         with GalleryDB(db) as g:
             f = g.faces("g", with_embeddings=True).sort("image_sha256")
