@@ -32,6 +32,10 @@ class WeightsMissingError(ModelError):
     """Model weights are not on disk and the workbench does not download at run time."""
 
 
+class WeightsCorruptError(ModelError):
+    """A shipped weight file whose content is not the one that was shipped (sha256 mismatch)."""
+
+
 class GalleryError(WorkbenchError):
     """An unknown gallery, person or face, or a gallery operation that cannot be done."""
 

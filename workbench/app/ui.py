@@ -36,12 +36,14 @@ def load_models(detector: str, model: str) -> list[str]:
     models.get("dlib.shape5")
     if detector in ("hog", "cnn"):
         models.get(f"dlib.{detector}")
-    elif detector == "haar":
-        models.get("opencv.haar")
+    elif detector in ("haar", "yunet"):
+        models.get(f"opencv.{detector}")
     else:
         models.deepface_model("face_detector", detector)
     if model == "Dlib":
         models.get("dlib.resnet")
+    elif model == "SFace":
+        models.get("opencv.sface")
     else:
         models.deepface_model("facial_recognition", model)
     return models.loaded()

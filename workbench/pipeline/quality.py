@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from workbench.types import Detection, Quality
+from workbench.pipeline.align import eyes_and_nose
+from workbench.types import DLIB5, Detection, Quality
 
 TOO_SMALL = "too_small"
 TOO_DARK = "too_dark"
@@ -41,11 +42,9 @@ class QualityThresholds:
 DEFAULT_THRESHOLDS = QualityThresholds()
 
 
-def yaw_from_landmarks(landmarks: np.ndarray) -> float:
-    """Signed yaw proxy from dlib's 5 points ``(5, 2)``: 0 frontal, about +-1 in profile."""
-    eye_a = landmarks[0:2].mean(axis=0)
-    eye_b = landmarks[2:4].mean(axis=0)
-    nose = landmarks[4]
+def yaw_from_landmarks(landmarks: np.ndarray, scheme: str = DLIB5) -> float:
+    """Signed yaw proxy from five points ``(5, 2)`` in ``scheme``: 0 frontal, about +-1 in profile."""
+    eye_a, eye_b, nose = eyes_and_nose(landmarks, scheme)
     axis = eye_a - eye_b
     norm2 = float(axis @ axis)
     if norm2 < 1e-6:
@@ -71,7 +70,7 @@ def measure(image: np.ndarray, detection: Detection) -> tuple[float, float, floa
     brightness = float(gray.mean())
     norm = cv2.resize(gray, (_NORM_SIDE, _NORM_SIDE), interpolation=cv2.INTER_AREA)
     sharpness = float(cv2.Laplacian(norm, cv2.CV_64F).var())
-    yaw = yaw_from_landmarks(detection.landmarks_array())
+    yaw = yaw_from_landmarks(detection.landmarks_array(), detection.scheme)
     return sharpness, brightness, yaw
 
 
