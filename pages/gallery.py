@@ -8,7 +8,7 @@ from workbench.app import ui
 cur = ui.current()
 db = ui.db()
 st.title(f"Gallery: {cur.gallery}")
-if ui.gallery_matrix(cur.gallery) is None:
+if ui.gallery_matrix(cur.gallery, same_model=False) is None:  # browsing compares nothing
     st.stop()
 people = db.people(cur.gallery)
 st.dataframe(people, hide_index=True)

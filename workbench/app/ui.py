@@ -15,7 +15,7 @@ from typing import Any, Callable, TypeVar
 import streamlit as st
 
 from workbench import config
-from workbench.errors import WorkbenchError
+from workbench.errors import ModelMismatchError, WorkbenchError
 from workbench.pipeline import Settings, capture, compare, detect, embed, models
 from workbench.store import MEMORY, GalleryDB
 
@@ -25,9 +25,12 @@ DEFAULT_GALLERY = "demo"
 
 
 @st.cache_resource(show_spinner="Opening the gallery database ...")
-def get_db(path: str, model: str) -> GalleryDB:
-    """One connection per process and DB file; each thread gets its own cursor from it."""
-    return GalleryDB(path, model)
+def get_db(path: str, _model: str = embed.DEFAULT_MODEL) -> GalleryDB:
+    """One connection per process and DB file, whatever the model (galleries of several models
+    share a file; two connections to one file would fight over compaction); each thread gets its
+    own cursor from it. ``_model`` (not part of the cache key) only decides the vector size of a
+    file created here: pages pass the session's model to every call that reads or writes vectors."""
+    return GalleryDB(path, _model)
 
 
 @st.cache_resource(show_spinner="Loading face models (once per process) ...")
@@ -75,6 +78,8 @@ def sidebar() -> Current | None:
         "Classroom mode (nothing saved)", value=str(config.db_path()) == MEMORY, key="classroom",
         help="Keep the gallery in memory: nothing is written to disk, and it is gone when the app stops.")
     db_path = MEMORY if classroom else sb.text_input("Database file", value=str(config.db_path()), key="db_path")
+    if "_use_model" in st.session_state:  # a "Use <model>" button asked for the gallery's model
+        st.session_state["model"] = st.session_state.pop("_use_model")
     model = sb.selectbox("Embedding model", list(embed.MODELS), key="model")
     detector = sb.selectbox("Face detector", list(detect.DETECTORS), key="detector")
     default_t = compare.default_threshold(model)
@@ -85,17 +90,28 @@ def sidebar() -> Current | None:
              "The model's default maps to 80 % similarity, half of it to 99 %.")
     sb.caption(f"= {compare.similarity(threshold, default_t):.1f} % similarity "
                f"(default {default_t} = 80 %)")
+    st.session_state["_switch_buttons"] = 0
     try:
         db = get_db(db_path, model)
-        names = db.galleries()["gallery"].to_list()
+        galleries = db.galleries()
     except WorkbenchError as err:
         st.error(str(err))
         return None
+    names = galleries["gallery"].to_list()
     options = names or [DEFAULT_GALLERY]
     gallery = sb.selectbox("Gallery", options, key="gallery", accept_new_options=True,
-                           help="Type a new name to start a new gallery.")
-    return Current(Settings(detector=detector, model=model, threshold=threshold), gallery or DEFAULT_GALLERY,
-                   db_path)
+                           help="Type a new name to start a new gallery. A gallery keeps the model of its "
+                                "first faces: galleries of several models can share the database file.")
+    gallery = gallery or DEFAULT_GALLERY
+    if gallery in names:
+        row = galleries.row(names.index(gallery), named=True)
+        note = f"{row['faces']} faces of {row['model']}"
+        sb.caption(literal(f"{gallery}: {note}" + ("" if row["model"] == model else
+                                                   f" (not {model}: searching it needs {row['model']})")))
+    if embed.model_info(model).dim != db.dim:
+        sb.warning(literal(f"{model} makes {embed.model_info(model).dim}-d vectors; this database file holds "
+                           f"{db.dim}-d vectors ({db.file_model}, SFace, Dlib): use another database file for it."))
+    return Current(Settings(detector=detector, model=model, threshold=threshold), gallery, db_path)
 
 
 def current() -> Current:
@@ -107,20 +123,39 @@ def current() -> Current:
 
 
 def db() -> GalleryDB:
+    """The database of the sidebar's file (one object per file, whatever the model)."""
     cur = current()
     return get_db(cur.db_path, cur.settings.model)
 
 
-def gallery_matrix(gallery: str):
-    """The gallery's vectors, or ``None`` with a note when the gallery does not exist yet."""
+def gallery_matrix(gallery: str, *, same_model: bool = True):
+    """The gallery's vectors, or ``None`` with a note when the gallery does not exist yet, or
+    (``same_model``) when it holds another model's vectors than the sidebar's: they are never
+    compared, and the note offers to switch the model."""
     from workbench.errors import GalleryError
 
     try:
-        return db().matrix(gallery)
+        return db().matrix(gallery, current().settings.model if same_model else None)
+    except ModelMismatchError as err:
+        model_mismatch(err)
+        return None
     except GalleryError:
         st.info(f"Gallery {gallery!r} does not exist yet: enrol faces on the Enrol page, "
                 "or load the demo gallery on Home.")
         return None
+
+
+def _use_model(model: str) -> None:
+    st.session_state["_use_model"] = model  # applied by sidebar() before its model widget is drawn
+
+
+def model_mismatch(err: ModelMismatchError) -> None:
+    """Say that a gallery holds another model's vectors, with a button that switches to that model."""
+    st.warning(literal(str(err)))
+    n = st.session_state.get("_switch_buttons", 0)
+    st.session_state["_switch_buttons"] = n + 1
+    st.button(literal(f"Use {err.gallery_model}, this gallery's model"), key=f"switch_model_{n}",
+              on_click=_use_model, args=(err.gallery_model,))
 
 
 #: Every ASCII punctuation character may be backslash-escaped in Markdown (CommonMark); escaping
@@ -145,6 +180,9 @@ def attempt(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
     """Run one library call; a :class:`WorkbenchError` becomes a visible message, not a traceback."""
     try:
         return fn(*args, **kwargs)
+    except ModelMismatchError as err:
+        model_mismatch(err)
+        return None
     except WorkbenchError as err:
         st.error(str(err))
         return None

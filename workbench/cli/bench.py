@@ -200,10 +200,10 @@ def _bench_matrix(obj: Ctx, gallery: str | None):
 
     if gallery:
         with obj.open_db(create=False, read_only=True) as db:
-            return db.matrix(gallery)
+            return db.matrix(gallery, obj.settings.model)
     folder = demo_folder()
     if folder is None:
         return None
-    with tempfile.TemporaryDirectory() as tmp, GalleryDB(Path(tmp) / "demo.duckdb") as db:
+    with tempfile.TemporaryDirectory() as tmp, GalleryDB(Path(tmp) / "demo.duckdb", obj.settings.model) as db:
         enrol_path(db, "demo", folder, obj.settings)
         return db.matrix("demo")

@@ -101,7 +101,7 @@ def eval_search(db: GalleryDB, gallery: str, probes_dir: str | os.PathLike, sett
                 labels=None, max_rank: int = 10, use_cache: bool = True,
                 progress: Callable[[int, int, str], None] | None = None) -> SearchReport:
     """Search every probe photo (its largest face) in ``gallery`` and measure FPIR/FNIR/CMC."""
-    matrix = db.matrix(gallery)  # unknown gallery: fails before any model time
+    matrix = db.matrix(gallery, settings.model)  # unknown gallery or another model's: fails before model time
     if matrix.vectors.shape[0] == 0:
         raise WorkbenchError(f"gallery {gallery!r} is empty: enrol faces first")
     probes = load_probes(probes_dir, settings, db if use_cache else None, progress)

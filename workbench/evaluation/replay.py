@@ -129,7 +129,7 @@ def run_replay(db: GalleryDB, gallery: str, probes_dir: str | os.PathLike, setti
                labels=None, similarities=SIMILARITIES, extra_similarity: float | None = None,
                use_cache: bool = True, progress: Callable[[int, int, str], None] | None = None) -> ReplayReport:
     """Search every probe photo in ``gallery``; probes named like a gallery person are left out."""
-    matrix = db.matrix(gallery)
+    matrix = db.matrix(gallery, settings.model)
     if matrix.vectors.shape[0] == 0:
         raise WorkbenchError(f"gallery {gallery!r} is empty: enrol faces first")
     probes = load_probes(probes_dir, settings, db if use_cache else None, progress)

@@ -122,6 +122,7 @@ def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settin
     folders) every that many faces: a crash then loses only the batch in progress, never part
     of one, and running the same enrolment again skips what is stored and finishes the rest.
     """
+    db.check_gallery_model(gallery, settings.model)  # another model's gallery: refused before any model time
     sources = list(sources)
     records: list[FaceRecord] = []
     skipped: list[Skip] = []
@@ -133,7 +134,7 @@ def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settin
     def flush() -> None:
         nonlocal duplicates
         if records:
-            new, dup_in_db = db.add_faces(gallery, records, consent=consent, notes=notes)
+            new, dup_in_db = db.add_faces(gallery, records, consent=consent, notes=notes, model=settings.model)
             ids.extend(new)
             duplicates += dup_in_db
             people.update(r.person for r in records)
@@ -151,7 +152,7 @@ def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settin
             except WorkbenchError as err:
                 skipped.append(Skip(src.label, f"unreadable: {getattr(err, 'reason', err)}"))
                 data = sha = None
-            if sha is not None and (sha in pending or db.has_image(gallery, sha)):
+            if sha is not None and (sha in pending or db.has_image(gallery, sha, settings.model)):
                 duplicates += 1
             elif sha is not None:
                 pending.add(sha)

@@ -50,7 +50,7 @@ def _check_index_metric(metric: str) -> None:
 
 def rank_with_index(queries: np.ndarray, db: GalleryDB, gallery: str, kind: str, *, metric: str,
                     threshold: float, top_k: int = 5, per_person: bool = True,
-                    similarity_base: float | None = None) -> tuple[list[list[Match]], int]:
+                    similarity_base: float | None = None, model: str | None = None) -> tuple[list[list[Match]], int]:
     """:func:`rank` through a search index of :mod:`workbench.index` instead of every vector:
     the index proposes candidates, whose stored vectors are then ranked exactly by :func:`rank`.
     With ``per_person``, ``top_k * PER_PERSON_DEPTH`` faces are asked for, so a person with
@@ -64,7 +64,7 @@ def rank_with_index(queries: np.ndarray, db: GalleryDB, gallery: str, kind: str,
     _, ids = gi.search(q, top_k * (PER_PERSON_DEPTH if per_person else 1))
     out = []
     for row, found in zip(q, ids):
-        out += rank(row, db.matrix_of(gallery, found), metric=metric, threshold=threshold, top_k=top_k,
+        out += rank(row, db.matrix_of(gallery, found, model), metric=metric, threshold=threshold, top_k=top_k,
                     per_person=per_person, similarity_base=similarity_base)
     return out, gi.index.size
 
@@ -81,10 +81,11 @@ def search_image(db: GalleryDB, gallery: str, source: ImageSource, settings: Set
     every vector is compared.
 
     Raises:
-        GalleryError: unknown gallery (checked before any work), or an index with a cosine model.
+        GalleryError: unknown gallery, or one of another model (checked before any work), or an
+            index with a cosine model.
         ImageError / NoFaceError: unreadable probe, or no face in it.
     """
-    db.gallery_id(gallery)
+    db.check_gallery_model(gallery, settings.model, must_exist=True)  # unknown, or another model's: before any work
     if index_kind is not None:
         _check_index_metric(settings.metric_)
     t0 = time.perf_counter()
@@ -99,14 +100,15 @@ def search_image(db: GalleryDB, gallery: str, source: ImageSource, settings: Set
     t1 = time.perf_counter()
     queries = np.stack([f.embedding.vector for f in faces])
     if index_kind is None:
-        matrix = db.matrix(gallery)
+        matrix = db.matrix(gallery, settings.model)
         gallery_faces = int(matrix.vectors.shape[0])
         ranked = rank(queries, matrix, metric=settings.metric_, threshold=settings.threshold_, top_k=top_k,
                       per_person=per_person, similarity_base=settings.similarity_base)
     else:
         ranked, gallery_faces = rank_with_index(queries, db, gallery, index_kind, metric=settings.metric_,
                                                 threshold=settings.threshold_, top_k=top_k,
-                                                per_person=per_person, similarity_base=settings.similarity_base)
+                                                per_person=per_person, similarity_base=settings.similarity_base,
+                                                model=settings.model)
     search_ms = (time.perf_counter() - t1) * 1000.0
     timings = replace(analysis.timings, search_ms=search_ms)
     if log:
@@ -115,7 +117,7 @@ def search_image(db: GalleryDB, gallery: str, source: ImageSource, settings: Set
                       result_face_ids=[[m.face_id for m in ms] for ms in ranked],
                       result_distances=[[m.distance for m in ms] for ms in ranked],
                       detect_ms=timings.detect_ms, embed_ms=timings.embed_ms, search_ms=search_ms,
-                      source=name, audit=SearchAudit(
+                      source=name, model=settings.model, audit=SearchAudit(
                           client=client, probe_sha256=capture.sha256(given),
                           probe_width=int(image.shape[1]), probe_height=int(image.shape[0]),
                           probe_boxes=tuple(tuple(f.box.as_list()) for f in faces),

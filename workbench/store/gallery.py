@@ -3,6 +3,10 @@
 A mixin of :class:`workbench.store.GalleryDB`: every method runs on the database's
 connection and locks (:mod:`workbench.store.db`). Deleting a face, a person or a gallery
 also forgets the search-log rows that returned them, then compacts the file.
+
+Each gallery states its model (``galleries.model``). Writes and reads that name a model
+(``add_faces``, ``has_image``, ``matrix``) refuse a gallery of another model with
+:class:`~workbench.errors.ModelMismatchError`; an empty gallery takes the model of its first faces.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from typing import Any, Sequence
 import numpy as np
 import polars as pl
 
-from workbench.errors import DatabaseError, GalleryError
+from workbench.errors import DatabaseError, GalleryError, ModelMismatchError
+from workbench.pipeline.embed import model_info
 from workbench.store.audit import forget_in_log
 from workbench.store.db import reads
 from workbench.store.results import first
@@ -45,6 +50,8 @@ class GalleryMatrix:
     people: list[str]
     sources: list[str]
     vectors: np.ndarray
+    #: the model that made the vectors (the gallery's)
+    model: str = ""
 
     def signature(self) -> str:
         """Which faces of which people this snapshot holds: changes when a face is added,
@@ -61,19 +68,47 @@ class GalleryStore:
 
     _matrix_cache: dict[int, tuple[Any, GalleryMatrix]]
 
+    def _model_sql(self) -> tuple[str, list]:
+        """SQL for a gallery's model (alias ``g``) and its parameters; a file of an older version
+        opened read-only has no ``galleries.model`` column: all its galleries are the file's model."""
+        return ("coalesce(g.model, ?)" if self.gallery_models else "?"), [self.file_model]
+
     @reads
     def galleries(self) -> pl.DataFrame:
-        """Every gallery with its people and face counts."""
+        """Every gallery with its model, people and face counts."""
+        expr, params = self._model_sql()
         return self._frame(
-            "SELECT g.name AS gallery, "
+            f"SELECT g.name AS gallery, {expr} AS model, "
             "(SELECT count(*) FROM people p WHERE p.gallery_id = g.id) AS people, "
             "(SELECT count(*) FROM faces f WHERE f.gallery_id = g.id) AS faces, g.created_at "
-            "FROM galleries g ORDER BY g.name"
+            "FROM galleries g ORDER BY g.name", params
         )
 
     @reads
-    def gallery_id(self, name: str, *, create: bool = False, cur: Any = None) -> int:
-        """Id of gallery ``name``; created when ``create``, else :class:`GalleryError` if unknown."""
+    def gallery_model(self, name: str, *, cur: Any = None) -> str:
+        """The model whose vectors gallery ``name`` holds (:class:`GalleryError` if unknown)."""
+        cur = cur or self.cursor()
+        gid = self.gallery_id(name, cur=cur)
+        expr, params = self._model_sql()
+        return str(first(cur.execute(f"SELECT {expr} FROM galleries g WHERE g.id = ?", params + [gid]))[0])
+
+    @reads
+    def check_gallery_model(self, name: str, model: str, *, must_exist: bool = False) -> None:
+        """Refuse (:class:`ModelMismatchError`) to use gallery ``name`` with ``model`` when it holds
+        faces of another model; a gallery that does not exist yet (unless ``must_exist``) or is
+        empty is fine. Callers check before any model time."""
+        cur = self.cursor()
+        if not must_exist and first(cur.execute("SELECT 1 FROM galleries WHERE name = ?", [name])) is None:
+            return
+        have = self.gallery_model(name, cur=cur)
+        if have != model and first(cur.execute("SELECT count(*) FROM faces f JOIN galleries g ON g.id = "
+                                               "f.gallery_id WHERE g.name = ?", [name]))[0]:
+            raise ModelMismatchError(name, have, model)
+
+    @reads
+    def gallery_id(self, name: str, *, create: bool = False, cur: Any = None, model: str | None = None) -> int:
+        """Id of gallery ``name``; created (for ``model``, default this session's) when ``create``,
+        else :class:`GalleryError` if unknown."""
         cur = cur or self.cursor()
         row = first(cur.execute("SELECT id FROM galleries WHERE name = ?", [name]))
         if row:
@@ -84,11 +119,21 @@ class GalleryStore:
             raise GalleryError(f"unknown gallery {name!r}{hint}")
         if not name or not name.strip():
             raise GalleryError("a gallery needs a non-empty name")
-        return int(first(cur.execute("INSERT INTO galleries (name) VALUES (?) RETURNING id", [name]))[0])
+        return int(first(cur.execute("INSERT INTO galleries (name, model) VALUES (?, ?) RETURNING id",
+                                     [name, model or self.model]))[0])
 
-    def create_gallery(self, name: str) -> int:
+    def create_gallery(self, name: str, model: str | None = None) -> int:
         with self.transaction() as cur:
-            return self.gallery_id(name, create=True, cur=cur)
+            return self.gallery_id(name, create=True, cur=cur, model=model)
+
+    def _adopt_model(self, cur: Any, gid: int, gallery: str, model: str) -> None:
+        """Inside a write: refuse a gallery holding another model's faces; an empty one takes ``model``."""
+        have = self.gallery_model(gallery, cur=cur)
+        if have == model:
+            return
+        if first(cur.execute("SELECT count(*) FROM faces WHERE gallery_id = ?", [gid]))[0]:
+            raise ModelMismatchError(gallery, have, model)
+        cur.execute("UPDATE galleries SET model = ? WHERE id = ?", [model, gid])
 
     def _empty(self, name: str, *, drop: bool) -> int:
         with self.transaction() as cur:
@@ -152,42 +197,49 @@ class GalleryStore:
         ))[0])
 
     @reads
-    def has_image(self, gallery: str, sha: str) -> bool:
-        """Whether an image with this content hash is already enrolled for this model."""
+    def has_image(self, gallery: str, sha: str, model: str | None = None) -> bool:
+        """Whether an image with this content hash is already enrolled for ``model`` (default this session's)."""
         row = first(self.cursor().execute(
             "SELECT 1 FROM faces f JOIN galleries g ON g.id = f.gallery_id "
-            "WHERE g.name = ? AND f.image_sha256 = ? AND f.model = ? LIMIT 1", [gallery, sha, self.model]
+            "WHERE g.name = ? AND f.image_sha256 = ? AND f.model = ? LIMIT 1", [gallery, sha, model or self.model]
         ))
         return row is not None
 
     def add_faces(self, gallery: str, records: Sequence[FaceRecord], *, create_gallery: bool = True,
                   consent: bool | None = None, notes: str | None = None,
                   people_meta: dict[str, tuple[str | None, bool | None]] | None = None,
-                  ) -> tuple[list[int], int]:
-        """Store faces in one transaction; returns ``(new face ids, duplicates skipped)``.
+                  model: str | None = None) -> tuple[list[int], int]:
+        """Store faces of ``model`` (default this session's) in one transaction; returns
+        ``(new face ids, duplicates skipped)``.
 
         A record whose image (sha256) is already in the gallery for this model is skipped, so
         enrolling the same folder twice stores nothing the second time. ``notes``/``consent``
         apply to every person of the call, ``people_meta`` (name -> (notes, consent)) per person.
+        A gallery holding another model's faces is refused (:class:`ModelMismatchError`).
         Any error rolls back every record of the call.
         """
         ids: list[int] = []
         skipped = 0
+        model = model or self.model
+        if model_info(model).dim != self.dim:
+            raise DatabaseError(f"{self.path}: holds {self.dim}-d vectors; {model} makes {model_info(model).dim}-d "
+                                "vectors, which need a file of their own; nothing was changed")
         with self.transaction() as cur:
-            gid = self.gallery_id(gallery, create=create_gallery, cur=cur)
+            gid = self.gallery_id(gallery, create=create_gallery, cur=cur, model=model)
+            self._adopt_model(cur, gid, gallery, model)
             persons: dict[str, int] = {}
             seen_before = set()
             for rec in records:
                 vec = np.asarray(rec.embedding, dtype=np.float32).reshape(-1)
                 if vec.shape[0] != self.dim:
                     raise DatabaseError(
-                        f"{self.path}: a {vec.shape[0]}-d vector cannot go in a {self.model} "
-                        f"({self.dim}-d) database; nothing was changed"
+                        f"{self.path}: a {vec.shape[0]}-d vector cannot go in a {model} "
+                        f"({self.dim}-d) gallery; nothing was changed"
                     )
                 if rec.image_sha256 not in seen_before:
                     dup = first(cur.execute(
                         "SELECT 1 FROM faces WHERE gallery_id = ? AND image_sha256 = ? AND model = ? LIMIT 1",
-                        [gid, rec.image_sha256, self.model],
+                        [gid, rec.image_sha256, model],
                     ))
                     if dup:
                         skipped += 1
@@ -204,7 +256,7 @@ class GalleryStore:
                     [gid, persons[rec.person], rec.image_sha256, rec.source_path, list(map(int, rec.box)),
                      [float(v) for v in rec.landmarks], int(q.get("size", 0)), float(q.get("sharpness", 0)),
                      float(q.get("brightness", 0)), float(q.get("yaw", 0)), float(rec.det_score),
-                     self.model, rec.detector, vec.tolist(), rec.thumbnail or None],
+                     model, rec.detector, vec.tolist(), rec.thumbnail or None],
                 ))
                 ids.append(int(row[0]))
                 seen_before.add(rec.image_sha256)
@@ -254,9 +306,15 @@ class GalleryStore:
     # -- vectors for search ---------------------------------------------------------------
 
     @reads
-    def matrix(self, gallery: str) -> GalleryMatrix:
-        """All vectors of a gallery as one ``(N, dim)`` float32 array, cached until a write."""
+    def matrix(self, gallery: str, model: str | None = None) -> GalleryMatrix:
+        """All vectors of a gallery as one ``(N, dim)`` float32 array, cached until a write.
+
+        With ``model``, a gallery holding another model's vectors is refused
+        (:class:`ModelMismatchError`): pass the model of the vectors you will compare with these.
+        """
         gid = self.gallery_id(gallery)
+        if model is not None:
+            self.check_gallery_model(gallery, model, must_exist=True)
         version = self.faces_version(gid)  # read first: a write meanwhile makes the copy stale
         cached = self._matrix_cache.get(gid)
         if cached and cached[0] == version:
@@ -274,14 +332,17 @@ class GalleryStore:
             people=df["name"].to_list(),
             sources=df["source"].to_list(),
             vectors=np.ascontiguousarray(vectors),
+            model=self.gallery_model(gallery),
         )
         self._matrix_cache[gid] = (version, m)
         return m
 
     @reads
-    def matrix_of(self, gallery: str, face_ids: np.ndarray) -> GalleryMatrix:
+    def matrix_of(self, gallery: str, face_ids: np.ndarray, model: str | None = None) -> GalleryMatrix:
         """Like :meth:`matrix`, for the given faces only (the candidates an index proposed)."""
         gid = self.gallery_id(gallery)
+        if model is not None:
+            self.check_gallery_model(gallery, model, must_exist=True)
         df = self._frame(
             "SELECT f.id, f.person_id, p.name, coalesce(f.source_path, '') AS source, f.embedding "
             "FROM faces f JOIN people p ON p.id = f.person_id "
@@ -293,5 +354,5 @@ class GalleryStore:
         return GalleryMatrix(face_ids=df["id"].to_numpy().astype(np.int64),
                              person_ids=df["person_id"].to_numpy().astype(np.int64),
                              people=df["name"].to_list(), sources=df["source"].to_list(),
-                             vectors=np.ascontiguousarray(vectors))
+                             vectors=np.ascontiguousarray(vectors), model=self.gallery_model(gallery))
 
