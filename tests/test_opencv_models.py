@@ -100,3 +100,34 @@ def test_each_model_puts_a_same_and_a_different_pair_on_the_right_side(faces, de
     other = compare.verify_embeddings(emb["img20.jpg"], emb["img1.jpg"])  # master.csv: No
     assert same.verified and not other.verified, (same, other)
     assert same.similarity > 80 > other.similarity  # one similarity scale for both models
+
+
+def test_live_pipeline_names_a_face_with_yunet_and_sface_embedded_in_a_worker(astronaut, monkeypatch):
+    from workbench.errors import ModelMismatchError
+    from workbench.live import LiveProcessor
+    from workbench.store import GalleryMatrix
+
+    s = Settings(detector="yunet", model="SFace")
+    vec = analyze(astronaut, s).faces[0].embedding.vector
+    matrix = GalleryMatrix(np.array([1]), np.array([1]), ["eileen"], [""], vec[None], model="SFace")
+    proc = LiveProcessor.realtime(s, matrix)
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("embedded on the video thread, not in the worker")
+
+    monkeypatch.setattr("workbench.pipeline.embed.embed_faces", not_here)
+    for _ in range(3):
+        proc.process(astronaut)
+    proc.flush()
+    assert proc.tracks[0].label == "eileen" and proc.tracks[0].distance < 0.05, proc.tracks
+    assert len(proc.identified) == 1  # embedded once, in the worker
+    with pytest.raises(ModelMismatchError):  # Dlib vectors are never searched in an SFace gallery
+        LiveProcessor(settings=Settings(), matrix=matrix)
+
+
+def test_detect_bench_runs_any_detector(astronaut):
+    from workbench.bench.detect import bench_detect
+
+    rows = bench_detect(astronaut, [256], repeat=1, detector="yunet")
+    assert [(r.detector, r.max_side) for r in rows] == [("yunet", None), ("yunet", 256)]
+    assert all(r.faces >= 1 for r in rows)
