@@ -183,3 +183,34 @@ def replay_growth_figure(rows) -> go.Figure:
     _layout(fig, "Replay: growth with gallery size (dotted = EXTRAPOLATION)", height=420)
     fig.update_layout(legend=dict(orientation="v", y=1, x=1.02, font=dict(size=10)))
     return fig
+
+
+# -- several models on one chart (LFW, the demographic audit) ---------------------------------
+
+#: One colour per model/detector line, in order.
+SERIES = ("#1d6fb8", "#e76f51", "#2a9d8f", "#8e44ad", "#f4a261", "#264653")
+
+
+def roc_curves_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str = "ROC") -> go.Figure:
+    """ROC of several models on one chart: ``label -> (fmr, fnmr)`` over all thresholds. Curves do
+    not depend on any threshold, so models with different distances compare directly."""
+    fig = go.Figure()
+    for k, (label, (fmr, fnmr)) in enumerate(curves.items()):
+        fig.add_trace(go.Scatter(x=np.clip(np.asarray(fmr, float), 1e-4, 1), y=1 - np.asarray(fnmr, float),
+                                 mode="lines", line=dict(shape="hv", color=SERIES[k % len(SERIES)]), name=label))
+    fig.update_layout(xaxis=dict(title="false match rate (log; 0 drawn at 1e-4)", type="log"),
+                      yaxis=dict(title="true match rate (1 - FNMR)"))
+    return _layout(fig, title, height=380)
+
+
+def det_curves_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str = "DET") -> go.Figure:
+    """DET of several models on one chart (both axes log, zeros drawn at 1e-4)."""
+    fig = go.Figure()
+    for k, (label, (fmr, fnmr)) in enumerate(curves.items()):
+        fig.add_trace(go.Scatter(x=np.clip(fmr, 1e-4, 1), y=np.clip(fnmr, 1e-4, 1), mode="lines",
+                                 line=dict(shape="hv", color=SERIES[k % len(SERIES)]), name=label))
+    fig.add_trace(go.Scatter(x=[1e-4, 1], y=[1e-4, 1], mode="lines", line=dict(dash="dot", color="grey"),
+                             name="FMR = FNMR"))
+    fig.update_layout(xaxis=dict(title="false match rate (log)", type="log"),
+                      yaxis=dict(title="false non-match rate (log)", type="log"))
+    return _layout(fig, title, height=380)
