@@ -105,7 +105,10 @@ class Quality:
     """Measurements of one face crop and the gate's verdict.
 
     ``reason`` is ``None`` for an accepted face, else one of
-    :data:`workbench.quality.REASONS` (like Rekognition's UnindexedFaces reasons).
+    :data:`workbench.quality.REASONS` (like Rekognition's UnindexedFaces reasons); ``rule``
+    then states the measurement against the limit that failed, in words. ``exposure`` is the
+    level the face's highlights reach (what the too-dark rule decides on); ``brightness`` the
+    face's mean grey level, shown but not used (it measures skin tone as much as light).
     """
 
     size: int
@@ -113,6 +116,8 @@ class Quality:
     brightness: float
     yaw: float
     reason: str | None = None
+    exposure: float = 255.0
+    rule: str = ""
 
     @property
     def accepted(self) -> bool:

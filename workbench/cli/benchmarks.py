@@ -109,3 +109,86 @@ def eval_lfw(obj: Ctx, pairs_file: str | None, lfw_dir: str | None, combo: tuple
                    f"searches: rank-1 {s.rank1:.4f}, {fn}")
     if page:
         click.echo(f"  report: {page}")
+
+
+def _floats(text: str, what: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise WorkbenchError(f"{what} wants numbers separated by commas, got {text!r}") from None
+    if any(not (0 < v <= 1) for v in values):
+        raise WorkbenchError(f"{what} wants levels in (0, 1], got {text!r}")
+    return values
+
+
+@eval_group.command("audit")
+@click.argument("folder", type=click.Path(), required=False)
+@_combo_option
+@click.option("--labels", type=click.Path(), default=None,
+              help="Labels CSV keyed by 'file' (default: UTKFace's own labels in the file names).")
+@click.option("--group-by", default=None, help="Label column to split by (UTKFace: 'race and gender', 'race' or 'gender').")
+@click.option("--per-group", type=click.IntRange(2), default=None, help="At most N photos per group (a quick run).")
+@click.option("--target-fmr", type=click.FloatRange(1e-7, 0.5), default=1e-4, show_default=True,
+              help="Also audit at the threshold that gives this FMR over all pairs.")
+@click.option("--exposures", default="1,0.6,0.4,0.3", show_default=True,
+              help="Light levels at which failures to acquire are counted per detector ('' to skip).")
+@click.option("--whole-image/--detected-only", default=True, show_default=True,
+              help="Embed a crop in which no face is found as a whole (counted per group), or leave it out.")
+@click.option("--lfw-fnmr", is_flag=True, help="FNMR on LFW's same-person pairs at the same thresholds.")
+@click.option("--lfw-labels", type=click.Path(), default=None,
+              help="With --lfw-fnmr: a CSV 'person,<group column>' for LFW's people (yours to stand behind).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False), default=None,
+              help="Write report.html plus CSV and Parquet tables into this folder.")
+@click.option("--cache/--no-cache", default=True, show_default=True, help="Keep vectors in the database.")
+@click.pass_obj
+def eval_audit(obj: Ctx, folder: str | None, combo: tuple[str, ...], labels: str | None, group_by: str | None,
+               per_group: int | None, target_fmr: float, exposures: str, whole_image: bool, lfw_fnmr: bool,
+               lfw_labels: str | None, as_json: bool, report_dir: str | None, cache: bool) -> None:
+    """Demographic audit of FOLDER (default: the shared UTKFace sample): FMR per group at one global
+    threshold for each model side by side, and failures to acquire per group and exposure."""
+    from pathlib import Path
+
+    from workbench import config
+    from workbench.evaluation import audit
+    from workbench.evaluation.labels import read_labels
+
+    if folder is None:
+        base = config.faces_dir()
+        if base is None or not (base / "utkface-balanced").is_dir():
+            raise WorkbenchError("no photos to audit: give a FOLDER (the shared utkface-balanced/ is absent)")
+        folder = str(base / "utkface-balanced")
+    if not Path(folder).is_dir():
+        raise WorkbenchError(f"{folder}: no such folder")
+    settings = combos(obj, combo)
+    lab = read_labels(labels, group_by) if labels else None
+    levels = _floats(exposures, "--exposures") if exposures.strip() else []
+    audit.labelled_folder(folder, lab, group_by)  # no labels: one line before any model time
+    with _open(obj, cache) as db:
+        r = audit.run_audit(folder, settings, db=db, labels=lab, column=group_by, per_group=per_group,
+                            target_fmr=target_fmr, exposures=levels, whole_image=whole_image,
+                            progress=_progress("audit"))
+        if lfw_fnmr:
+            from workbench.evaluation import lfw
+
+            found = lfw.default_paths()
+            if found is None:
+                raise WorkbenchError("--lfw-fnmr: LFW is not in the shared data folder")
+            plab = read_labels(lfw_labels) if lfw_labels else None
+            r.fnmr.extend(audit.lfw_fnmr(r, found[0], found[1], db=db, labels=plab, progress=_progress("LFW")))
+    from workbench.evaluation import audit_report
+
+    page = audit_report.write_audit_report(r, report_dir) if report_dir else None
+    if as_json:
+        _echo_json(dict(audit_report.as_dict(r), report=str(page) if page else None))
+        return
+    for line in audit_report.headline(r):
+        click.echo(line)
+    table = audit_report.side_by_side(r, 0)
+    click.echo(f"\nFMR within each group at 80 % ({r.group_column}), highest first:")
+    for row in table.iter_rows(named=True):
+        click.echo("  " + " | ".join(str(v) for v in row.values()))
+    for line in audit_report.notes(r):
+        click.echo(f"  note: {line}")
+    if page:
+        click.echo(f"report: {page}")

@@ -26,15 +26,15 @@ def detect(obj: Ctx, image: str, as_json: bool) -> None:
         "box": f.box.as_list(), "landmarks": [list(p) for p in f.detection.landmarks],
         "score": round(f.detection.score, 4), "detector": f.detection.detector,
         "quality": {"size": f.quality.size, "sharpness": f.quality.sharpness,
-                    "brightness": f.quality.brightness, "yaw": f.quality.yaw},
-        "accepted": f.quality.accepted, "reason": f.quality.reason,
+                    "brightness": f.quality.brightness, "exposure": f.quality.exposure, "yaw": f.quality.yaw},
+        "accepted": f.quality.accepted, "reason": f.quality.reason, "rule": f.quality.rule,
     } for f in analysis.faces]
     if as_json:
         _echo_json({"image": image, "faces": faces, "detect_ms": round(analysis.timings.detect_ms, 1)})
         return
     click.echo(f"{image}: {len(faces)} face(s) in {analysis.timings.detect_ms:.0f} ms")
     for i, f in enumerate(faces, 1):
-        verdict = "accepted" if f["accepted"] else f"rejected: {f['reason']}"
+        verdict = "accepted" if f["accepted"] else f"rejected, {f['reason'].replace('_', ' ')}: {f['rule']}"
         click.echo(f"  {i:3d}. box={f['box']} score={f['score']:.2f} size={f['quality']['size']}px {verdict}")
 
 
@@ -86,7 +86,7 @@ def enrol(obj: Ctx, path: str, gallery: str, person: str | None, consent: bool |
         click.echo(f"{gallery}: enrolled {r.enrolled} face(s) of {len(r.people)} person(s); "
                    f"{r.duplicates} already enrolled; {len(r.skipped)} skipped")
         for s in r.skipped:
-            click.echo(f"  skipped {s.source}: {s.reason}")
+            click.echo(f"  skipped {s.source}: {s.detail or s.reason}")
     if r.enrolled == 0 and r.duplicates == 0:
         reasons = ", ".join(f"{n} {why}" for why, n in r.reasons().items())
         raise WorkbenchError(f"{path}: nothing enrolled ({reasons})")

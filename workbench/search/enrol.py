@@ -14,7 +14,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from workbench.errors import GalleryError, WorkbenchError
-from workbench.pipeline import Settings, capture, parallel
+from workbench.pipeline import Settings, capture, parallel, quality
 from workbench.pipeline.capture import ImageSource
 from workbench.store import FaceRecord, GalleryDB
 from workbench.types import Box
@@ -31,6 +31,8 @@ CHUNK = 64
 class Skip:
     source: str
     reason: str
+    #: the quality gate's rule in words, when the gate rejected the face
+    detail: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -189,10 +191,12 @@ def _record(src: Source, res: parallel.Analysed, keep_faces: bool, skipped: list
     face = analysis.embedded[0] if analysis.embedded else None  # the largest accepted face
     if keep_faces:
         outcomes += [FaceOutcome(src.label, f.box, f is face,
-                                 None if f is face else f.quality.reason or "not the largest face",
+                                 None if f is face else (quality.describe(f.quality) if f.quality.reason
+                                                         else "not the largest face"),
                                  thumb) for f, thumb in zip(analysis.faces, res.thumbnails)]
     if face is None:
-        skipped.append(Skip(src.label, analysis.faces[0].quality.reason or NO_FACE))
+        q0 = analysis.faces[0].quality
+        skipped.append(Skip(src.label, q0.reason or NO_FACE, quality.describe(q0) if q0.reason else ""))
         return None
     thumb = res.thumbnails[analysis.faces.index(face)] if keep_faces else res.thumbnails[0]
     d, q = face.detection, face.quality
