@@ -21,6 +21,7 @@ pages = [
     st.Page("pages/gallery.py", title="Gallery", icon=":material/photo_library:"),
     st.Page("pages/metrics.py", title="Metrics", icon=":material/monitoring:"),
     st.Page("pages/evaluate.py", title="Evaluate", icon=":material/balance:"),
+    st.Page("pages/audit.py", title="Audit", icon=":material/groups:"),
 ]
 nav = st.navigation(pages)
 if current is None:

@@ -150,3 +150,27 @@ def test_acquisition_counts_every_photo_once_per_detector_and_exposure(astronaut
     assert got[(1.0, "a")] == {"accepted": 1} and got[(1.0, "b")] == {"no_face": 1}
     assert got[(0.1, "a")] in ({"too_dark": 1}, {"no_face": 1})
     assert rows[0].as_dict()["fta_rate"] == 0.0 and rows[1].as_dict()["fta_rate"] == 1.0
+
+
+def test_audit_page_renders_without_the_data(tmp_path, db_path, monkeypatch):
+    from test_app import app, open_page
+
+    monkeypatch.setenv("WORKBENCH_FACES", str(tmp_path))  # no utkface-balanced there
+    at = open_page(app(db_path, monkeypatch).run(), "audit")
+    assert [t.value for t in at.title] == ["Audit"] and not at.error
+    assert any("not on this machine" in i.value for i in at.info)
+
+
+@pytest.mark.integration
+def test_audit_page_runs_two_models_side_by_side(faces, db_path, monkeypatch):
+    from test_app import app, open_page
+
+    at = open_page(app(db_path, monkeypatch).run(), "audit")
+    at.slider(key="audit_per_group").set_value(5).run()
+    at.button(key="audit_run").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    table = at.dataframe[0].value
+    assert len(table) == 10 and "hog + Dlib: FMR" in table.columns and "yunet + SFace: FMR" in table.columns
+    assert any("times as often" in m.value or "no false match" in m.value or "too few" in m.value
+               for m in at.markdown)
+    assert len(at.get("plotly_chart")) >= 5

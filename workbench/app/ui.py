@@ -198,6 +198,13 @@ def progress_callback(label: str) -> Callable[[int, int, str], None]:
     return update
 
 
+def audit_json(report) -> bytes:
+    """The audit's figures as strict JSON bytes (no NaN), for a download button."""
+    from workbench.evaluation import audit_report
+
+    return json.dumps(audit_report.as_dict(report), indent=2, allow_nan=False, default=str).encode()
+
+
 def _samples(keep: Callable[[Path], bool]) -> dict[str, Path]:
     base = config.faces_dir()
     if base is None:

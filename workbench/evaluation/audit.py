@@ -292,3 +292,24 @@ def lfw_fnmr(report: AuditReport, pairs_file: str | os.PathLike, lfw_dir: str | 
                              "unscored_pairs": int((~np.isfinite(dist[sel])).sum()),
                              "warning": small_sample_warning(n, "genuine pairs")})
     return rows
+
+
+#: The model/detector pairs offered side by side: each shipped model with its own detector, then crossed.
+COMBOS = {"hog + Dlib": ("hog", "Dlib"), "yunet + SFace": ("yunet", "SFace"),
+          "hog + SFace": ("hog", "SFace"), "yunet + Dlib": ("yunet", "Dlib")}
+
+
+def combo_settings(names: Sequence[str], upsample: int = 1) -> list[Settings]:
+    """Settings for combinations named as in :data:`COMBOS`."""
+    unknown = [n for n in names if n not in COMBOS]
+    if unknown:
+        raise WorkbenchError(f"unknown combination {unknown[0]!r}; choose from {', '.join(COMBOS)}")
+    return [Settings(detector=COMBOS[n][0], model=COMBOS[n][1], upsample=upsample) for n in names]
+
+
+def default_folder():
+    """The shared UTKFace sample (``<faces>/utkface-balanced``), or ``None`` when absent."""
+    from workbench import config
+
+    base = config.faces_dir()
+    return base / "utkface-balanced" if base is not None and (base / "utkface-balanced").is_dir() else None
