@@ -145,3 +145,17 @@ def test_home_page_lists_each_gallery_with_its_model(db_path, monkeypatch):
     at = app(db_path, monkeypatch).run()
     table = at.dataframe[0].value
     assert dict(zip(table["gallery"], table["model"])) == {"dg": "Dlib", "sg": "SFace"}
+
+
+def test_an_sface_gallery_can_be_searched_through_an_index(db_path, astronaut_png):
+    """SFace's vectors are unit length, so the euclidean index ranks as cosine would."""
+    from workbench.search.enrol import enrol_path
+
+    s = Settings(detector="yunet", model="SFace")
+    with GalleryDB(db_path, "SFace") as db:
+        enrol_path(db, "s", astronaut_png, s, person="eileen", workers=1)
+        db.add_faces("s", [rec(f"p{i}", i, 3) for i in range(40)], model="SFace")
+        exact = search_image(db, "s", astronaut_png, s, log=False).faces[0].matches
+        via = search_image(db, "s", astronaut_png, s, log=False, index_kind="exact").faces[0].matches
+        assert [(m.person, m.distance) for m in via] == [(m.person, m.distance) for m in exact]
+        assert via[0].person == "eileen"

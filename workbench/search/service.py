@@ -43,8 +43,13 @@ class SearchResult:
 PER_PERSON_DEPTH = 10
 
 
-def _check_index_metric(metric: str) -> None:
-    if metric != "euclidean":
+def _check_index_metric(metric: str, model: str | None = None) -> None:
+    """Indexes rank by euclidean distance; for vectors stored at unit length (SFace) euclidean and
+    cosine rank alike (``|a - b|^2 = 2 - 2 cos``), so a cosine search may use one too."""
+    from workbench.pipeline.embed import MODELS
+
+    unit = model is not None and model in MODELS and MODELS[model].unit_length
+    if metric != "euclidean" and not (metric == "cosine" and unit):
         raise GalleryError(f"search indexes rank by euclidean distance, not {metric}: search without an index")
 
 
@@ -58,7 +63,7 @@ def rank_with_index(queries: np.ndarray, db: GalleryDB, gallery: str, kind: str,
     number of faces the index holds."""
     from workbench.search import index
 
-    _check_index_metric(metric)
+    _check_index_metric(metric, model)
     gi = index.opened(db, gallery, kind)
     q = np.atleast_2d(np.asarray(queries, np.float32))
     _, ids = gi.search(q, top_k * (PER_PERSON_DEPTH if per_person else 1))
@@ -87,7 +92,7 @@ def search_image(db: GalleryDB, gallery: str, source: ImageSource, settings: Set
     """
     db.check_gallery_model(gallery, settings.model, must_exist=True)  # unknown, or another model's: before any work
     if index_kind is not None:
-        _check_index_metric(settings.metric_)
+        _check_index_metric(settings.metric_, settings.model)
     t0 = time.perf_counter()
     # the audit hashes the bytes the user gave (a file's content), read once
     given = source if isinstance(source, (np.ndarray, bytes, bytearray, memoryview)) else capture.read_bytes(source)
