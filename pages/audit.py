@@ -18,7 +18,7 @@ combos = c1.multiselect("Models", list(audit.COMBOS), default=list(audit.COMBOS)
 per_group = c2.slider("Photos per group", 5, 200, 50, key="audit_per_group",
                       help="200 is the whole sample. Every photo is embedded once and kept in the database, "
                            "so a second run costs no model time.")
-target = c3.selectbox("Also at the threshold giving an overall FMR of", [1e-3, 1e-4, 1e-5], index=1,
+target = c3.selectbox("Also at the threshold giving an overall FMR of", [1e-2, 1e-3, 1e-4], index=1,
                       key="audit_target", format_func=lambda v: f"{v:g}")
 exposures = st.multiselect("Count failures to acquire at these light levels (1 = the photo as it is)",
                            [1.0, 0.6, 0.4, 0.3], default=[1.0], key="audit_exposures")

@@ -128,7 +128,7 @@ def _floats(text: str, what: str) -> list[float]:
               help="Labels CSV keyed by 'file' (default: UTKFace's own labels in the file names).")
 @click.option("--group-by", default=None, help="Label column to split by (UTKFace: 'race and gender', 'race' or 'gender').")
 @click.option("--per-group", type=click.IntRange(2), default=None, help="At most N photos per group (a quick run).")
-@click.option("--target-fmr", type=click.FloatRange(1e-7, 0.5), default=1e-4, show_default=True,
+@click.option("--target-fmr", type=click.FloatRange(1e-7, 0.5), default=1e-3, show_default=True,
               help="Also audit at the threshold that gives this FMR over all pairs.")
 @click.option("--exposures", default="1,0.6,0.4,0.3", show_default=True,
               help="Light levels at which failures to acquire are counted per detector ('' to skip).")
