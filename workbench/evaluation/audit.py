@@ -128,7 +128,7 @@ def _thresholds(settings: Settings, impostor: np.ndarray, target_fmr: float) -> 
 
 
 def audit_model(paths: Sequence[str], groups: Sequence[str], settings: Settings, *, db=None,
-                target_fmr: float = 1e-4, whole_image: bool = True, rule: str = "central", label: str = "",
+                target_fmr: float = 1e-3, whole_image: bool = True, rule: str = "central", label: str = "",
                 progress: Progress | None = None) -> ModelAudit:
     """Embed every photo once and measure every group at every threshold (see the module docstring)."""
     done, _ = cache.embed_files(list(paths), settings, db, progress, rule=rule, whole_image=whole_image)
@@ -236,7 +236,7 @@ def labelled_folder(folder: str | os.PathLike, labels=None, column: str | None =
 
 
 def run_audit(folder: str | os.PathLike, combos: Sequence[Settings], *, db=None, labels=None,
-              column: str | None = None, per_group: int | None = None, target_fmr: float = 1e-4,
+              column: str | None = None, per_group: int | None = None, target_fmr: float = 1e-3,
               exposures: Sequence[float] = (), whole_image: bool = True, seed: int = 0,
               progress: Progress | None = None, dataset: str = "") -> AuditReport:
     """The audit of every model in ``combos`` over a labelled folder (``per_group`` photos of each
