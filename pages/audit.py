@@ -20,12 +20,18 @@ per_group = c2.slider("Photos per group", 5, 200, 50, key="audit_per_group",
                            "so a second run costs no model time.")
 target = c3.selectbox("Also at the threshold giving an overall FMR of", [1e-2, 1e-3, 1e-4], index=1,
                       key="audit_target", format_func=lambda v: f"{v:g}")
-exposures = st.multiselect("Count failures to acquire at these light levels (1 = the photo as it is)",
-                           [1.0, 0.6, 0.4, 0.3], default=[1.0], key="audit_exposures")
+c4, c5, c6 = st.columns(3)
+group_by = c4.selectbox("Groups", ["race and gender", "race", "gender", "age band"], key="audit_group_by")
+adults = c5.checkbox("Adults only (age label 18 and over)", key="audit_adults",
+                     help="UTKFace's cells differ in age: in some, most faces are young children, whom every "
+                          "model here falsely matches far more often.")
+exposures = c6.multiselect("Failures to acquire at these light levels (1 = as it is)", [1.0, 0.6, 0.4, 0.3],
+                           default=[1.0], key="audit_exposures")
 if st.button("Run the audit", type="primary", disabled=not combos, key="audit_run"):
     st.session_state["audit_report"] = ui.attempt(
         audit.run_audit, folder, audit.combo_settings(combos, cur.settings.upsample), db=ui.db(),
-        per_group=per_group, target_fmr=target, exposures=exposures, progress=ui.progress_callback("Auditing"))
+        column=group_by, per_group=per_group, target_fmr=target, exposures=exposures, min_age=18 if adults else None,
+        progress=ui.progress_callback("Auditing"))
 report = st.session_state.get("audit_report")
 if report is not None:
     for line in audit_report.headline(report):

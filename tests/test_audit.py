@@ -30,6 +30,15 @@ def test_utkface_names_carry_the_data_sets_labels_and_nothing_is_invented(tmp_pa
     assert [x.label() for x in faces] == ["White, male", "Asian, female"] and [p.name for p in other] == ["holiday.jpg"]
     lab = labels.utkface_labels(faces, "race")
     assert lab.of(file="31_1_2_2.jpg.chip.jpg") == "Asian" and lab.of(file="holiday.jpg") == labels.UNLABELLED
+    (tmp_path / "2_0_2_3.jpg.chip.jpg").write_bytes(b"x")  # a toddler: the ages are the data set's too
+    assert labels.parse_utkface_name("2_0_2_3.jpg.chip.jpg").label("age band") == "0-9"
+    paths, groups, _, _ = audit.labelled_folder(tmp_path, min_age=18)
+    assert sorted(groups) == ["Asian, female", "White, male"]  # the toddler is left out
+    from workbench.evaluation import audit_report
+
+    mixed = audit.AuditReport("d", "race", 1e-3, [], ages={"A": (2.0, 0.7), "B": (40.0, 0.35)})
+    assert "Caution" in audit_report.age_caution(mixed) and "median 2 years for A" in audit_report.age_caution(mixed)
+    assert audit_report.age_caution(audit.AuditReport("d", "race", 1e-3, [], ages={"A": (30.0, 0.3), "B": (35.0, 0.3)})) is None
 
 
 def _two_groups(faces_dir, n: int) -> tuple[list[str], list[str]]:

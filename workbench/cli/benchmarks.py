@@ -128,6 +128,8 @@ def _floats(text: str, what: str) -> list[float]:
               help="Labels CSV keyed by 'file' (default: UTKFace's own labels in the file names).")
 @click.option("--group-by", default=None, help="Label column to split by (UTKFace: 'race and gender', 'race' or 'gender').")
 @click.option("--per-group", type=click.IntRange(2), default=None, help="At most N photos per group (a quick run).")
+@click.option("--min-age", type=click.IntRange(0, 120), default=None,
+              help="Only faces the data set labels this old or older (UTKFace's ages; 18: adults only).")
 @click.option("--target-fmr", type=click.FloatRange(1e-7, 0.5), default=1e-3, show_default=True,
               help="Also audit at the threshold that gives this FMR over all pairs.")
 @click.option("--exposures", default="1,0.6,0.4,0.3", show_default=True,
@@ -143,7 +145,8 @@ def _floats(text: str, what: str) -> list[float]:
 @click.option("--cache/--no-cache", default=True, show_default=True, help="Keep vectors in the database.")
 @click.pass_obj
 def eval_audit(obj: Ctx, folder: str | None, combo: tuple[str, ...], labels: str | None, group_by: str | None,
-               per_group: int | None, target_fmr: float, exposures: str, whole_image: bool, lfw_fnmr: bool,
+               per_group: int | None, min_age: int | None, target_fmr: float, exposures: str, whole_image: bool,
+               lfw_fnmr: bool,
                lfw_labels: str | None, as_json: bool, report_dir: str | None, cache: bool) -> None:
     """Demographic audit of FOLDER (default: the shared UTKFace sample): FMR per group at one global
     threshold for each model side by side, and failures to acquire per group and exposure."""
@@ -163,10 +166,10 @@ def eval_audit(obj: Ctx, folder: str | None, combo: tuple[str, ...], labels: str
     settings = combos(obj, combo)
     lab = read_labels(labels, group_by) if labels else None
     levels = _floats(exposures, "--exposures") if exposures.strip() else []
-    audit.labelled_folder(folder, lab, group_by)  # no labels: one line before any model time
+    audit.labelled_folder(folder, lab, group_by, min_age)  # no labels: one line before any model time
     with _open(obj, cache) as db:
         r = audit.run_audit(folder, settings, db=db, labels=lab, column=group_by, per_group=per_group,
-                            target_fmr=target_fmr, exposures=levels, whole_image=whole_image,
+                            target_fmr=target_fmr, exposures=levels, whole_image=whole_image, min_age=min_age,
                             progress=_progress("audit"))
         if lfw_fnmr:
             from workbench.evaluation import lfw

@@ -112,6 +112,9 @@ class AuditReport:
     acquisition: list[AcquisitionRow] = field(default_factory=list)
     fnmr: list[dict] = field(default_factory=list)
     skipped_files: list[str] = field(default_factory=list)
+    #: per group, the ages the data set gives (UTKFace): ``(median, share under 18)``
+    ages: dict[str, tuple[float, float]] = field(default_factory=dict)
+    min_age: int | None = None
 
 
 def threshold_names(target_fmr: float) -> list[str]:
@@ -210,11 +213,12 @@ def pick_faces(paths: Sequence[str], groups: Sequence[str], per_group: int | Non
 
 # -- the whole audit -----------------------------------------------------------------------------
 
-def labelled_folder(folder: str | os.PathLike, labels=None, column: str | None = None
+def labelled_folder(folder: str | os.PathLike, labels=None, column: str | None = None, min_age: int | None = None
                     ) -> tuple[list[str], list[str], str, list[str]]:
     """``(paths, groups, group column, files left out)`` of a folder: UTKFace's own labels when
-    the file names carry them, else a labels CSV keyed by ``file``. A photo without a label is
-    left out and listed, never given one."""
+    the file names carry them (``min_age``: only faces the data set labels that old or older),
+    else a labels CSV keyed by ``file``. A photo without a label is left out and listed, never
+    given one."""
     from pathlib import Path
 
     from workbench.evaluation.labels import UNLABELLED, read_utkface, utkface_labels
@@ -225,10 +229,14 @@ def labelled_folder(folder: str | os.PathLike, labels=None, column: str | None =
         if not faces:
             raise WorkbenchError(f"{folder}: no UTKFace-named photos (age_gender_race_date.jpg...); "
                                  "give a labels CSV (file, then group columns)")
+        if min_age is not None:
+            faces = [f for f in faces if f.age >= min_age]
         lab = utkface_labels(faces, column or "race and gender")
         return [str(f.path) for f in faces], [lab.of(file=str(f.path)) for f in faces], lab.column, list(map(str, other))
     if labels.key != "file":
         raise WorkbenchError("the audit labels photos, not people: the labels CSV needs a 'file' column")
+    if min_age is not None:
+        raise WorkbenchError("an age limit needs ages: only UTKFace's file names carry them here")
     files = sorted((p for p in Path(folder).rglob("*") if p.is_file() and is_image(p)), key=lambda p: p.name)
     kept = [p for p in files if labels.of(file=str(p)) != UNLABELLED]
     return ([str(p) for p in kept], [labels.of(file=str(p)) for p in kept], labels.column,
@@ -238,12 +246,12 @@ def labelled_folder(folder: str | os.PathLike, labels=None, column: str | None =
 def run_audit(folder: str | os.PathLike, combos: Sequence[Settings], *, db=None, labels=None,
               column: str | None = None, per_group: int | None = None, target_fmr: float = 1e-3,
               exposures: Sequence[float] = (), whole_image: bool = True, seed: int = 0,
-              progress: Progress | None = None, dataset: str = "") -> AuditReport:
+              min_age: int | None = None, progress: Progress | None = None, dataset: str = "") -> AuditReport:
     """The audit of every model in ``combos`` over a labelled folder (``per_group`` photos of each
     group at most), with failures to acquire per detector at each of ``exposures``."""
     from workbench.evaluation.acquisition import measure_acquisition
 
-    paths, groups, col, skipped = labelled_folder(folder, labels, column)
+    paths, groups, col, skipped = labelled_folder(folder, labels, column, min_age)
     paths, groups = pick_faces(paths, groups, per_group, seed)
     if len(set(groups)) < 2:
         raise WorkbenchError(f"{folder}: the audit compares groups, and these photos are all in one")
@@ -253,7 +261,23 @@ def run_audit(folder: str | os.PathLike, combos: Sequence[Settings], *, db=None,
     if exposures:
         detectors = list(dict.fromkeys(s.detector for s in combos))
         acq = measure_acquisition(paths, groups, detectors, exposures, settings=combos[0], progress=progress)
-    return AuditReport(dataset or str(folder), col, target_fmr, models, acq, [], skipped)
+    return AuditReport(dataset or str(folder), col, target_fmr, models, acq, [], skipped, _ages(paths, groups),
+                       min_age)
+
+
+def _ages(paths: Sequence[str], groups: Sequence[str]) -> dict[str, tuple[float, float]]:
+    """Per group, the median age and the share under 18 that UTKFace's file names give (empty
+    for other data): the age mix differs a lot between UTKFace's cells, and faces of children
+    are falsely matched far more often, by every algorithm measured here."""
+    from workbench.evaluation.labels import parse_utkface_name
+
+    out: dict[str, list[int]] = {}
+    for p, g in zip(paths, groups):
+        f = parse_utkface_name(str(p))
+        if f is None:
+            return {}
+        out.setdefault(g, []).append(f.age)
+    return {g: (float(np.median(a)), float(np.mean(np.array(a) < 18))) for g, a in out.items()}
 
 
 def lfw_fnmr(report: AuditReport, pairs_file: str | os.PathLike, lfw_dir: str | os.PathLike, *, db=None,

@@ -82,7 +82,9 @@ def pair_group(a: str, b: str) -> str:
 UTK_GENDER = {"0": "male", "1": "female"}
 UTK_RACE = {"0": "White", "1": "Black", "2": "Asian", "3": "Indian", "4": "Others"}
 #: Label columns a UTKFace folder gives: each face's race and gender, and the two together.
-UTK_COLUMNS = ("race and gender", "race", "gender")
+UTK_COLUMNS = ("race and gender", "race", "gender", "age band")
+#: Age bands (the data set's age labels), as NIST splits ages: children, adults, older adults.
+AGE_BANDS = ((0, 9, "0-9"), (10, 17, "10-17"), (18, 39, "18-39"), (40, 59, "40-59"), (60, 200, "60+"))
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class UtkFace:
             return self.race
         if column == "gender":
             return self.gender
+        if column == "age band":
+            return next(name for lo, hi, name in AGE_BANDS if lo <= self.age <= hi)
         return f"{self.race}, {self.gender}"
 
 
