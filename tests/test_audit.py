@@ -183,3 +183,25 @@ def test_audit_page_runs_two_models_side_by_side(faces, db_path, monkeypatch):
     assert any("times as often" in m.value or "no false match" in m.value or "too few" in m.value
                for m in at.markdown)
     assert len(at.get("plotly_chart")) >= 5
+
+
+def test_the_same_photo_filed_twice_is_left_out_not_counted_as_a_false_match(tmp_path, astronaut, db_path):
+    from PIL import Image
+
+    from workbench.evaluation.duplicates import near_duplicates
+    from workbench.store import GalleryDB
+
+    Image.fromarray(astronaut).save(tmp_path / "a.png")
+    Image.fromarray(astronaut).save(tmp_path / "a-again.jpg", quality=70)  # the same picture, re-saved
+    Image.fromarray(np.ascontiguousarray(astronaut[:, ::-1])).save(tmp_path / "mirrored.png")
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (200, 200, 3), dtype=np.uint8)).save(tmp_path / "noise.png")
+    Image.fromarray(np.full((200, 200, 3), 90, np.uint8)).save(tmp_path / "grey.png")
+    paths = [str(tmp_path / n) for n in ("a.png", "a-again.jpg", "mirrored.png", "noise.png", "grey.png")]
+    dup = near_duplicates(paths)
+    assert [(int(i), int(j)) for i, j in zip(*np.nonzero(np.triu(dup)))] == [(0, 1)]
+    with GalleryDB(db_path) as db:
+        m = audit.audit_model(paths, ["A", "A", "A", "B", "B"], SFACE, db=db, duplicates=dup)
+    rows = {r.group: r for r in m.rows("80 % (default)")}
+    assert rows["A"].pairs == 2 and m.duplicates == {"A": 1, "B": 0}  # 3 pairs of A, the re-saved copy left out
+    assert all(a != "a-again.jpg" or b != "a.png" for a, b, _ in m.worst["A"])

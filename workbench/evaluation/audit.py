@@ -95,6 +95,7 @@ class ModelAudit:
     cross: dict[str, tuple[np.ndarray, np.ndarray]]  # threshold name -> (pairs G x G, false matches G x G)
     impostors: dict[str, np.ndarray]  # group -> a sample of within-group impostor distances
     worst: dict[str, list[tuple[str, str, float]]]  # group -> closest pairs (path a, path b, distance)
+    duplicates: dict[str, int] = field(default_factory=dict)  # group -> same-photo pairs left out
 
     def rows(self, threshold: str) -> list[GroupRate]:
         return self.rates[threshold]
@@ -132,8 +133,10 @@ def _thresholds(settings: Settings, impostor: np.ndarray, target_fmr: float) -> 
 
 def audit_model(paths: Sequence[str], groups: Sequence[str], settings: Settings, *, db=None,
                 target_fmr: float = 1e-3, whole_image: bool = True, rule: str = "central", label: str = "",
-                progress: Progress | None = None) -> ModelAudit:
-    """Embed every photo once and measure every group at every threshold (see the module docstring)."""
+                duplicates: np.ndarray | None = None, progress: Progress | None = None) -> ModelAudit:
+    """Embed every photo once and measure every group at every threshold (see the module docstring).
+    ``duplicates`` (``(N, N)`` booleans over ``paths``, :func:`~workbench.evaluation.duplicates.
+    near_duplicates`) marks pairs that are the same photo twice: they are left out and counted."""
     done, _ = cache.embed_files(list(paths), settings, db, progress, rule=rule, whole_image=whole_image)
     names = sorted(set(groups))
     gidx = {g: k for k, g in enumerate(names)}
@@ -148,6 +151,9 @@ def audit_model(paths: Sequence[str], groups: Sequence[str], settings: Settings,
     files = [str(paths[i]) for i in keep]
     d = compare.distances(vecs, vecs, settings.metric_)
     iu, ju = np.triu_indices(len(keep), k=1)
+    dup = np.zeros(iu.size, bool) if duplicates is None else np.asarray(duplicates)[np.ix_(keep, keep)][iu, ju]
+    dup_counts = {g: int(((gi[iu] == k) & (gi[ju] == k) & dup).sum()) for k, g in enumerate(names)}
+    iu, ju = iu[~dup], ju[~dup]
     dist = d[iu, ju].astype(np.float64)
     ga, gb = gi[iu], gi[ju]
     lo, hi = np.minimum(ga, gb), np.maximum(ga, gb)
@@ -173,7 +179,7 @@ def audit_model(paths: Sequence[str], groups: Sequence[str], settings: Settings,
         top = sel[np.argsort(dist[sel], kind="stable")[:WORST]]
         worst[g] = [(files[iu[j]], files[ju[j]], float(dist[j])) for j in top]
     return ModelAudit(label or f"{settings.detector} + {settings.model}", settings, names, faces, no_face, whole,
-                      thresholds, overall, rates, cross, sample, worst)
+                      thresholds, overall, rates, cross, sample, worst, dup_counts)
 
 
 def _group_rates(names: list[str], faces: dict[str, int], pairs: np.ndarray, fm: np.ndarray,
@@ -255,8 +261,11 @@ def run_audit(folder: str | os.PathLike, combos: Sequence[Settings], *, db=None,
     paths, groups = pick_faces(paths, groups, per_group, seed)
     if len(set(groups)) < 2:
         raise WorkbenchError(f"{folder}: the audit compares groups, and these photos are all in one")
+    from workbench.evaluation.duplicates import near_duplicates
+
+    dup = near_duplicates(paths)  # the same photo filed twice is not two people
     models = [audit_model(paths, groups, s, db=db, target_fmr=target_fmr, whole_image=whole_image,
-                          progress=progress) for s in combos]
+                          duplicates=dup, progress=progress) for s in combos]
     acq = []
     if exposures:
         detectors = list(dict.fromkeys(s.detector for s in combos))

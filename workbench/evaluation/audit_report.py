@@ -98,7 +98,8 @@ def group_rows(m: ModelAudit) -> list[dict]:
             out.append({"model": m.label, "threshold": t.name, "distance": _r(t.distance, 4),
                         "similarity": _r(t.similarity, 2), "group": r.group, "faces": r.faces,
                         "no_face": m.no_face[r.group], "whole_image_faces": m.whole_image[r.group],
-                        "pairs": r.pairs, "false_matches": r.false_matches, "fmr": _r(r.fmr),
+                        "pairs": r.pairs, "same_photo_pairs_left_out": m.duplicates.get(r.group, 0),
+                        "false_matches": r.false_matches, "fmr": _r(r.fmr),
                         "fmr_ci_low": _r(lo), "fmr_ci_high": _r(hi), "ratio_to_lowest": _r(r.ratio, 2),
                         "ratio_at_least": _r(r.ratio_at_least, 2), "cross_pairs": r.cross_pairs,
                         "cross_false_matches": r.cross_false_matches, "cross_fmr": _r(r.cross_fmr),
@@ -124,7 +125,7 @@ def side_by_side(report: AuditReport, threshold_index: int = 0) -> pl.DataFrame:
                 "under 18": f"{report.ages[r.group][1]:.0%}"} if r.group in report.ages else {})})
             per[r.group].update({
                 f"{m.label}: FMR": plots._pct(r.fmr), f"{m.label}: false matches": f"{r.false_matches:,} / {r.pairs:,}",
-                f"{m.label}: 95 % CI": "-" if lo != lo else f"{lo:.3%} - {hi:.3%}",
+                f"{m.label}: 95 % CI": "-" if lo != lo else f"{plots._pct(lo)} - {plots._pct(hi)}",
                 f"{m.label}: x lowest": ratio,
                 f"{m.label}: needed for the overall FMR": "-" if r.threshold_needed != r.threshold_needed else
                 f"{compare.similarity(r.threshold_needed, m.settings.similarity_base):.1f} %",
@@ -180,12 +181,20 @@ def notes(report: AuditReport) -> list[str]:
     out = [UTK_NOTE if report.ages else f"Groups: the '{report.group_column}' column of the labels supplied with the "
            "photos.", SCOPE_NOTE,
            "One global threshold per model, as deployed: 80 % is each model's default (the similarity scale is "
-           "anchored there), 99 % is half its distance, and the third threshold gives the target FMR over all pairs. "
+           "anchored there), 99 % is half its distance, and the third threshold gives the target FMR over all pairs ("
+           + "; ".join(f"{m.label}: " + ", ".join(f"{t.name} = {m.settings.metric_} distance {t.distance:.4f}"
+                                                   for t in m.thresholds) for m in report.models) + "). "
            "Intervals are 95 % Wilson intervals that treat pairs as independent; pairs sharing a photo are not, so "
            "the real uncertainty is larger.",
            "FMR within a group counts pairs of two photos of that group; 'across' pairs one photo of the group with "
            "one of another. 'Needed for the overall FMR' is the similarity this group's threshold would have to be "
            "for its FMR to equal the FMR of all pairs at that threshold."]
+    dups = report.models[0].duplicates if report.models else {}
+    if sum(dups.values()):
+        out.append(f"{sum(dups.values())} pair(s) of near-identical photos (the same picture filed twice, sometimes "
+                   "with different labels) were left out of the impostor pairs: "
+                   + ", ".join(f"{g} {n}" for g, n in dups.items() if n) + ". Two different photos of one person "
+                   "cannot be told apart this way and may remain among the closest pairs.")
     for m in report.models:
         nf, wh = sum(m.no_face.values()), sum(m.whole_image.values())
         if nf or wh:
