@@ -2,7 +2,7 @@ import polars as pl
 import streamlit as st
 
 from workbench import config
-from workbench.app import ui, words
+from workbench.app import downloads, ui, words
 from workbench.evaluation import plots, readable, replay, report, scale
 from workbench.evaluation import verification as evaluate
 from workbench.evaluation.identification import (FOLDERS, NONE_ENROLLED, ProbeIdentity, eval_search,
@@ -120,7 +120,7 @@ with tab_pairs:
                 for col, image in zip(cols, item.images):
                     col.image(image, width=120)
                 cols[2].markdown(ui.literal(item.caption))
-        ui.table_downloads(report.pairs_tables(r), "evaluation")
+        downloads.table_downloads(report.pairs_tables(r), "evaluation")
 
 folders_any = evaluate.sample_folders(base)
 with tab_search:

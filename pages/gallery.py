@@ -3,13 +3,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from workbench.app import ui
+from workbench.app import downloads, ui
 from workbench.store.removal import describe
 
 cur = ui.current()
 db = ui.db()
 st.title(f"Gallery: {ui.literal(cur.gallery)}")
-if ui.gallery_matrix(cur.gallery) is None:
+if ui.gallery_matrix(cur.gallery, same_model=False) is None:  # browsing compares nothing
     st.stop()
 people = db.people(cur.gallery)
 st.dataframe(people.select("name", "faces", "consent_status", "notes", "created_at")
@@ -49,7 +49,7 @@ st.subheader("Whole gallery")
 buf = io.BytesIO()  # built in memory: in classroom mode nothing may touch the disk
 if ui.attempt(db.export_parquet, cur.gallery, buf) is not None:
     c1, c2 = st.columns(2)
-    c1.download_button("Export as CSV (opens in a spreadsheet; without the face photos)", ui.spreadsheet_csv(buf.getvalue()),
+    c1.download_button("Export as CSV (opens in a spreadsheet; without the face photos)", downloads.spreadsheet_csv(buf.getvalue()),
                        file_name=f"{cur.gallery}.csv", mime="text/csv", key="export_csv")
     c2.download_button("Export as Parquet (everything, re-importable)", buf.getvalue(),
                        file_name=f"{cur.gallery}.parquet", mime="application/octet-stream", key="export_parquet")

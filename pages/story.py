@@ -26,7 +26,7 @@ actions = {
     3: lambda: story.loosen_threshold(crowd(), s),
     4: lambda: story.scale_step(story.stranger_distances(ui.db(), s, crowd(),
                                                          progress=ui.progress_callback("Comparing strangers")), s),
-    5: lambda: story.audit_step(ui.db(), s),
+    5: lambda: story.audit_step(ui.db(), s, progress=ui.progress_callback("Comparing labelled faces")),
 }
 titles = {1: "Enrol a small watch list", 2: "Search a crowd photo", 3: "Lower the bar",
           4: "The same error rate at scale", 5: "Who bears the errors?"}

@@ -195,7 +195,7 @@ def test_story_runs_its_five_steps_in_chromium(server, browser, shots):
             settle(page)
             assert page.locator('[data-testid="stException"]').count() == 0, page.inner_text("body")[:2000]
         text = page.inner_text('[data-testid="stMainBlockContainer"]')
-        assert "9 faces of 5 people" in text and "300,000" in text and "issue 12" in text
+        assert "9 faces of 5 people" in text and "300,000" in text and "UTKFace" in text
         page.set_viewport_size({"width": 1400, "height": 4600})  # Streamlit scrolls inside: show it all
         page.wait_for_timeout(1500)
         page.locator('[data-testid="stMainBlockContainer"]').screenshot(path=str(shots / "story-steps.png"))

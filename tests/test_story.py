@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from test_app import app, open_page
@@ -42,6 +44,27 @@ def test_story_runs_its_five_steps_on_the_packaged_demo(demo_photos, db_path, mo
     assert bars == sorted(bars) and bars[-1] > 0
     assert "300,000" in steps[4].text and "EXTRAPOLATED" in steps[4].text
     assert steps[4].figure.startswith("at 80 %: about")
-    assert not steps[5].available and "issue 12" in steps[5].text
+    assert not steps[5].available and "UTKFace" in steps[5].text  # the demo has no labelled groups
     shown = " ".join(m.value for m in at.markdown)
     assert "The figure" in shown and len(at.get("plotly_chart")) == 2 and at.get("image")
+
+
+def test_step_five_audits_labelled_adults_per_group_with_counts(faces, db_path, monkeypatch):
+    """With UTKFace on the machine, step 5 is the real audit on a small sample: every group's
+    false matches with the pairs they are counted in, and the finding in words."""
+    from workbench.pipeline import Settings
+    from workbench.store import GalleryDB
+
+    if not (faces / "utkface-balanced").is_dir():
+        pytest.skip("UTKFace is not in the shared photos")
+    monkeypatch.setenv("WORKBENCH_FACES", str(faces))
+    with GalleryDB(db_path) as db:
+        step = story.audit_step(db, Settings(), per_group=4)
+    assert step.available and step.chart is not None
+    parts = step.figure.split(": ", 1)[1].split("; ")
+    assert len(parts) == 10, step.figure  # gender x race: ten groups, each with its count
+    # 4 adults per group: 6 pairs within each group, every rate stated beside its count
+    assert all(re.fullmatch(r".+: \d of 6 pairs \(\d+\.\d%\)", p) for p in parts), step.figure
+    shown = [int(p.split(": ")[1].split(" of ")[0]) for p in parts]
+    assert shown == sorted(shown, reverse=True)  # the most falsely matched group first
+    assert "4 per group" in step.text and "one threshold for everyone" in step.text

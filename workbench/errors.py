@@ -32,8 +32,22 @@ class WeightsMissingError(ModelError):
     """Model weights are not on disk and the workbench does not download at run time."""
 
 
+class WeightsCorruptError(ModelError):
+    """A shipped weight file whose content is not the one that was shipped (sha256 mismatch)."""
+
+
 class GalleryError(WorkbenchError):
     """An unknown gallery, person or face, or a gallery operation that cannot be done."""
+
+
+class ModelMismatchError(GalleryError):
+    """A gallery holds vectors of another model than the one asked for: they are never compared."""
+
+    def __init__(self, gallery: str, gallery_model: str, model: str) -> None:
+        super().__init__(
+            f"gallery {gallery!r} holds {gallery_model} vectors, and {model} vectors are never compared with "
+            f"them: choose {gallery_model} (--model {gallery_model}, or in the sidebar), or another gallery")
+        self.gallery, self.gallery_model, self.model = gallery, gallery_model, model
 
 
 class DatabaseError(WorkbenchError):

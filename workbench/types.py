@@ -4,9 +4,17 @@ Conventions, fixed here once for the whole package:
 
 * images are RGB ``uint8`` arrays of shape ``(H, W, 3)``;
 * a :class:`Box` is ``(left, top, right, bottom)`` in pixels, right/bottom exclusive;
-* landmarks are five ``(x, y)`` points in image pixels, in dlib's 5-point order:
-  the two corners of the subject's left eye (image right), the two corners of the
-  subject's right eye (image left), then the base of the nose.
+* landmarks are five ``(x, y)`` points in image pixels; which five is the detection's
+  ``scheme``:
+
+  - :data:`DLIB5` (dlib's 5-point shape predictor, every detector but YuNet): the two
+    corners (outer, inner) of the subject's left eye (image right), the two corners (outer,
+    inner) of the subject's right eye (image left), then the base of the nose;
+  - :data:`YUNET5` (OpenCV's YuNet, the points SFace aligns on): the centre of the
+    subject's right eye (image left), the centre of the left eye (image right), the tip of
+    the nose, the right mouth corner (image left), the left mouth corner (image right).
+
+  :mod:`workbench.pipeline.align` converts between the two when a model needs the other.
 """
 
 from __future__ import annotations
@@ -16,6 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 
 Point = tuple[float, float]
+
+#: Landmark schemes (see the module docstring).
+DLIB5 = "dlib5"
+YUNET5 = "yunet5"
 
 
 @dataclass(frozen=True)
@@ -75,12 +87,13 @@ class Box:
 
 @dataclass(frozen=True)
 class Detection:
-    """One detected face: where it is, its five landmarks, and the detector's score."""
+    """One detected face: where it is, its five landmarks (in ``scheme``), and the detector's score."""
 
     box: Box
     landmarks: tuple[Point, ...]
     score: float
     detector: str
+    scheme: str = DLIB5
 
     def landmarks_array(self) -> np.ndarray:
         """Landmarks as a ``(5, 2)`` float32 array of ``(x, y)``."""
@@ -94,7 +107,9 @@ class Quality:
     ``reason`` is ``None`` for an accepted face, else one of
     :data:`workbench.pipeline.quality.REASONS` (like Rekognition's UnindexedFaces reasons); ``rule``
     then states the measurement against the limit that failed, in words ("the face is 30 px, the
-    gate needs at least 36 px"), so no rejection is shown without its rule.
+    gate needs at least 36 px"), so no rejection is shown without its rule. ``exposure`` is the
+    level the face's highlights reach (what the too-dark rule decides on); ``brightness`` the
+    face's mean grey level, shown but not used (it measures skin tone as much as light).
     """
 
     size: int
@@ -102,6 +117,7 @@ class Quality:
     brightness: float
     yaw: float
     reason: str | None = None
+    exposure: float = 255.0
     rule: str = ""
 
     @property

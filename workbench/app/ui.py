@@ -15,7 +15,7 @@ from typing import Any, Callable, TypeVar
 import streamlit as st
 
 from workbench import config
-from workbench.errors import WorkbenchError
+from workbench.errors import ModelMismatchError, WorkbenchError
 from workbench.pipeline import Settings, capture, compare, detect, embed, models
 from workbench.store import MEMORY, GalleryDB
 
@@ -25,9 +25,12 @@ DEFAULT_GALLERY = "demo"
 
 
 @st.cache_resource(show_spinner="Opening the gallery database ...")
-def get_db(path: str, model: str) -> GalleryDB:
-    """One connection per process and DB file; each thread gets its own cursor from it."""
-    return GalleryDB(path, model)
+def get_db(path: str, _model: str = embed.DEFAULT_MODEL) -> GalleryDB:
+    """One connection per process and DB file, whatever the model (galleries of several models
+    share a file; two connections to one file would fight over compaction); each thread gets its
+    own cursor from it. ``_model`` (not part of the cache key) only decides the vector size of a
+    file created here: pages pass the session's model to every call that reads or writes vectors."""
+    return GalleryDB(path, _model)
 
 
 @st.cache_resource(show_spinner="Loading face models (once per process) ...")
@@ -36,12 +39,14 @@ def load_models(detector: str, model: str) -> list[str]:
     models.get("dlib.shape5")
     if detector in ("hog", "cnn"):
         models.get(f"dlib.{detector}")
-    elif detector == "haar":
-        models.get("opencv.haar")
+    elif detector in ("haar", "yunet"):
+        models.get(f"opencv.{detector}")
     else:
         models.deepface_model("face_detector", detector)
     if model == "Dlib":
         models.get("dlib.resnet")
+    elif model == "SFace":
+        models.get("opencv.sface")
     else:
         models.deepface_model("facial_recognition", model)
     return models.loaded()
@@ -116,6 +121,8 @@ def sidebar() -> Current | None:
         "Classroom mode (nothing saved)", value=str(config.db_path()) == MEMORY, key="classroom",
         help="Keep the gallery in memory: nothing is written to disk, and it is gone when the app stops.")
     db_path = MEMORY if classroom else sb.text_input("Database file", value=str(config.db_path()), key="db_path")
+    if "_use_model" in st.session_state:  # a "Use <model>" button asked for the gallery's model
+        st.session_state["model"] = st.session_state.pop("_use_model")
     model = sb.selectbox("Embedding model", list(embed.MODELS), key="model")
     detector = sb.selectbox("Face detector", list(detect.DETECTORS), key="detector")
     default_t = compare.default_threshold(model)
@@ -131,19 +138,31 @@ def sidebar() -> Current | None:
         "Shrink photos larger than (px, 0 = full size)", 0, 20_000, detect.DEFAULT_MAX_SIDE, step=160,
         key="max_side", help="Photos are shrunk to this long side before faces are searched: faster, "
                              "but the small faces of a crowd are lost. 0 searches at full size.")
+    st.session_state["_switch_buttons"] = 0
     try:
         db = get_db(db_path, model)
-        names = db.galleries()["gallery"].to_list()
+        galleries = db.galleries()
     except WorkbenchError as err:
         st.error(literal(err))
         return None
+    names = galleries["gallery"].to_list()
     options = names or [DEFAULT_GALLERY]
     if st.session_state.get("_pending_gallery") in options:  # a gallery just created on the Enrol page
         st.session_state["gallery"] = st.session_state.pop("_pending_gallery")
     gallery = sb.selectbox("Gallery", options, key="gallery", accept_new_options=True,
-                           help="Type a new name to start a new gallery.")
+                           help="Type a new name to start a new gallery. A gallery keeps the model of its "
+                                "first faces: galleries of several models can share the database file.")
+    gallery = gallery or DEFAULT_GALLERY
+    if gallery in names:
+        row = galleries.row(names.index(gallery), named=True)
+        note = f"{row['faces']} faces of {row['model']}"
+        sb.caption(literal(f"{gallery}: {note}" + ("" if row["model"] == model else
+                                                   f" (not {model}: searching it needs {row['model']})")))
+    if embed.model_info(model).dim != db.dim:
+        sb.warning(literal(f"{model} makes {embed.model_info(model).dim}-d vectors; this database file holds "
+                           f"{db.dim}-d vectors ({db.file_model}, SFace, Dlib): use another database file for it."))
     return Current(Settings(detector=detector, model=model, threshold=threshold, max_side=int(max_side) or None),
-                   gallery or DEFAULT_GALLERY, db_path)
+                   gallery, db_path)
 
 
 def threshold_words(percent: float, distance: float, default: float, metric: str) -> str:
@@ -224,22 +243,41 @@ def stay_local() -> None:
 
 
 def db() -> GalleryDB:
+    """The database of the sidebar's file (one object per file, whatever the model)."""
     cur = current()
     return get_db(cur.db_path, cur.settings.model)
 
 
-def gallery_matrix(gallery: str):
-    """The gallery's vectors, or ``None`` with a note when the gallery does not exist yet."""
+def gallery_matrix(gallery: str, *, same_model: bool = True):
+    """The gallery's vectors, or ``None`` with a note when the gallery does not exist yet, or
+    (``same_model``) when it holds another model's vectors than the sidebar's: they are never
+    compared, and the note offers to switch the model."""
     from workbench.errors import GalleryError
 
     try:
-        return db().matrix(gallery)
+        return db().matrix(gallery, current().settings.model if same_model else None)
+    except ModelMismatchError as err:
+        model_mismatch(err)
+        return None
     except GalleryError:
         from workbench.search.enrol import demo_folder
 
         st.info(f"Gallery {literal(gallery)} does not exist yet: enrol faces on the Enrol page"
                 + (", or load the demo gallery on Home." if demo_folder() is not None else "."))
         return None
+
+
+def _use_model(model: str) -> None:
+    st.session_state["_use_model"] = model  # applied by sidebar() before its model widget is drawn
+
+
+def model_mismatch(err: ModelMismatchError) -> None:
+    """Say that a gallery holds another model's vectors, with a button that switches to that model."""
+    st.warning(literal(str(err)))
+    n = st.session_state.get("_switch_buttons", 0)
+    st.session_state["_switch_buttons"] = n + 1
+    st.button(literal(f"Use {err.gallery_model}, this gallery's model"), key=f"switch_model_{n}",
+              on_click=_use_model, args=(err.gallery_model,))
 
 
 #: Every ASCII punctuation character may be backslash-escaped in Markdown (CommonMark); escaping
@@ -274,6 +312,9 @@ def attempt(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
 
     try:
         return fn(*args, **kwargs)
+    except ModelMismatchError as err:
+        model_mismatch(err)
+        return None
     except WorkbenchError as err:
         st.error(literal(words.message(err)))  # what happened and what to try, not a code
         return None
@@ -351,34 +392,3 @@ def image_input(label: str, key: str) -> tuple[str, bytes] | None:
         if pick != "(none)":
             return pick, samples[pick].read_bytes()
     return None
-
-
-def table_downloads(tables: dict[str, Any], prefix: str) -> None:
-    """A CSV button (a spreadsheet opens it) beside a Parquet button for each table, built in memory."""
-    import io
-
-    for name, df in tables.items():
-        cols = st.columns([2, 1, 1])
-        cols[0].caption(f"{literal(name)}: {df.height} rows")
-        cols[1].download_button("CSV", df.write_csv().encode("utf-8"), file_name=f"{prefix}-{name}.csv",
-                                mime="text/csv", key=f"{prefix}_{name}_csv")
-        buf = io.BytesIO()
-        df.write_parquet(buf)
-        cols[2].download_button("Parquet", buf.getvalue(), file_name=f"{prefix}-{name}.parquet",
-                                mime="application/octet-stream", key=f"{prefix}_{name}_parquet")
-
-
-def spreadsheet_csv(parquet: bytes) -> bytes:
-    """The CSV twin of a Parquet download: lists and records become JSON text, raw bytes (face
-    thumbnails) are left out, so a spreadsheet opens it."""
-    import io
-
-    import polars as pl
-
-    df = pl.read_parquet(io.BytesIO(parquet))
-    keep = [c for c, t in df.schema.items() if t != pl.Binary]
-    out = df.select(keep).with_columns(
-        [pl.col(c).map_elements(lambda v: json.dumps(v.to_list() if hasattr(v, "to_list") else v),
-                                return_dtype=pl.String)
-         for c, t in df.schema.items() if c in keep and isinstance(t, (pl.List, pl.Array, pl.Struct))])
-    return out.write_csv().encode("utf-8")

@@ -48,7 +48,8 @@ GLOSSARY: dict[str, str] = {
             "did not return them as the top candidate at the threshold.",
     "rank-1": "Of searches for people who are in the gallery, the share where the right person came first.",
     "quality gate": f"Checks a face must pass before it is used: at least {Q.min_size} pixels on its short side, "
-                    f"not too dark (mean grey level {Q.min_brightness:.0f} of 255), not blurred, not turned too "
+                    f"not under-exposed (the brightest patch of the face reaches at least {Q.min_exposure:.0f} of "
+                    "255: measured on the face's highlights, not on its skin tone), not blurred, not turned too "
                     "far sideways.",
     "replay": "Searching photos of people who are known NOT to be in the gallery, as the ACLU did with the members "
               "of Congress in 2018: every match is a false match.",
@@ -65,7 +66,8 @@ def term(name: str) -> str:
 _QUALITY = {
     "too_small": f"The face is too small: its short side is under {Q.min_size} pixels, the quality gate's "
                  "minimum. Try a closer or larger photo of the person.",
-    "too_dark": f"The face is too dark (its mean brightness is under {Q.min_brightness:.0f} of 255). Try a photo "
+    "too_dark": f"The photo is too dark: even the brightest patch of the face stays under {Q.min_exposure:.0f} "
+                "of 255 (the gate looks at the face's highlights, so dark skin in good light passes). Try a photo "
                 "taken in better light.",
     "blurred": "The face is blurred (too little detail). Try a sharper photo.",
     "extreme_pose": "The face is turned too far sideways. Try a photo that shows the face from the front.",

@@ -29,6 +29,10 @@ class VideoBench:
     identity_latency_max_ms: float | None
     new_tracks: int
     detect_every: int
+    detector: str
+    model: str
+    faces_per_frame: float  # mean faces found per detection pass
+    frames_without_face: float  # share of detection passes that found none
     video_fps: float
     naive_frames: int
     naive_fps: float
@@ -46,15 +50,16 @@ def _frames(path: str, size: tuple[int, int] | None, max_frames: int | None) -> 
 
 def bench_video(path: str, matrix: GalleryMatrix | None, *, runs: int = 3, detect_every: int | None = None,
                 size: tuple[int, int] | None = None, max_frames: int | None = None, naive_frames: int = 20,
-                progress: Callable[[int, int, str], None] | None = None) -> VideoBench:
+                settings=None, progress: Callable[[int, int, str], None] | None = None) -> VideoBench:
     """Decode -> detect -> track -> embed new faces -> search -> draw, on every frame of a video.
 
     ``fps`` and the per-frame percentiles come from runs as fast as possible (median run);
     identity latency from one more run paced at the video's own frame rate, as a camera
     would deliver it: from the arrival of the first frame a face could have been seen in
     (``detect_every - 1`` frames before the detection that opened its track) to its name.
-    The naive loop is ``DeepFace.represent`` + search on every frame, timed on
-    ``naive_frames`` frames of the same video in the same run.
+    The naive loop is ``DeepFace.represent`` (Dlib) + search on every frame, timed on
+    ``naive_frames`` frames of the same video in the same run. ``settings`` picks the detector and
+    model of the live loop (default: HOG + Dlib); ``matrix`` must hold that model's vectors.
     """
     from workbench.live import REALTIME, LiveProcessor
     from workbench.pipeline import Settings, parallel
@@ -63,8 +68,11 @@ def bench_video(path: str, matrix: GalleryMatrix | None, *, runs: int = 3, detec
 
     detect_every = detect_every or REALTIME["detect_every"]
     vfps = video_info(path)[1] or 25.0
-    settings = Settings()
-    parallel.submit_embed_chips([np.zeros((150, 150, 3), np.uint8)] * 2, "Dlib").result()  # pool and models up
+    from workbench.pipeline.embed import SFACE_SIDE
+
+    settings = settings or Settings()
+    side = SFACE_SIDE if settings.model == "SFace" else 150
+    parallel.submit_embed_chips([np.zeros((side, side, 3), np.uint8)] * 2, settings.model).result()  # pool, models
     make = lambda: LiveProcessor.realtime(settings, matrix, detect_every=detect_every)  # noqa: E731
     warm = make()
     for img in _frames(path, size, 3):
@@ -116,13 +124,14 @@ def bench_video(path: str, matrix: GalleryMatrix | None, *, runs: int = 3, detec
     t0 = time.perf_counter()
     for img in imgs:
         v = deepface_represent(rgb_to_bgr(img))
-        if v is not None and matrix is not None:
-            rank(v[None], matrix, metric=settings.metric_, threshold=settings.threshold_, top_k=1)
+        if v is not None and matrix is not None and matrix.model in ("", "Dlib"):
+            rank(v[None], matrix, metric="euclidean", threshold=0.6, top_k=1)
     naive_fps = len(imgs) / (time.perf_counter() - t0)
     if progress:
         progress(steps, steps, "naive loop")
     h, w = (size[1], size[0]) if size else imgs[0].shape[:2]
     det = [s.detect_ms for s in stats if s.detected]
+    found = np.array([s.faces for s in stats if s.detected], float)
     p50, p95 = pcts(per)
     d50, d95 = pcts(det)
     return VideoBench(n, f"{w}x{h}", runs, round(fps, 1), p50, p95, d50, d95,
@@ -130,4 +139,5 @@ def bench_video(path: str, matrix: GalleryMatrix | None, *, runs: int = 3, detec
                       pcts([s.search_ms for s in stats if s.search_ms])[1],
                       round(float(np.median(lat)), 1) if lat else None,
                       round(float(max(lat)), 1) if lat else None, len(lat), detect_every,
-                      round(vfps, 2), len(imgs), round(naive_fps, 2), round(fps / naive_fps, 1))
+                      settings.detector, settings.model, round(float(found.mean()), 2) if found.size else 0.0,
+                      round(float((found == 0).mean()), 3) if found.size else 0.0, round(vfps, 2), len(imgs), round(naive_fps, 2), round(fps / naive_fps, 1))

@@ -100,18 +100,20 @@ def _bench_search_scale(size: int, ann: bool, kinds: str, workdir: str | None, s
 @click.argument("image", type=click.Path())
 @click.option("--sides", default="1920,1280,960,640", show_default=True, help="Long-side caps to try.")
 @click.option("--json", "as_json", is_flag=True)
-def bench_detect(image: str, sides: str, as_json: bool) -> None:
-    """HOG detection at full size vs the automatic downscaling, on IMAGE."""
+@click.pass_obj
+def bench_detect(obj: Ctx, image: str, sides: str, as_json: bool) -> None:
+    """Detection (--detector, HOG by default) at full size vs the automatic downscaling, on IMAGE."""
     from workbench.bench.common import as_dicts
     from workbench.bench.detect import bench_detect
     from workbench.pipeline.capture import load_image
 
-    rows = bench_detect(load_image(image), [int(x) for x in sides.split(",") if x.strip()])
+    rows = bench_detect(load_image(image), [int(x) for x in sides.split(",") if x.strip()],
+                        detector=obj.settings.detector, upsample=obj.settings.upsample)
     if as_json:
         _echo_json(as_dicts(rows))
         return
     for r in rows:
-        click.echo(f"max side {str(r.max_side or 'full'):>5}: {r.ms:8.1f} ms, {r.faces} face(s), "
+        click.echo(f"{r.detector} max side {str(r.max_side or 'full'):>5}: {r.ms:8.1f} ms, {r.faces} face(s), "
                    f"{r.speedup_vs_full:.2f}x vs full size")
 
 
@@ -177,12 +179,14 @@ def bench_video(obj: Ctx, file: str, runs: int, detect_every: int | None, frame_
             raise WorkbenchError(f"--frame-size wants WIDTHxHEIGHT, got {frame_size!r}") from None
     matrix = _bench_matrix(obj, gallery)
     r = bench_video(file, matrix, runs=runs, detect_every=detect_every, size=size, max_frames=max_frames,
-                      naive_frames=naive_frames, progress=_progress("benchmarking"))
+                    naive_frames=naive_frames, settings=obj.settings, progress=_progress("benchmarking"))
     if as_json:
         _echo_json(asdict(r))
         return
-    click.echo(f"{r.frames} frames {r.frame_size}: {r.fps} fps, per frame p50 {r.p50_ms:.1f} ms, p95 {r.p95_ms:.1f} ms; "
-               f"detection p50 {r.detect_p50_ms:.1f} ms every {r.detect_every} frames")
+    click.echo(f"{r.frames} frames {r.frame_size}, {r.detector} + {r.model}: {r.fps} fps, per frame p50 "
+               f"{r.p50_ms:.1f} ms, p95 {r.p95_ms:.1f} ms; detection p50 {r.detect_p50_ms:.1f} ms every "
+               f"{r.detect_every} frames, {r.faces_per_frame} faces per detection ({r.frames_without_face:.0%} "
+               "found none)")
     if r.identity_latency_ms is None:
         click.echo("no face was named, so no identity latency")
     else:
@@ -273,11 +277,11 @@ def _bench_matrix(obj: Ctx, gallery: str | None):
 
     if gallery:
         with obj.open_db(create=False, read_only=True) as db:
-            return db.matrix(gallery)
+            return db.matrix(gallery, obj.settings.model)
     folder = demo_folder()
     if folder is None:
         return None
-    with tempfile.TemporaryDirectory() as tmp, GalleryDB(Path(tmp) / "demo.duckdb") as db:
+    with tempfile.TemporaryDirectory() as tmp, GalleryDB(Path(tmp) / "demo.duckdb", obj.settings.model) as db:
         enrol_path(db, "demo", folder, obj.settings)
         return db.matrix("demo")
 

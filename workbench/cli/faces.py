@@ -30,7 +30,7 @@ def detect(ctx: click.Context, image: str, as_json: bool) -> None:
         "number": i, "box": f.box.as_list(), "landmarks": [list(p) for p in f.detection.landmarks],
         "score": round(f.detection.score, 4), "detector": f.detection.detector,
         "quality": {"size": f.quality.size, "sharpness": f.quality.sharpness,
-                    "brightness": f.quality.brightness, "yaw": f.quality.yaw},
+                    "brightness": f.quality.brightness, "exposure": f.quality.exposure, "yaw": f.quality.yaw},
         "accepted": f.quality.accepted, "reason": f.quality.reason, "rule": f.quality.rule or None,
     } for i, f in enumerate(analysis.faces, 1)]
     counts = face_counts(analysis.faces)

@@ -2,26 +2,39 @@
 another threshold costs no model time (the table itself: :mod:`workbench.store.cache`).
 
 The key is the image's sha256 (not its path), the model and the detector with its upsampling
-and downscaling, since each of these changes the vector. Images without a usable face are
-cached too (vector ``NULL`` and the reason), so they are not re-analysed either. The table
-is created on first use.
+and downscaling, since each of these changes the vector, and the face choice. Images without a
+usable face are cached too (vector ``NULL`` and the reason), so they are not re-analysed
+either. The table is created on first use.
+
+Which face of a photo is compared is decided in one place, :func:`pick_face`: ``central`` (the
+project's rule, :func:`~workbench.pipeline.choose_face`: the face nearest the centre, weighted by
+its size, among those the quality gate accepts) or ``largest`` (the old rule, kept to measure
+what the choice changes). With ``whole_image``, a photo in which the detector finds no face is
+embedded as if the whole image were the face box (for data sets of pre-cropped faces, such as
+UTKFace's aligned chips); such vectors are counted (``Embedded.whole_image``), never mixed in
+silently.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
 from workbench.errors import WorkbenchError
-from workbench.pipeline import Settings, analyze, capture, choose_face
-from workbench.pipeline.analyze import CHOICE_RULE_ID
+from workbench.pipeline import Settings, analyze, capture, embed
+from workbench.pipeline.align import dlib5_in_box
+from workbench.pipeline.analyze import CHOICE_RULE_ID, central_face, face_score  # noqa: F401  (face_score: one rule)
 from workbench.store import GalleryDB
+from workbench.types import DLIB5, Box, Detection, Face
 
-
+#: How an evaluation picks the face of a photo with several (see :func:`pick_face`).
+FACE_RULES = ("central", "largest")
+#: Rows written to the cache at a time: a long run that stops keeps what it computed.
+STORE_EVERY = 250
 #: Why a photo gave no vector: no face was found in it (a *failure to acquire*), or the
 #: file could not be read as an image (``unreadable: ...``).
 NO_FACE = "no_face"
@@ -29,8 +42,8 @@ NO_FACE = "no_face"
 
 @dataclass(frozen=True, eq=False)
 class Embedded:
-    """The face of one image file that an evaluation compares (the one
-    :func:`~workbench.pipeline.choose_face` picks), or why there is none."""
+    """The face of one image file that an evaluation compares (the one :func:`pick_face`
+    picks), or why there is none."""
 
     path: str
     sha256: str
@@ -45,6 +58,11 @@ class Embedded:
         """A readable photo in which no face was found: a failure to acquire."""
         return self.failure == NO_FACE
 
+    @property
+    def whole_image(self) -> bool:
+        """Embedded with the whole image as the face box (the detector found none)."""
+        return self.vector is not None and self.faces == 0
+
 
 @dataclass(frozen=True)
 class CacheStats:
@@ -52,13 +70,35 @@ class CacheStats:
     computed: int
 
 
-def _key(settings: Settings) -> tuple[str, str, int, int]:
-    return settings.model, settings.detector, int(settings.upsample), int(settings.max_side or 0)
+def _key(settings: Settings, rule: str = "central", whole_image: bool = False) -> tuple[str, str, int, int]:
+    # a choice other than the project's rides on the detector name, so each has its own rows
+    detector = settings.detector + ("|largest" if rule == "largest" else "") + ("|whole-image" if whole_image else "")
+    return settings.model, detector, int(settings.upsample), int(settings.max_side or 0)
 
 
 def _rule(settings: Settings) -> str:
     """How the one face of a photo is chosen: the rule, and the quality gate it prefers faces by."""
     return f"{CHOICE_RULE_ID};{settings.gate!r}"
+
+
+def pick_face(faces: Sequence[Face], shape: tuple[int, ...], rule: str = "central") -> Face | None:
+    """The one call that decides which embedded face of a photo an evaluation compares: the
+    project's rule (``central``, as :func:`~workbench.pipeline.choose_face`) or the largest
+    (faces come largest first). ``None`` when no face was embedded."""
+    if rule not in FACE_RULES:
+        raise WorkbenchError(f"unknown face rule {rule!r}; choose one of: {', '.join(FACE_RULES)}")
+    if rule == "largest":
+        return next((f for f in faces if f.embedding is not None), None)
+    i = central_face(faces, shape)
+    return None if i is None else faces[i]
+
+
+def whole_image_vector(image: np.ndarray, settings: Settings) -> np.ndarray:
+    """The vector of an image taken whole as the face (dlib's five points found inside it)."""
+    h, w = image.shape[:2]
+    box = Box(0, 0, w, h)
+    det = Detection(box, dlib5_in_box(image, box), 0.0, f"{settings.detector} (whole image)", DLIB5)
+    return embed.embed_faces(image, [det], settings.model)[0]
 
 
 def size(db: GalleryDB) -> int:
@@ -72,18 +112,24 @@ def clear(db: GalleryDB) -> int:
 
 
 def embed_files(paths: Sequence[str | os.PathLike], settings: Settings = Settings(), db: GalleryDB | None = None,
-                progress: Callable[[int, int, str], None] | None = None) -> tuple[list[Embedded], CacheStats]:
-    """The vector of every file's face (chosen by :func:`~workbench.pipeline.choose_face`), from
-    the cache when possible.
+                progress: Callable[[int, int, str], None] | None = None, *, rule: str = "central",
+                whole_image: bool = False) -> tuple[list[Embedded], CacheStats]:
+    """The vector of every file's face (the one :func:`pick_face` picks by ``rule``), from the
+    cache when possible.
 
     Unreadable files and files without a face come back with ``vector=None`` and a
-    ``failure`` reason instead of raising. New results (vectors, and "no face") are written to
-    the cache in one transaction at the end; unreadable files are not (``db=None``: no cache).
+    ``failure`` reason instead of raising (with ``whole_image``, a file without a detected face
+    is embedded whole instead: ``Embedded.whole_image``). New results (vectors, and "no face")
+    are written to the cache every :data:`STORE_EVERY` images, so a long run that stops keeps
+    what it computed; unreadable files are not (``db=None``: no cache).
 
     Raises:
         ModelError: a missing model or weights file (or an unknown model): it would fail every
             photo the same way, so it stops the run at the first photo.
+        WorkbenchError: an unknown ``rule``.
     """
+    if rule not in FACE_RULES:
+        raise WorkbenchError(f"unknown face rule {rule!r}; choose one of: {', '.join(FACE_RULES)}")
     hashed: list[tuple[str, str, bytes | None, str | None]] = []
     for p in paths:
         if progress:  # reading thousands of files takes a while too: say so from the first one
@@ -93,10 +139,12 @@ def embed_files(paths: Sequence[str | os.PathLike], settings: Settings = Setting
             hashed.append((str(p), capture.sha256(data), data, None))
         except WorkbenchError as err:
             hashed.append((str(p), "", None, f"unreadable: {getattr(err, 'reason', err)}"))
-    known = (db.cache_lookup(sorted({h for _, h, _, _ in hashed if h}), _key(settings), _rule(settings))
+    key, face_rule = _key(settings, rule, whole_image), _rule(settings)
+    known = (db.cache_lookup(sorted({h for _, h, _, _ in hashed if h}), key, face_rule)
              if db is not None else {})
     out: list[Embedded] = []
     new: dict[str, Embedded] = {}
+    unsaved: list[Embedded] = []
     hits = 0
     for i, (path, sha, data, failure) in enumerate(hashed, 1):
         if failure is not None:
@@ -109,30 +157,36 @@ def embed_files(paths: Sequence[str | os.PathLike], settings: Settings = Setting
         elif sha in new:
             out.append(replace(new[sha], path=path))
         else:
-            new[sha] = _analyse(path, sha, data, settings)
+            new[sha] = _analyse(path, sha, data, settings, rule, whole_image)
             out.append(new[sha])
+            # an unreadable file is not a result of the model; only real outcomes are kept
+            if not (new[sha].failure or "").startswith("unreadable"):
+                unsaved.append(new[sha])
+        if db is not None and len(unsaved) >= STORE_EVERY:
+            _store(db, unsaved, key, face_rule)
+            unsaved = []
         if progress:
             progress(i, len(hashed), path)
-    # an unreadable file is not a result of the model; only real outcomes are kept
-    keep = [e for e in new.values() if not (e.failure or "").startswith("unreadable")]
-    if db is not None and keep:
-        _store(db, keep, settings)
+    if db is not None and unsaved:
+        _store(db, unsaved, key, face_rule)
     return out, CacheStats(hits, len(new))
 
 
-def _analyse(path: str, sha: str, data: bytes, settings: Settings) -> Embedded:
+def _analyse(path: str, sha: str, data: bytes, settings: Settings, rule: str, whole_image: bool) -> Embedded:
     try:
         image = capture.load_image(data, name=path)
     except WorkbenchError as err:
         return Embedded(path, sha, None, 0, f"unreadable: {getattr(err, 'reason', err)}")
     analysis = analyze(image, settings)  # a ModelError (weights, model) is the setup's, not the photo's
-    if not analysis.embedded:
-        return Embedded(path, sha, None, len(analysis.faces), NO_FACE)
-    chosen = choose_face(analysis, None, path)
-    return Embedded(path, sha, chosen.face.embedding.vector, len(analysis.faces),
-                    box=tuple(chosen.face.box.as_list()))
+    face = pick_face(analysis.faces, analysis.shape, rule)
+    if face is not None:
+        return Embedded(path, sha, face.embedding.vector, len(analysis.faces), box=tuple(face.box.as_list()))
+    if whole_image:
+        h, w = image.shape[:2]
+        return Embedded(path, sha, whole_image_vector(image, settings), 0, box=(0, 0, w, h))
+    return Embedded(path, sha, None, len(analysis.faces), NO_FACE)
 
 
-def _store(db: GalleryDB, items: list[Embedded], settings: Settings) -> None:
+def _store(db: GalleryDB, items: list[Embedded], key: tuple, face_rule: str) -> None:
     db.cache_store([(e.sha256, None if e.vector is None else e.vector.astype(float).tolist(), e.faces, e.failure,
-                     e.box) for e in items], _key(settings), _rule(settings))
+                     e.box) for e in items], key, face_rule)

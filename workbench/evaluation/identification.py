@@ -206,7 +206,7 @@ def eval_search(db: GalleryDB, gallery: str, probes_dir: str | os.PathLike, sett
     Photos without a face are failures to acquire: with ``include_fta`` (the default, as
     NIST counts them) each is a search that returned nobody (a miss when mated).
     """
-    matrix = db.matrix(gallery)  # unknown gallery: fails before any model time
+    matrix = db.matrix(gallery, settings.model)  # unknown gallery or another model's: fails before model time
     if matrix.vectors.shape[0] == 0:
         raise WorkbenchError(f"gallery {gallery!r} is empty: enrol faces first")
     probes = load_probes(probes_dir, settings, db if use_cache else None, progress, identity)

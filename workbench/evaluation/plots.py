@@ -222,3 +222,112 @@ def scale_figure(answer, sizes=None) -> go.Figure:
     fig.update_layout(xaxis=dict(title="faces in the gallery (log)", type="log"),
                       yaxis=dict(title="false candidates per search (log)", type="log"))
     return _layout(fig, "How many innocent look-alikes a search returns, by gallery size", height=420)
+
+
+# -- several models on one chart (LFW, the demographic audit) ---------------------------------
+
+#: One colour per model/detector line, in order.
+SERIES = ("#1d6fb8", "#e76f51", "#2a9d8f", "#8e44ad", "#f4a261", "#264653")
+
+
+def roc_curves_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str = "ROC") -> go.Figure:
+    """ROC of several models on one chart: ``label -> (fmr, fnmr)`` over all thresholds. Curves do
+    not depend on any threshold, so models with different distances compare directly."""
+    fig = go.Figure()
+    for k, (label, (fmr, fnmr)) in enumerate(curves.items()):
+        fig.add_trace(go.Scatter(x=np.clip(np.asarray(fmr, float), 1e-4, 1), y=1 - np.asarray(fnmr, float),
+                                 mode="lines", line=dict(shape="hv", color=SERIES[k % len(SERIES)]), name=label))
+    fig.update_layout(xaxis=dict(title="false match rate (log; 0 drawn at 1e-4)", type="log"),
+                      yaxis=dict(title="true match rate (1 - FNMR)"))
+    return _layout(fig, title, height=380)
+
+
+def det_curves_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str = "DET") -> go.Figure:
+    """DET of several models on one chart (both axes log, zeros drawn at 1e-4)."""
+    fig = go.Figure()
+    for k, (label, (fmr, fnmr)) in enumerate(curves.items()):
+        fig.add_trace(go.Scatter(x=np.clip(fmr, 1e-4, 1), y=np.clip(fnmr, 1e-4, 1), mode="lines",
+                                 line=dict(shape="hv", color=SERIES[k % len(SERIES)]), name=label))
+    fig.add_trace(go.Scatter(x=[1e-4, 1], y=[1e-4, 1], mode="lines", line=dict(dash="dot", color="grey"),
+                             name="FMR = FNMR"))
+    fig.update_layout(xaxis=dict(title="false match rate (log)", type="log"),
+                      yaxis=dict(title="false non-match rate (log)", type="log"))
+    return _layout(fig, title, height=380)
+
+
+# -- the demographic audit -------------------------------------------------------------------
+
+def _pct(x: float) -> str:
+    return "no pairs" if x != x else (f"{x:.3%}" if x < 0.001 else f"{x:.2%}")
+
+
+def audit_fmr_figure(groups: Sequence[str], series: dict[str, tuple[list, list, list, list]],
+                     title: str) -> go.Figure:
+    """FMR per group for several models side by side: ``label -> (fmr, ci_low, ci_high, counts text)``,
+    on a log axis (a zero is drawn at the axis floor and labelled by its count)."""
+    fig = go.Figure()
+    floor = 1e-6
+    for k, (label, (fmr, lo, hi, text)) in enumerate(series.items()):
+        y = np.array([np.nan if v is None else v for v in fmr], float)
+        lo_a = np.array([np.nan if v is None else v for v in lo], float)
+        hi_a = np.array([np.nan if v is None else v for v in hi], float)
+        shown = np.where(y > 0, y, floor)
+        fig.add_trace(go.Bar(x=list(groups), y=shown, name=label, marker_color=SERIES[k % len(SERIES)],
+                             text=list(text), textposition="outside", textfont=dict(size=10),
+                             error_y=dict(type="data", symmetric=False, array=np.clip(hi_a - shown, 0, None),
+                                          arrayminus=np.clip(shown - np.maximum(lo_a, floor), 0, None))))
+    fig.update_layout(barmode="group", yaxis=dict(title="false match rate (log; 0 drawn at 1e-6)", type="log"),
+                      xaxis=dict(title="group (the data set's labels)", tickangle=-30))
+    return _layout(fig, title, height=460)
+
+
+def audit_similarity_figure(groups: Sequence[str], samples: dict[str, dict[str, np.ndarray]],
+                            lines: dict[str, float]) -> go.Figure:
+    """Impostor similarity (%) per group for each model (``label -> group -> similarities``): the
+    distributions the thresholds cut, on the one similarity scale both models share."""
+    fig = go.Figure()
+    for k, (label, per) in enumerate(samples.items()):
+        xs, ys = [], []
+        for g in groups:
+            v = per.get(g, np.zeros(0))
+            xs += [g] * len(v)
+            ys += list(np.asarray(v, float))
+        fig.add_trace(go.Box(x=xs, y=ys, name=label, marker_color=SERIES[k % len(SERIES)], boxpoints=False))
+    for name, y in lines.items():
+        fig.add_hline(y=y, line=dict(color=THRESHOLD, dash="dash"), annotation_text=name)
+    fig.update_layout(boxmode="group", yaxis=dict(title="similarity of two different people (%)"),
+                      xaxis=dict(title="group", tickangle=-30))
+    return _layout(fig, "How alike two different people look to each model, per group", height=460)
+
+
+def audit_cross_figure(groups: Sequence[str], fmr: np.ndarray, title: str) -> go.Figure:
+    """FMR between every two groups (the diagonal: within a group) as a heat map, with the values."""
+    z = np.asarray(fmr, float)
+    text = [[_pct(v) for v in row] for row in z]
+    fig = go.Figure(go.Heatmap(z=z, x=list(groups), y=list(groups), text=text, texttemplate="%{text}",
+                               colorscale="Reds", colorbar=dict(title="FMR")))
+    fig.update_layout(xaxis=dict(tickangle=-30), yaxis=dict(autorange="reversed"))
+    return _layout(fig, title, height=520)
+
+
+def acquisition_figure(rows: Sequence[dict]) -> go.Figure:
+    """Failure to acquire (no face, or rejected by the quality gate) per group against the exposure
+    level, one panel per detector."""
+    from plotly.colors import qualitative
+    from plotly.subplots import make_subplots
+
+    detectors = list(dict.fromkeys(r["detector"] for r in rows))
+    groups = list(dict.fromkeys(r["group"] for r in rows))
+    fig = make_subplots(rows=1, cols=len(detectors), subplot_titles=detectors, shared_yaxes=True)
+    for c, d in enumerate(detectors, 1):
+        for k, g in enumerate(groups):
+            pts = sorted((r["exposure"], r["fta_rate"]) for r in rows if r["detector"] == d and r["group"] == g)
+            fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers", name=g,
+                                     legendgroup=g, showlegend=c == 1,
+                                     line=dict(color=qualitative.Dark24[k % 24])),
+                          row=1, col=c)
+        fig.update_xaxes(title_text="light kept (1 = the photo as it is)", autorange="reversed", row=1, col=c)
+    fig.update_yaxes(title_text="no face, or rejected by the gate", tickformat=".0%", row=1, col=1)
+    fig.update_layout(height=420, margin=dict(l=50, r=20, t=60, b=40),
+                      title="Failure to acquire per group as the photos get darker")
+    return fig

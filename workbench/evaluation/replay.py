@@ -146,7 +146,7 @@ def run_replay(db: GalleryDB, gallery: str, probes_dir: str | os.PathLike, setti
     match on it may be right); one whose person is not stated is left out too (listed), and
     when no probe is known to be innocent the replay refuses to run.
     """
-    matrix = db.matrix(gallery)
+    matrix = db.matrix(gallery, settings.model)
     if matrix.vectors.shape[0] == 0:
         raise WorkbenchError(f"gallery {gallery!r} is empty: enrol faces first")
     probes = load_probes(probes_dir, settings, db if use_cache else None, progress, identity)

@@ -6,7 +6,7 @@ behind it.
 2. search a crowd photo (``retinaface/img3.jpg``: about 23 strangers) against it;
 3. loosen the threshold and count the strangers who become "matches";
 4. the same false-match rate at scale: a 300,000-face gallery (Washington County's mugshots);
-5. the per-group audit (needs the UTKFace data and issue 12's audit: a message until then).
+5. the per-group audit on a sample of UTKFace's adults (a message when the data set is absent).
 
 Every photo comes from :func:`workbench.config.demo_dir`, so the story runs from a bare clone.
 """
@@ -191,21 +191,38 @@ def scale_step(impostor: np.ndarray, settings: Settings = Settings(), gallery_si
 
 # -- 5. per group ----------------------------------------------------------------------------
 
-#: The audit the story shows in step 5, once issue 12 provides it: ``fn(db, settings) -> Step``.
-AUDIT: list[Callable[[GalleryDB, Settings], Step]] = []
+#: Step 5's sample: photos per group (adults only), enough for a first look in about a minute.
+AUDIT_PER_GROUP = 40
 
 
-def audit_step(db: GalleryDB, settings: Settings = Settings()) -> Step:
-    """Step 5: the per-group audit when it is available, else what it needs."""
-    if AUDIT:
-        return AUDIT[0](db, settings)
-    base = config.faces_dir()
-    has_data = base is not None and (base / "utkface-balanced").is_dir()
-    need = ("the demographic audit of issue 12, which this version does not have yet" if has_data else
-            "the UTKFace data set (research use only: the workbench never ships it; put it in "
-            "../shared/data/faces/utkface-balanced) and the demographic audit of issue 12")
-    text = ("Do false matches fall evenly on everyone? NIST found that many algorithms give more false matches for "
-            "some demographic groups than others. Measuring that needs many faces labelled by group, which the "
-            f"demo photos are not. This step needs {need}.")
-    return Step("5. Who bears the errors? The per-group audit", text, "needs the UTKFace data (issue 12)",
-                available=False)
+def audit_step(db: GalleryDB, settings: Settings = Settings(), progress: Progress | None = None,
+               per_group: int = AUDIT_PER_GROUP) -> Step:
+    """Step 5: the demographic audit (:mod:`workbench.evaluation.audit`) on a small sample of
+    UTKFace's labelled adults, with the current model and detector; a message when the data set
+    is not on this machine."""
+    from workbench.evaluation import audit, audit_report
+
+    folder = audit.default_folder()
+    title = "5. Who bears the errors? False matches per group"
+    if folder is None:
+        text = ("Do false matches fall evenly on everyone? NIST found that many algorithms give more false matches "
+                "for some demographic groups than others. Measuring that needs many faces labelled by group, which "
+                "the demo photos are not. This step needs the UTKFace data set (research use only: the workbench "
+                "never ships it; put it in ../shared/data/faces/utkface-balanced).")
+        return Step(title, text, "needs the UTKFace data", available=False)
+    report = audit.run_audit(folder, [Settings(detector=settings.detector, model=settings.model,
+                                               upsample=settings.upsample)],
+                             db=db, per_group=per_group, min_age=18, progress=progress,
+                             dataset=f"UTKFace, {per_group} adults per group")
+    m = report.models[0]
+    t = m.thresholds[0]
+    rows = sorted((r for r in m.rows(t.name) if r.pairs), key=lambda r: -r.fmr)
+    pairs = sum(r.pairs for r in rows)
+    text = (f"{m.label} compared every two of {sum(m.faces.values()):,} photos of different adults "
+            f"({per_group} per group, labelled by the data set; {pairs:,} pairs within the groups) at one "
+            f"threshold for everyone, as police use it. " + " ".join(audit_report.headline(report)[:1])
+            + " A small sample: the ranges are wide. The Audit page runs the whole set, both models and "
+              "the darker-photo test.")
+    figure = "; ".join(f"{r.group}: {r.false_matches} of {r.pairs} pairs ({r.fmr:.1%})" for r in rows)
+    chart = audit_report.figures(report)[0][1]
+    return Step(title, text, f"false matches at {t.name}: {figure}", chart=chart)

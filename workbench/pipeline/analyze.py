@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 
@@ -187,13 +188,21 @@ def choose_face(analysis: Analysis, face: int | None = None, name: str = "image"
         if faces[int(face) - 1].embedding is None:
             raise NoFaceError(f"{name}: face {face} was not embedded")
         return FaceChoice(analysis, int(face) - 1, True, name)
+    best = central_face(faces, analysis.shape)
+    if best is None:
+        raise NoFaceError(f"{name}: no face found")
+    return FaceChoice(analysis, best, False, name)
+
+
+def central_face(faces: Sequence[Face], shape: tuple[int, ...]) -> int | None:
+    """The index of the face :func:`face_score` ranks first among the embedded faces that pass
+    the quality gate (among all the embedded ones when none passes); ``None`` when none is embedded."""
     embedded = [i for i, f in enumerate(faces) if f.embedding is not None]
     if not embedded:
-        raise NoFaceError(f"{name}: no face found")
+        return None
     pool = [i for i in embedded if faces[i].quality.accepted] or embedded
-    h, w = analysis.shape[:2]
-    best = max(pool, key=lambda i: (face_score(faces[i].box, w, h), -i))  # ties: the larger face
-    return FaceChoice(analysis, best, False, name)
+    h, w = shape[:2]
+    return max(pool, key=lambda i: (face_score(faces[i].box, w, h), -i))  # ties: the larger face
 
 
 def main_face(analysis: Analysis, name: str = "image") -> Face:

@@ -32,13 +32,15 @@ from workbench.types import Embedding
 METRICS = ("cosine", "euclidean")
 
 #: Default match thresholds, per model and metric. Dlib's euclidean 0.6 is dlib's and
-#: face_recognition's published tolerance; the others are DeepFace's tuned values.
+#: face_recognition's published tolerance; SFace's are OpenCV's published ones (cosine
+#: similarity 0.363, i.e. distance 0.637; L2 1.128 between unit vectors), checked on the shared
+#: data (LFW, deepface-unit: see the README); the others are DeepFace's tuned values.
 THRESHOLDS: dict[str, dict[str, float]] = {
     "Dlib": {"cosine": 0.07, "euclidean": 0.6},
     "Facenet": {"cosine": 0.40, "euclidean": 10.0},
     "Facenet512": {"cosine": 0.30, "euclidean": 23.56},
     "ArcFace": {"cosine": 0.68, "euclidean": 4.15},
-    "SFace": {"cosine": 0.593, "euclidean": 10.734},
+    "SFace": {"cosine": 0.637, "euclidean": 1.128},
     "VGG-Face": {"cosine": 0.68, "euclidean": 1.17},
     "OpenFace": {"cosine": 0.10, "euclidean": 0.55},
     "GhostFaceNet": {"cosine": 0.65, "euclidean": 35.71},

@@ -2,15 +2,19 @@
 
 Detectors (``DETECTORS``):
 
-* ``hog``  dlib's HOG + linear SVM (default; fast on a CPU, frontal faces);
-* ``cnn``  dlib's MMOD CNN (slower, finds more angles);
-* ``haar`` OpenCV's Haar cascade (the classic; many false positives);
-* any DeepFace backend (``retinaface``, ``mtcnn``, ``ssd``, ``yunet``, ``centerface``,
-  ``yolov8n`` ...) when its weights are on disk.
+* ``hog``   dlib's HOG + linear SVM (default; fast on a CPU, frontal faces);
+* ``cnn``   dlib's MMOD CNN (slower, finds more angles);
+* ``yunet`` OpenCV's YuNet (2023, int8; weights shipped in the package): a small CNN that
+  finds faces from about 10 px, with five landmarks of its own. It looks at the image at its
+  own size: ``upsample`` does not apply to it;
+* ``haar``  OpenCV's Haar cascade (the classic; many false positives);
+* any DeepFace backend (``retinaface``, ``mtcnn``, ``ssd``, ``centerface``, ``yolov8n`` ...)
+  when its weights are on disk.
 
-Landmarks always come from dlib's 5-point shape predictor run inside the detector's box,
-so every detector yields the same landmark convention (see :mod:`workbench.types`).
-Nothing caps the number of faces: a crowd photo returns every face found.
+YuNet's detections carry YuNet's own five points (scheme ``yunet5``); every other detector's
+landmarks come from dlib's 5-point shape predictor run inside its box (scheme ``dlib5``; see
+:mod:`workbench.types` and :mod:`workbench.pipeline.align`). Nothing caps the number of
+faces: a crowd photo returns every face found.
 """
 
 from __future__ import annotations
@@ -20,15 +24,18 @@ from typing import Any
 import numpy as np
 
 from workbench.errors import ModelError
-from workbench.pipeline import models
-from workbench.types import Box, Detection
+from workbench.pipeline import align, models
+from workbench.types import DLIB5, YUNET5, Box, Detection, Point
 
 DLIB_DETECTORS = ("hog", "cnn", "haar")
+#: Detectors that run offline on weights shipped with the package (beside dlib's).
+OPENCV_DETECTORS = ("yunet",)
+# DeepFace's own "yunet" would need a weight file it cannot download: OpenCV's YuNet (above) wins.
 DEEPFACE_DETECTORS = (
-    "retinaface", "mtcnn", "fastmtcnn", "ssd", "yunet", "centerface", "opencv", "mediapipe",
+    "retinaface", "mtcnn", "fastmtcnn", "ssd", "centerface", "opencv", "mediapipe",
     "yolov8n", "yolov11n", "yolov11s", "yolov11m",
 )
-DETECTORS = DLIB_DETECTORS + DEEPFACE_DETECTORS
+DETECTORS = DLIB_DETECTORS[:2] + OPENCV_DETECTORS + DLIB_DETECTORS[2:] + DEEPFACE_DETECTORS
 DEFAULT_DETECTOR = "hog"
 
 #: Images whose long side exceeds this are shrunk before detection, then boxes are mapped
@@ -82,6 +89,25 @@ def _haar(image: np.ndarray, upsample: int) -> list[tuple[Box, float]]:
     return out
 
 
+Found = list[tuple[Box, float, "tuple[Point, ...] | None"]]
+
+
+def _yunet(image: np.ndarray) -> Found:
+    """YuNet on an RGB image at its own size: boxes, scores and YuNet's five points."""
+    from workbench.pipeline.capture import rgb_to_bgr
+
+    h, w = image.shape[:2]
+    with models.use("opencv.yunet") as net:
+        net.setInputSize((w, h))
+        _, rows = net.detect(rgb_to_bgr(image))
+    out: Found = []
+    for r in ([] if rows is None else rows):
+        x, y, bw, bh = (float(v) for v in r[:4])
+        box = Box(int(round(x)), int(round(y)), int(round(x + bw)), int(round(y + bh)))
+        out.append((box, float(r[14]), tuple((float(r[4 + 2 * k]), float(r[5 + 2 * k])) for k in range(5))))
+    return out
+
+
 def _deepface(image: np.ndarray, backend: str) -> list[tuple[Box, float]]:
     from workbench.pipeline.capture import rgb_to_bgr
 
@@ -93,14 +119,9 @@ def _deepface(image: np.ndarray, backend: str) -> list[tuple[Box, float]]:
     ]
 
 
-def landmarks_for(image: np.ndarray, box: Box) -> tuple[tuple[float, float], ...]:
+def landmarks_for(image: np.ndarray, box: Box) -> tuple[Point, ...]:
     """dlib's five landmarks inside ``box`` of an RGB image, as ``(x, y)`` tuples."""
-    import dlib
-
-    rect = dlib.rectangle(box.left, box.top, box.right - 1, box.bottom - 1)
-    with models.use("dlib.shape5") as predictor:
-        shape = predictor(image, rect)
-    return tuple((float(p.x), float(p.y)) for p in shape.parts())
+    return align.dlib5_in_box(image, box)
 
 
 def detect_faces(
@@ -116,7 +137,8 @@ def detect_faces(
         image: RGB ``uint8`` array ``(H, W, 3)``.
         detector: one of :data:`DETECTORS`.
         upsample: times the image is doubled inside the detector to find small faces
-            (dlib's ``upsample_num_times``; each step costs about 4x the time).
+            (dlib's ``upsample_num_times``; each step costs about 4x the time). YuNet and the
+            DeepFace backends ignore it.
         max_side: shrink the image first so its long side is at most this many pixels
             (``None`` keeps full size). Boxes are returned in the original pixels.
 
@@ -127,19 +149,26 @@ def detect_faces(
         raise ModelError(f"unknown detector {detector!r}; choose one of: {', '.join(DETECTORS)}")
     h, w = image.shape[:2]
     small, f = _downscale(image, max_side)
-    if detector == "hog":
-        found = _hog(small, upsample)
-    elif detector == "cnn":
-        found = _cnn(small, upsample)
-    elif detector == "haar":
-        found = _haar(small, upsample)
+    if detector == "yunet":
+        found = _yunet(small)
     else:
-        found = _deepface(small, detector)
+        if detector == "hog":
+            boxes = _hog(small, upsample)
+        elif detector == "cnn":
+            boxes = _cnn(small, upsample)
+        elif detector == "haar":
+            boxes = _haar(small, upsample)
+        else:
+            boxes = _deepface(small, detector)
+        found = [(b, s, None) for b, s in boxes]
     detections = []
-    for box, score in found:
+    for box, score, points in found:
         full = box.scaled(1.0 / f).clipped(w, h) if f != 1.0 else box.clipped(w, h)
         if full.width < 2 or full.height < 2:
             continue
-        detections.append(Detection(full, landmarks_for(image, full), score, detector))
+        if points is None:  # dlib's predictor in the box, at full resolution
+            detections.append(Detection(full, landmarks_for(image, full), score, detector, DLIB5))
+        else:
+            detections.append(Detection(full, tuple((x / f, y / f) for x, y in points), score, detector, YUNET5))
     detections.sort(key=lambda d: d.box.area, reverse=True)
     return detections

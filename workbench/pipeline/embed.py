@@ -1,9 +1,18 @@
 """Stage 4: align and embed. Faces in, one vector per face out, tagged with the model.
 
-``Dlib`` (the default) runs dlib's ResNet directly: dlib aligns each face from its five
-landmarks to a 150 x 150 chip and returns a 128-d vector; all faces of an image go through
-in one batch call. Any other name is a DeepFace recognition model: the face is aligned by
-the same 5-point chip, resized to the model's input and embedded through DeepFace.
+* ``Dlib`` (the default, 2017) runs dlib's ResNet directly: dlib aligns each face from its five
+  landmarks to a 150 x 150 chip and returns a 128-d vector; all faces of an image go through
+  in one batch call. Euclidean distance, threshold 0.6.
+* ``SFace`` (2021) is OpenCV's ``FaceRecognizerSF`` on OpenCV Zoo's int8 weights, shipped in
+  the package: each face is aligned on YuNet's five points to 112 x 112 (OpenCV's own
+  ``alignCrop``) and gives a 128-d vector, stored at unit length. Cosine distance.
+* Any other name is a DeepFace recognition model: the face is aligned by dlib's 5-point chip,
+  resized to the model's input and embedded through DeepFace (weights must be on disk).
+
+Every detector works with both shipped models: a face found by YuNet gets dlib's points from
+dlib's predictor in a HOG-shaped box for ``Dlib``, and a face found by HOG (or any detector
+with dlib's points) gets YuNet-style points by template for ``SFace``
+(:mod:`workbench.pipeline.align` says how close each conversion comes to the native pair).
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from workbench.errors import ModelError
-from workbench.pipeline import models
+from workbench.pipeline import align, models
 from workbench.types import Detection, Embedding
 
 DEFAULT_MODEL = "Dlib"
@@ -22,14 +31,16 @@ DEFAULT_MODEL = "Dlib"
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """A recognition model: its vector size, the metric its threshold is quoted in, and the
+    """A recognition model: its vector size, the metric its threshold is quoted in, what runs it
+    (``dlib``, ``opencv`` or ``deepface``), whether its vectors are stored at unit length, and the
     range of vector lengths (L2 norms) it really produces, where measured (``None``: not
-    measured here, since only Dlib's weights ship offline; then only finite, non-zero vectors
-    are required)."""
+    measured; then only finite, non-zero vectors are required)."""
 
     name: str
     dim: int
     metric: str
+    backend: str = "deepface"
+    unit_length: bool = False
     norm: tuple[float, float] | None = None
 
 
@@ -39,22 +50,30 @@ class ModelInfo:
 #: 0.074 (dlib's vectors are not unit length). The bounds sit over 5 sd beyond both extremes:
 #: a vector outside them was not made by dlib (a crafted, scaled or corrupted file).
 DLIB_NORM = (0.8, 2.0)
+#: SFace's vectors are stored at unit length (``unit_length``): anything else was not made here.
+SFACE_NORM = (0.99, 1.01)
 
-#: Every model the workbench can embed with. Dimensions are DeepFace's.
+#: Every model the workbench can embed with. ``Dlib`` and ``SFace`` run offline on weights that
+#: ship with the package; the DeepFace models need their weights on disk (dimensions are DeepFace's).
+#: DeepFace's own ``SFace`` (the fp32 file) is not offered: the name means OpenCV's, offline.
 MODELS: dict[str, ModelInfo] = {
     m.name: m
     for m in (
-        ModelInfo("Dlib", 128, "euclidean", norm=DLIB_NORM),
+        ModelInfo("Dlib", 128, "euclidean", "dlib", norm=DLIB_NORM),
+        ModelInfo("SFace", 128, "cosine", "opencv", unit_length=True, norm=SFACE_NORM),
         ModelInfo("Facenet", 128, "cosine"),
         ModelInfo("Facenet512", 512, "cosine"),
         ModelInfo("ArcFace", 512, "cosine"),
-        ModelInfo("SFace", 128, "cosine"),
         ModelInfo("VGG-Face", 4096, "cosine"),
         ModelInfo("OpenFace", 128, "cosine"),
         ModelInfo("GhostFaceNet", 512, "cosine"),
         ModelInfo("DeepID", 160, "cosine"),
     )
 }
+#: Models whose weights ship with the package (no download, ever).
+SHIPPED = ("Dlib", "SFace")
+#: Side of SFace's aligned input.
+SFACE_SIDE = 112
 
 
 def model_info(name: str) -> ModelInfo:
@@ -83,25 +102,52 @@ def implausible(vectors: np.ndarray, model: str) -> tuple[np.ndarray, str]:
     return bad, rule
 
 
-def _shapes(detections: Sequence[Detection]):
+def _shapes(image: np.ndarray, detections: Sequence[Detection]):
+    """dlib shapes (box + dlib's five points) for the detections, converted when needed."""
     import dlib
 
     shapes = dlib.full_object_detections()
     for d in detections:
-        b = d.box
+        points, b = align.dlib5_of(image, d)
         rect = dlib.rectangle(b.left, b.top, b.right - 1, b.bottom - 1)
-        pts = [dlib.point(int(round(x)), int(round(y))) for x, y in d.landmarks]
+        pts = [dlib.point(int(round(x)), int(round(y))) for x, y in points]
         shapes.append(dlib.full_object_detection(rect, pts))
     return shapes
 
 
-def aligned_chips(image: np.ndarray, detections: Sequence[Detection], size: int = 150) -> list[np.ndarray]:
-    """Face chips aligned on the 5 landmarks: RGB ``uint8`` ``(size, size, 3)`` each."""
+def _sface_rows(detections: Sequence[Detection]) -> list[np.ndarray]:
+    """YuNet-style rows (box, five points, score) that ``FaceRecognizerSF.alignCrop`` takes."""
+    rows = []
+    for d in detections:
+        b = d.box
+        rows.append(np.array([b.left, b.top, b.width, b.height, *align.yunet5_of(d).reshape(-1), d.score],
+                             dtype=np.float32))
+    return rows
+
+
+def aligned_chips(image: np.ndarray, detections: Sequence[Detection], size: int = 150, *,
+                  model: str = DEFAULT_MODEL) -> list[np.ndarray]:
+    """Faces aligned as ``model`` wants them: RGB ``uint8`` chips, ``(size, size, 3)`` on dlib's
+    five points (``Dlib`` and the DeepFace models), or ``(112, 112, 3)`` on YuNet's (``SFace``)."""
     import dlib
 
     if not detections:
         return []
-    return list(dlib.get_face_chips(image, _shapes(detections), size=size, padding=0.25))
+    if model_info(model).name == "SFace":
+        from workbench.pipeline.capture import bgr_to_rgb, rgb_to_bgr
+
+        bgr = rgb_to_bgr(image)
+        with models.use("opencv.sface") as net:
+            return [bgr_to_rgb(net.alignCrop(bgr, row)) for row in _sface_rows(detections)]
+    return list(dlib.get_face_chips(image, _shapes(image, detections), size=size, padding=0.25))
+
+
+def _sface_features(bgr_chips: Sequence[np.ndarray]) -> np.ndarray:
+    """SFace vectors of 112 x 112 BGR chips, at unit length: ``float32 (N, 128)``."""
+    with models.use("opencv.sface") as net:
+        vecs = np.asarray([net.feature(np.ascontiguousarray(c)).reshape(-1) for c in bgr_chips], np.float32)
+    vecs = vecs.reshape(-1, 128)
+    return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
 
 
 def embed_faces(
@@ -120,25 +166,33 @@ def embed_faces(
     info = model_info(model)
     if not detections:
         return np.zeros((0, info.dim), dtype=np.float32)
-    if model == "Dlib":
-        shapes = _shapes(detections)
+    if info.name == "Dlib":
+        shapes = _shapes(image, detections)
         with models.use("dlib.resnet") as resnet:
             vecs = resnet.compute_face_descriptor(image, shapes)
         return np.asarray([np.asarray(v) for v in vecs], dtype=np.float32).reshape(-1, info.dim)
+    if info.name == "SFace":
+        return _sface_features([c[:, :, ::-1] for c in aligned_chips(image, detections, model="SFace")])
     return _embed_deepface(image, detections, info)
 
 
-def embed_chips(chips: Sequence[np.ndarray], model: str = DEFAULT_MODEL) -> np.ndarray:
-    """Embed faces already aligned by :func:`aligned_chips` (150 x 150 RGB ``uint8`` each).
+#: Models whose aligned chips :func:`embed_chips` takes (the live pipeline's worker path).
+CHIP_MODELS = ("Dlib", "SFace")
 
-    The same vectors :func:`embed_faces` gives for the detections the chips came from
-    (dlib aligns to that chip itself); ``float32 (len(chips), dim)``.
+
+def embed_chips(chips: Sequence[np.ndarray], model: str = DEFAULT_MODEL) -> np.ndarray:
+    """Embed faces already aligned by :func:`aligned_chips` for the same ``model`` (RGB ``uint8``).
+
+    The same vectors :func:`embed_faces` gives for the detections the chips came from (both
+    models align to that chip themselves); ``float32 (len(chips), dim)``.
     """
     info = model_info(model)
     if not len(chips):
         return np.zeros((0, info.dim), dtype=np.float32)
-    if model != "Dlib":
-        raise ModelError(f"embedding pre-aligned chips is implemented for Dlib only, not {model!r}")
+    if info.name not in CHIP_MODELS:
+        raise ModelError(f"embedding pre-aligned chips is implemented for {', '.join(CHIP_MODELS)}, not {model!r}")
+    if info.name == "SFace":
+        return _sface_features([np.asarray(c)[:, :, ::-1] for c in chips])
     with models.use("dlib.resnet") as resnet:
         vecs = resnet.compute_face_descriptor([np.ascontiguousarray(c) for c in chips])
     return np.asarray([np.asarray(v) for v in vecs], dtype=np.float32).reshape(-1, info.dim)
@@ -151,7 +205,7 @@ def _embed_deepface(image: np.ndarray, detections: Sequence[Detection], info: Mo
     with models.use_deepface("facial_recognition", info.name) as client:
         target_h, target_w = client.input_shape[1], client.input_shape[0]
         batch = []
-        for chip in aligned_chips(image, detections):
+        for chip in aligned_chips(image, detections, model="Dlib"):
             bgr = cv2.resize(chip[:, :, ::-1], (target_w, target_h)).astype(np.float32) / 255.0
             batch.append(preprocessing.normalize_input(bgr[None, ...], normalization="base")[0])
         out = np.asarray(client.forward(np.stack(batch)), dtype=np.float32)

@@ -55,7 +55,8 @@ def analyze_largest(image: np.ndarray, settings: Settings = Settings()) -> Analy
     of the photo's long side; a smaller second face is only seen by the full pass.
     """
     coarse_side = min(settings.max_side or COARSE_SIDE, COARSE_SIDE)
-    if settings.detector in ("hog", "cnn") and max(image.shape[:2]) > coarse_side:
+    # YuNet too: it degrades on faces over ~300 px, so a portrait is best searched small first
+    if settings.detector in ("hog", "cnn", "yunet") and max(image.shape[:2]) > coarse_side:
         first = analyze(image, replace(settings, upsample=min(settings.upsample, COARSE_UPSAMPLE),
                                        max_side=coarse_side), embed_faces="accepted")
         if len(first.embedded) == 1:

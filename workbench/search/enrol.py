@@ -137,6 +137,7 @@ def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settin
     ``analyser`` replaces :func:`workbench.pipeline.parallel.analyse_sources` (same arguments and
     yields), e.g. :func:`workbench.pipeline.raycluster.analyse_sources_ray` for a Ray cluster.
     """
+    db.check_gallery_model(gallery, settings.model)  # another model's gallery: refused before any model time
     sources = list(sources)
     as_consent(consent)  # a refusal without a stated reason fails before any model time
     records: list[FaceRecord] = []
@@ -149,7 +150,7 @@ def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settin
     def flush() -> None:
         nonlocal duplicates
         if records:
-            new, dup_in_db = db.add_faces(gallery, records, consent=consent, notes=notes)
+            new, dup_in_db = db.add_faces(gallery, records, consent=consent, notes=notes, model=settings.model)
             ids.extend(new)
             duplicates += dup_in_db
             people.update(r.person for r in records)
@@ -167,7 +168,7 @@ def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settin
             except WorkbenchError as err:
                 skipped.append(Skip(src.label, f"unreadable: {getattr(err, 'reason', err)}"))
                 data = sha = None
-            if sha is not None and (sha in pending or db.has_image(gallery, sha)):
+            if sha is not None and (sha in pending or db.has_image(gallery, sha, settings.model)):
                 duplicates += 1
             elif sha is not None:
                 pending.add(sha)

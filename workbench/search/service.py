@@ -106,14 +106,19 @@ class SearchResult:
 PER_PERSON_DEPTH = 10
 
 
-def _check_index_metric(metric: str) -> None:
-    if metric != "euclidean":
+def _check_index_metric(metric: str, model: str | None = None) -> None:
+    """Indexes rank by euclidean distance; for vectors stored at unit length (SFace) euclidean and
+    cosine rank alike (``|a - b|^2 = 2 - 2 cos``), so a cosine search may use one too."""
+    from workbench.pipeline.embed import MODELS
+
+    unit = model is not None and model in MODELS and MODELS[model].unit_length
+    if metric != "euclidean" and not (metric == "cosine" and unit):
         raise GalleryError(f"search indexes rank by euclidean distance, not {metric}: search without an index")
 
 
 def rank_with_index(queries: np.ndarray, db: GalleryDB, gallery: str, kind: str, *, metric: str,
                     threshold: float, top_k: int = 5, per_person: bool = True,
-                    similarity_base: float | None = None) -> tuple[list[list[Match]], int]:
+                    similarity_base: float | None = None, model: str | None = None) -> tuple[list[list[Match]], int]:
     """:func:`rank` through a search index of :mod:`workbench.search.index` instead of every vector:
     the index proposes candidates, whose stored vectors are then ranked exactly by :func:`rank`.
     With ``per_person``, ``top_k * PER_PERSON_DEPTH`` faces are asked for, so a person with
@@ -121,13 +126,13 @@ def rank_with_index(queries: np.ndarray, db: GalleryDB, gallery: str, kind: str,
     number of faces the index holds."""
     from workbench.search import index
 
-    _check_index_metric(metric)
+    _check_index_metric(metric, model)
     gi = index.opened(db, gallery, kind)
     q = np.atleast_2d(np.asarray(queries, np.float32))
     _, ids = gi.search(q, top_k * (PER_PERSON_DEPTH if per_person else 1))
     out = []
     for row, found in zip(q, ids):
-        out += rank(row, db.matrix_of(gallery, found), metric=metric, threshold=threshold, top_k=top_k,
+        out += rank(row, db.matrix_of(gallery, found, model), metric=metric, threshold=threshold, top_k=top_k,
                     per_person=per_person, similarity_base=similarity_base)
     return out, gi.index.size
 
@@ -153,12 +158,13 @@ def search_image(db: GalleryDB, gallery: str, source: ImageSource, settings: Set
     log records every face found with its quality verdict.
 
     Raises:
-        GalleryError: unknown gallery (checked before any work), or an index with a cosine model.
+        GalleryError: unknown gallery, or one of another model (checked before any work), or an
+            index with a cosine model.
         ImageError / NoFaceError: unreadable probe, or no face at all in it.
     """
-    db.gallery_id(gallery)
+    db.check_gallery_model(gallery, settings.model, must_exist=True)  # unknown, or another model's: before any work
     if index_kind is not None:
-        _check_index_metric(settings.metric_)
+        _check_index_metric(settings.metric_, settings.model)
     t0 = time.perf_counter()
     # the audit hashes the bytes the user gave (a file's content), read once
     given = source if isinstance(source, (np.ndarray, bytes, bytearray, memoryview)) else capture.read_bytes(source)
@@ -175,14 +181,15 @@ def search_image(db: GalleryDB, gallery: str, source: ImageSource, settings: Set
     if not searched:
         gallery_faces, found = _gallery_faces(db, gallery), []
     elif index_kind is None:
-        matrix = db.matrix(gallery)
+        matrix = db.matrix(gallery, settings.model)
         gallery_faces = int(matrix.vectors.shape[0])
         found = rank(queries, matrix, metric=settings.metric_, threshold=settings.threshold_, top_k=top_k,
                      per_person=per_person, similarity_base=settings.similarity_base)
     else:
         found, gallery_faces = rank_with_index(queries, db, gallery, index_kind, metric=settings.metric_,
                                                 threshold=settings.threshold_, top_k=top_k,
-                                                per_person=per_person, similarity_base=settings.similarity_base)
+                                                per_person=per_person, similarity_base=settings.similarity_base,
+                                                model=settings.model)
     search_ms = (time.perf_counter() - t1) * 1000.0
     by_face = dict(zip(searched, found))
     ranked = [by_face.get(i, []) for i in range(len(faces))]  # every face, [] when not searched
@@ -193,7 +200,7 @@ def search_image(db: GalleryDB, gallery: str, source: ImageSource, settings: Set
                       result_face_ids=[[m.face_id for m in ms] for ms in ranked],
                       result_distances=[[m.distance for m in ms] for ms in ranked],
                       detect_ms=timings.detect_ms, embed_ms=timings.embed_ms, search_ms=search_ms,
-                      source=name, audit=SearchAudit(
+                      source=name, model=settings.model, audit=SearchAudit(
                           client=client, probe_sha256=capture.sha256(given),
                           probe_width=int(image.shape[1]), probe_height=int(image.shape[0]),
                           probe_boxes=tuple(tuple(f.box.as_list()) for f in faces),

@@ -53,8 +53,9 @@ class SearchLog:
     def log_search(self, *, gallery: str, detector: str, metric: str, threshold: float, top_k: int,
                    result_face_ids: list[list[int]], result_distances: list[list[float]],
                    detect_ms: float, embed_ms: float, search_ms: float, source: str = "",
-                   audit: SearchAudit | None = None) -> None:
-        """Append one search to the log; ``audit`` adds what an auditor needs (see :class:`SearchAudit`)."""
+                   audit: SearchAudit | None = None, model: str | None = None) -> None:
+        """Append one search (with vectors of ``model``, default this session's) to the log;
+        ``audit`` adds what an auditor needs (see :class:`SearchAudit`)."""
         a = audit or SearchAudit()
         with self.transaction() as cur:
             cur.execute(
@@ -64,7 +65,7 @@ class SearchLog:
                 "upsample, max_side, per_person, similarity_base, gallery_faces, result_people, "
                 "result_match, probe_image, probe_quality) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [gallery, self.model, detector, metric, float(threshold), int(top_k), len(result_face_ids),
+                [gallery, model or self.model, detector, metric, float(threshold), int(top_k), len(result_face_ids),
                  result_face_ids, result_distances, float(detect_ms), float(embed_ms), float(search_ms), source,
                  _version(), a.client, a.probe_sha256, a.probe_width, a.probe_height,
                  [list(map(int, b)) for b in a.probe_boxes], a.upsample, a.max_side, a.per_person,

@@ -99,11 +99,13 @@ def reads(method):
 
 
 class Database:
-    """The workbench database at ``path``, for vectors of ``model``.
+    """The workbench database at ``path``, opened for vectors of ``model``.
 
     Args:
         path: the DuckDB file; created (with its folder) when missing unless ``create`` is false.
-        model: the embedding model whose vectors this database stores.
+        model: the embedding model of this session: new galleries are made for it, and writes
+            and searches that name no model use it. A file holds galleries of every model of
+            the same vector size (see :mod:`workbench.store.schema`); a gallery keeps one model.
         create: create a missing file; when false, a missing file is a :class:`DatabaseError`.
         read_only: open without write access (several readers may share the file).
     """
@@ -126,6 +128,10 @@ class Database:
         #: per gallery id, bumped whenever its faces change (a logged search changes none)
         self._faces_version: dict[int, int] = {}
         self._faces_epoch = 0  # bumped when every gallery's faces change at once (purge-all)
+        #: the model the file was made for, and whether its galleries state their own (a file of an
+        #: older version opened read-only cannot be migrated: its galleries are all ``file_model``'s)
+        self.file_model = model
+        self.gallery_models = True
         if self.in_memory:
             self._con = duckdb.connect(MEMORY)
             self._create_schema()
@@ -150,10 +156,11 @@ class Database:
                                         "enrol some faces first")
                 self._create_schema()
             elif exists:
-                schema.check_meta(self.cursor(), self.path, self.model, self.dim)
+                self.file_model = schema.check_meta(self.cursor(), self.path, self.model, self.dim)
                 if not read_only:
                     with self._write_lock:
-                        schema.migrate(self.cursor())
+                        schema.migrate(self.cursor(), self.file_model)
+                self.gallery_models = schema.galleries_state_models(self.cursor())
             else:
                 self._create_schema()
         except Exception:

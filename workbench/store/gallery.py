@@ -4,6 +4,10 @@ A mixin of :class:`workbench.store.GalleryDB`: every method runs on the database
 connection and locks (:mod:`workbench.store.db`). Deleting a face, a person or a gallery
 also forgets the search-log rows that returned them (and a person's or gallery's sightings),
 then compacts the file.
+
+Each gallery states its model (``galleries.model``). Writes and reads that name a model
+(``add_faces``, ``has_image``, ``matrix``) refuse a gallery of another model with
+:class:`~workbench.errors.ModelMismatchError`; an empty gallery takes the model of its first faces.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ import numpy as np
 import polars as pl
 
 from workbench.errors import DatabaseError, GalleryError
+from workbench.pipeline.embed import model_info
 from workbench.store import schema
 from workbench.store.audit import forget_in_log
 from workbench.store.db import reads
+from workbench.store.gallery_models import GalleryModels
 from workbench.store.results import first
 from workbench.store.sightings import forget_sightings
 from workbench.types import Consent
@@ -49,6 +55,8 @@ class GalleryMatrix:
     people: list[str]
     sources: list[str]
     vectors: np.ndarray
+    #: the model that made the vectors (the gallery's)
+    model: str = ""
 
     def signature(self) -> str:
         """Which faces of which people this snapshot holds: changes when a face is added,
@@ -79,24 +87,15 @@ def as_consent(value: bool | Consent | None) -> Consent | None:
     return Consent(c.given, "" if c.given else c.reason.strip())
 
 
-class GalleryStore:
+class GalleryStore(GalleryModels):
     """Galleries, people and faces (a mixin of :class:`~workbench.store.GalleryDB`)."""
 
     _matrix_cache: dict[int, tuple[Any, GalleryMatrix]]
 
     @reads
-    def galleries(self) -> pl.DataFrame:
-        """Every gallery with its people and face counts."""
-        return self._frame(
-            "SELECT g.name AS gallery, "
-            "(SELECT count(*) FROM people p WHERE p.gallery_id = g.id) AS people, "
-            "(SELECT count(*) FROM faces f WHERE f.gallery_id = g.id) AS faces, g.created_at "
-            "FROM galleries g ORDER BY g.name"
-        )
-
-    @reads
-    def gallery_id(self, name: str, *, create: bool = False, cur: Any = None) -> int:
-        """Id of gallery ``name``; created when ``create``, else :class:`GalleryError` if unknown."""
+    def gallery_id(self, name: str, *, create: bool = False, cur: Any = None, model: str | None = None) -> int:
+        """Id of gallery ``name``; created (for ``model``, default this session's) when ``create``,
+        else :class:`GalleryError` if unknown."""
         cur = cur or self.cursor()
         row = first(cur.execute("SELECT id FROM galleries WHERE name = ?", [name]))
         if row:
@@ -107,11 +106,12 @@ class GalleryStore:
             raise GalleryError(f"unknown gallery {name!r}{hint}")
         if not name or not name.strip():
             raise GalleryError("a gallery needs a non-empty name")
-        return int(first(cur.execute("INSERT INTO galleries (name) VALUES (?) RETURNING id", [name]))[0])
+        return int(first(cur.execute("INSERT INTO galleries (name, model) VALUES (?, ?) RETURNING id",
+                                     [name, model or self.model]))[0])
 
-    def create_gallery(self, name: str) -> int:
+    def create_gallery(self, name: str, model: str | None = None) -> int:
         with self.transaction() as cur:
-            return self.gallery_id(name, create=True, cur=cur)
+            return self.gallery_id(name, create=True, cur=cur, model=model)
 
     def _empty(self, name: str, *, drop: bool) -> int:
         with self.transaction() as cur:
@@ -187,39 +187,46 @@ class GalleryStore:
         ))[0])
 
     @reads
-    def has_image(self, gallery: str, sha: str) -> bool:
-        """Whether an image with this content hash is already enrolled for this model."""
+    def has_image(self, gallery: str, sha: str, model: str | None = None) -> bool:
+        """Whether an image with this content hash is already enrolled for ``model`` (default this session's)."""
         row = first(self.cursor().execute(
             "SELECT 1 FROM faces f JOIN galleries g ON g.id = f.gallery_id "
-            "WHERE g.name = ? AND f.image_sha256 = ? AND f.model = ? LIMIT 1", [gallery, sha, self.model]
+            "WHERE g.name = ? AND f.image_sha256 = ? AND f.model = ? LIMIT 1", [gallery, sha, model or self.model]
         ))
         return row is not None
 
     def add_faces(self, gallery: str, records: Sequence[FaceRecord], *, create_gallery: bool = True,
                   consent: bool | Consent | None = None, notes: str | None = None,
                   people_meta: dict[str, tuple[str | None, bool | Consent | None]] | None = None,
-                  ) -> tuple[list[int], int]:
-        """Store faces in one transaction; returns ``(new face ids, duplicates skipped)``.
+                  model: str | None = None) -> tuple[list[int], int]:
+        """Store faces of ``model`` (default this session's) in one transaction; returns
+        ``(new face ids, duplicates skipped)``.
 
         A record whose image (sha256) is already in the gallery for this model is skipped, so
         enrolling the same folder twice stores nothing the second time. ``notes``/``consent``
         apply to every person of the call, ``people_meta`` (name -> (notes, consent)) per person.
         ``consent`` is a :class:`~workbench.types.Consent` (or ``True``); ``None`` leaves it as
         it is ("not recorded" for a new person); ``False`` without a stated reason is refused.
+        A gallery holding another model's faces is refused (:class:`ModelMismatchError`).
         Any error rolls back every record of the call.
         """
         ids: list[int] = []
         skipped = 0
+        model = model or self.model
+        if model_info(model).dim != self.dim:
+            raise DatabaseError(f"{self.path}: holds {self.dim}-d vectors; {model} makes {model_info(model).dim}-d "
+                                "vectors, which need a file of their own; nothing was changed")
         with self.transaction() as cur:
-            gid = self.gallery_id(gallery, create=create_gallery, cur=cur)
+            gid = self.gallery_id(gallery, create=create_gallery, cur=cur, model=model)
+            self._adopt_model(cur, gid, gallery, model)
             persons: dict[str, int] = {}
             seen_before = set()
             for rec in records:
                 vec = np.asarray(rec.embedding, dtype=np.float32).reshape(-1)
                 if vec.shape[0] != self.dim:
                     raise DatabaseError(
-                        f"{self.path}: a {vec.shape[0]}-d vector cannot go in a {self.model} "
-                        f"({self.dim}-d) database; nothing was changed"
+                        f"{self.path}: a {vec.shape[0]}-d vector cannot go in a {model} "
+                        f"({self.dim}-d) gallery; nothing was changed"
                     )
                 if not np.isfinite(vec).all():
                     raise DatabaseError(f"{self.path}: a vector of {rec.person!r} holds NaN or infinite values; "
@@ -227,7 +234,7 @@ class GalleryStore:
                 if rec.image_sha256 not in seen_before:
                     dup = first(cur.execute(
                         "SELECT 1 FROM faces WHERE gallery_id = ? AND image_sha256 = ? AND model = ? LIMIT 1",
-                        [gid, rec.image_sha256, self.model],
+                        [gid, rec.image_sha256, model],
                     ))
                     if dup:
                         skipped += 1
@@ -244,7 +251,7 @@ class GalleryStore:
                     [gid, persons[rec.person], rec.image_sha256, rec.source_path, list(map(int, rec.box)),
                      [float(v) for v in rec.landmarks], int(q.get("size", 0)), float(q.get("sharpness", 0)),
                      float(q.get("brightness", 0)), float(q.get("yaw", 0)), float(rec.det_score),
-                     self.model, rec.detector, vec.tolist(), rec.thumbnail or None],
+                     model, rec.detector, vec.tolist(), rec.thumbnail or None],
                 ))
                 ids.append(int(row[0]))
                 seen_before.add(rec.image_sha256)
@@ -295,9 +302,15 @@ class GalleryStore:
     # -- vectors for search ---------------------------------------------------------------
 
     @reads
-    def matrix(self, gallery: str) -> GalleryMatrix:
-        """All vectors of a gallery as one ``(N, dim)`` float32 array, cached until a write."""
+    def matrix(self, gallery: str, model: str | None = None) -> GalleryMatrix:
+        """All vectors of a gallery as one ``(N, dim)`` float32 array, cached until a write.
+
+        With ``model``, a gallery holding another model's vectors is refused
+        (:class:`ModelMismatchError`): pass the model of the vectors you will compare with these.
+        """
         gid = self.gallery_id(gallery)
+        if model is not None:
+            self.check_gallery_model(gallery, model, must_exist=True)
         version = self.faces_version(gid)  # read first: a write meanwhile makes the copy stale
         cached = self._matrix_cache.get(gid)
         if cached and cached[0] == version:
@@ -315,14 +328,17 @@ class GalleryStore:
             people=df["name"].to_list(),
             sources=df["source"].to_list(),
             vectors=np.ascontiguousarray(vectors),
+            model=self.gallery_model(gallery),
         )
         self._matrix_cache[gid] = (version, m)
         return m
 
     @reads
-    def matrix_of(self, gallery: str, face_ids: np.ndarray) -> GalleryMatrix:
+    def matrix_of(self, gallery: str, face_ids: np.ndarray, model: str | None = None) -> GalleryMatrix:
         """Like :meth:`matrix`, for the given faces only (the candidates an index proposed)."""
         gid = self.gallery_id(gallery)
+        if model is not None:
+            self.check_gallery_model(gallery, model, must_exist=True)
         df = self._frame(
             "SELECT f.id, f.person_id, p.name, coalesce(f.source_path, '') AS source, f.embedding "
             "FROM faces f JOIN people p ON p.id = f.person_id "
@@ -334,5 +350,5 @@ class GalleryStore:
         return GalleryMatrix(face_ids=df["id"].to_numpy().astype(np.int64),
                              person_ids=df["person_id"].to_numpy().astype(np.int64),
                              people=df["name"].to_list(), sources=df["source"].to_list(),
-                             vectors=np.ascontiguousarray(vectors))
+                             vectors=np.ascontiguousarray(vectors), model=self.gallery_model(gallery))
 

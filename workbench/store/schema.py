@@ -1,4 +1,10 @@
-"""The gallery schema: tables, the ``meta`` row that binds a file to a model, and migrations.
+"""The gallery schema: tables, the ``meta`` rows (the file's vector size), and migrations.
+
+A file holds vectors of one size (``meta.dim``, the ``FLOAT[dim]`` column: fixed-size arrays
+read straight into numpy, which the million-face search relies on), and galleries of any models
+of that size side by side: each gallery states its model (``galleries.model``), and its vectors
+are only ever compared with vectors of that model. Dlib and SFace (both 128-d) share a file;
+a 512-d model needs a file of its own. ``meta.model`` keeps the model the file was made for.
 
 Change the schema here: new tables go in :func:`create`, and a file made before the change
 gets them in :func:`migrate`. DuckDB 1.5 cannot replay an ``ALTER TABLE ... ADD COLUMN``
@@ -82,7 +88,7 @@ def create(cur: Any, model: str, dim: int) -> None:
     cur.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
     cur.execute(
         "CREATE TABLE galleries (id INTEGER PRIMARY KEY DEFAULT nextval('gallery_ids'), "
-        "name VARCHAR NOT NULL UNIQUE, created_at TIMESTAMP DEFAULT current_timestamp)"
+        "name VARCHAR NOT NULL UNIQUE, created_at TIMESTAMP DEFAULT current_timestamp, model VARCHAR)"
     )
     cur.execute(
         "CREATE TABLE people (id INTEGER PRIMARY KEY DEFAULT nextval('person_ids'), "
@@ -120,25 +126,29 @@ def blank(cur: Any) -> bool:
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"))[0] == 0
 
 
-def check_meta(cur: Any, path: Path, model: str, dim: int) -> None:
-    """Refuse a file that is not a workbench database, or one built for another model."""
+def check_meta(cur: Any, path: Path, model: str, dim: int) -> str:
+    """Refuse a file that is not a workbench database, or whose vectors are not ``dim``-d;
+    returns the model the file was made for."""
     import duckdb
 
     try:
         meta = dict(cur.execute("SELECT key, value FROM meta").fetchall())
     except duckdb.Error:
         raise DatabaseError(f"{path}: not a workbench database (no meta table)") from None
-    if meta.get("model") != model or meta.get("dim") != str(dim):
+    if meta.get("dim") != str(dim):
         raise DatabaseError(
-            f"{path}: built for model {meta.get('model')} ({meta.get('dim')}-d), "
-            f"not {model} ({dim}-d); use --db for another file or the matching --model"
+            f"{path}: built for model {meta.get('model')} ({meta.get('dim')}-d vectors); {model} makes "
+            f"{dim}-d vectors, which need a file of their own: use --db for another file"
         )
+    return str(meta.get("model"))
 
 
-def migrate(cur: Any) -> None:
+def migrate(cur: Any, file_model: str) -> None:
     """Bring a file made by an older version up to date, and checkpoint at once.
 
-    Nothing is written when nothing is missing (a read-only file can still be opened).
+    Additive only: missing columns are added (galleries made before models were per gallery get
+    the model of their faces, else the file's). Nothing is written when nothing is missing (a
+    read-only file can still be opened).
     """
     missing = []
     for table, columns in (("searches", AUDIT_COLUMNS), ("people", PEOPLE_COLUMNS)):
@@ -146,13 +156,23 @@ def migrate(cur: Any) -> None:
         missing += [(table, n, t) for n, t in columns if n not in have]
     tables = set(data_tables(cur))
     missing_tables = [t for t in WATCH_TABLES if t not in tables]
-    if not missing and not missing_tables:
+    gallery_model = not galleries_state_models(cur)
+    if not missing and not missing_tables and not gallery_model:
         return
     for table, name, sql_type in missing:
         cur.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
     if missing_tables:  # a file from before the sightings log
         _create_watch_tables(cur)
+    if gallery_model:
+        cur.execute("ALTER TABLE galleries ADD COLUMN model VARCHAR")
+        cur.execute("UPDATE galleries SET model = coalesce((SELECT any_value(f.model) FROM faces f "
+                    "WHERE f.gallery_id = galleries.id), ?)", [file_model])
     cur.execute("CHECKPOINT")
+
+
+def galleries_state_models(cur: Any) -> bool:
+    """Whether the ``galleries`` table has its ``model`` column (every file from this version on)."""
+    return "model" in {r[0] for r in cur.execute("DESCRIBE galleries").fetchall()}
 
 
 def data_tables(cur: Any) -> list[str]:

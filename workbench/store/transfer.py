@@ -15,6 +15,7 @@ import polars as pl
 
 from workbench.errors import DatabaseError, GalleryError, RangeError
 from workbench.files import atomic_path
+from workbench.pipeline.embed import MODELS, model_info
 from workbench.store.db import first_line, reads
 from workbench.store.gallery import FaceRecord, people_sql
 from workbench.types import Consent
@@ -67,11 +68,14 @@ class Transfer:
         missing = needed - set(df.columns)
         if missing:
             raise GalleryError(f"{p}: not a workbench export (missing columns: {', '.join(sorted(missing))})")
-        models_in = set(df["model"].unique().to_list())
-        if df.height and models_in != {self.model}:
-            raise DatabaseError(
-                f"{p}: holds {', '.join(sorted(map(str, models_in)))} vectors; this database stores {self.model}"
-            )
+        models_in = sorted(map(str, df["model"].unique().to_list()))
+        if len(models_in) > 1:
+            raise DatabaseError(f"{p}: holds {', '.join(models_in)} vectors mixed; a gallery keeps one model")
+        model = models_in[0] if models_in else self.model
+        known = model_info(model).dim if model in MODELS else None
+        if df.height and known != self.dim:
+            raise DatabaseError(f"{p}: holds {model} vectors; this database stores {self.dim}-d vectors "
+                                f"({self.file_model} and models of that size)")
         target = gallery or (df["gallery"][0] if df.height else None)
         if not target:
             raise GalleryError(f"{p}: empty export and no --gallery given")
@@ -86,7 +90,7 @@ class Transfer:
                 thumbnail=row.get("thumbnail") or b"",
             ))
         meta = {r["person"]: (r.get("notes"), _consent(r)) for r in df.iter_rows(named=True)}
-        ids, skipped = self.add_faces(target, records, people_meta=meta)
+        ids, skipped = self.add_faces(target, records, people_meta=meta, model=model)
         return len(ids), skipped
 
     def _check_vectors(self, p: Path, df: pl.DataFrame) -> None:
@@ -109,7 +113,7 @@ class Transfer:
 
     def add_vectors_bulk(self, gallery: str, people: Sequence[str], person_index: np.ndarray,
                          vectors: np.ndarray, *, sha_prefix: str = "bulk:", detector: str = "",
-                         chunk: int = 500_000) -> int:
+                         chunk: int = 500_000, model: str | None = None) -> int:
         """Append many faces at once through Arrow, in one transaction; returns faces added.
 
         For synthetic galleries of millions of faces (no thumbnails, landmarks or quality).
@@ -119,11 +123,13 @@ class Transfer:
         import pyarrow as pa
 
         vecs = np.asarray(vectors, np.float32)
+        model = model or self.model
         if vecs.ndim != 2 or vecs.shape[1] != self.dim:
-            raise DatabaseError(f"{self.path}: vectors must be (N, {self.dim}) for {self.model}; nothing was changed")
+            raise DatabaseError(f"{self.path}: vectors must be (N, {self.dim}) for {model}; nothing was changed")
         pidx = np.asarray(person_index, np.int64)
         with self.transaction() as cur:
-            gid = self.gallery_id(gallery, create=True, cur=cur)
+            gid = self.gallery_id(gallery, create=True, cur=cur, model=model)
+            self._adopt_model(cur, gid, gallery, model)
             cur.register("_bulk_people", pa.table({"name": pa.array(list(people), pa.string())}))
             cur.execute("INSERT INTO people (gallery_id, name) SELECT DISTINCT ?, name FROM _bulk_people "
                         "WHERE name NOT IN (SELECT name FROM people WHERE gallery_id = ?)", [gid, gid])
@@ -141,7 +147,7 @@ class Transfer:
                 cur.execute(
                     "INSERT INTO faces (gallery_id, person_id, image_sha256, source_path, model, detector, "
                     f"embedding) SELECT ?, person_id, ? || n, '', ?, ?, embedding::FLOAT[{self.dim}] "
-                    "FROM _bulk_faces ORDER BY n", [gid, sha_prefix, self.model, detector])
+                    "FROM _bulk_faces ORDER BY n", [gid, sha_prefix, model, detector])
                 cur.unregister("_bulk_faces")
         self._faces_changed(gid)
         return int(len(vecs))

@@ -1,0 +1,161 @@
+"""Galleries of two models side by side in one database file: each gallery states its model,
+its vectors are never compared with another model's (refused before any model time), files of
+the older one-model layout are migrated, and the app offers to switch the model."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from workbench.cli import cli
+from workbench.errors import DatabaseError, ModelMismatchError
+from workbench.pipeline import Settings
+from workbench.search import search_image
+from workbench.store import FaceRecord, GalleryDB
+
+
+def rec(person: str, i: int, seed: int = 0) -> FaceRecord:
+    v = np.random.default_rng(seed * 1000 + i).normal(size=128).astype(np.float32)
+    return FaceRecord(person=person, image_sha256=f"{person}-{i}-{seed}", source_path=f"{person}{i}.jpg",
+                      box=[0, 0, 50, 50], landmarks=[0.0] * 10, quality={"size": 50}, det_score=1.0,
+                      detector="hog", embedding=v / np.linalg.norm(v))
+
+
+def test_two_models_side_by_side_in_one_file(db_path):
+    with GalleryDB(db_path) as db:
+        db.add_faces("dlib-g", [rec("ann", 1), rec("bob", 2)])
+        db.add_faces("sface-g", [rec("ann", 1, 1), rec("cy", 3, 1)], model="SFace")
+        table = {r["gallery"]: r for r in db.galleries().iter_rows(named=True)}
+        assert (table["dlib-g"]["model"], table["sface-g"]["model"]) == ("Dlib", "SFace")
+        assert db.matrix("sface-g", "SFace").model == "SFace" and db.matrix("dlib-g", "Dlib").vectors.shape == (2, 128)
+        with pytest.raises(ModelMismatchError, match="holds SFace vectors"):
+            db.matrix("sface-g", "Dlib")
+        before = db.faces("dlib-g").height
+        with pytest.raises(ModelMismatchError, match="holds Dlib vectors"):
+            db.add_faces("dlib-g", [rec("dan", 4, 1)], model="SFace")
+        assert db.faces("dlib-g").height == before  # nothing written
+        # the same photo in galleries of two models is no duplicate; within one model it is
+        assert db.has_image("sface-g", "ann-1-1", "SFace") and not db.has_image("sface-g", "ann-1-1", "Dlib")
+        # an empty gallery takes the model of its first faces
+        db.create_gallery("empty")
+        db.add_faces("empty", [rec("eve", 5, 2)], model="SFace")
+        assert db.gallery_model("empty") == "SFace"
+    with GalleryDB(db_path, "SFace") as db:  # opened for SFace: the Dlib gallery is still Dlib's
+        assert db.gallery_model("dlib-g") == "Dlib"
+        with pytest.raises(DatabaseError, match="512-d vectors"):
+            db.add_faces("new", [rec("x", 1)], model="Facenet512")
+
+
+def test_a_file_of_the_one_model_layout_is_migrated(db_path):
+    with GalleryDB(db_path) as db:
+        db.add_faces("g", [rec("ann", 1)])
+        db.create_gallery("empty")
+    con = duckdb.connect(str(db_path))  # undo the new column: the file as the older version wrote it
+    con.execute("ALTER TABLE galleries DROP COLUMN model")
+    con.close()
+    with GalleryDB(db_path, read_only=True) as db:  # read-only: cannot migrate, still reads
+        assert not db.gallery_models and db.galleries()["model"].to_list() == ["Dlib", "Dlib"]
+        assert db.matrix("g", "Dlib").model == "Dlib"
+    with GalleryDB(db_path, "SFace") as db:  # opened for another model of the same size: migrated
+        assert db.gallery_models and db.gallery_model("g") == "Dlib" and db.gallery_model("empty") == "Dlib"
+        with pytest.raises(ModelMismatchError):
+            db.matrix("g", "SFace")
+
+
+def test_parquet_carries_the_model_into_a_gallery_of_its_own(db_path, tmp_path):
+    with GalleryDB(db_path) as db:
+        db.add_faces("dlib-g", [rec("ann", 1)])
+        db.add_faces("sface-g", [rec("bob", 2, 1)], model="SFace")
+        db.export_parquet("sface-g", tmp_path / "s.parquet")
+        assert db.import_parquet(tmp_path / "s.parquet", "copy") == (1, 0)
+        assert db.gallery_model("copy") == "SFace"
+        with pytest.raises(ModelMismatchError):
+            db.import_parquet(tmp_path / "s.parquet", "dlib-g")
+        assert db.faces("dlib-g").height == 1
+
+
+def test_searching_a_gallery_with_another_models_vectors_is_refused_before_work(db_path, astronaut_png):
+    with GalleryDB(db_path) as db:
+        db.add_faces("g", [rec("ann", 1)])
+        with pytest.raises(ModelMismatchError, match="holds Dlib vectors"):
+            search_image(db, "g", astronaut_png, Settings(detector="yunet", model="SFace"))
+        assert db.search_log().height == 0
+    out = CliRunner().invoke(cli, ["--db", str(db_path), "--model", "SFace", "--detector", "yunet", "search",
+                                   str(astronaut_png), "--gallery", "g"])
+    assert out.exit_code == 1 and out.output.count("\n") == 1 and "--model Dlib" in out.output, out.output
+    out = CliRunner().invoke(cli, ["--db", str(db_path), "--model", "SFace", "enrol", str(astronaut_png),
+                                   "--gallery", "g", "--consent"])
+    assert out.exit_code == 1 and "holds Dlib vectors" in out.output, out.output
+
+
+def test_enrol_and_search_with_sface_in_a_dlib_file(db_path, astronaut_png):
+    s = Settings(detector="yunet", model="SFace")
+    out = CliRunner().invoke(cli, ["--db", str(db_path), "enrol", str(astronaut_png), "--gallery", "d",
+                                   "--person", "eileen", "--consent"])
+    assert out.exit_code == 0, out.output
+    with GalleryDB(db_path, "SFace") as db:
+        from workbench.search.enrol import enrol_path
+
+        assert enrol_path(db, "s", astronaut_png, s, person="eileen").enrolled == 1
+        r = search_image(db, "s", astronaut_png, s)
+        best = r.faces[0].best
+        assert best.person == "eileen" and best.match and best.distance < 0.01
+        log = db.search_log()
+        assert log["model"].to_list() == ["SFace"]
+
+
+def _sidebar_and_gallery() -> None:
+    """The app's shared sidebar and the gallery guard the Live, Compare and Metrics pages use."""
+    import streamlit as st
+
+    from workbench.app import ui
+
+    cur = ui.sidebar()
+    st.session_state["_current"] = cur
+    if ui.gallery_matrix(cur.gallery) is not None:
+        st.subheader("searchable with " + cur.settings.model)
+
+
+def test_app_offers_to_switch_to_the_gallery_model(db_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    with GalleryDB(db_path) as db:
+        db.add_faces("sg", [rec("ann", 1, 1), rec("bob", 2, 1)], model="SFace")
+    monkeypatch.setenv("WORKBENCH_DB", str(db_path))
+    at = AppTest.from_function(_sidebar_and_gallery, default_timeout=60)
+    at.session_state["gallery"] = "sg"
+    at.run()
+    assert any("holds SFace vectors" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert any("faces of SFace" in c.value for c in at.sidebar.caption), [c.value for c in at.sidebar.caption]
+    assert not at.subheader
+    switch = [b for b in at.button if b.key and b.key.startswith("switch_model")]
+    switch[0].click().run()
+    assert at.selectbox(key="model").value == "SFace"
+    assert not at.warning and [s.value for s in at.subheader] == ["searchable with SFace"]
+
+
+def test_home_page_lists_each_gallery_with_its_model(db_path, monkeypatch):
+    from test_app import app
+
+    with GalleryDB(db_path) as db:
+        db.add_faces("sg", [rec("ann", 1, 1)], model="SFace")
+        db.add_faces("dg", [rec("bob", 2)])
+    at = app(db_path, monkeypatch).run()
+    table = at.dataframe[0].value
+    assert dict(zip(table["gallery"], table["model"])) == {"dg": "Dlib", "sg": "SFace"}
+
+
+def test_an_sface_gallery_can_be_searched_through_an_index(db_path, astronaut_png):
+    """SFace's vectors are unit length, so the euclidean index ranks as cosine would."""
+    from workbench.search.enrol import enrol_path
+
+    s = Settings(detector="yunet", model="SFace")
+    with GalleryDB(db_path, "SFace") as db:
+        enrol_path(db, "s", astronaut_png, s, person="eileen", workers=1)
+        db.add_faces("s", [rec(f"p{i}", i, 3) for i in range(40)], model="SFace")
+        exact = search_image(db, "s", astronaut_png, s, log=False).faces[0].matches
+        via = search_image(db, "s", astronaut_png, s, log=False, index_kind="exact").faces[0].matches
+        assert [(m.person, m.distance) for m in via] == [(m.person, m.distance) for m in exact]
+        assert via[0].person == "eileen"
