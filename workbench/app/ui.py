@@ -129,7 +129,8 @@ def sidebar() -> Current | None:
     percent = sb.slider(
         "Match threshold (similarity %)", 1.0, 99.9, value=80.0, step=0.5, key=f"similarity_{model}",
         help="Two faces are called the same person at or above this similarity. Every page uses it.")
-    threshold = compare.distance_for_similarity(percent, default_t)
+    threshold = compare.distance_for_similarity(percent, default_t,
+                                                compare.max_distance(model, compare.default_metric(model)))
     sb.caption(threshold_words(percent, threshold, default_t, compare.default_metric(model)))
     if percent < 50:
         sb.warning(f"At {percent:g} % a 'match' can be a face less than half similar: most strangers "

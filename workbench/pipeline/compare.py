@@ -138,10 +138,12 @@ def similarity(distance: np.ndarray | float, threshold: float) -> np.ndarray | f
     return float(s) if np.ndim(s) == 0 else s
 
 
-def distance_for_similarity(percent: float, threshold: float) -> float:
-    """The distance whose similarity is ``percent`` (inverse of :func:`similarity`)."""
+def distance_for_similarity(percent: float, threshold: float, cap: float | None = None) -> float:
+    """The distance whose similarity is ``percent`` (inverse of :func:`similarity`), at most ``cap``
+    (a metric's :func:`max_distance`: any farther distance matches every pair alike)."""
     p = min(max(float(percent), 1e-6), 100.0 - 1e-6)
-    return float(threshold) * (1.0 + math.log((100.0 / p - 1.0) / 0.25) / _K)
+    d = float(threshold) * (1.0 + math.log((100.0 / p - 1.0) / 0.25) / _K)
+    return d if cap is None else min(d, float(cap))
 
 
 @dataclass(frozen=True)
