@@ -84,6 +84,12 @@ def test_naming_an_anonymous_identity_enrols_it_with_consent(watched_cli, tmp_pa
     listed = json.loads(run.invoke(cli, ["--db", str(copy), "identities", "list", "--gallery", "city", "--json"]).stdout)
     assert len(listed) == 1 and listed[0]["chips"] >= 1
     ident = listed[0]["id"]
+    for unstated in ([], ["--no-consent"], ["--no-consent", "--reason", " "]):  # naming enrols: consent is stated
+        r = run.invoke(cli, ["--db", str(copy), "identities", "name", str(ident), "Gerhard", "--gallery", "city",
+                             *unstated])
+        assert r.exit_code == 1 and ("nothing was named" in r.output or "is empty" in r.output), r.output
+    with GalleryDB(copy) as g:
+        assert g.identities("city").height == 1 and "Gerhard" not in g.people("city")["name"].to_list()
     r = run.invoke(cli, ["--db", str(copy), "identities", "name", str(ident), "Gerhard", "--gallery", "city", "--consent"])
     assert r.exit_code == 0 and "is now Gerhard" in r.stdout, r.output
     with GalleryDB(copy) as g:

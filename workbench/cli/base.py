@@ -112,6 +112,22 @@ class BlankValue(click.ClickException):
         click.echo(f"workbench: {self.format_message()}", err=True)
 
 
+def consent_choice(consent: bool | None, reason: str | None, done: str = "nothing was enrolled"):
+    """The consent a command records, from ``--consent`` / ``--no-consent --reason``: one of the two
+    is required, and an exception to consent states why (:class:`~workbench.types.Consent`)."""
+    from workbench.types import Consent
+
+    if consent is None:
+        raise WorkbenchError("say whether the people enrolled consented: --consent, or --no-consent "
+                             f"--reason \"public figure\" (or another exception); {done}")
+    if consent and reason is not None:
+        raise WorkbenchError(f"--reason goes with --no-consent (the exception to consent); {done}")
+    if not consent and not (reason or "").strip():
+        raise WorkbenchError("--no-consent needs --reason \"...\": why this person may be enrolled without "
+                             f"consent (a public figure, a research exception ...); {done}")
+    return Consent(True) if consent else Consent(False, reason.strip())
+
+
 def refuse_blank(cmd: click.Command, ctx: click.Context, args: list[str]) -> None:
     """An empty or blank value of any option or argument is an error, for every command: a
     script's unset ``"$NAME"`` must never widen what a command does (``--person ""`` once

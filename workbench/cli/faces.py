@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from workbench.cli.base import EXIT_ERROR, Ctx, _check_file, _echo_json, _progress, cli
+from workbench.cli.base import EXIT_ERROR, Ctx, _check_file, _echo_json, _progress, cli, consent_choice
 from workbench.errors import WorkbenchError
 
 
@@ -145,19 +145,10 @@ def enrol(obj: Ctx, path: str, gallery: str, person: str | None, consent: bool |
     until --face N says which face it is; in a folder, such photos are listed as skipped.
     """
     from workbench.search.enrol import SEVERAL_FACES, enrol_path
-    from workbench.types import Consent
 
-    if consent is None:
-        raise WorkbenchError("say whether the people enrolled consented: --consent, or --no-consent "
-                             "--reason \"public figure\" (or another exception); nothing was enrolled")
-    if consent and reason is not None:
-        raise WorkbenchError("--reason goes with --no-consent (the exception to consent); nothing was enrolled")
-    if not consent and not (reason or "").strip():
-        raise WorkbenchError("--no-consent needs --reason \"...\": why this person may be enrolled without "
-                             "consent (a public figure, a research exception ...); nothing was enrolled")
+    choice = consent_choice(consent, reason)
     if not Path(path).exists():
         raise WorkbenchError(f"{path}: no such file or folder")
-    choice = Consent(True) if consent else Consent(False, reason.strip())
     analyser = None
     if ray_address:
         from workbench.pipeline import raycluster

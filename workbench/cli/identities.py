@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from workbench.cli.base import Ctx, _echo_json, cli
+from workbench.cli.base import Ctx, _echo_json, cli, consent_choice
 from workbench.errors import WorkbenchError
 
 
@@ -86,14 +86,18 @@ def identities_split(obj: Ctx, identity: int, sighting_ids: str, gallery: str) -
 @click.argument("identity", type=int)
 @click.argument("person")
 @click.option("--gallery", required=True)
-@click.option("--consent/--no-consent", default=None, help="Record whether the person consented.")
+@click.option("--consent/--no-consent", default=None,
+              help="Required, as for enrol: the person consented (--consent), or did not (--no-consent, with --reason).")
+@click.option("--reason", default=None, help="With --no-consent: why they may be enrolled anyway.")
 @click.option("--notes", default=None)
 @click.pass_obj
 def identities_name(obj: Ctx, identity: int, person: str, gallery: str, consent: bool | None,
-                    notes: str | None) -> None:
-    """Name IDENTITY as PERSON: its vectors (and kept chips) are enrolled, its sightings become theirs."""
+                    reason: str | None, notes: str | None) -> None:
+    """Name IDENTITY as PERSON: its vectors (and kept chips) are enrolled, its sightings become theirs.
+    Naming enrols, so it needs the consent choice enrol needs."""
+    choice = consent_choice(consent, reason, "nothing was named")
     with obj.open_db(create=False) as db:
-        n = db.name_identity(gallery, identity, person, consent=consent, notes=notes)
+        n = db.name_identity(gallery, identity, person, consent=choice, notes=notes)
     click.echo(f"{gallery}: identity {identity} is now {person} ({n} face(s) enrolled)")
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from workbench.errors import GalleryError
+from workbench.types import Consent
 from workbench.store.db import reads
 from workbench.store.results import first, query_frame
 
@@ -89,7 +90,7 @@ class Identities:
             cur.execute("DELETE FROM identities i WHERE gallery_id = ? AND NOT EXISTS "
                         "(SELECT 1 FROM sightings s WHERE s.identity_id = i.id)", [gid])
 
-    def name_identity(self, gallery: str, identity_id: int, person: str, *, consent: bool | None = None,
+    def name_identity(self, gallery: str, identity_id: int, person: str, *, consent: bool | Consent | None = None,
                       notes: str | None = None) -> int:
         """Enrol an anonymous identity as ``person``: each of its sightings' vectors becomes a face
         (with its kept chip as thumbnail), its sightings become that person's, and the identity
