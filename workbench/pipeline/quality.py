@@ -58,10 +58,10 @@ YUNET_YAW_SLOPE = 1.145
 class QualityThresholds:
     """Limits of the gate. ``min_size`` is the short side of the box in pixels;
     ``min_sharpness`` the variance of the Laplacian of the normalised grey crop relative to the
-    crop's own grey variance;
-    ``min_exposure`` the level (0-255) the face's highlight must reach (see the module docstring); ``max_yaw`` the nose's offset from the midpoint of
-    the eyes, as a fraction of half the eye distance (0 frontal, 1 profile). The face's mean
-    grey level is still measured (``Quality.brightness``) but decides nothing."""
+    crop's own grey variance; ``min_exposure`` the level (0-255) the face's highlight must reach
+    (see the module docstring); ``max_yaw`` the nose's offset from the midpoint of the eyes, as a
+    fraction of half the eye distance (0 frontal, 1 profile). The face's mean grey level is
+    still measured (``Quality.brightness``) but decides nothing."""
 
     #: 36, not 40: dlib's HOG detector (upsampling once) finds faces down to a 37-px box, and the
     #: embedding holds up to there. Measured on LFW fold 1 (592 pairs, each face shrunk to S px,
