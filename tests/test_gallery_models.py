@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import duckdb
 import numpy as np
+import polars as pl
 import pytest
 from click.testing import CliRunner
 
 from workbench.cli import cli
-from workbench.errors import DatabaseError, ModelMismatchError
+from workbench.errors import DatabaseError, ModelMismatchError, RangeError
 from workbench.pipeline import Settings
 from workbench.search import search_image
 from workbench.store import FaceRecord, GalleryDB
@@ -74,6 +75,12 @@ def test_parquet_carries_the_model_into_a_gallery_of_its_own(db_path, tmp_path):
         with pytest.raises(ModelMismatchError):
             db.import_parquet(tmp_path / "s.parquet", "dlib-g")
         assert db.faces("dlib-g").height == 1
+        # SFace vectors are stored at unit length: a longer one was not made by SFace (crafted, scaled)
+        df = pl.read_parquet(tmp_path / "s.parquet")
+        df.with_columns(pl.col("embedding") * 1.5).write_parquet(tmp_path / "scaled.parquet")
+        with pytest.raises(RangeError, match="length 0.99 to 1.01"):
+            db.import_parquet(tmp_path / "scaled.parquet", "scaled")
+        assert "scaled" not in db.galleries()["gallery"].to_list()
 
 
 def test_searching_a_gallery_with_another_models_vectors_is_refused_before_work(db_path, astronaut_png):

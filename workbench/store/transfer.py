@@ -79,7 +79,7 @@ class Transfer:
         target = gallery or (df["gallery"][0] if df.height else None)
         if not target:
             raise GalleryError(f"{p}: empty export and no --gallery given")
-        self._check_vectors(p, df)
+        self._check_vectors(p, df, model)
         records = []
         for row in df.iter_rows(named=True):
             q = row.get("quality") or {}
@@ -93,22 +93,22 @@ class Transfer:
         ids, skipped = self.add_faces(target, records, people_meta=meta, model=model)
         return len(ids), skipped
 
-    def _check_vectors(self, p: Path, df: pl.DataFrame) -> None:
-        """Refuse the whole file, in one line, unless every vector is one ``self.model`` could
-        have made: of its dimension, finite, of plausible length (see ``embed.implausible``)."""
+    def _check_vectors(self, p: Path, df: pl.DataFrame, model: str) -> None:
+        """Refuse the whole file, in one line, unless every vector is one ``model`` (the file's)
+        could have made: of its dimension, finite, of plausible length (see ``embed.implausible``)."""
         from workbench.pipeline.embed import implausible
 
         rows = df["embedding"].to_list()
         for i, v in enumerate(rows):
             if v is None or len(v) != self.dim:
                 size = "no" if v is None else f"a {len(v)}-d"
-                raise DatabaseError(f"{p}: row {i} has {size} vector, which cannot go in a {self.model} "
+                raise DatabaseError(f"{p}: row {i} has {size} vector, which cannot go in a {model} "
                                     f"({self.dim}-d) database; nothing was changed")
         vectors = np.asarray([[np.nan if x is None else x for x in v] for v in rows], np.float64)
-        bad, rule = implausible(vectors, self.model)
+        bad, rule = implausible(vectors, model)
         if bad.any():
             i = int(np.argmax(bad))
-            raise RangeError(f"{p}: {int(bad.sum())} of {len(rows)} vectors are not {self.model} face vectors "
+            raise RangeError(f"{p}: {int(bad.sum())} of {len(rows)} vectors are not {model} face vectors "
                              f"(wanted: {rule}; first: row {i}, person {df['person'][i]!r}); nothing was changed")
 
     def add_vectors_bulk(self, gallery: str, people: Sequence[str], person_index: np.ndarray,
