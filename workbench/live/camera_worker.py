@@ -254,5 +254,6 @@ def warm_up(config: WorkerConfig) -> None:
     from workbench.pipeline import detect, embed
 
     detect.detect_faces(np.zeros((64, 64, 3), np.uint8), config.settings.detector, upsample=0)
-    if config.settings.model == "Dlib":
-        embed.embed_chips([np.zeros((150, 150, 3), np.uint8)], "Dlib")
+    if config.settings.model in embed.CHIP_MODELS:
+        side = embed.SFACE_SIDE if config.settings.model == "SFace" else 150
+        embed.embed_chips([np.zeros((side, side, 3), np.uint8)], config.settings.model)
