@@ -107,6 +107,9 @@ def test_audit_cli_writes_strict_json_and_a_report_that_opens_with_the_finding(f
     assert "UTKFace" in html and "these photos only" in html and html.count("data:image/jpeg;base64,") >= 4
     assert "audit_cross.csv" not in html or "rows, in audit_cross" not in html  # bulk rows: files only
     assert (tmp_path / "rep" / "audit_cross.parquet").is_file() and (tmp_path / "rep" / "audit_worst_pairs.csv").is_file()
+    again = CliRunner().invoke(cli, ["--db", str(tmp_path / "a.duckdb"), "eval", "audit", str(folder), "--combo",
+                                     "yunet:SFace", "--exposures", "none", "--json"])  # cached vectors: no model time
+    assert again.exit_code == 0 and json.loads(again.stdout)["acquisition"] == [], again.output
     no_labels = tmp_path / "plain"
     no_labels.mkdir()
     cv2.imwrite(str(no_labels / "a.jpg"), np.full((50, 50, 3), 90, np.uint8))

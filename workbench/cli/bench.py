@@ -201,7 +201,7 @@ def bench_video(obj: Ctx, file: str, runs: int, detect_every: int | None, frame_
 @click.option("--ray/--no-ray", "with_ray", default=False, show_default=True,
               help="Also through a local Ray cluster (Ray's overhead as a ratio).")
 @click.option("--sizes", default="640x360,1280x720", show_default=True,
-              help="Frame sizes for the CPU cost of one camera ('' to skip).")
+              help="Frame sizes for the CPU cost of one camera ('none' to skip).")
 @click.option("--max-frames", type=click.IntRange(1), default=None, help="Frames per camera (default: the whole clip).")
 @click.option("--json", "as_json", is_flag=True)
 def bench_watch_cmd(file: str | None, cameras: str, with_ray: bool, sizes: str, max_frames: int | None,
@@ -212,13 +212,13 @@ def bench_watch_cmd(file: str | None, cameras: str, with_ray: bool, sizes: str, 
     from workbench import config
     from workbench.bench.watch import bench_watch
     
-    if file is None:
-        base = config.faces_dir()
-        file = str(base / "face-recognition-examples" / "short_hamilton_clip.mp4") if base else ""
+    if file is None:  # the shared clip, or the same clip packaged with the demo photos
+        file = str(config.photos_dir() / "face-recognition-examples" / "short_hamilton_clip.mp4")
     _check_file(file)
     try:
         ns = [int(x) for x in cameras.split(",") if x.strip()]
-        dims = [tuple(int(v) for v in x.lower().split("x")) for x in sizes.split(",") if x.strip()]
+        dims = ([] if sizes.strip().lower() == "none"
+                else [tuple(int(v) for v in x.lower().split("x")) for x in sizes.split(",") if x.strip()])
     except ValueError:
         raise WorkbenchError(f"--cameras wants integers and --sizes WIDTHxHEIGHT, got {cameras!r} / {sizes!r}") from None
     if not ns or min(ns) < 1:

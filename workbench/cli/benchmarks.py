@@ -133,7 +133,7 @@ def _floats(text: str, what: str) -> list[float]:
 @click.option("--target-fmr", type=click.FloatRange(1e-7, 0.5), default=1e-3, show_default=True,
               help="Also audit at the threshold that gives this FMR over all pairs.")
 @click.option("--exposures", default="1,0.6,0.4,0.3", show_default=True,
-              help="Light levels at which failures to acquire are counted per detector ('' to skip).")
+              help="Light levels at which failures to acquire are counted per detector ('none' to skip).")
 @click.option("--whole-image/--detected-only", default=True, show_default=True,
               help="Embed a crop in which no face is found as a whole (counted per group), or leave it out.")
 @click.option("--lfw-fnmr", is_flag=True, help="FNMR on LFW's same-person pairs at the same thresholds.")
@@ -165,7 +165,7 @@ def eval_audit(obj: Ctx, folder: str | None, combo: tuple[str, ...], labels: str
         raise WorkbenchError(f"{folder}: no such folder")
     settings = combos(obj, combo)
     lab = read_labels(labels, group_by) if labels else None
-    levels = _floats(exposures, "--exposures") if exposures.strip() else []
+    levels = [] if exposures.strip().lower() == "none" else _floats(exposures, "--exposures")
     audit.labelled_folder(folder, lab, group_by, min_age)  # no labels: one line before any model time
     with _open(obj, cache) as db:
         r = audit.run_audit(folder, settings, db=db, labels=lab, column=group_by, per_group=per_group,
