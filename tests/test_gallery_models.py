@@ -143,6 +143,19 @@ def test_app_offers_to_switch_to_the_gallery_model(db_path, monkeypatch):
     assert not at.warning and [s.value for s in at.subheader] == ["searchable with SFace"]
 
 
+def test_a_model_of_another_vector_size_is_told_to_use_another_file(db_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    with GalleryDB(db_path) as db:
+        db.add_faces("dg", [rec("bob", 2)])
+    monkeypatch.setenv("WORKBENCH_DB", str(db_path))
+    at = AppTest.from_function(_sidebar_and_gallery, default_timeout=60).run()  # the file is open (Dlib)
+    at.selectbox(key="model").set_value("Facenet512").run()
+    warned = [w.value.replace("\\", "") for w in at.sidebar.warning]  # literal() escapes punctuation
+    assert any("Facenet512 makes 512-d vectors" in w and "models: Dlib, SFace, Facenet, OpenFace" in w
+               for w in warned), warned
+
+
 def test_home_page_lists_each_gallery_with_its_model(db_path, monkeypatch):
     from test_app import app
 

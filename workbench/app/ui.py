@@ -160,8 +160,9 @@ def sidebar() -> Current | None:
         sb.caption(literal(f"{gallery}: {note}" + ("" if row["model"] == model else
                                                    f" (not {model}: searching it needs {row['model']})")))
     if embed.model_info(model).dim != db.dim:
+        fits = ", ".join(name for name, info in embed.MODELS.items() if info.dim == db.dim)
         sb.warning(literal(f"{model} makes {embed.model_info(model).dim}-d vectors; this database file holds "
-                           f"{db.dim}-d vectors ({db.file_model}, SFace, Dlib): use another database file for it."))
+                           f"{db.dim}-d vectors (models: {fits}): use another database file for it."))
     return Current(Settings(detector=detector, model=model, threshold=threshold, max_side=int(max_side) or None),
                    gallery, db_path)
 
