@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["home", "story", "live", "cameras", "enrol", "search", "compare", "gallery", "metrics", "glossary"]
+PAGES = ["home", "story", "live", "cameras", "enrol", "search", "compare", "gallery", "metrics", "glossary", "audit"]
 
 
 def app(db_path: Path, monkeypatch) -> AppTest:
