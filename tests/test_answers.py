@@ -49,6 +49,21 @@ def test_the_central_face_is_compared_not_the_largest_one():
     assert main_face(fake_analysis(2280, 1588, [left, right])).box == right
 
 
+def test_the_gate_does_not_swap_a_rejected_subject_for_an_accepted_bystander():
+    """A subject the gate rejects (turned, blurred) is still the face compared, and the answer says
+    it is unreliable: preferring accepted faces picked bystanders (LFW: SFace 99.38 -> 99.05 %)."""
+    from dataclasses import replace
+
+    from workbench.pipeline import choose_face
+
+    subject, bystander = Box(75, 70, 175, 170), Box(0, 0, 60, 60)
+    a = fake_analysis(250, 250, [subject, bystander])
+    turned = replace(a.faces[0], quality=Quality(100, 100, 100, 0.9, reason="extreme_pose", rule="turned"))
+    a = replace(a, faces=(turned, a.faces[1]))
+    chosen = choose_face(a)
+    assert chosen.face.box == subject and "unreliable" in chosen.describe()
+
+
 def test_verify_says_which_face_and_takes_face_n(faces):
     couple, one_of_them = faces / "deepface-unit" / "couple.jpg", faces / "deepface-unit" / "img1.jpg"
     fast = ("--upsample", "0")  # the faces are hundreds of pixels wide: no need to look for small ones

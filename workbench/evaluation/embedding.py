@@ -8,7 +8,7 @@ either. The table is created on first use.
 
 Which face of a photo is compared is decided in one place, :func:`pick_face`: ``central`` (the
 project's rule, :func:`~workbench.pipeline.choose_face`: the face nearest the centre, weighted by
-its size, among those the quality gate accepts) or ``largest`` (the old rule, kept to measure
+its size) or ``largest`` (the old rule, kept to measure
 what the choice changes). With ``whole_image``, a photo in which the detector finds no face is
 embedded as if the whole image were the face box (for data sets of pre-cropped faces, such as
 UTKFace's aligned chips); such vectors are counted (``Embedded.whole_image``), never mixed in
@@ -77,8 +77,8 @@ def _key(settings: Settings, rule: str = "central", whole_image: bool = False) -
 
 
 def _rule(settings: Settings) -> str:
-    """How the one face of a photo is chosen: the rule, and the quality gate it prefers faces by."""
-    return f"{CHOICE_RULE_ID};{settings.gate!r}"
+    """How the one face of a photo is chosen (its version: a cache row of another rule is not used)."""
+    return CHOICE_RULE_ID
 
 
 def pick_face(faces: Sequence[Face], shape: tuple[int, ...], rule: str = "central") -> Face | None:

@@ -130,7 +130,7 @@ def face_score(box: Box, width: int, height: int) -> float:
 
 #: The rule, in words, for messages and docs, and its version (caches key on it).
 CHOICE_RULE = "the face nearest the image centre, weighted by its size"
-CHOICE_RULE_ID = "centre-weighted-size/1"
+CHOICE_RULE_ID = "centre-weighted-size/2"
 
 
 @dataclass(frozen=True, eq=False)
@@ -172,8 +172,8 @@ class FaceChoice:
 
 def choose_face(analysis: Analysis, face: int | None = None, name: str = "image") -> FaceChoice:
     """The face of a photo to compare: face number ``face`` (1-based) when given, else the one
-    :func:`face_score` ranks first among the faces that pass the quality gate (among all the
-    embedded faces when none passes; the choice then says it is unreliable).
+    :func:`face_score` ranks first among the embedded faces (:func:`central_face`). When that face
+    fails the quality gate, the choice says the comparison is unreliable.
 
     Raises:
         NoFaceError: no face was found (or none was embedded).
@@ -195,14 +195,18 @@ def choose_face(analysis: Analysis, face: int | None = None, name: str = "image"
 
 
 def central_face(faces: Sequence[Face], shape: tuple[int, ...]) -> int | None:
-    """The index of the face :func:`face_score` ranks first among the embedded faces that pass
-    the quality gate (among all the embedded ones when none passes); ``None`` when none is embedded."""
+    """The index of the face :func:`face_score` ranks first among the embedded faces; ``None``
+    when none is embedded.
+
+    The quality gate does not take part: preferring faces it accepts swapped a rejected subject
+    for an accepted bystander. On LFW View 2 (6,000 pairs, 10 folds) that cost yunet + SFace
+    99.38 -> 99.05 % and hog + Dlib 98.48 -> 98.35 %; a rejected subject is compared and the
+    answer says it is unreliable (:meth:`FaceChoice.describe`)."""
     embedded = [i for i, f in enumerate(faces) if f.embedding is not None]
     if not embedded:
         return None
-    pool = [i for i in embedded if faces[i].quality.accepted] or embedded
     h, w = shape[:2]
-    return max(pool, key=lambda i: (face_score(faces[i].box, w, h), -i))  # ties: the larger face
+    return max(embedded, key=lambda i: (face_score(faces[i].box, w, h), -i))  # ties: the larger face
 
 
 def main_face(analysis: Analysis, name: str = "image") -> Face:
