@@ -17,8 +17,10 @@ top_k = st.number_input("Candidates per face", 1, 50, 5, key="search_topk")
 keep_probe = st.checkbox("Keep the probe photo in the search log", key="search_keep_probe",
                          help="Off: the log keeps only the photo's hash, size and face boxes.")
 choice = ui.image_input("Probe photo", "search")
+# a missing, empty or other model's gallery is said so here, before any result: it is never searched
+matrix = ui.gallery_matrix(cur.gallery)
 
-if choice is not None:
+if choice is not None and matrix is not None and len(matrix.vectors):
     name, data = choice
     key = (hashlib.sha256(data).hexdigest(), cur.gallery, s, int(top_k))
     if st.session_state.get("search_key") != key:
@@ -64,7 +66,7 @@ if choice is not None:
                 c1.image(capture.thumbnail(image, fr.face.box), caption=f"face {i}", width=110)
                 thumbs = c2.columns(max(len(fr.matches), 1))
                 for col, m in zip(thumbs, fr.matches):
-                    th = ui.db().thumbnail(m.face_id)
+                    th = ui.db().faces.thumbnail(m.face_id)
                     if th:
                         col.image(th, width=90)
                     at = "MATCH" if compare.is_match(m.distance, s.threshold_) else (
