@@ -197,7 +197,7 @@ def test_live_page_plays_the_demo_clip(demo_app, demo_photos):
     from workbench.search.enrol import enrol_path
 
     # Lin-Manuel Miranda opens the clip: put him in the gallery, through the app's own connection
-    enrol_path(ui.get_db(str(demo_app.session_state["_current"].db_path), "Dlib"), "demo",
+    enrol_path(ui.get_db(str(demo_app.session_state["_current"].db_path)), "demo",
                demo_photos / "face-recognition-examples/lin-manuel-miranda.png", person="lin", workers=1)
     at = open_page(demo_app, "live")
     at.radio(key="live_mode").set_value("Video file").run()

@@ -10,7 +10,7 @@ import pytest
 from footage import lfw_photo, write_footage
 from streamlit.testing.v1 import AppTest
 
-from workbench.store import GalleryDB
+from workbench.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 A, B, C = "Colin_Powell", "Tony_Blair", "Gerhard_Schroeder"
@@ -25,10 +25,10 @@ def cameras_app(faces, tmp_path, monkeypatch):
     demo.mkdir()
     write_footage(demo / "lobby.mp4", [(A, lfw_photo(lfw, A, 2)), (C, lfw_photo(lfw, C, 1)), (B, lfw_photo(lfw, B, 2))])
     db = tmp_path / "app.duckdb"
-    with GalleryDB(db) as g:
+    with Store(db) as g:
         enrol_sources(g, "demo", [Source("a", A, lfw_photo(lfw, A, 1)), Source("b", B, lfw_photo(lfw, B, 1))],
                       workers=1)
-        g.add_to_watchlist("demo", A)
+        g.watchlist.add("demo", A)
     monkeypatch.setenv("WORKBENCH_DB", str(db))
     monkeypatch.setenv("WORKBENCH_FACES", str(demo))
     monkeypatch.chdir(ROOT)
@@ -65,5 +65,5 @@ def test_two_cameras_are_watched_side_by_side_with_sightings_alerts_and_identiti
     assert not at.exception and any("the visitor" in s.value for s in at.success)
     from workbench.app import ui
 
-    p = ui.get_db(str(db), "Dlib").people("demo").to_pandas().set_index("name").loc["the visitor"]  # the app's connection
+    p = ui.get_db(str(db)).faces.people("demo").to_pandas().set_index("name").loc["the visitor"]  # the app's connection
     assert bool(p["consent"]) and int(p["faces"]) == 2

@@ -53,12 +53,12 @@ def test_step_five_audits_labelled_adults_per_group_with_counts(faces, db_path, 
     """With UTKFace on the machine, step 5 is the real audit on a small sample: every group's
     false matches with the pairs they are counted in, and the finding in words."""
     from workbench.pipeline import Settings
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     if not (faces / "utkface-balanced").is_dir():
         pytest.skip("UTKFace is not in the shared photos")
     monkeypatch.setenv("WORKBENCH_FACES", str(faces))
-    with GalleryDB(db_path) as db:
+    with Store(db_path) as db:
         step = story.audit_step(db, Settings(), per_group=4)
     assert step.available and step.chart is not None
     parts = step.figure.split(": ", 1)[1].split("; ")
