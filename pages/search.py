@@ -20,13 +20,14 @@ choice = ui.image_input("Probe photo", "search")
 # a missing, empty or other model's gallery is said so here, before any result: it is never searched
 matrix = ui.gallery_matrix(cur.gallery)
 
-if choice is not None and matrix is not None and len(matrix.vectors):
+if choice is not None:
     name, data = choice
     key = (hashlib.sha256(data).hexdigest(), cur.gallery, s, int(top_k))
     if st.session_state.get("search_key") != key:
         image = ui.attempt(capture.load_image, data, name)
+        searchable = matrix is not None and len(matrix.vectors) > 0  # else said so above: no "no match" for all
         # the bytes as uploaded: the search log hashes the file the user gave, as the CLI does
-        result = image is not None and ui.attempt(search_image, ui.db(), cur.gallery, data, s, top_k=int(top_k),
+        result = image is not None and searchable and ui.attempt(search_image, ui.db(), cur.gallery, data, s, top_k=int(top_k),
                                                   name=name, keep_probe=keep_probe, client="app")
         st.session_state["search_key"] = key if result else None
         st.session_state["search_result"] = (image, result) if result else None

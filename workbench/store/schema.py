@@ -4,8 +4,9 @@ A file holds vectors of one size (``meta.dim``, the ``FLOAT[dim]`` column: fixed
 read straight into numpy, which the million-face search relies on), and galleries of any models
 of that size side by side: each gallery states its model (``galleries.model``), and its vectors
 are only ever compared with vectors of that model. Dlib and SFace (both 128-d) share a file;
-a 512-d model needs a file of its own. A file made before galleries stated their models keeps
-the model it was made for in ``meta.model`` (its galleries are migrated to that model).
+a 512-d model needs a file of its own. ``meta.model`` is the model of the older one-model layout:
+a file made then is migrated with it (its galleries take that model); a new file names a model
+of its size there, for older versions of the workbench that read it.
 
 Change the schema here: new tables go in :func:`create`, and a file made before the change
 gets them in :func:`migrate`. DuckDB 1.5 cannot replay an ``ALTER TABLE ... ADD COLUMN``
@@ -119,8 +120,18 @@ def create(cur: Any, dim: int) -> None:
     _create_watch_tables(cur)
     cur.executemany(
         "INSERT INTO meta VALUES (?, ?)",
-        [["schema_version", SCHEMA_VERSION], ["dim", str(dim)]],
+        [["schema_version", SCHEMA_VERSION], ["model", _legacy_model(dim)], ["dim", str(dim)]],
     )
+
+
+def _legacy_model(dim: int) -> str:
+    """``meta.model`` of a new file: unused by this version (each gallery states its model), it is
+    what an older version of the workbench takes for the file's model, so it names a model of the
+    file's vector size (Dlib for 128-d)."""
+    from workbench.pipeline.embed import DEFAULT_MODEL, MODELS
+
+    sized = [name for name, m in MODELS.items() if m.dim == dim]
+    return DEFAULT_MODEL if DEFAULT_MODEL in sized else (sized[0] if sized else "")
 
 
 def blank(cur: Any) -> bool:
