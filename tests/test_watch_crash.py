@@ -68,6 +68,9 @@ def test_sigkill_during_a_watch_loses_at_most_one_batch_and_the_next_run_continu
     assert summary["mode"] == "processes" and [c["state"] for c in summary["cameras"]] == ["ended", "ended"]
     with Store(db) as g:
         every = g.sightings.query("city")
+        runs = g.runs.list("city")
+    # the killed run could not end itself: the next one marked it, so no page shows it as live
+    assert runs["status"].to_list() == ["interrupted", "completed"] and runs["ended_at"].null_count() == 0
     for camera in ("door", "hall"):
         per_segment: dict[int, list[str]] = {}
         for r in every.filter(every["camera"] == camera).iter_rows(named=True):
