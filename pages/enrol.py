@@ -1,8 +1,7 @@
 import streamlit as st
 
 from workbench.app import ui, words
-from workbench.live.drawing import draw_numbered_boxes
-from workbench.pipeline import capture
+from workbench.pipeline import annotate, capture
 from workbench.search.enrol import SEVERAL_FACES, Source, enrol_sources
 from workbench.types import Consent
 
@@ -83,7 +82,7 @@ for n, item in enumerate(st.session_state.get("enrol_pending", [])):
     st.subheader(f"Which face is {ui.literal(item['person'])}?")
     image = ui.attempt(capture.load_image, item["data"], item["label"])
     if image is not None:
-        st.image(draw_numbered_boxes(image, item["boxes"], ["other"] * len(item["boxes"])),
+        st.image(annotate.draw(image, annotate.numbered(item["boxes"], ["other"] * len(item["boxes"]))),
                  caption=f"{ui.literal(item['label'])}: {len(item['boxes'])} faces pass the quality gate; "
                          "the workbench does not guess which one is the person.", width="stretch")
     options = [f"face {i}" for i in range(1, len(item["boxes"]) + 1)]

@@ -21,7 +21,7 @@ import numpy as np
 
 from workbench import config
 from workbench.evaluation.embedding import embed_files
-from workbench.pipeline import Settings, capture, compare
+from workbench.pipeline import Settings, annotate, capture, compare
 from workbench.pipeline.compare import is_match
 from workbench.search import search_image
 from workbench.search.enrol import DEMO_SUBDIR, enrol_path
@@ -89,32 +89,16 @@ def search_crowd(db: GalleryDB, settings: Settings = Settings()) -> SearchResult
                         name="/".join(CROWD), client="story")
 
 
-def draw_faces(image: np.ndarray, boxes: list, labels: list[str], hits: list[bool]) -> np.ndarray:
-    """A copy of an RGB image with numbered boxes: green for a match (with its label), red for none."""
-    import cv2
-
-    out = image.copy()
-    for box, label, hit in zip(boxes, labels, hits):
-        colour = (40, 170, 60) if hit else (220, 50, 40)
-        cv2.rectangle(out, (box.left, box.top), (box.right - 1, box.bottom - 1), colour, 2)
-        (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
-        y = max(box.top - 3, th + 3)
-        cv2.rectangle(out, (box.left, y - th - 3), (box.left + tw + 4, y + 2), colour, -1)
-        cv2.putText(out, label, (box.left + 2, y - 1), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
-    return out
-
-
 def crowd_step(db: GalleryDB, crowd: SearchResult, settings: Settings = Settings()) -> Step:
     image = capture.load_image(demo_path(*CROWD))
-    boxes, labels, hits = [], [], []
+    labels = []
     for i, fr in enumerate(crowd.faces, 1):
         best = fr.best
         hit = best is not None and bool(is_match(best.distance, settings.threshold_))
-        boxes.append(fr.face.box)
-        hits.append(hit)
-        labels.append(f"{i} {best.person} {best.similarity:.0f}%" if hit else str(i))
-    matched = sum(hits)
-    drawn = draw_faces(image, boxes, labels, hits)
+        labels.append(annotate.Label(fr.face.box, f"{i} {best.person} {best.similarity:.0f} %" if hit else str(i),
+                                     "match" if hit else "no match"))
+    matched = sum(lab.verdict == "match" for lab in labels)
+    drawn = annotate.draw(image, labels)
     pct = _percent(settings)
     n = len(crowd.faces)
     text = (f"We searched a crowd photo in which the face detector found {n} faces. None of these people is on "
@@ -122,7 +106,7 @@ def crowd_step(db: GalleryDB, crowd: SearchResult, settings: Settings = Settings
             f"{settings.threshold_:.2f}), {matched} of the {n} faces came back as a match"
             + (": every one of them a false match, an innocent stranger named as a wanted person."
                if matched else ": no stranger was named, this time.")
-            + " Red boxes: no match; green: called a match, with the name and the similarity.")
+            + " Grey boxes: no match; green: called a match, with the name and the similarity.")
     return Step("2. Search a crowd photo", text, f"{matched} of {n} strangers matched at {pct:.0f} %",
                 ((drawn, f"{'/'.join(CROWD)}: {n} faces"),))
 

@@ -19,7 +19,8 @@ import numpy as np
 
 from workbench.live.cameras import (CameraFrame, CameraSpec, PushSource, SourceCounters, Stamp, file_frames,
                                     folder_frames, stream_frames)
-from workbench.live.processor import LiveProcessor, Track
+from workbench.live.processor import LiveProcessor
+from workbench.live.tracking import Track
 from workbench.pipeline import Settings
 from workbench.store import GalleryMatrix
 
