@@ -27,6 +27,7 @@ from workbench.search import search_image
 from workbench.search.enrol import DEMO_SUBDIR, enrol_path
 from workbench.search.service import SearchResult
 from workbench.store import GalleryDB
+from workbench.types import Consent
 
 #: The gallery the story enrols into (kept apart from the user's galleries).
 WATCHLIST = "story watch list"
@@ -36,6 +37,9 @@ CROWD = ("retinaface", "img3.jpg")
 STRANGERS = ("deepface-unit",)
 #: Washington County (Oregon) searched about 300,000 mugshots with Rekognition (2017-2019).
 SCALE_GALLERY = 300_000
+#: The consent record of the watch list: the demo's people did not consent; they are public figures
+#: in published example photos (the exception the README's tour records too).
+CONSENT = Consent(False, "public figures in the face_recognition project's published example photos")
 #: Similarity thresholds of step 3 (loosened from Rekognition's 80 % default).
 LOOSER = (99.0, 95.0, 90.0, 80.0, 70.0, 60.0, 50.0, 40.0, 30.0)
 
@@ -66,7 +70,7 @@ def _percent(settings: Settings) -> float:
 
 def enrol_watchlist(db: GalleryDB, settings: Settings = Settings(), progress: Progress | None = None) -> Step:
     """Enrol the demo's five people (idempotent: a second run finds every photo enrolled)."""
-    report = enrol_path(db, WATCHLIST, demo_path(*DEMO_SUBDIR), settings, progress=progress)
+    report = enrol_path(db, WATCHLIST, demo_path(*DEMO_SUBDIR), settings, consent=CONSENT, progress=progress)
     people = db.people(WATCHLIST)
     faces = db.faces(WATCHLIST)
     thumbs = tuple((th, str(f["person"])) for f in faces.iter_rows(named=True)
@@ -74,7 +78,8 @@ def enrol_watchlist(db: GalleryDB, settings: Settings = Settings(), progress: Pr
     names = ", ".join(sorted(people["name"].to_list()))
     text = (f"A watch list is a gallery of people the police are looking for. We enrolled {faces.height} photos of "
             f"{people.height} people ({names}) from the face_recognition project's examples. Each photo's face "
-            f"became a list of 128 numbers; searching compares those numbers, never the pictures.")
+            f"became a list of 128 numbers; searching compares those numbers, never the pictures. None of them "
+            f"consented: the gallery records why they are in it anyway ({CONSENT.reason}).")
     if report.duplicates:
         text += f" ({report.duplicates} photos were already enrolled from an earlier run.)"
     return Step("1. Enrol a small watch list", text, f"{faces.height} faces of {people.height} people", thumbs)
