@@ -24,7 +24,7 @@ from workbench.live.tracking import Track
 from workbench.pipeline import Settings
 from workbench.store import GalleryMatrix
 
-#: A progress mark goes to the writer every this many processed frames.
+#: A progress mark and the camera's counters go to the writer every this many processed frames.
 MARK_EVERY = 15
 
 
@@ -227,6 +227,7 @@ class CameraWorker:
                 last = frame
                 if self.frames % MARK_EVERY == 0:
                     self.emit(self._mark(frame, resumable))
+                    self._status("running")  # the counters as they go, not only when the state changes
                 if self.config.max_frames and self.frames >= self.config.max_frames:
                     break
             self.proc.finish()
