@@ -109,18 +109,26 @@ def videos_in(folder: Path) -> list[Path]:
 
 
 def parse_source(arg: str) -> CameraSpec:
-    """``NAME=SOURCE`` (or a bare SOURCE, named after it) as a :class:`CameraSpec`.
+    """``NAME=SOURCE`` (or a bare SOURCE, named after it) as a :class:`CameraSpec` (see
+    :func:`camera_spec`)."""
+    name, sep, source = arg.partition("=")
+    if not sep or "://" in name:
+        name, source = "", arg
+    if not source.strip():
+        raise WorkbenchError(f"{redact(arg)!r}: empty camera source (want NAME=FILE, NAME=rtsp://..., NAME=0)")
+    return camera_spec(name, source)
+
+
+def camera_spec(name: str, source: str) -> CameraSpec:
+    """A camera called ``name`` (empty: named after its source) reading ``source``.
 
     A device index is digits (``0``), a network stream starts with a scheme (``rtsp://``),
     a folder holds videos played one after another, anything else is a video file. A stream
     is named after its host and port, never its user.
     """
-    name, sep, source = arg.partition("=")
-    if not sep or "://" in name:
-        name, source = "", arg
     source = source.strip()
     if not source:
-        raise WorkbenchError(f"{redact(arg)!r}: empty camera source (want NAME=FILE, NAME=rtsp://..., NAME=0)")
+        raise WorkbenchError(f"{name or 'a camera'}: empty camera source (want a file, rtsp://..., 0)")
     if source.lower().startswith(STREAM_SCHEMES):
         shown = redact(source)
         if not name.strip():
