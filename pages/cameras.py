@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from workbench.app import ui
-from workbench.evaluation import watch_plots
+from workbench.live import watch_plots
 from workbench.live.cameras import CameraSpec, PushSource
 from workbench.live.watch import Watch, WatchOptions
 from workbench.pipeline import compare

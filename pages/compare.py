@@ -2,8 +2,8 @@ import streamlit as st
 
 from workbench import pipeline
 from workbench.app import ui
-from workbench.evaluation import plots
-from workbench.evaluation import verification as evaluate
+from workbench.evaluation.reports import plots
+from workbench.evaluation.runners import verification as evaluate
 from workbench.live.drawing import draw_numbered_boxes
 from workbench.pipeline import capture, compare
 from workbench.pipeline.analyze import CHOICE_RULE

@@ -3,11 +3,13 @@ import streamlit as st
 
 from workbench import config
 from workbench.app import downloads, ui, words
-from workbench.evaluation import plots, readable, replay, report, scale
-from workbench.evaluation import verification as evaluate
-from workbench.evaluation.identification import (FOLDERS, NONE_ENROLLED, ProbeIdentity, eval_search,
+from workbench.evaluation.reports import plots, readable, report
+from workbench.evaluation.runners import replay
+from workbench.evaluation.runners import verification as evaluate
+from workbench.evaluation.stats import scale
+from workbench.evaluation.runners.identification import (FOLDERS, NONE_ENROLLED, ProbeIdentity, eval_search,
                                                  parse_identities)
-from workbench.evaluation.labels import parse_labels
+from workbench.evaluation.datasets.labels import parse_labels
 
 cur = ui.current()
 s = cur.settings

@@ -144,7 +144,7 @@ def test_the_replay_calls_nobody_innocent_without_a_stated_identity(faces, tmp_p
 # -- 4. the scale answer --------------------------------------------------------------------------
 
 def test_the_scale_answer_gives_counts_ranges_and_bounds_in_words():
-    from workbench.evaluation import scale
+    from workbench.evaluation.stats import scale
 
     rng = np.random.default_rng(1)
     imp = rng.normal(0.9, 0.1, (200, 50))  # 10,000 impostor distances from 200 probes

@@ -10,7 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from workbench.errors import WorkbenchError
-from workbench.evaluation import embedding, lfw, protocols
+from workbench.evaluation.datasets import embedding
+from workbench.evaluation.runners import lfw
+from workbench.evaluation.stats import protocols
 from workbench.pipeline import Settings
 from workbench.types import Box, Detection, Embedding, Face, Quality
 

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from workbench.evaluation import metrics
-from workbench.evaluation import metrics as m
+from workbench.evaluation.stats import metrics
+from workbench.evaluation.stats import metrics as m
 
 G = [0.2, 0.4, 0.6]   # same-person distances
 I = [0.5, 0.8]        # different-person distances

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from test_app import app, open_page
 
-from workbench.evaluation import story
+from workbench.app import story
 
 
 def test_step_four_carries_the_measured_rate_to_the_big_gallery_with_its_range():

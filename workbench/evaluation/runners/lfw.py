@@ -22,9 +22,9 @@ from typing import Callable
 import numpy as np
 
 from workbench.errors import WorkbenchError
-from workbench.evaluation import embedding as cache
-from workbench.evaluation import metrics, protocols
-from workbench.evaluation.verification import Pair
+from workbench.evaluation.datasets import embedding as cache
+from workbench.evaluation.runners.verification import Pair
+from workbench.evaluation.stats import metrics, protocols
 from workbench.pipeline import Settings, compare
 
 Progress = Callable[[int, int, str], None]

@@ -202,7 +202,7 @@ def scale_figure(answer, sizes=None) -> go.Figure:
     """The scale answer: expected false candidates per search of an innocent person against the
     gallery size (log-log), one line per threshold with its 95 % range as a band; dotted where
     the estimate comes from the fitted tail rather than counted false matches."""
-    from workbench.evaluation import scale
+    from workbench.evaluation.stats import scale
 
     xs = np.geomspace(1_000, 20_000_000, 40) if sizes is None else np.asarray(sizes, float)
     palette = [IMPOSTOR, THRESHOLD, GENUINE, "#8d6cab", "#e9c46a"]

@@ -21,9 +21,9 @@ from typing import Callable
 import numpy as np
 
 from workbench.errors import WorkbenchError
-from workbench.evaluation import metrics
-from workbench.evaluation import scale as scale_mod
-from workbench.evaluation.identification import NONE_ENROLLED, ProbeIdentity, load_probes
+from workbench.evaluation.runners.identification import NONE_ENROLLED, ProbeIdentity, load_probes
+from workbench.evaluation.stats import metrics
+from workbench.evaluation.stats import scale as scale_mod
 from workbench.pipeline import Settings, compare
 from workbench.pipeline.compare import is_match
 from workbench.store import GalleryDB

@@ -31,7 +31,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from workbench.evaluation import metrics
+from workbench.evaluation.stats import metrics
 from workbench.pipeline import compare
 from workbench.pipeline.compare import is_match
 

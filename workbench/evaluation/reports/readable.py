@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from workbench.evaluation import metrics
-from workbench.evaluation.identification import SearchReport
-from workbench.evaluation.verification import PairsReport
+from workbench.evaluation.runners.identification import SearchReport
+from workbench.evaluation.runners.verification import PairsReport
+from workbench.evaluation.stats import metrics
 from workbench.pipeline import compare
 
 #: How many of the worst errors of each kind are shown with their photos.

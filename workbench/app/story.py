@@ -20,7 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from workbench import config
-from workbench.evaluation.embedding import embed_files
+from workbench.evaluation.datasets.embedding import embed_files
 from workbench.pipeline import Settings, capture, compare
 from workbench.pipeline.compare import is_match
 from workbench.search import search_image
@@ -168,8 +168,9 @@ def stranger_distances(db: GalleryDB, settings: Settings = Settings(), crowd: Se
 
 def scale_step(impostor: np.ndarray, settings: Settings = Settings(), gallery_size: int = SCALE_GALLERY) -> Step:
     """Step 4: the measured stranger comparisons, carried to a gallery of ``gallery_size`` faces by
-    the library's scale answer (:func:`workbench.evaluation.scale.scale_answer`)."""
-    from workbench.evaluation import plots, scale
+    the library's scale answer (:func:`workbench.evaluation.stats.scale.scale_answer`)."""
+    from workbench.evaluation.reports import plots
+    from workbench.evaluation.stats import scale
 
     answer = scale.scale_answer(impostor, scale.thresholds_for(settings.similarity_base),
                                 sizes=(1_000, 10_000, gallery_size, 1_000_000, 20_000_000))
@@ -197,10 +198,11 @@ AUDIT_PER_GROUP = 40
 
 def audit_step(db: GalleryDB, settings: Settings = Settings(), progress: Progress | None = None,
                per_group: int = AUDIT_PER_GROUP) -> Step:
-    """Step 5: the demographic audit (:mod:`workbench.evaluation.audit`) on a small sample of
+    """Step 5: the demographic audit (:mod:`workbench.evaluation.runners.audit`) on a small sample of
     UTKFace's labelled adults, with the current model and detector; a message when the data set
     is not on this machine."""
-    from workbench.evaluation import audit, audit_report
+    from workbench.evaluation.reports import audit_report
+    from workbench.evaluation.runners import audit
 
     folder = audit.default_folder()
     title = "5. Who bears the errors? False matches per group"

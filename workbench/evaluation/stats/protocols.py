@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from workbench.evaluation.metrics import best_threshold, threshold_for_fmr
+from workbench.evaluation.stats.metrics import best_threshold, threshold_for_fmr
 from workbench.pipeline.compare import is_match
 
 
@@ -95,7 +95,7 @@ class TarAtFar:
 
 def tar_at_far(genuine, impostor, far: float) -> TarAtFar:
     """TAR at a fixed FAR (= FMR) on distances: the threshold is the largest one whose FMR is at
-    most ``far`` (:func:`~workbench.evaluation.metrics.threshold_for_fmr`)."""
+    most ``far`` (:func:`~workbench.evaluation.stats.metrics.threshold_for_fmr`)."""
     g = np.asarray(genuine, np.float64).reshape(-1)
     i = np.asarray(impostor, np.float64).reshape(-1)
     t = threshold_for_fmr(i[np.isfinite(i)], far * i.size / max(np.isfinite(i).sum(), 1)) if i.size else math.nan

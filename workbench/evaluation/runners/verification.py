@@ -1,5 +1,5 @@
 """Verification (1:1) evaluations: labelled pairs from a CSV or from a folder per person,
-embedded once each (through the embedding cache), scored with :mod:`workbench.evaluation.metrics`.
+embedded once each (through the embedding cache), scored with :mod:`workbench.evaluation.stats.metrics`.
 
 Each photo gives the face :func:`~workbench.pipeline.choose_face` picks (nearest the centre,
 weighted by size). A photo in which no face is found is a *failure to acquire*: counted and
@@ -18,10 +18,10 @@ from typing import Callable
 import numpy as np
 
 from workbench.errors import WorkbenchError
-from workbench.evaluation import embedding as cache
-from workbench.evaluation import metrics
-from workbench.evaluation.metrics import best_threshold  # noqa: F401  (re-exported)
-from workbench.evaluation.pairs import (  # noqa: F401  (re-exported: callers use verification.*)
+from workbench.evaluation.datasets import embedding as cache
+from workbench.evaluation.stats import metrics
+from workbench.evaluation.stats.metrics import best_threshold  # noqa: F401  (re-exported)
+from workbench.evaluation.datasets.pairs import (  # noqa: F401  (re-exported: callers use verification.*)
     Pair, folder_pairs, identities_from_pairs, non_images, person_folders, read_pairs, resolve, sample_folders,
     sample_pair_csvs)
 from workbench.pipeline import Settings, compare
@@ -167,7 +167,7 @@ def score_pairs(pairs: list[Pair], vectors: dict[str, np.ndarray | None], settin
     every threshold (distance infinity), as a search system would answer: a false non-match
     when it was genuine (NIST counts them so); without, those pairs are left out.
     """
-    from workbench.evaluation.embedding import NO_FACE
+    from workbench.evaluation.datasets.embedding import NO_FACE
 
     metric, thr = settings.metric_, settings.threshold_
     failed = dict(failed or {})
@@ -198,7 +198,7 @@ def score_pairs(pairs: list[Pair], vectors: dict[str, np.ndarray | None], settin
     bt, ba = metrics.best_threshold(finite, same)
     groups, column, group_fta = [], "", {}
     if labels is not None:
-        from workbench.evaluation.labels import pair_group
+        from workbench.evaluation.datasets.labels import pair_group
 
         def group(path: str) -> str:
             return labels.of(person=(person_of or {}).get(path), file=path)
@@ -245,7 +245,7 @@ def eval_pairs(csv_path: str | os.PathLike, images_dir: str | os.PathLike | None
         images_dir: where the files are (default: the CSV's folder); see :func:`resolve`.
         settings: model, detector and the decision threshold.
         db: a :class:`~workbench.store.GalleryDB` whose embedding cache to use, or ``None``.
-        labels: :class:`~workbench.evaluation.labels.Labels` by ``file`` for the per-group breakdown.
+        labels: :class:`~workbench.evaluation.datasets.labels.Labels` by ``file`` for the per-group breakdown.
     """
     from workbench.pipeline.capture import is_image
 
