@@ -115,7 +115,7 @@ def test_subsample_and_extrapolation_probabilities():
     assert p[0].tolist() == pytest.approx([0, 0.5, 5 / 6, 1])  # 1 - C(3,2)/C(4,2), 1 - C(2,2)/C(4,2)
     assert p[1].tolist() == [0, 1, 1, 1]
     assert m.any_match_probability(0.1, [1, 2]).tolist() == pytest.approx([0.1, 0.19])
-    assert m.wilson_upper(0, 10) == pytest.approx(3.8416 / 13.8416, rel=1e-4)
+    assert m.wilson(0, 10).high == pytest.approx(3.8416 / 13.8416, rel=1e-4)
 
 
 # -- scipy.stats as an independent oracle for the interval and probability code -----------------
@@ -125,7 +125,7 @@ def test_wilson_upper_matches_scipy(k, n):
     from scipy import stats
 
     want = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson").high
-    assert metrics.wilson_upper(k, n) == pytest.approx(want, abs=2e-4)
+    assert metrics.wilson(k, n).high == pytest.approx(want, abs=2e-4)
 
 
 @pytest.mark.parametrize("n", [30, 140, 1000])

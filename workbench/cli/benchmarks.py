@@ -66,16 +66,17 @@ def eval_lfw(obj: Ctx, pairs_file: str | None, lfw_dir: str | None, combo: tuple
              whole_image: bool, folds: int | None, with_search: bool, nonmated: int | None, as_json: bool,
              report_dir: str | None, cache: bool) -> None:
     """LFW View 2 (10-fold accuracy, TAR at FAR 0.1 % and 1 %, ROC/DET) for each model, side by side."""
+    from workbench.evaluation.datasets.lfw import default_paths, read_pairs
     from workbench.evaluation.runners import lfw
 
-    found = lfw.default_paths()
+    found = default_paths()
     if (pairs_file is None or lfw_dir is None) and found is None:
         raise WorkbenchError("no LFW here: give --pairs lfw-pairs.txt and --lfw <folder> "
                              "(the shared data folder ../shared/data/faces has neither)")
     pairs_file = pairs_file or str(found[0])
     lfw_dir = lfw_dir or str(found[1])
     settings = combos(obj, combo)
-    lfw.read_pairs(pairs_file, lfw_dir)  # a bad pairs file fails before any model time
+    read_pairs(pairs_file, lfw_dir)  # a bad pairs file fails before any model time
     reports, searches = [], []
     with _open(obj, cache) as db:
         for s in settings:
@@ -172,9 +173,9 @@ def eval_audit(obj: Ctx, folder: str | None, combo: tuple[str, ...], labels: str
                             target_fmr=target_fmr, exposures=levels, whole_image=whole_image, min_age=min_age,
                             progress=_progress("audit"))
         if lfw_fnmr:
-            from workbench.evaluation.runners import lfw
+            from workbench.evaluation.datasets.lfw import default_paths
 
-            found = lfw.default_paths()
+            found = default_paths()
             if found is None:
                 raise WorkbenchError("--lfw-fnmr: LFW is not in the shared data folder")
             plab = read_labels(lfw_labels) if lfw_labels else None

@@ -35,8 +35,9 @@ def _rate_with_bound(k: int, n: int) -> str:
     if n == 0:
         return "no pairs to measure"
     if k == 0:
-        return f"0 %; that only says it is under {_p(metrics.wilson_upper(0, n))} at 95 % confidence"
-    return f"{_p(k / n)}, 95 % range {_p(1 - metrics.wilson_upper(n - k, n))} to {_p(metrics.wilson_upper(k, n))}"
+        return f"0 %; that only says it is under {_p(metrics.wilson(0, n).high)} at 95 % confidence"
+    low, high = metrics.wilson(k, n)
+    return f"{_p(k / n)}, 95 % range {_p(low)} to {_p(high)}"
 
 
 def pairs_headline(r: PairsReport) -> list[str]:

@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from workbench.evaluation.datasets.embedding import face_score
-from workbench.evaluation.stats.protocols import wilson
+from workbench.evaluation.stats.metrics import wilson
 from workbench.pipeline import Settings, capture, detect, quality
 
 NO_FACE = "no_face"

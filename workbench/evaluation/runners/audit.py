@@ -29,8 +29,7 @@ import numpy as np
 from workbench.errors import WorkbenchError
 from workbench.evaluation.datasets import embedding as cache
 from workbench.evaluation.runners.acquisition import AcquisitionRow
-from workbench.evaluation.stats.metrics import rule_of_three, threshold_for_fmr
-from workbench.evaluation.stats.protocols import wilson
+from workbench.evaluation.stats.metrics import rule_of_three, threshold_for_fmr, wilson
 from workbench.pipeline import Settings, compare
 from workbench.pipeline.compare import is_match
 
@@ -297,7 +296,8 @@ def lfw_fnmr(report: AuditReport, pairs_file: str | os.PathLike, lfw_dir: str | 
     genuine pairs are said so."""
     from pathlib import Path
 
-    from workbench.evaluation.runners.lfw import enrol_photos, read_pairs
+    from workbench.evaluation.datasets.lfw import read_pairs
+    from workbench.evaluation.runners.lfw import enrol_photos
     from workbench.evaluation.stats.metrics import small_sample_warning
 
     if labels is not None and labels.key != "person":

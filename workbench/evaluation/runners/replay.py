@@ -77,7 +77,7 @@ def replay_rows(dist: np.ndarray, thresholds: dict[float, float], *, sizes=None,
         fm, comps = int(hits.sum()), m * n
         grow = metrics.hit_probability_in_subsample(hits, n, sizes).sum(axis=1) if n and m else np.zeros(len(sizes))
         p = fm / comps if comps else 0.0
-        up = metrics.wilson_upper(fm, comps) if comps else float("nan")
+        up = metrics.wilson(fm, comps).high if comps else float("nan")
         big = list(extrapolate_to)
         ext = m * metrics.any_match_probability(p, big) if comps else np.full(len(big), np.nan)
         ext_up = m * metrics.any_match_probability(up, big) if comps else np.full(len(big), np.nan)

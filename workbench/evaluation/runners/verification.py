@@ -51,15 +51,14 @@ def gallery_pair_distances(matrix: GalleryMatrix, metric: str) -> tuple[np.ndarr
 
 
 @dataclass(frozen=True, eq=False)
-class PairsReport:
+class PairsReport(metrics.LabelledDistances):
     """A verification evaluation: rates at the decision threshold, the whole curve, the
-    equal error rate, bootstrap intervals and, with labels, the same per group."""
+    equal error rate, bootstrap intervals and, with labels, the same per group
+    (``distances`` and ``same`` of every pair come first, from the base)."""
 
     dataset: str
     pairs: list[Pair]
     images: int
-    distances: np.ndarray
-    same: np.ndarray
     threshold: float
     default_threshold: float
     metric: str
@@ -94,14 +93,6 @@ class PairsReport:
                "counts them; --exclude-fta leaves them out)" if self.fta_included
                else f"their {self.fta_pairs} pairs are left out (--exclude-fta)")
         return f"no face found in {len(self.fta)} of {self.photos} photos ({self.fta_rate:.1%}): {how}"
-
-    @property
-    def genuine(self) -> np.ndarray:
-        return self.distances[self.same]
-
-    @property
-    def impostor(self) -> np.ndarray:
-        return self.distances[~self.same]
 
     @property
     def accuracy(self) -> float:

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
+from scipy.stats import binomtest
 
 from workbench.pipeline.compare import is_match
 
@@ -57,6 +59,23 @@ class ErrorRates:
     def accuracy(self) -> float:
         n = self.genuine + self.impostor
         return _rate(n - self.false_matches - self.false_non_matches, n)
+
+
+@dataclass(frozen=True, eq=False)
+class LabelledDistances:
+    """Pair distances with the truth about each pair (``same``: True for a same-person pair), the
+    base of every verification report: its genuine and impostor distances are read here."""
+
+    distances: np.ndarray
+    same: np.ndarray
+
+    @property
+    def genuine(self) -> np.ndarray:
+        return self.distances[self.same]
+
+    @property
+    def impostor(self) -> np.ndarray:
+        return self.distances[~self.same]
 
 
 def rates_at(genuine, impostor, threshold: float) -> ErrorRates:
@@ -157,10 +176,22 @@ def best_threshold(dist, same) -> tuple[float, float]:
 
 # -- uncertainty ---------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Interval:
+class Interval(NamedTuple):
     low: float
     high: float
+
+
+def wilson(k: int, n: int, level: float = 0.95) -> Interval:
+    """The Wilson score interval of a proportion ``k / n`` (scipy's); ``(nan, nan)`` for ``n = 0``.
+
+    The one interval for counts, wherever a rate is shown. With ``k = 0`` its upper end is what
+    zero errors can tell (about ``3.8 / n`` at 95 %). It treats the ``n`` trials as independent:
+    pairs that share a photo are not, so for pair rates read it as a lower bound on the uncertainty.
+    """
+    if n <= 0:
+        return Interval(math.nan, math.nan)
+    ci = binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method="wilson")
+    return Interval(float(ci.low), float(ci.high))
 
 
 @dataclass(frozen=True)
@@ -330,16 +361,6 @@ def identification_rates(dist: np.ndarray, mate: np.ndarray, thresholds) -> Iden
 
 
 # -- extrapolation -------------------------------------------------------------------------
-
-def wilson_upper(k: int, n: int, z: float = 1.96) -> float:
-    """Upper end of the Wilson score interval of a proportion ``k/n`` (95 % by default)."""
-    if n == 0:
-        return float("nan")
-    p = k / n
-    centre = p + z * z / (2 * n)
-    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return min(1.0, (centre + spread) / (1 + z * z / n))
-
 
 def any_match_probability(fmr: float, gallery_size) -> np.ndarray:
     """Chance that a probe falsely matches at least one of ``gallery_size`` unrelated faces,

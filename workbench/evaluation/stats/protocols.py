@@ -19,21 +19,6 @@ from workbench.evaluation.stats.metrics import best_threshold, threshold_for_fmr
 from workbench.pipeline.compare import is_match
 
 
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval (95 % by default) of a proportion ``k / n``; ``(nan, nan)`` for ``n = 0``.
-
-    It treats the ``n`` trials as independent. Pairs that share a photo are not, so for pair
-    rates the interval is too narrow: read it as a lower bound on the uncertainty.
-    """
-    if n <= 0:
-        return math.nan, math.nan
-    p = k / n
-    centre = p + z * z / (2 * n)
-    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    d = 1 + z * z / n
-    return max(0.0, (centre - spread) / d), min(1.0, (centre + spread) / d)
-
-
 @dataclass(frozen=True, eq=False)
 class TenFold:
     """LFW View 2: for each fold, the threshold with the best accuracy on the other nine folds,
