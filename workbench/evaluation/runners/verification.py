@@ -53,7 +53,7 @@ def gallery_pair_distances(matrix: GalleryMatrix, metric: str) -> tuple[np.ndarr
 @dataclass(frozen=True, eq=False)
 class PairsReport(metrics.LabelledDistances):
     """A verification evaluation: rates at the decision threshold, the whole curve, the
-    equal error rate, bootstrap intervals and, with labels, the same per group
+    equal error rate, 95 % Wilson intervals and, with labels, the same per group
     (``distances`` and ``same`` of every pair come first, from the base)."""
 
     dataset: str
@@ -148,8 +148,7 @@ def group_dict(g: metrics.GroupRates, fta: dict[str, int] | None = None) -> dict
 def score_pairs(pairs: list[Pair], vectors: dict[str, np.ndarray | None], settings: Settings, *,
                 dataset: str = "", labels=None, person_of: dict[str, str] | None = None,
                 failed: dict[str, str] | None = None, stats: cache.CacheStats = cache.CacheStats(0, 0),
-                include_fta: bool = True, skipped: dict[str, str] | None = None,
-                n_boot: int = 2000, seed: int = 0) -> PairsReport:
+                include_fta: bool = True, skipped: dict[str, str] | None = None) -> PairsReport:
     """Score labelled pairs from already computed vectors (``None``: the photo gave no face).
 
     ``failed`` says why a vector is missing (by file name, as :func:`embed_pairs` gives it):
@@ -204,12 +203,13 @@ def score_pairs(pairs: list[Pair], vectors: dict[str, np.ndarray | None], settin
         column = labels.column
         for f in fta_paths:
             group_fta[group(f)] = group_fta.get(group(f), 0) + 1
+    rates = metrics.rates_at(dist[same], dist[~same], thr)
     return PairsReport(
         dataset=dataset, pairs=pairs, images=len(vectors), distances=dist, same=same, threshold=thr,
         default_threshold=settings.similarity_base, metric=metric, model=settings.model,
-        detector=settings.detector, rates=metrics.rates_at(dist[same], dist[~same], thr),
+        detector=settings.detector, rates=rates,
         eer=metrics.equal_error_rate(dist[same], dist[~same]), best_threshold=bt, best_accuracy=ba,
-        ci=metrics.bootstrap_ci(dist[same], dist[~same], thr, n_boot=n_boot, seed=seed),
+        ci=metrics.wilson_intervals(rates),
         failed_images=failed, groups=groups, group_column=column, cache_stats=stats,
         fta=sorted(Path(p).name for p in fta_paths), fta_included=include_fta, fta_pairs=fta_pairs,
         skipped=skipped, skipped_pairs=skipped_pairs, photos=len(vectors), group_fta=group_fta)
