@@ -48,3 +48,58 @@ def test_a_rate_with_errors_has_the_same_range_in_the_headline_and_on_its_tile()
     words = f"{100 * low:.1f} % to {100 * high:.1f} %"
     assert words in readable.pairs_headline(r)[0]
     assert {t.label: t.note for t in readable.pairs_tiles(r)}["FMR"] == f"1/20 · 95 %: {words}"
+
+
+# -- point 15: rates on log axes, written as the headlines write them ----------------------------
+
+def log_axes(fig) -> dict:
+    """Every log axis of a figure, by name (xaxis, yaxis, xaxis2 ...)."""
+    return {name: ax for name in fig.layout.to_plotly_json() if name.startswith(("xaxis", "yaxis"))
+            and (ax := fig.layout[name]).type == "log"}
+
+
+def assert_written_out(fig, *, expect: dict[str, str]) -> None:
+    """Each log axis names its ticks (plotly's own labels are SI prefixes: '1μ', '100μ', '10k'), in
+    the headlines' words; ``expect``: axis -> a tick label it must show."""
+    axes = log_axes(fig)
+    assert axes and set(expect) <= set(axes), (list(axes), expect)
+    for name, ax in axes.items():
+        assert ax.tickvals is not None and len(ax.ticktext) == len(ax.tickvals) >= 3, (name, ax)
+        for v, text in zip(ax.tickvals, ax.ticktext):
+            assert np.log10(v) == round(np.log10(v)), (name, v)  # powers of ten
+            assert not any(c in text for c in "μkMG") or "million" in text, (name, text)
+            assert "e-" not in text and "e+" not in text, (name, text)
+        assert ax.hoverformat, (name, "the hover text would be in SI prefixes too")
+    for name, label in expect.items():
+        assert label in axes[name].ticktext, (name, label, axes[name].ticktext)
+
+
+def test_evaluate_charts_write_rates_as_percentages_and_one_in_n():
+    from workbench.evaluation.reports import report
+
+    figs = dict(report.pairs_figures(zero_false_matches()))
+    assert_written_out(figs["ROC"], expect={"xaxis": "0.01 %<br>1 in 10,000"})
+    assert_written_out(figs["DET"], expect={"xaxis": "1 %<br>1 in 100", "yaxis": "100 %"})
+
+
+def test_story_step_four_writes_gallery_sizes_and_candidates_per_search_in_words():
+    from workbench.app import story
+
+    d = np.random.default_rng(0).normal(0.9, 0.1, 3000)  # strangers: at 99 % far under one candidate per search
+    chart = story.scale_step(d, Settings(), 300_000).chart
+    assert_written_out(chart, expect={"xaxis": "1 million", "yaxis": "1"})
+    assert any(t.startswith("1 in ") for t in chart.layout.yaxis.ticktext), chart.layout.yaxis.ticktext
+
+
+def test_audit_lfw_and_replay_log_axes_are_written_out():
+    from workbench.evaluation.reports import plots
+    from workbench.evaluation.runners.replay import replay_rows
+
+    audit = plots.audit_fmr_figure(["A", "B"], {"m": ([0.0, 0.002], [0.0, 0.001], [0.01, 0.004], ["0/50", "2/1000"])},
+                                   "t")
+    assert_written_out(audit, expect={"yaxis": "0.0001 %<br>1 in 1,000,000"})
+    curves = {"a": (np.array([0.0, 0.001, 0.1, 1.0]), np.array([1.0, 0.2, 0.01, 0.0]))}
+    assert_written_out(plots.roc_curves_figure(curves), expect={"xaxis": "10 %"})
+    assert_written_out(plots.det_curves_figure(curves), expect={"yaxis": "0.1 %<br>1 in 1,000"})
+    rows = replay_rows(np.linspace(0.3, 1.2, 40).reshape(4, 10), {80.0: 0.6}, extrapolate_to=(25_000, 300_000))
+    assert_written_out(plots.replay_growth_figure(rows), expect={"xaxis": "100,000"})

@@ -21,6 +21,7 @@ import numpy as np
 
 from workbench import config
 from workbench.evaluation.datasets.embedding import embed_files
+from workbench.live.drawing import draw_numbered_boxes
 from workbench.pipeline import Settings, capture, compare
 from workbench.pipeline.compare import is_match
 from workbench.search import search_image
@@ -114,7 +115,7 @@ def crowd_step(db: GalleryDB, crowd: SearchResult, settings: Settings = Settings
         hits.append(hit)
         labels.append(f"{i} {best.person} {best.similarity:.0f}%" if hit else str(i))
     matched = sum(hits)
-    drawn = draw_faces(image, boxes, labels, hits)
+    drawn = draw_numbered_boxes(image, boxes, ["match" if h else "no match" for h in hits], numbers=labels)
     pct = _percent(settings)
     n = len(crowd.faces)
     text = (f"We searched a crowd photo in which the face detector found {n} faces. None of these people is on "
@@ -122,7 +123,8 @@ def crowd_step(db: GalleryDB, crowd: SearchResult, settings: Settings = Settings
             f"{settings.threshold_:.2f}), {matched} of the {n} faces came back as a match"
             + (": every one of them a false match, an innocent stranger named as a wanted person."
                if matched else ": no stranger was named, this time.")
-            + " Red boxes: no match; green: called a match, with the name and the similarity.")
+            + " Grey boxes: no match; green: called a match, with the name and the similarity (the Search "
+              "page's colours).")
     return Step("2. Search a crowd photo", text, f"{matched} of {n} strangers matched at {pct:.0f} %",
                 ((drawn, f"{'/'.join(CROWD)}: {n} faces"),))
 
