@@ -14,8 +14,8 @@ two photos is an impostor pair: two different people. For each model:
   group's FMR to the lowest group's; and the threshold that group would need for the overall FMR;
 * the closest impostor pairs per group (the worst false matches) for thumbnails.
 
-FNMR needs genuine pairs, which one photo per person cannot give: :mod:`workbench.evaluation.
-audit_fnmr` takes them from LFW's same-person pairs, split by a labels CSV the user supplies.
+FNMR needs genuine pairs, which one photo per person cannot give: :func:`lfw_fnmr` (below) takes
+them from LFW's same-person pairs, split by a labels CSV the user supplies.
 """
 
 from __future__ import annotations
