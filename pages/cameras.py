@@ -6,7 +6,7 @@ import streamlit as st
 from workbench.app import cameras_view as view
 from workbench.app import ui
 from workbench.app.consent import MISSING, consent_choice
-from workbench.evaluation import watch_plots
+from workbench.live import watch_plots
 from workbench.live.cameras import PushSource
 from workbench.live.watch import Watch, WatchOptions
 from workbench.pipeline import compare

@@ -2,8 +2,8 @@ import streamlit as st
 
 from workbench import pipeline
 from workbench.app import ui
-from workbench.evaluation import plots
-from workbench.evaluation import verification as evaluate
+from workbench.evaluation.reports import plots
+from workbench.evaluation.runners import verification as evaluate
 from workbench.pipeline import annotate, capture, compare
 from workbench.pipeline.analyze import CHOICE_RULE
 

@@ -1,7 +1,7 @@
 import numpy as np
 import polars as pl
 
-from workbench.evaluation import plots
+from workbench.evaluation.reports import plots
 from workbench.live import UNKNOWN, LiveProcessor
 from workbench.pipeline import analyze
 from workbench.store import GalleryMatrix

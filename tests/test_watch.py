@@ -115,7 +115,7 @@ def test_watchlist_alert_for_the_person_of_interest_and_not_for_others(world, wa
     assert set(flagged["who"].to_list()) == {A}
     assert not sightings.filter((sightings["who"] != A) & sightings["alert"]).height
     assert summary.alerts == flagged.height == len(alerts)
-    from workbench.evaluation.sightings_report import alert_counts
+    from workbench.live.sightings_report import alert_counts
 
     counts = {r["threshold"]: r["alerts"] for r in alert_counts(sightings, {A}, "Dlib", "euclidean").iter_rows(named=True)}
     assert counts["80 % similarity"] == flagged.height >= counts["99 % similarity"]

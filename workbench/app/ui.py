@@ -67,7 +67,9 @@ def warm_up() -> "WarmUp":
 
         t0 = time.perf_counter()
         try:
-            from workbench.evaluation import plots, readable, report, story, verification  # noqa: F401
+            from workbench.app import story  # noqa: F401
+            from workbench.evaluation.reports import plots, readable, report  # noqa: F401
+            from workbench.evaluation.runners import verification  # noqa: F401
             from workbench.pipeline import parallel
 
             state.workers = parallel.warm_up()

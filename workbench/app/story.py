@@ -20,7 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from workbench import config
-from workbench.evaluation.embedding import embed_files
+from workbench.evaluation.datasets.embedding import embed_files
 from workbench.pipeline import Settings, annotate, capture, compare
 from workbench.pipeline.compare import is_match
 from workbench.search import search_image
@@ -111,7 +111,8 @@ def crowd_step(db: GalleryDB, crowd: SearchResult, settings: Settings = Settings
             f"{settings.threshold_:.2f}), {matched} of the {n} faces came back as a match"
             + (": every one of them a false match, an innocent stranger named as a wanted person."
                if matched else ": no stranger was named, this time.")
-            + " Grey boxes: no match; green: called a match, with the name and the similarity.")
+            + " Grey boxes: no match; green: called a match, with the name and the similarity (the Search "
+              "page's colours).")
     return Step("2. Search a crowd photo", text, f"{matched} of {n} strangers matched at {pct:.0f} %",
                 ((drawn, f"{'/'.join(CROWD)}: {n} faces"),))
 
@@ -157,8 +158,9 @@ def stranger_distances(db: GalleryDB, settings: Settings = Settings(), crowd: Se
 
 def scale_step(impostor: np.ndarray, settings: Settings = Settings(), gallery_size: int = SCALE_GALLERY) -> Step:
     """Step 4: the measured stranger comparisons, carried to a gallery of ``gallery_size`` faces by
-    the library's scale answer (:func:`workbench.evaluation.scale.scale_answer`)."""
-    from workbench.evaluation import plots, scale
+    the library's scale answer (:func:`workbench.evaluation.stats.scale.scale_answer`)."""
+    from workbench.evaluation.reports import plots
+    from workbench.evaluation.stats import scale
 
     answer = scale.scale_answer(impostor, scale.thresholds_for(settings.similarity_base),
                                 sizes=(1_000, 10_000, gallery_size, 1_000_000, 20_000_000))
@@ -186,10 +188,11 @@ AUDIT_PER_GROUP = 40
 
 def audit_step(db: GalleryDB, settings: Settings = Settings(), progress: Progress | None = None,
                per_group: int = AUDIT_PER_GROUP) -> Step:
-    """Step 5: the demographic audit (:mod:`workbench.evaluation.audit`) on a small sample of
+    """Step 5: the demographic audit (:mod:`workbench.evaluation.runners.audit`) on a small sample of
     UTKFace's labelled adults, with the current model and detector; a message when the data set
     is not on this machine."""
-    from workbench.evaluation import audit, audit_report
+    from workbench.evaluation.reports import audit_report
+    from workbench.evaluation.runners import audit
 
     folder = audit.default_folder()
     title = "5. Who bears the errors? False matches per group"

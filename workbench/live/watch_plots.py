@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
-from workbench.evaluation.plots import IMPOSTOR, _layout
+from workbench.evaluation.reports.plots import IMPOSTOR, _layout
 
 #: One colour per camera, in order of first appearance (plotly's qualitative palette).
 PALETTE = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880",
