@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from workbench.live.tracking import Track, Tracker, assign
 from workbench.pipeline import annotate
 from workbench.types import Box
 
 
-def crossing(steps: int = 30, speed: int = 10, side: int = 40, dy: int = 6, jitter: int = 0, seed: int = 0):
+def crossing(steps: int = 30, speed: int = 10, side: int = 40, dy: int = 6, jitter: int = 0, seed: int = 0,
+             start: int = 300):
     """Two faces walking towards each other along a corridor and past: per frame, the boxes in
     left-to-right order (as a detector may list them), and which face each box is. ``jitter``:
     the detector's box wobbles by up to this many pixels."""
@@ -18,7 +18,7 @@ def crossing(steps: int = 30, speed: int = 10, side: int = 40, dy: int = 6, jitt
     frames = []
     for k in range(steps):
         j = rng.integers(-jitter, jitter + 1, size=4) if jitter else np.zeros(4, int)
-        ax, ay, bx, by = 20 + speed * k + j[0], 100 + j[1], 300 - speed * k + j[2], 100 + dy + j[3]
+        ax, ay, bx, by = 20 + speed * k + j[0], 100 + j[1], start - speed * k + j[2], 100 + dy + j[3]
         a = Box(int(ax), int(ay), int(ax) + side, int(ay) + side)  # walks right
         b = Box(int(bx), int(by), int(bx) + side, int(by) + side)  # walks left
         frames.append(sorted([(a, "a"), (b, "b")], key=lambda x: x[0].left))
@@ -36,10 +36,12 @@ def tracks_of(frames) -> dict[str, set[int]]:
     return ids
 
 
-@pytest.mark.parametrize("speed", [6, 10, 14])
-def test_two_faces_that_cross_paths_keep_their_tracks(speed):
-    # one track each, all the way: the crossing neither swaps nor splits them
-    assert tracks_of(crossing(speed=speed)) == {"a": {1}, "b": {2}}
+def test_two_faces_that_cross_paths_keep_their_tracks():
+    # one track each, all the way: the crossing neither swaps nor splits them. 55 crossings (where
+    # they meet, how fast); the greedy match used before swapped the faces in 21 of them
+    swapped = [(start, speed) for start in range(260, 311, 5) for speed in (6, 8, 10, 12, 14)
+               if tracks_of(crossing(speed=speed, start=start)) != {"a": {1}, "b": {2}}]
+    assert swapped == []
 
 
 def test_crossing_faces_keep_their_tracks_through_a_wobbly_detector():
@@ -49,10 +51,10 @@ def test_crossing_faces_keep_their_tracks_through_a_wobbly_detector():
 
 
 def test_assignment_is_optimal_not_first_come():
-    # the first box overlaps both tracks; taking the better one for itself would leave the
+    # the first box overlaps the second track more (0.6 against 0.48); taking it for itself would leave the
     # second box without a track
     tracks = [Box(0, 0, 100, 100), Box(60, 0, 160, 100)]
-    boxes = [Box(30, 0, 130, 100), Box(95, 0, 195, 100)]
+    boxes = [Box(35, 0, 135, 100), Box(95, 0, 195, 100)]
     assert sorted(assign(tracks, boxes, 0.3)) == [(0, 0), (1, 1)]
     assert assign(tracks, [Box(500, 500, 540, 540)], 0.3) == []  # under min_iou: a new face
 
