@@ -106,7 +106,10 @@ if stop.button("Stop watching", key="cam_stop") and watch is not None:
 
 def live_view(watch: Watch) -> None:
     """The running watch, redrawn every second without rerunning the page; when it ends, the
-    whole page reruns once (identities and the watchlist then show what the run left)."""
+    whole page reruns at once (its outcome shows with the identities and watchlist the run left)."""
+    if st.session_state.get("cam_live") and not watch.running:
+        st.session_state["cam_live"] = False
+        st.rerun()  # the run just ended: the whole page again, not this part with the rest stale
     kind, text = view.banner(watch)
     getattr(st, kind)(text)  # one place: the previous run's outcome never stays up during this one
     latest = watch.latest_frames()
@@ -125,9 +128,6 @@ def live_view(watch: Watch) -> None:
     for a in new:
         st.toast(f"Alert: {ui.literal(a.person)} on {ui.literal(a.camera)} ({a.similarity or 0:.1f} %)")
     st.session_state["cam_toasted"] = st.session_state.get("cam_toasted", 0) + len(new)
-    if st.session_state.get("cam_live") and not watch.running:
-        st.session_state["cam_live"] = False
-        st.rerun()  # the run just ended: the whole page again
 
 
 if watch is not None:
