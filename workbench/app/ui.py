@@ -5,7 +5,6 @@ Pages import this and the library; nothing else in ``workbench/`` imports Stream
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import Any, Callable, TypeVar
 import streamlit as st
 
 from workbench import config
+from workbench.app import privacy
 from workbench.errors import ModelMismatchError, WorkbenchError
 from workbench.pipeline import Settings, capture, compare, detect, embed, models
 from workbench.store import MEMORY, Store
@@ -65,7 +65,9 @@ def warm_up() -> "WarmUp":
 
         t0 = time.perf_counter()
         try:
-            from workbench.evaluation import plots, readable, report, story, verification  # noqa: F401
+            from workbench.app import story  # noqa: F401
+            from workbench.evaluation.reports import plots, readable, report  # noqa: F401
+            from workbench.evaluation.runners import verification  # noqa: F401
             from workbench.pipeline import parallel
 
             state.workers = parallel.warm_up()
@@ -103,12 +105,12 @@ class Current:
 
 
 def ice_servers() -> list[dict[str, Any]]:
-    """ICE servers for WebRTC: none by default (localhost, offline); JSON in $WORKBENCH_ICE_SERVERS."""
-    raw = os.environ.get("WORKBENCH_ICE_SERVERS", "")
-    try:
-        return json.loads(raw) if raw else []
-    except json.JSONDecodeError:
-        return []
+    """ICE servers for WebRTC: none by default (localhost, offline); JSON in $WORKBENCH_ICE_SERVERS
+    (:func:`workbench.app.privacy.ice_servers`). A value it cannot use is said beside the webcam."""
+    ice = privacy.ice_servers(os.environ.get(privacy.ICE_ENV, ""))
+    if ice.problem:
+        st.warning(ice.problem)
+    return list(ice.servers)
 
 
 def sidebar() -> Current | None:

@@ -31,7 +31,8 @@ from typing import Any, Callable, Sequence
 
 
 from workbench.live.camera_worker import Closed, Mark, Opened, Status
-from workbench.live.cameras import CameraSpec, PushSource, _videos_in
+from workbench.live.cameras import CameraSpec, PushSource
+from workbench.live.sources import videos_in
 from workbench.live.watch_records import Alert, CameraSummary, WatchOptions, WatchSummary
 from workbench.errors import RangeError
 from workbench.pipeline.compare import check_threshold, is_match
@@ -121,7 +122,7 @@ class Watch:
         files = []
         for c in self.specs:
             files += ([(c.name, c.source)] if c.kind == "file" else
-                      [(c.name, str(v)) for v in _videos_in(Path(c.source))] if c.kind == "folder" else [])
+                      [(c.name, str(v)) for v in videos_in(Path(c.source))] if c.kind == "folder" else [])
         if self.options.restart:
             self.db.runs.reset(self.options.gallery, [c.name for c in self.specs])
             return {}
