@@ -245,7 +245,7 @@ def test_every_read_of_vectors_requires_the_model():
 def test_the_story_redoes_its_answers_when_the_model_changes(demo_photos, db_path, monkeypatch):
     from test_app import app, open_page
 
-    from workbench.evaluation import story
+    from workbench.app import story
 
     monkeypatch.setenv("WORKBENCH_FACES", str(demo_photos))
     at = open_page(app(db_path, monkeypatch).run(), "story")

@@ -274,17 +274,14 @@ def gallery_matrix(gallery: str):
     return matrix
 
 
-def _use_model(model: str) -> None:
-    st.session_state["_use_model"] = model  # applied by sidebar() before its model widget is drawn
-
-
 def model_mismatch(err: ModelMismatchError) -> None:
     """Say that a gallery holds another model's vectors, with a button that switches to that model."""
     st.warning(literal(str(err)))
     n = st.session_state.get("_switch_buttons", 0)
     st.session_state["_switch_buttons"] = n + 1
+    # the choice is applied by sidebar() before its model widget is drawn
     st.button(literal(f"Use {err.gallery_model}, this gallery's model"), key=f"switch_model_{n}",
-              on_click=_use_model, args=(err.gallery_model,))
+              on_click=st.session_state.__setitem__, args=("_use_model", err.gallery_model))
 
 
 #: Every ASCII punctuation character may be backslash-escaped in Markdown (CommonMark); escaping
