@@ -37,7 +37,9 @@ def test_story_runs_its_five_steps_on_the_packaged_demo(demo_photos, db_path, mo
     from workbench.app import ui
 
     # the watch list records why its people are in it without consent (it used to say NOT RECORDED)
-    people = ui.get_db(str(db_path), "Dlib").people(story.WATCHLIST)
+    from workbench.pipeline import Settings
+
+    people = ui.get_db(str(db_path)).faces.people(story.watchlist(Settings()))
     assert set(people["consent_status"]) == {f"no consent: {story.CONSENT.reason}"}, people["consent_status"]
     crowd = at.session_state["story_crowd"]
     assert len(crowd.faces) >= 20  # the crowd photo's faces, each searched against every watch-list face

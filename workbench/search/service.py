@@ -201,20 +201,20 @@ def search_image(db: Store, gallery: str, source: ImageSource, settings: Setting
     timings = replace(analysis.timings, search_ms=search_ms)
     if log:
         db.search_log.add(gallery=gallery, detector=settings.detector, metric=settings.metric_,
-                      threshold=settings.threshold_, top_k=top_k,
-                      result_face_ids=[[m.face_id for m in ms] for ms in ranked],
-                      result_distances=[[m.distance for m in ms] for ms in ranked],
-                      detect_ms=timings.detect_ms, embed_ms=timings.embed_ms, search_ms=search_ms,
-                      source=name, model=settings.model, audit=SearchAudit(
-                          client=client, probe_sha256=capture.sha256(given),
-                          probe_width=int(image.shape[1]), probe_height=int(image.shape[0]),
-                          probe_boxes=tuple(tuple(f.box.as_list()) for f in faces),
-                          probe_quality=tuple(f.quality.reason or "ok" for f in faces),
-                          upsample=settings.upsample, max_side=settings.max_side, per_person=per_person,
-                          similarity_base=settings.similarity_base, gallery_faces=gallery_faces,
-                          result_people=tuple(tuple(m.person for m in ms) for ms in ranked),
-                          result_match=tuple(tuple(m.match for m in ms) for ms in ranked),
-                          probe_image=capture.encode_jpeg(image) if keep_probe else None))
+                        threshold=settings.threshold_, top_k=top_k,
+                        result_face_ids=[[m.face_id for m in ms] for ms in ranked],
+                        result_distances=[[m.distance for m in ms] for ms in ranked],
+                        detect_ms=timings.detect_ms, embed_ms=timings.embed_ms, search_ms=search_ms,
+                        source=name, model=settings.model, audit=SearchAudit(
+                            client=client, probe_sha256=capture.sha256(given),
+                            probe_width=int(image.shape[1]), probe_height=int(image.shape[0]),
+                            probe_boxes=tuple(tuple(f.box.as_list()) for f in faces),
+                            probe_quality=tuple(f.quality.reason or "ok" for f in faces),
+                            upsample=settings.upsample, max_side=settings.max_side, per_person=per_person,
+                            similarity_base=settings.similarity_base, gallery_faces=gallery_faces,
+                            result_people=tuple(tuple(m.person for m in ms) for ms in ranked),
+                            result_match=tuple(tuple(m.match for m in ms) for ms in ranked),
+                            probe_image=capture.encode_jpeg(image) if keep_probe else None))
     return SearchResult(gallery, settings.metric_, settings.threshold_,
                         tuple(FaceResult(f, tuple(ms)) for f, ms in zip(faces, ranked)), timings,
                         settings.similarity_base)
