@@ -16,7 +16,7 @@ import streamlit as st
 
 from workbench import config
 from workbench.errors import ModelMismatchError, WorkbenchError
-from workbench.pipeline import Settings, capture, compare, detect, embed, models
+from workbench.pipeline import Settings, capture, compare, detect, zoo
 from workbench.store import MEMORY, GalleryDB
 
 T = TypeVar("T")
@@ -25,7 +25,7 @@ DEFAULT_GALLERY = "demo"
 
 
 @st.cache_resource(show_spinner="Opening the gallery database ...")
-def get_db(path: str, _model: str = embed.DEFAULT_MODEL) -> GalleryDB:
+def get_db(path: str, _model: str = zoo.DEFAULT_MODEL) -> GalleryDB:
     """One connection per process and DB file, whatever the model (galleries of several models
     share a file; two connections to one file would fight over compaction); each thread gets its
     own cursor from it. ``_model`` (not part of the cache key) only decides the vector size of a
@@ -35,20 +35,11 @@ def get_db(path: str, _model: str = embed.DEFAULT_MODEL) -> GalleryDB:
 
 @st.cache_resource(show_spinner="Loading face models (once per process) ...")
 def load_models(detector: str, model: str) -> list[str]:
-    """Warm the model registry so the first search does not pay for loading."""
-    models.get("dlib.shape5")
-    if detector in ("hog", "cnn"):
-        models.get(f"dlib.{detector}")
-    elif detector in ("haar", "yunet"):
-        models.get(f"opencv.{detector}")
-    else:
-        models.deepface_model("face_detector", detector)
-    if model == "Dlib":
-        models.get("dlib.resnet")
-    elif model == "SFace":
-        models.get("opencv.sface")
-    else:
-        models.deepface_model("facial_recognition", model)
+    """Warm the detector and the model (their zoo entries) so the first search does not pay for loading."""
+    from workbench.pipeline import models
+
+    zoo.detector(detector).warm_up()
+    zoo.embedder(model).warm_up()
     return models.loaded()
 
 
@@ -123,8 +114,8 @@ def sidebar() -> Current | None:
     db_path = MEMORY if classroom else sb.text_input("Database file", value=str(config.db_path()), key="db_path")
     if "_use_model" in st.session_state:  # a "Use <model>" button asked for the gallery's model
         st.session_state["model"] = st.session_state.pop("_use_model")
-    model = sb.selectbox("Embedding model", list(embed.MODELS), key="model")
-    detector = sb.selectbox("Face detector", list(detect.DETECTORS), key="detector")
+    model = sb.selectbox("Embedding model", zoo.embedder_names(), key="model")  # the default first
+    detector = sb.selectbox("Face detector", zoo.detector_names(), key="detector")
     default_t = compare.default_threshold(model)
     percent = sb.slider(
         "Match threshold (similarity %)", 1.0, 99.9, value=80.0, step=0.5, key=f"similarity_{model}",
@@ -159,9 +150,9 @@ def sidebar() -> Current | None:
         note = f"{row['faces']} faces of {row['model']}"
         sb.caption(literal(f"{gallery}: {note}" + ("" if row["model"] == model else
                                                    f" (not {model}: searching it needs {row['model']})")))
-    if embed.model_info(model).dim != db.dim:
-        fits = ", ".join(name for name, info in embed.MODELS.items() if info.dim == db.dim)
-        sb.warning(literal(f"{model} makes {embed.model_info(model).dim}-d vectors; this database file holds "
+    if zoo.embedder(model).dim != db.dim:
+        fits = ", ".join(name for name in zoo.embedder_names() if zoo.embedder(name).dim == db.dim)
+        sb.warning(literal(f"{model} makes {zoo.embedder(model).dim}-d vectors; this database file holds "
                            f"{db.dim}-d vectors (models: {fits}): use another database file for it."))
     return Current(Settings(detector=detector, model=model, threshold=threshold, max_side=int(max_side) or None),
                    gallery, db_path)
