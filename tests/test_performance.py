@@ -214,20 +214,6 @@ def test_a_saved_index_follows_adds_and_deletes(synthetic_db, kind):
     assert index.sync(db, again) == (0, 0)
 
 
-def test_coarse_detection_stores_the_same_face_as_the_full_pass(astronaut):
-    import cv2
-
-    big = cv2.resize(astronaut, (1600, 1600), interpolation=cv2.INTER_CUBIC)
-    fast = parallel.analyze_largest(big)
-    full = analyze(big, embed_faces="accepted")
-    assert fast.embedded and full.embedded
-    a, b = fast.embedded[0], full.embedded[0]
-    assert a.detection.box.iou(b.detection.box) > 0.6
-    assert np.linalg.norm(a.embedding.vector - b.embedding.vector) < 0.15  # same person: < 0.6
-    small = parallel.analyze_largest(astronaut)  # no larger than the coarse side: the full pass
-    assert np.allclose(small.embedded[0].embedding.vector, analyze(astronaut, embed_faces="accepted").embedded[0].embedding.vector)
-
-
 def strict_json(text: str):
     """JSON as any other tool would read it: NaN and Infinity are not JSON."""
     def refuse(token: str):
