@@ -1,4 +1,5 @@
-"""The one Streamlit glue module: cached resources, the shared sidebar, and error display.
+"""The Streamlit glue: cached resources, the shared sidebar, and error display (the models'
+warm-up is :mod:`workbench.app.warm`).
 
 Pages import this and the library; nothing else in ``workbench/`` imports Streamlit.
 """
@@ -31,59 +32,6 @@ def get_db(path: str, _model: str = zoo.DEFAULT_MODEL) -> GalleryDB:
     own cursor from it. ``_model`` (not part of the cache key) only decides the vector size of a
     file created here: pages pass the session's model to every call that reads or writes vectors."""
     return GalleryDB(path, _model)
-
-
-@st.cache_resource(show_spinner="Loading face models (once per process) ...")
-def load_models(detector: str, model: str) -> list[str]:
-    """Warm the detector and the model (their zoo entries) so the first search does not pay for loading."""
-    from workbench.pipeline import models
-
-    zoo.detector(detector).warm_up()
-    zoo.embedder(model).warm_up()
-    return models.loaded()
-
-
-@st.cache_resource(show_spinner=False)
-def warm_up() -> "WarmUp":
-    """Once per server process, in the background: the face models, the worker processes (each
-    loads its own models) and the evaluation modules, so the first Compare, Enrol or Evaluate
-    does not wait for them. The first page is drawn meanwhile."""
-    import threading
-
-    global warm_state
-    state = warm_state = WarmUp(threading.Event())
-
-    def run() -> None:
-        import time
-
-        t0 = time.perf_counter()
-        try:
-            from workbench.evaluation import plots, readable, report, story, verification  # noqa: F401
-            from workbench.pipeline import parallel
-
-            state.workers = parallel.warm_up()
-        except Exception as err:  # noqa: BLE001 - a failed warm-up only means a slower first use
-            state.error = f"{type(err).__name__}: {err}"
-        finally:
-            state.seconds = time.perf_counter() - t0
-            state.done.set()
-
-    threading.Thread(target=run, name="workbench-warm-up", daemon=True).start()
-    return state
-
-
-#: The warm-up this server process started (``None`` before the app's first run).
-warm_state: "WarmUp | None" = None
-
-
-@dataclass
-class WarmUp:
-    """The background warm-up's progress: ``done`` is set when it has finished."""
-
-    done: Any
-    workers: int = 0
-    seconds: float = 0.0
-    error: str | None = None
 
 
 @dataclass(frozen=True)
