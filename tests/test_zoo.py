@@ -102,6 +102,13 @@ def test_a_third_model_enrols_searches_and_verifies_through_the_library(projecti
         best = found.faces[0].best
         assert found.faces[0].verdict() == "match" and best.person == "eileen" and best.distance < 1e-4
         assert found.threshold == 0.02 and found.metric == "cosine"
+    from workbench.pipeline import embed
+    from workbench.pipeline.detect import detect_faces
+
+    dets = detect_faces(astronaut)
+    chips = embed.aligned_chips(astronaut, dets, model=projection)  # the live pipeline's path
+    assert chips[0].shape == (24, 24, 3) and embed.takes_chips(projection)
+    assert np.allclose(embed.embed_chips(chips, projection), embed.embed_faces(astronaut, dets, projection), atol=1e-6)
     same, other = verify(astronaut, astronaut, s), verify(astronaut, obama, s)
     assert same.verified and same.model == projection and same.similarity > 99
     assert not other.verified and other.distance > 0.02
