@@ -1,7 +1,8 @@
 import streamlit as st
 
 from workbench.app import downloads, ui
-from workbench.evaluation import audit, audit_report
+from workbench.evaluation.reports import audit_report
+from workbench.evaluation.runners import audit
 
 cur = ui.current()
 st.title("Audit")

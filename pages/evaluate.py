@@ -3,11 +3,13 @@ import streamlit as st
 
 from workbench import config
 from workbench.app import downloads, ui, words
-from workbench.evaluation import plots, readable, replay, report, scale
-from workbench.evaluation import verification as evaluate
-from workbench.evaluation.identification import (FOLDERS, NONE_ENROLLED, ProbeIdentity, eval_search,
+from workbench.evaluation.reports import plots, readable, report
+from workbench.evaluation.runners import replay
+from workbench.evaluation.runners import verification as evaluate
+from workbench.evaluation.stats import scale
+from workbench.evaluation.runners.identification import (FOLDERS, NONE_ENROLLED, ProbeIdentity, eval_search,
                                                  parse_identities)
-from workbench.evaluation.labels import parse_labels
+from workbench.evaluation.datasets.labels import parse_labels
 
 cur = ui.current()
 s = cur.settings
@@ -91,20 +93,11 @@ with tab_pairs:
         st.session_state["eval_pairs_report"] = r
     r = st.session_state.get("eval_pairs_report")
     if r is not None:
-        x, ci = r.rates, r.ci
         for line in readable.pairs_headline(r):  # the answer in words first
             st.markdown(f"**{ui.literal(line)}**")
-        c = st.columns(4)
-        c[0].metric("Accuracy", f"{x.accuracy:.2%}", f"CI {ci.accuracy.low:.1%} – {ci.accuracy.high:.1%}",
-                    delta_color="off", delta_arrow="off")
-        c[1].metric("FMR", f"{x.fmr:.2%}",
-                    f"{x.false_matches}/{x.impostor} · CI {ci.fmr.low:.1%} – {ci.fmr.high:.1%}",
-                    delta_color="off", delta_arrow="off", help=words.term("FMR"))
-        c[2].metric("FNMR", f"{x.fnmr:.2%}",
-                    f"{x.false_non_matches}/{x.genuine} · CI {ci.fnmr.low:.1%} – {ci.fnmr.high:.1%}",
-                    delta_color="off", delta_arrow="off", help=words.term("FNMR"))
-        c[3].metric("EER", f"{r.eer.eer:.2%}", f"at {r.eer.threshold:.3f}", delta_color="off", delta_arrow="off",
-                    help=words.term("EER"))
+        for col, t in zip(st.columns(4), readable.pairs_tiles(r)):  # the headline's interval on every tile
+            col.metric(t.label, t.value, t.note, delta_color="off", delta_arrow="off",
+                       help=words.GLOSSARY.get(t.label))
         st.caption(f"{len(r.pairs)} pairs over {r.images} photos at threshold {r.threshold:.4f}; "
                    f"{r.cache_stats.hits} vectors from the cache, {r.cache_stats.computed} computed. "
                    f"Best accuracy {r.best_accuracy:.2%} at {r.best_threshold:.3f} is tuned on these pairs.")

@@ -6,7 +6,7 @@ import streamlit as st
 from workbench import live
 from workbench.app import ui
 from workbench.errors import WorkbenchError
-from workbench.evaluation import plots
+from workbench.evaluation.reports import plots
 from workbench.pipeline import capture
 
 cur = ui.current()

@@ -2,8 +2,8 @@ import streamlit as st
 
 from workbench import live
 from workbench.app import ui, words
-from workbench.evaluation import plots
-from workbench.evaluation import verification as evaluate
+from workbench.evaluation.reports import plots
+from workbench.evaluation.runners import verification as evaluate
 
 cur = ui.current()
 s = cur.settings

@@ -1,7 +1,7 @@
 import streamlit as st
 
 from workbench.app import ui
-from workbench.evaluation import story
+from workbench.app import story
 
 cur = ui.current()
 s = cur.settings

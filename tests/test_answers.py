@@ -145,7 +145,7 @@ def test_the_replay_calls_nobody_innocent_without_a_stated_identity(faces, tmp_p
 # -- 4. the scale answer --------------------------------------------------------------------------
 
 def test_the_scale_answer_gives_counts_ranges_and_bounds_in_words():
-    from workbench.evaluation import scale
+    from workbench.evaluation.stats import metrics, scale
 
     rng = np.random.default_rng(1)
     imp = rng.normal(0.9, 0.1, (200, 50))  # 10,000 impostor distances from 200 probes
@@ -160,7 +160,7 @@ def test_the_scale_answer_gives_counts_ranges_and_bounds_in_words():
     assert e.value == pytest.approx(300_000 * at80.measured.value) and f.value > 0.999
     # 99 % (distance 0.3, six sd away): nothing measured, so an upper bound and a fitted tail
     assert at99.false_matches == 0 and at99.source == "fitted"
-    assert at99.measured.high == pytest.approx(scale._wilson(0, 10_000)[1])
+    assert at99.measured.high == pytest.approx(metrics.wilson(0, 10_000).high)
     words = a.sentence(300_000, 99.0)
     assert "we saw 0 false matches in 10,000 comparisons" in words and "fewer than 120 false" in words
     assert "a model of the tail, not a measurement" in words

@@ -32,6 +32,9 @@ def test_pairs_evaluation_and_a_cheap_rerun_at_another_threshold(demo_photos, db
     first = at.markdown[0].value.replace("\\", "")
     assert "called 0 of 138 pairs of different people the same person" in first, first
     assert "that only says it is under" in first  # zero errors in 138 pairs: an upper bound, not "0 %"
+    # ... and the tiles under it give the same bound, not a "0.0 % - 0.0 %" interval (issue 24, point 12)
+    notes = {m.label: m.delta for m in at.metric}
+    assert "under 2.7 % at 95 % confidence" in first and notes["FMR"] == "0/138 · 95 %: under 2.7 %", notes
     assert len(at.get("image")) >= 8
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels.count("CSV") == labels.count("Parquet") == 3  # summary, pairs, curve

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from workbench.evaluation import audit, embedding, labels
-from workbench.evaluation.acquisition import dim, measure_acquisition
+from workbench.evaluation.datasets import embedding, labels
+from workbench.evaluation.runners import audit
+from workbench.evaluation.runners.acquisition import dim, measure_acquisition
 from workbench.pipeline import Settings, quality
 from workbench.pipeline.capture import load_image
 from workbench.pipeline.detect import detect_faces
@@ -34,7 +35,7 @@ def test_utkface_names_carry_the_data_sets_labels_and_nothing_is_invented(tmp_pa
     assert labels.parse_utkface_name("2_0_2_3.jpg.chip.jpg").label("age band") == "0-9"
     paths, groups, _, _ = audit.labelled_folder(tmp_path, min_age=18)
     assert sorted(groups) == ["Asian, female", "White, male"]  # the toddler is left out
-    from workbench.evaluation import audit_report
+    from workbench.evaluation.reports import audit_report
 
     mixed = audit.AuditReport("d", "race", 1e-3, [], ages={"A": (2.0, 0.7), "B": (40.0, 0.35)})
     assert "Caution" in audit_report.age_caution(mixed) and "median 2 years for A" in audit_report.age_caution(mixed)
@@ -191,7 +192,7 @@ def test_audit_page_runs_two_models_side_by_side(faces, db_path, monkeypatch):
 def test_the_same_photo_filed_twice_is_left_out_not_counted_as_a_false_match(tmp_path, astronaut, db_path):
     from PIL import Image
 
-    from workbench.evaluation.duplicates import near_duplicates
+    from workbench.evaluation.datasets.duplicates import near_duplicates
     from workbench.store import GalleryDB
 
     Image.fromarray(astronaut).save(tmp_path / "a.png")

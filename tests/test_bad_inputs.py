@@ -31,7 +31,7 @@ from workbench.errors import (
     VideoError,
     WorkbenchError,
 )
-from workbench.evaluation.verification import eval_pairs
+from workbench.evaluation.runners.verification import eval_pairs
 from workbench.pipeline import analyze_source, capture
 from workbench.search import search_image
 from workbench.search.enrol import enrol_path

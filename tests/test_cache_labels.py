@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from workbench.errors import WorkbenchError
-from workbench.evaluation import embedding as cache
-from workbench.evaluation.labels import MIXED, UNLABELLED, pair_group, read_labels
+from workbench.evaluation.datasets import embedding as cache
+from workbench.evaluation.datasets.labels import MIXED, UNLABELLED, pair_group, read_labels
 from workbench.pipeline import Settings
 from workbench.store import GalleryDB
 

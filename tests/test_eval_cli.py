@@ -141,7 +141,7 @@ def test_eval_folder_and_search(demo, eval_db, tmp_path):
     assert (res["mated"], res["nonmated"]) == (2, 1)
     assert res["fnir"] == 0.0 and res["cmc"][0] == 1.0
     assert res["fpir"] == 1.0  # the 'stranger' is biden: a (labelled) false positive
-    from workbench.evaluation import embedding as cache
+    from workbench.evaluation.datasets import embedding as cache
     from workbench.store import GalleryDB
 
     shutil.copy(demo / "test" / "kit_with_rose.jpg", probes / "new.jpg")

@@ -10,7 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from workbench.errors import WorkbenchError
-from workbench.evaluation import embedding, lfw, protocols
+from workbench.evaluation.datasets import embedding, lfw
+from workbench.evaluation.runners import lfw as lfw_runs
+from workbench.evaluation.stats import protocols
 from workbench.pipeline import Settings
 from workbench.types import Box, Detection, Embedding, Face, Quality
 
@@ -89,11 +91,11 @@ def test_whole_image_fallback_is_counted_not_hidden(blank_png, db_path):
 
     s = Settings(detector="yunet", model="SFace")
     with GalleryDB(db_path) as db:
-        plain = lfw.enrol_photos([str(blank_png)], s, db, rule="central")
+        plain = lfw_runs.enrol_photos([str(blank_png)], s, db, rule="central")
         assert plain.no_face == [str(blank_png)] and plain.whole_image == 0
-        whole = lfw.enrol_photos([str(blank_png)], s, db, rule="central", whole_image=True)
+        whole = lfw_runs.enrol_photos([str(blank_png)], s, db, rule="central", whole_image=True)
         assert whole.no_face == [] and whole.whole_image == 1 and whole.vectors[str(blank_png)].shape == (128,)
-        again = lfw.enrol_photos([str(blank_png)], s, db, rule="central", whole_image=True)
+        again = lfw_runs.enrol_photos([str(blank_png)], s, db, rule="central", whole_image=True)
         assert again.stats.hits == 1 and again.whole_image == 1  # each choice is cached under its own key
 
 

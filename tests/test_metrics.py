@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from workbench.evaluation import metrics
-from workbench.evaluation import metrics as m
+from workbench.evaluation.stats import metrics
+from workbench.evaluation.stats import metrics as m
 
 G = [0.2, 0.4, 0.6]   # same-person distances
 I = [0.5, 0.8]        # different-person distances
@@ -62,18 +62,6 @@ def test_best_threshold_is_a_midpoint():
     assert t == pytest.approx(0.4) and acc == 1.0
 
 
-def test_bootstrap_intervals():
-    zero = m.bootstrap_ci([0.1] * 20, [0.9] * 40, 0.5)
-    assert (zero.fmr.low, zero.fmr.high, zero.fnmr.high, zero.accuracy.low) == (0, 0, 0, 1)
-    g = np.linspace(0, 1, 200)
-    i = np.linspace(0.5, 1.5, 300)
-    ci = m.bootstrap_ci(g, i, 0.6, seed=1)
-    r = m.rates_at(g, i, 0.6)
-    for iv, point in ((ci.fmr, r.fmr), (ci.fnmr, r.fnmr), (ci.accuracy, r.accuracy)):
-        assert iv.low < point < iv.high and iv.high - iv.low < 0.2
-    assert m.bootstrap_ci(g, i, 0.6, seed=1) == ci  # seeded: reproducible
-
-
 def test_groups_at_one_threshold_with_an_empty_group_and_warnings():
     rows = m.rates_by_group([0.1, 0.9, 0.3, 0.2], [True, False, True, False], ["A", "A", "B", "B"], 0.5,
                             groups=["A", "B", "C"], images={"A": 2, "B": 2})
@@ -115,7 +103,7 @@ def test_subsample_and_extrapolation_probabilities():
     assert p[0].tolist() == pytest.approx([0, 0.5, 5 / 6, 1])  # 1 - C(3,2)/C(4,2), 1 - C(2,2)/C(4,2)
     assert p[1].tolist() == [0, 1, 1, 1]
     assert m.any_match_probability(0.1, [1, 2]).tolist() == pytest.approx([0.1, 0.19])
-    assert m.wilson_upper(0, 10) == pytest.approx(3.8416 / 13.8416, rel=1e-4)
+    assert m.wilson(0, 10).high == pytest.approx(3.8416 / 13.8416, rel=1e-4)
 
 
 # -- scipy.stats as an independent oracle for the interval and probability code -----------------
@@ -125,7 +113,7 @@ def test_wilson_upper_matches_scipy(k, n):
     from scipy import stats
 
     want = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson").high
-    assert metrics.wilson_upper(k, n) == pytest.approx(want, abs=2e-4)
+    assert metrics.wilson(k, n).high == pytest.approx(want, abs=2e-4)
 
 
 @pytest.mark.parametrize("n", [30, 140, 1000])
@@ -146,14 +134,3 @@ def test_any_match_and_subsample_probabilities_match_scipy():
     for a, size in enumerate([5, 20, 40]):
         want = [1 - stats.hypergeom(total, k, size).pmf(0) for k in hits]
         assert got[a] == pytest.approx(want, abs=1e-12)
-
-
-def test_bootstrap_interval_matches_the_binomial_quantiles():
-    from scipy import stats
-
-    impostor = np.r_[np.full(120, 0.5), np.full(1880, 0.9)]  # 120 false matches of 2000 at 0.6
-    genuine = np.r_[np.full(50, 0.7), np.full(950, 0.3)]  # 50 false non-matches of 1000
-    ci = metrics.bootstrap_ci(genuine, impostor, 0.6, n_boot=20_000, seed=1)
-    for iv, k, n in ((ci.fmr, 120, 2000), (ci.fnmr, 50, 1000)):
-        lo, hi = stats.binom.ppf([0.025, 0.975], n, k / n) / n
-        assert iv.low == pytest.approx(lo, abs=1.01 / n) and iv.high == pytest.approx(hi, abs=1.01 / n)

@@ -1,7 +1,7 @@
 """Long work says what it is doing from the first file: the embedding of an evaluation reports
 while it reads and hashes the files, before the first (slow) face analysis."""
 
-from workbench.evaluation import embedding
+from workbench.evaluation.datasets import embedding
 
 
 def test_embedding_reports_progress_before_the_first_analysis(demo_photos, monkeypatch):

@@ -14,7 +14,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from workbench.evaluation.verification import best_threshold, error_counts
+from workbench.evaluation.runners.verification import best_threshold, error_counts
 from workbench.pipeline import compare, zoo
 from workbench.pipeline.detect import _downscale
 from workbench.types import Box

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench.evaluation.replay import replay_rows
-from workbench.evaluation.verification import folder_pairs
+from workbench.evaluation.runners.replay import replay_rows
+from workbench.evaluation.runners.verification import folder_pairs
 
 # 3 innocent probes x 4 gallery faces
 D = [[0.10, 0.70, 0.90, 0.95],
@@ -45,7 +45,7 @@ def test_folder_pairs_all_genuine_and_sampled_impostors():
 
 
 def test_identities_from_same_person_pairs():
-    from workbench.evaluation.verification import Pair, identities_from_pairs
+    from workbench.evaluation.runners.verification import Pair, identities_from_pairs
 
     ids = identities_from_pairs([Pair("c", "a", True), Pair("a", "b", True), Pair("d", "a", False),
                                  Pair("e", "d", True), Pair("f", "a", False)])

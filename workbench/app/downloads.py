@@ -12,7 +12,7 @@ from workbench.app.ui import literal
 
 def audit_json(report) -> bytes:
     """The audit's figures as strict JSON bytes (no NaN), for a download button."""
-    from workbench.evaluation import audit_report
+    from workbench.evaluation.reports import audit_report
 
     return json.dumps(audit_report.as_dict(report), indent=2, allow_nan=False, default=str).encode()
 

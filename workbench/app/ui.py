@@ -6,7 +6,6 @@ Pages import this and the library; nothing else in ``workbench/`` imports Stream
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Any, Callable, TypeVar
 import streamlit as st
 
 from workbench import config
+from workbench.app import privacy
 from workbench.errors import ModelMismatchError, WorkbenchError
 from workbench.pipeline import Settings, capture, compare, detect, zoo
 from workbench.store import MEMORY, GalleryDB
@@ -44,12 +44,12 @@ class Current:
 
 
 def ice_servers() -> list[dict[str, Any]]:
-    """ICE servers for WebRTC: none by default (localhost, offline); JSON in $WORKBENCH_ICE_SERVERS."""
-    raw = os.environ.get("WORKBENCH_ICE_SERVERS", "")
-    try:
-        return json.loads(raw) if raw else []
-    except json.JSONDecodeError:
-        return []
+    """ICE servers for WebRTC: none by default (localhost, offline); JSON in $WORKBENCH_ICE_SERVERS
+    (:func:`workbench.app.privacy.ice_servers`). A value it cannot use is said beside the webcam."""
+    ice = privacy.ice_servers(os.environ.get(privacy.ICE_ENV, ""))
+    if ice.problem:
+        st.warning(ice.problem)
+    return list(ice.servers)
 
 
 def sidebar() -> Current | None:

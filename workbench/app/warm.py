@@ -49,7 +49,9 @@ def start() -> WarmUp:
 def _run(started: WarmUp) -> None:
     t0 = time.perf_counter()
     try:
-        from workbench.evaluation import plots, readable, report, story, verification  # noqa: F401
+        from workbench.app import story  # noqa: F401
+        from workbench.evaluation.reports import plots, readable, report  # noqa: F401
+        from workbench.evaluation.runners import verification  # noqa: F401
         from workbench.pipeline import parallel
 
         started.workers = parallel.warm_up()

@@ -14,14 +14,14 @@ from workbench.bench.common import quiet
 from workbench.pipeline.capture import is_image
 
 if TYPE_CHECKING:
-    from workbench.evaluation.verification import Pair
+    from workbench.evaluation.runners.verification import Pair
 
 
 def _pair_accuracy(vecs: dict[str, np.ndarray], pairs: list[Pair], threshold: float,
                    ) -> tuple[float | None, float | None]:
     """``(accuracy at threshold, best accuracy)`` on labelled pairs, ``vecs`` keyed by file
     name; a missing face decides "not same". ``None`` when there are no pairs."""
-    from workbench.evaluation.verification import best_threshold
+    from workbench.evaluation.runners.verification import best_threshold
 
     if not pairs:
         return None, None
@@ -78,7 +78,7 @@ def bench_enrol(folder: str, *, runs: int = 3, workers: int | None = None, deepf
     """
     import tempfile
 
-    from workbench.evaluation.verification import read_pairs
+    from workbench.evaluation.runners.verification import read_pairs
     from workbench.pipeline import Settings, parallel
     from workbench.search.enrol import Source, enrol_sources
     from workbench.store import GalleryDB

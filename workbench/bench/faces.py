@@ -97,7 +97,7 @@ def bench_face_choice(pairs_txt, images, folds: list[int], settings: Settings = 
         return sum((s and not m) if what == "fnm" else ((not s) and m) for s, m in zip(same, decided[name]))
 
     acc = {n: sum(s == m for s, m in zip(same, decided[n])) / len(pairs) for n in decided}
-    from workbench.evaluation import scale
+    from workbench.evaluation.stats import scale
 
     imp = [(a, float(compare.distances(chosen[a], chosen[b][None], settings.metric_)[0]))
            for a, b, s in pairs if not s and a in chosen and b in chosen]

@@ -20,6 +20,8 @@ from workbench.errors import WorkbenchError
 from workbench.pipeline import zoo
 
 EXIT_ERROR = 1
+#: A closed output pipe: 128 + SIGPIPE, the status a shell reports for `yes` in `yes | head -1`.
+EXIT_PIPE = 141
 
 
 class Ctx:
@@ -180,6 +182,8 @@ class _Group(click.Group):
             ctx.exit(130)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
+        except BrokenPipeError:  # the reader left (`| head -1`): stop quietly, as Unix tools do
+            ctx.exit(EXIT_PIPE)
         except Exception as err:  # a bug: still one line, with the way to the traceback
             if os.environ.get("WORKBENCH_DEBUG"):
                 raise

@@ -65,16 +65,17 @@ def eval_lfw(obj: Ctx, pairs_file: str | None, lfw_dir: str | None, combo: tuple
              whole_image: bool, folds: int | None, with_search: bool, nonmated: int | None, as_json: bool,
              report_dir: str | None, cache: bool) -> None:
     """LFW View 2 (10-fold accuracy, TAR at FAR 0.1 % and 1 %, ROC/DET) for each model, side by side."""
-    from workbench.evaluation import lfw
+    from workbench.evaluation.datasets.lfw import default_paths, read_pairs
+    from workbench.evaluation.runners import lfw
 
-    found = lfw.default_paths()
+    found = default_paths()
     if (pairs_file is None or lfw_dir is None) and found is None:
         raise WorkbenchError("no LFW here: give --pairs lfw-pairs.txt and --lfw <folder> "
                              "(the shared data folder ../shared/data/faces has neither)")
     pairs_file = pairs_file or str(found[0])
     lfw_dir = lfw_dir or str(found[1])
     settings = combos(obj, combo)
-    lfw.read_pairs(pairs_file, lfw_dir)  # a bad pairs file fails before any model time
+    read_pairs(pairs_file, lfw_dir)  # a bad pairs file fails before any model time
     reports, searches = [], []
     with _open(obj, cache) as db:
         for s in settings:
@@ -85,7 +86,7 @@ def eval_lfw(obj: Ctx, pairs_file: str | None, lfw_dir: str | None, combo: tuple
                                                     nonmated=nonmated, progress=_progress(f"1:N {s.model}")))
     page = None
     if report_dir:
-        from workbench.evaluation.lfw_report import write_lfw_report
+        from workbench.evaluation.reports.lfw_report import write_lfw_report
 
         page = write_lfw_report(reports, report_dir, f"LFW View 2 ({pairs_file})", searches)
     if as_json:
@@ -152,8 +153,8 @@ def eval_audit(obj: Ctx, folder: str | None, combo: tuple[str, ...], labels: str
     from pathlib import Path
 
     from workbench import config
-    from workbench.evaluation import audit
-    from workbench.evaluation.labels import read_labels
+    from workbench.evaluation.datasets.labels import read_labels
+    from workbench.evaluation.runners import audit
 
     if folder is None:
         base = config.faces_dir()
@@ -171,14 +172,14 @@ def eval_audit(obj: Ctx, folder: str | None, combo: tuple[str, ...], labels: str
                             target_fmr=target_fmr, exposures=levels, whole_image=whole_image, min_age=min_age,
                             progress=_progress("audit"))
         if lfw_fnmr:
-            from workbench.evaluation import lfw
+            from workbench.evaluation.datasets.lfw import default_paths
 
-            found = lfw.default_paths()
+            found = default_paths()
             if found is None:
                 raise WorkbenchError("--lfw-fnmr: LFW is not in the shared data folder")
             plab = read_labels(lfw_labels) if lfw_labels else None
             r.fnmr.extend(audit.lfw_fnmr(r, found[0], found[1], db=db, labels=plab, progress=_progress("LFW")))
-    from workbench.evaluation import audit_report
+    from workbench.evaluation.reports import audit_report
 
     page = audit_report.write_audit_report(r, report_dir) if report_dir else None
     if as_json:

@@ -54,7 +54,7 @@ def _identity_options(fn):
 
 
 def _identity(identities: str | None, none_enrolled: bool):
-    from workbench.evaluation.identification import NONE_ENROLLED, ProbeIdentity, read_identities
+    from workbench.evaluation.runners.identification import NONE_ENROLLED, ProbeIdentity, read_identities
 
     if identities and none_enrolled:
         raise WorkbenchError("--identities and --none-enrolled say two different things: give one")
@@ -96,7 +96,7 @@ def _headline(failed: int, photos: int, skipped: int) -> None:
 
 
 def _scale_lines(answer, sizes=(300_000, 20_000_000), similarities=(80.0, 99.0)) -> None:
-    from workbench.evaluation import scale
+    from workbench.evaluation.stats import scale
 
     click.echo("  at scale (impostor distances measured here, extrapolated):")
     for sim in similarities:
@@ -106,7 +106,7 @@ def _scale_lines(answer, sizes=(300_000, 20_000_000), similarities=(80.0, 99.0))
 
 
 def _labels(path: str | None, column: str | None):
-    from workbench.evaluation.labels import read_labels
+    from workbench.evaluation.datasets.labels import read_labels
 
     return read_labels(path, column) if path else None
 
@@ -127,8 +127,8 @@ def _eval_db(obj: Ctx, use_cache: bool):
 def eval_pairs(obj: Ctx, csv_path: str, images: str | None, exclude_fta: bool, labels: str | None,
                group_by: str | None, as_json: bool, report_dir: str | None, cache: bool) -> None:
     """Verify labelled pairs (file_x,file_y,Decision): accuracy, FMR, FNMR, EER, thresholds."""
-    from workbench.evaluation.verification import eval_pairs as run
-    from workbench.evaluation.verification import read_pairs
+    from workbench.evaluation.runners.verification import eval_pairs as run
+    from workbench.evaluation.runners.verification import read_pairs
 
     read_pairs(csv_path, images)  # a bad CSV fails before the database is opened
     lab = _labels(labels, group_by)
@@ -149,8 +149,8 @@ def eval_pairs(obj: Ctx, csv_path: str, images: str | None, exclude_fta: bool, l
 def eval_folder(obj: Ctx, folder: str, max_impostors: int, seed: int, exclude_fta: bool, labels: str | None,
                 group_by: str | None, as_json: bool, report_dir: str | None, cache: bool) -> None:
     """Verification on FOLDER/<person>/<photos>: all same-person pairs, sampled others."""
-    from workbench.evaluation.verification import eval_folder as run
-    from workbench.evaluation.verification import person_folders
+    from workbench.evaluation.runners.verification import eval_folder as run
+    from workbench.evaluation.runners.verification import person_folders
 
     person_folders(folder)
     lab = _labels(labels, group_by)
@@ -163,12 +163,12 @@ def eval_folder(obj: Ctx, folder: str, max_impostors: int, seed: int, exclude_ft
 def _pairs_out(r, as_json: bool, report_dir: str | None) -> None:
     page = None
     if report_dir:
-        from workbench.evaluation.report import write_pairs_report
+        from workbench.evaluation.reports.report import write_pairs_report
 
         page = write_pairs_report(r, report_dir)
     answer = _pairs_scale(r)
     if as_json:
-        from workbench.evaluation import scale
+        from workbench.evaluation.stats import scale
 
         _echo_json(dict(r.as_dict(), report=str(page) if page else None,
                         scale=scale.as_dict(answer) if answer is not None else None))
@@ -206,7 +206,7 @@ def _pairs_scale(r):
     """The scale answer from a pairs evaluation's impostor distances (clustered by first photo)."""
     import numpy as np
 
-    from workbench.evaluation import scale
+    from workbench.evaluation.stats import scale
 
     imp = ~r.same & np.isfinite(r.distances)
     if not imp.any():
@@ -240,8 +240,8 @@ def eval_search(obj: Ctx, probes: str, gallery: str, identities: str | None, non
     Who a probe shows comes from its sub-folder, --identities CSV, or --none-enrolled; a probe
     whose person is not stated is left out and listed.
     """
-    from workbench.evaluation.identification import eval_search as run
-    from workbench.evaluation.report import write_search_report
+    from workbench.evaluation.reports.report import write_search_report
+    from workbench.evaluation.runners.identification import eval_search as run
 
     who = _identity(identities, none_enrolled)
     r, page = _probe_eval(obj, probes, labels, group_by, report_dir, write_search_report,
@@ -293,8 +293,8 @@ def eval_replay(obj: Ctx, probes: str, gallery: str, similarity: float | None, i
     A probe is innocent only when it is known not to be in the gallery: its sub-folder or the
     --identities CSV names someone who is not, or --none-enrolled states it for all.
     """
-    from workbench.evaluation.replay import run_replay
-    from workbench.evaluation.report import write_replay_report
+    from workbench.evaluation.reports.report import write_replay_report
+    from workbench.evaluation.runners.replay import run_replay
 
     who = _identity(identities, none_enrolled)
     r, page = _probe_eval(obj, probes, labels, group_by, report_dir, write_replay_report,

@@ -140,7 +140,7 @@ def watch(obj: Ctx, cameras: tuple[str, ...], gallery: str, fast: bool, keep_chi
             for bar in bars.values():
                 bar.close()
         if report_dir:
-            from workbench.evaluation.sightings_report import write_sightings_report
+            from workbench.live.sightings_report import write_sightings_report
 
             page = write_sightings_report(db, gallery, report_dir, settings=s, alert_threshold=w.alert_threshold,
                                           run_id=summary.run_id)
@@ -206,12 +206,12 @@ def sightings(obj: Ctx, gallery: str, person: str | None, identity: str | None, 
             n = db.export_sightings(export_path, gallery, **filters)
             click.echo(f"exported {n} sighting(s) to {export_path}", err=as_json)
         if report_dir:
-            from workbench.evaluation.sightings_report import write_sightings_report
+            from workbench.live.sightings_report import write_sightings_report
 
             page = write_sightings_report(db, gallery, report_dir, settings=obj.settings, **filters)
             click.echo(f"report: {page}", err=as_json)
         if who:
-            from workbench.evaluation.sightings_report import who_was_there_json
+            from workbench.live.sightings_report import who_was_there_json
 
             data = who_was_there_json(db, gallery, **filters)
             if as_json:

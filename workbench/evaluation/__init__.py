@@ -1,2 +1,4 @@
-"""The evaluation layer: error rates (``metrics``), 1:1 verification, 1:N identification,
-the replay of innocent probes, labels for per-group figures, reports and plotly figures."""
+"""The evaluation layer, one folder per concern: ``stats`` (pure functions: error rates,
+protocols, the scale answer), ``datasets`` (pairs, labels, LFW, duplicates, embedding through
+the cache), ``runners`` (verification, identification, replay, audit, acquisition, LFW) and
+``reports`` (HTML reports, headlines in words, plotly figures)."""

@@ -20,13 +20,14 @@ from typing import Any, Callable
 import numpy as np
 
 from workbench import config
-from workbench.evaluation.embedding import embed_files
-from workbench.pipeline import Settings, capture, compare
+from workbench.evaluation.datasets.embedding import embed_files
+from workbench.pipeline import Settings, annotate, capture, compare
 from workbench.pipeline.compare import is_match
 from workbench.search import search_image
 from workbench.search.enrol import DEMO_SUBDIR, enrol_path
 from workbench.search.service import SearchResult
 from workbench.store import GalleryDB
+from workbench.types import Consent
 
 #: The gallery the story enrols into (kept apart from the user's galleries).
 WATCHLIST = "story watch list"
@@ -36,6 +37,9 @@ CROWD = ("retinaface", "img3.jpg")
 STRANGERS = ("deepface-unit",)
 #: Washington County (Oregon) searched about 300,000 mugshots with Rekognition (2017-2019).
 SCALE_GALLERY = 300_000
+#: The consent record of the watch list: the demo's people did not consent; they are public figures
+#: in published example photos (the exception the README's tour records too).
+CONSENT = Consent(False, "public figures in the face_recognition project's published example photos")
 #: Similarity thresholds of step 3 (loosened from Rekognition's 80 % default).
 LOOSER = (99.0, 95.0, 90.0, 80.0, 70.0, 60.0, 50.0, 40.0, 30.0)
 
@@ -66,7 +70,7 @@ def _percent(settings: Settings) -> float:
 
 def enrol_watchlist(db: GalleryDB, settings: Settings = Settings(), progress: Progress | None = None) -> Step:
     """Enrol the demo's five people (idempotent: a second run finds every photo enrolled)."""
-    report = enrol_path(db, WATCHLIST, demo_path(*DEMO_SUBDIR), settings, progress=progress)
+    report = enrol_path(db, WATCHLIST, demo_path(*DEMO_SUBDIR), settings, consent=CONSENT, progress=progress)
     people = db.people(WATCHLIST)
     faces = db.faces(WATCHLIST)
     thumbs = tuple((th, str(f["person"])) for f in faces.iter_rows(named=True)
@@ -74,7 +78,8 @@ def enrol_watchlist(db: GalleryDB, settings: Settings = Settings(), progress: Pr
     names = ", ".join(sorted(people["name"].to_list()))
     text = (f"A watch list is a gallery of people the police are looking for. We enrolled {faces.height} photos of "
             f"{people.height} people ({names}) from the face_recognition project's examples. Each photo's face "
-            f"became a list of 128 numbers; searching compares those numbers, never the pictures.")
+            f"became a list of 128 numbers; searching compares those numbers, never the pictures. None of them "
+            f"consented: the gallery records why they are in it anyway ({CONSENT.reason}).")
     if report.duplicates:
         text += f" ({report.duplicates} photos were already enrolled from an earlier run.)"
     return Step("1. Enrol a small watch list", text, f"{faces.height} faces of {people.height} people", thumbs)
@@ -89,32 +94,16 @@ def search_crowd(db: GalleryDB, settings: Settings = Settings()) -> SearchResult
                         name="/".join(CROWD), client="story")
 
 
-def draw_faces(image: np.ndarray, boxes: list, labels: list[str], hits: list[bool]) -> np.ndarray:
-    """A copy of an RGB image with numbered boxes: green for a match (with its label), red for none."""
-    import cv2
-
-    out = image.copy()
-    for box, label, hit in zip(boxes, labels, hits):
-        colour = (40, 170, 60) if hit else (220, 50, 40)
-        cv2.rectangle(out, (box.left, box.top), (box.right - 1, box.bottom - 1), colour, 2)
-        (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
-        y = max(box.top - 3, th + 3)
-        cv2.rectangle(out, (box.left, y - th - 3), (box.left + tw + 4, y + 2), colour, -1)
-        cv2.putText(out, label, (box.left + 2, y - 1), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
-    return out
-
-
 def crowd_step(db: GalleryDB, crowd: SearchResult, settings: Settings = Settings()) -> Step:
     image = capture.load_image(demo_path(*CROWD))
-    boxes, labels, hits = [], [], []
+    labels = []
     for i, fr in enumerate(crowd.faces, 1):
         best = fr.best
         hit = best is not None and bool(is_match(best.distance, settings.threshold_))
-        boxes.append(fr.face.box)
-        hits.append(hit)
-        labels.append(f"{i} {best.person} {best.similarity:.0f}%" if hit else str(i))
-    matched = sum(hits)
-    drawn = draw_faces(image, boxes, labels, hits)
+        labels.append(annotate.Label(fr.face.box, f"{i} {best.person} {best.similarity:.0f} %" if hit else str(i),
+                                     "match" if hit else "no match"))
+    matched = sum(lab.verdict == "match" for lab in labels)
+    drawn = annotate.draw(image, labels)
     pct = _percent(settings)
     n = len(crowd.faces)
     text = (f"We searched a crowd photo in which the face detector found {n} faces. None of these people is on "
@@ -122,7 +111,8 @@ def crowd_step(db: GalleryDB, crowd: SearchResult, settings: Settings = Settings
             f"{settings.threshold_:.2f}), {matched} of the {n} faces came back as a match"
             + (": every one of them a false match, an innocent stranger named as a wanted person."
                if matched else ": no stranger was named, this time.")
-            + " Red boxes: no match; green: called a match, with the name and the similarity.")
+            + " Grey boxes: no match; green: called a match, with the name and the similarity (the Search "
+              "page's colours).")
     return Step("2. Search a crowd photo", text, f"{matched} of {n} strangers matched at {pct:.0f} %",
                 ((drawn, f"{'/'.join(CROWD)}: {n} faces"),))
 
@@ -168,8 +158,9 @@ def stranger_distances(db: GalleryDB, settings: Settings = Settings(), crowd: Se
 
 def scale_step(impostor: np.ndarray, settings: Settings = Settings(), gallery_size: int = SCALE_GALLERY) -> Step:
     """Step 4: the measured stranger comparisons, carried to a gallery of ``gallery_size`` faces by
-    the library's scale answer (:func:`workbench.evaluation.scale.scale_answer`)."""
-    from workbench.evaluation import plots, scale
+    the library's scale answer (:func:`workbench.evaluation.stats.scale.scale_answer`)."""
+    from workbench.evaluation.reports import plots
+    from workbench.evaluation.stats import scale
 
     answer = scale.scale_answer(impostor, scale.thresholds_for(settings.similarity_base),
                                 sizes=(1_000, 10_000, gallery_size, 1_000_000, 20_000_000))
@@ -197,10 +188,11 @@ AUDIT_PER_GROUP = 40
 
 def audit_step(db: GalleryDB, settings: Settings = Settings(), progress: Progress | None = None,
                per_group: int = AUDIT_PER_GROUP) -> Step:
-    """Step 5: the demographic audit (:mod:`workbench.evaluation.audit`) on a small sample of
+    """Step 5: the demographic audit (:mod:`workbench.evaluation.runners.audit`) on a small sample of
     UTKFace's labelled adults, with the current model and detector; a message when the data set
     is not on this machine."""
-    from workbench.evaluation import audit, audit_report
+    from workbench.evaluation.reports import audit_report
+    from workbench.evaluation.runners import audit
 
     folder = audit.default_folder()
     title = "5. Who bears the errors? False matches per group"

@@ -11,8 +11,8 @@ from typing import Any
 
 import polars as pl
 
-from workbench.evaluation import watch_plots
-from workbench.evaluation.report import ExampleItem, Examples, Header, write_report
+from workbench.evaluation.reports.report import ExampleItem, Examples, Header, write_report
+from workbench.live import watch_plots
 from workbench.pipeline.compare import default_threshold, distance_for_similarity, is_match
 from workbench.store import GalleryDB
 

@@ -14,8 +14,8 @@ two photos is an impostor pair: two different people. For each model:
   group's FMR to the lowest group's; and the threshold that group would need for the overall FMR;
 * the closest impostor pairs per group (the worst false matches) for thumbnails.
 
-FNMR needs genuine pairs, which one photo per person cannot give: :mod:`workbench.evaluation.
-audit_fnmr` takes them from LFW's same-person pairs, split by a labels CSV the user supplies.
+FNMR needs genuine pairs, which one photo per person cannot give: :func:`lfw_fnmr` (below) takes
+them from LFW's same-person pairs, split by a labels CSV the user supplies.
 """
 
 from __future__ import annotations
@@ -27,10 +27,9 @@ from typing import Callable, Sequence
 import numpy as np
 
 from workbench.errors import WorkbenchError
-from workbench.evaluation import embedding as cache
-from workbench.evaluation.acquisition import AcquisitionRow
-from workbench.evaluation.metrics import rule_of_three, threshold_for_fmr
-from workbench.evaluation.protocols import wilson
+from workbench.evaluation.datasets import embedding as cache
+from workbench.evaluation.runners.acquisition import AcquisitionRow
+from workbench.evaluation.stats.metrics import rule_of_three, threshold_for_fmr, wilson
 from workbench.pipeline import Settings, compare, zoo
 from workbench.pipeline.compare import is_match
 
@@ -135,7 +134,7 @@ def audit_model(paths: Sequence[str], groups: Sequence[str], settings: Settings,
                 target_fmr: float = 1e-3, whole_image: bool = True, rule: str = "central", label: str = "",
                 duplicates: np.ndarray | None = None, progress: Progress | None = None) -> ModelAudit:
     """Embed every photo once and measure every group at every threshold (see the module docstring).
-    ``duplicates`` (``(N, N)`` booleans over ``paths``, :func:`~workbench.evaluation.duplicates.
+    ``duplicates`` (``(N, N)`` booleans over ``paths``, :func:`~workbench.evaluation.datasets.duplicates.
     near_duplicates`) marks pairs that are the same photo twice: they are left out and counted."""
     done, _ = cache.embed_files(list(paths), settings, db, progress, rule=rule, whole_image=whole_image)
     names = sorted(set(groups))
@@ -227,7 +226,7 @@ def labelled_folder(folder: str | os.PathLike, labels=None, column: str | None =
     given one."""
     from pathlib import Path
 
-    from workbench.evaluation.labels import UNLABELLED, read_utkface, utkface_labels
+    from workbench.evaluation.datasets.labels import UNLABELLED, read_utkface, utkface_labels
     from workbench.pipeline.capture import is_image
 
     if labels is None:
@@ -255,13 +254,13 @@ def run_audit(folder: str | os.PathLike, combos: Sequence[Settings], *, db=None,
               min_age: int | None = None, progress: Progress | None = None, dataset: str = "") -> AuditReport:
     """The audit of every model in ``combos`` over a labelled folder (``per_group`` photos of each
     group at most), with failures to acquire per detector at each of ``exposures``."""
-    from workbench.evaluation.acquisition import measure_acquisition
+    from workbench.evaluation.runners.acquisition import measure_acquisition
 
     paths, groups, col, skipped = labelled_folder(folder, labels, column, min_age)
     paths, groups = pick_faces(paths, groups, per_group, seed)
     if len(set(groups)) < 2:
         raise WorkbenchError(f"{folder}: the audit compares groups, and these photos are all in one")
-    from workbench.evaluation.duplicates import near_duplicates
+    from workbench.evaluation.datasets.duplicates import near_duplicates
 
     dup = near_duplicates(paths)  # the same photo filed twice is not two people
     models = [audit_model(paths, groups, s, db=db, target_fmr=target_fmr, whole_image=whole_image,
@@ -278,7 +277,7 @@ def _ages(paths: Sequence[str], groups: Sequence[str]) -> dict[str, tuple[float,
     """Per group, the median age and the share under 18 that UTKFace's file names give (empty
     for other data): the age mix differs a lot between UTKFace's cells, and faces of children
     are falsely matched far more often, by every algorithm measured here."""
-    from workbench.evaluation.labels import parse_utkface_name
+    from workbench.evaluation.datasets.labels import parse_utkface_name
 
     out: dict[str, list[int]] = {}
     for p, g in zip(paths, groups):
@@ -297,8 +296,9 @@ def lfw_fnmr(report: AuditReport, pairs_file: str | os.PathLike, lfw_dir: str | 
     genuine pairs are said so."""
     from pathlib import Path
 
-    from workbench.evaluation.lfw import enrol_photos, read_pairs
-    from workbench.evaluation.metrics import small_sample_warning
+    from workbench.evaluation.datasets.lfw import read_pairs
+    from workbench.evaluation.runners.lfw import enrol_photos
+    from workbench.evaluation.stats.metrics import small_sample_warning
 
     if labels is not None and labels.key != "person":
         raise WorkbenchError("LFW's genuine pairs are labelled by person: the labels CSV needs a 'person' column")

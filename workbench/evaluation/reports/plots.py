@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 from typing import Sequence
 
 import numpy as np
@@ -27,6 +28,42 @@ def _layout(fig: go.Figure, title: str, height: int = 300) -> go.Figure:
     fig.update_layout(title=title, height=height, margin=dict(l=40, r=20, t=40, b=40),
                       legend=dict(orientation="h", y=-0.25))
     return fig
+
+
+# -- log axes in words: plotly's own labels are SI prefixes ("1μ", "100μ", "10k") ----------------
+
+def rate_text(p: float) -> str:
+    """A rate as the headlines write it: ``"10 %"``, and under 1 % also as one in so many:
+    ``"0.01 %<br>1 in 10,000"``."""
+    pct = np.format_float_positional(float(f"{100 * p:.2g}"), trim="-")
+    return f"{pct} %" if p > 0.01 else f"{pct} %<br>1 in {1 / p:,.0f}"
+
+
+def count_text(x: float) -> str:
+    """A count (faces, false candidates per search) in words: ``"1,000"``, ``"20 million"``, and
+    under one as one in so many (``"1 in 1,000"``: one every 1,000 searches)."""
+    if x >= 1_000_000:
+        return f"{x / 1_000_000:,.4g} million"
+    return f"{x:,.0f}" if x >= 1 else f"1 in {1 / x:,.0f}"
+
+
+def _decades(low: float, high: float, most: int = 8) -> list[float]:
+    """Powers of ten from ``low`` to ``high``, every other one (or fewer) when there are over ``most``."""
+    a, b = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    step = max(1, math.ceil((b - a + 1) / most))
+    return [10.0 ** k for k in range(a - a % step, b + 1, step)]  # thinned in step with 1 (10 ** 0)
+
+
+def rate_axis(title: str, low: float, high: float = 1.0) -> dict:
+    """A log axis of rates from ``low`` to ``high``, each power of ten labelled by :func:`rate_text`."""
+    ticks = _decades(low, high)
+    return dict(title=title, type="log", tickvals=ticks, ticktext=[rate_text(t) for t in ticks], hoverformat=".4~%")
+
+
+def count_axis(title: str, low: float, high: float) -> dict:
+    """A log axis of counts from ``low`` to ``high``, each power of ten labelled by :func:`count_text`."""
+    ticks = _decades(low, high)
+    return dict(title=title, type="log", tickvals=ticks, ticktext=[count_text(t) for t in ticks], hoverformat=",.3~r")
 
 
 def latency_figure(stats: Sequence[FrameStats]) -> go.Figure:
@@ -122,7 +159,7 @@ def roc_figure(fmr: np.ndarray, fnmr: np.ndarray, marker: tuple[float, float] | 
     if marker is not None:
         fig.add_trace(go.Scatter(x=[max(marker[0], 1e-4)], y=[1 - marker[1]], mode="markers", name="threshold",
                                  marker=dict(size=11, color=THRESHOLD)))
-    fig.update_layout(xaxis=dict(title="false match rate (log; 0 drawn at 1e-4)", type="log"),
+    fig.update_layout(xaxis=rate_axis("false match rate (log; 0 drawn at 0.01 %)", 1e-4),
                       yaxis=dict(title="true match rate (1 - FNMR)", range=[0, 1.02]))
     return _layout(fig, "ROC", height=340)
 
@@ -136,8 +173,8 @@ def det_figure(fmr: np.ndarray, fnmr: np.ndarray, eer: float | None = None) -> g
     if eer is not None and eer == eer:
         fig.add_trace(go.Scatter(x=[max(eer, 1e-4)], y=[max(eer, 1e-4)], mode="markers", name=f"EER {eer:.2%}",
                                  marker=dict(size=11, color=IMPOSTOR)))
-    fig.update_layout(xaxis=dict(title="false match rate (log)", type="log"),
-                      yaxis=dict(title="false non-match rate (log)", type="log"))
+    fig.update_layout(xaxis=rate_axis("false match rate (log)", 1e-4),
+                      yaxis=rate_axis("false non-match rate (log)", 1e-4))
     return _layout(fig, "DET", height=340)
 
 
@@ -191,7 +228,8 @@ def replay_growth_figure(rows) -> go.Figure:
                                  line=dict(dash="dot"), name=f"{r.similarity:g} % extrapolated"))
         fig.add_trace(go.Scatter(x=xs, y=[start] + list(r.extrapolated_upper.values()), mode="lines",
                                  line=dict(dash="dash", width=1), name=f"{r.similarity:g} % extrapolated, 95 % upper"))
-    fig.update_layout(xaxis=dict(title="gallery size (faces, log)", type="log"),
+    sizes = [x for r in rows for x in (*r.growth, *r.extrapolated)] or [1, 10]
+    fig.update_layout(xaxis=count_axis("gallery size (faces, log)", min(sizes), max(sizes)),
                       yaxis=dict(title="probes flagged (expected)"))
     _layout(fig, "Replay: growth with gallery size (dotted = EXTRAPOLATION)", height=420)
     fig.update_layout(legend=dict(orientation="v", y=1, x=1.02, font=dict(size=10)))
@@ -202,7 +240,7 @@ def scale_figure(answer, sizes=None) -> go.Figure:
     """The scale answer: expected false candidates per search of an innocent person against the
     gallery size (log-log), one line per threshold with its 95 % range as a band; dotted where
     the estimate comes from the fitted tail rather than counted false matches."""
-    from workbench.evaluation import scale
+    from workbench.evaluation.stats import scale
 
     xs = np.geomspace(1_000, 20_000_000, 40) if sizes is None else np.asarray(sizes, float)
     palette = [IMPOSTOR, THRESHOLD, GENUINE, "#8d6cab", "#e9c46a"]
@@ -219,8 +257,9 @@ def scale_figure(answer, sizes=None) -> go.Figure:
                                  mode="lines", name=name, line=dict(color=colour, dash="dot" if fitted else "solid")))
     for n, label in ((300_000, "300,000"), (20_000_000, "20 million")):
         fig.add_vline(x=n, line=dict(dash="dash", width=1, color="#888"), annotation_text=label)
-    fig.update_layout(xaxis=dict(title="faces in the gallery (log)", type="log"),
-                      yaxis=dict(title="false candidates per search (log)", type="log"))
+    ys = [y for t in fig.data for y in t.y if y == y and y > 0] or [1e-6, 1.0]  # nothing measured: a plain axis
+    fig.update_layout(xaxis=count_axis("faces in the gallery (log)", xs.min(), xs.max()),
+                      yaxis=count_axis("false candidates per search (log)", min(ys), max(ys)))
     return _layout(fig, "How many innocent look-alikes a search returns, by gallery size", height=420)
 
 
@@ -237,7 +276,7 @@ def roc_curves_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: s
     for k, (label, (fmr, fnmr)) in enumerate(curves.items()):
         fig.add_trace(go.Scatter(x=np.clip(np.asarray(fmr, float), 1e-4, 1), y=1 - np.asarray(fnmr, float),
                                  mode="lines", line=dict(shape="hv", color=SERIES[k % len(SERIES)]), name=label))
-    fig.update_layout(xaxis=dict(title="false match rate (log; 0 drawn at 1e-4)", type="log"),
+    fig.update_layout(xaxis=rate_axis("false match rate (log; 0 drawn at 0.01 %)", 1e-4),
                       yaxis=dict(title="true match rate (1 - FNMR)"))
     return _layout(fig, title, height=380)
 
@@ -250,8 +289,8 @@ def det_curves_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: s
                                  line=dict(shape="hv", color=SERIES[k % len(SERIES)]), name=label))
     fig.add_trace(go.Scatter(x=[1e-4, 1], y=[1e-4, 1], mode="lines", line=dict(dash="dot", color="grey"),
                              name="FMR = FNMR"))
-    fig.update_layout(xaxis=dict(title="false match rate (log)", type="log"),
-                      yaxis=dict(title="false non-match rate (log)", type="log"))
+    fig.update_layout(xaxis=rate_axis("false match rate (log)", 1e-4),
+                      yaxis=rate_axis("false non-match rate (log)", 1e-4))
     return _layout(fig, title, height=380)
 
 
@@ -276,7 +315,7 @@ def audit_fmr_figure(groups: Sequence[str], series: dict[str, tuple[list, list, 
                              text=list(text), textposition="outside", textfont=dict(size=10),
                              error_y=dict(type="data", symmetric=False, array=np.clip(hi_a - shown, 0, None),
                                           arrayminus=np.clip(shown - np.maximum(lo_a, floor), 0, None))))
-    fig.update_layout(barmode="group", yaxis=dict(title="false match rate (log; 0 drawn at 1e-6)", type="log"),
+    fig.update_layout(barmode="group", yaxis=rate_axis("false match rate (log; 0 drawn at 0.0001 %)", floor),
                       xaxis=dict(title="group (the data set's labels)", tickangle=-30))
     return _layout(fig, title, height=460)
 

@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from workbench.evaluation import metrics, plots
-from workbench.evaluation.lfw import LfwReport, LfwSearch
-from workbench.evaluation.report import Header, write_report
+from workbench.evaluation.reports import plots
+from workbench.evaluation.reports.report import Header, write_report
+from workbench.evaluation.runners.lfw import LfwReport, LfwSearch
+from workbench.evaluation.stats import metrics
 from workbench.pipeline import zoo
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from workbench.evaluation import metrics
-from workbench.evaluation.identification import SearchReport
-from workbench.evaluation.verification import PairsReport
+from workbench.evaluation.runners.identification import SearchReport
+from workbench.evaluation.runners.verification import PairsReport
+from workbench.evaluation.stats import metrics
 from workbench.pipeline import compare
 
 #: How many of the worst errors of each kind are shown with their photos.
@@ -30,13 +30,43 @@ def _p(x: float) -> str:
     return f"{100 * x:.1f} %"
 
 
+def _range(k: int, n: int) -> str:
+    """The 95 % Wilson range of ``k / n`` in words: ``"1.0 % to 4.0 %"``, ``"under 2.7 %"`` for zero."""
+    low, high = metrics.wilson(k, n)
+    return f"under {_p(high)}" if k == 0 else f"{_p(low)} to {_p(high)}"
+
+
 def _rate_with_bound(k: int, n: int) -> str:
     """``"2.1 %, 95 % range 1.0 % to 4.0 %"``; for zero errors, what zero can tell: an upper bound."""
     if n == 0:
         return "no pairs to measure"
     if k == 0:
-        return f"0 %; that only says it is under {_p(metrics.wilson_upper(0, n))} at 95 % confidence"
-    return f"{_p(k / n)}, 95 % range {_p(1 - metrics.wilson_upper(n - k, n))} to {_p(metrics.wilson_upper(k, n))}"
+        return f"0 %; that only says it is {_range(0, n)} at 95 % confidence"
+    return f"{_p(k / n)}, 95 % range {_range(k, n)}"
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One figure under the headline: its name, the rate, and the counts with the 95 % range."""
+
+    label: str
+    value: str
+    note: str
+
+
+def _tile(label: str, k: int, n: int) -> Tile:
+    if n == 0:
+        return Tile(label, "–", "no pairs to measure")
+    return Tile(label, f"{k / n:.2%}", f"{k}/{n} · 95 %: {_range(k, n)}")
+
+
+def pairs_tiles(r: PairsReport) -> list[Tile]:
+    """Accuracy, FMR, FNMR (each with its counts and the headline's interval) and the EER."""
+    x = r.rates
+    n = x.genuine + x.impostor
+    return [_tile("Accuracy", n - x.false_matches - x.false_non_matches, n),
+            _tile("FMR", x.false_matches, x.impostor), _tile("FNMR", x.false_non_matches, x.genuine),
+            Tile("EER", f"{r.eer.eer:.2%}", f"at {r.eer.threshold:.3f}")]
 
 
 def pairs_headline(r: PairsReport) -> list[str]:

@@ -21,9 +21,9 @@ from typing import Callable
 import numpy as np
 
 from workbench.errors import WorkbenchError
-from workbench.evaluation import metrics
-from workbench.evaluation import scale as scale_mod
-from workbench.evaluation.identification import NONE_ENROLLED, ProbeIdentity, load_probes
+from workbench.evaluation.runners.identification import NONE_ENROLLED, ProbeIdentity, load_probes
+from workbench.evaluation.stats import metrics
+from workbench.evaluation.stats import scale as scale_mod
 from workbench.pipeline import Settings, compare
 from workbench.pipeline.compare import is_match
 from workbench.store import GalleryDB
@@ -77,7 +77,7 @@ def replay_rows(dist: np.ndarray, thresholds: dict[float, float], *, sizes=None,
         fm, comps = int(hits.sum()), m * n
         grow = metrics.hit_probability_in_subsample(hits, n, sizes).sum(axis=1) if n and m else np.zeros(len(sizes))
         p = fm / comps if comps else 0.0
-        up = metrics.wilson_upper(fm, comps) if comps else float("nan")
+        up = metrics.wilson(fm, comps).high if comps else float("nan")
         big = list(extrapolate_to)
         ext = m * metrics.any_match_probability(p, big) if comps else np.full(len(big), np.nan)
         ext_up = m * metrics.any_match_probability(up, big) if comps else np.full(len(big), np.nan)

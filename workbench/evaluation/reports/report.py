@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from workbench.evaluation import metrics, plots, readable, scale
-from workbench.evaluation.identification import SearchReport
-from workbench.evaluation.replay import ReplayReport
-from workbench.evaluation.verification import PairsReport
+from workbench.evaluation.reports import plots, readable
+from workbench.evaluation.runners.identification import SearchReport
+from workbench.evaluation.runners.replay import ReplayReport
+from workbench.evaluation.runners.verification import PairsReport
+from workbench.evaluation.stats import metrics, scale
 from workbench.files import atomic_path
 
 PACKAGES = ("face-workbench", "numpy", "dlib-bin", "deepface", "duckdb", "polars", "plotly")
@@ -70,7 +71,7 @@ class Examples:
 def _environment():
     import jinja2
 
-    return jinja2.Environment(loader=jinja2.PackageLoader("workbench.evaluation", "templates"),
+    return jinja2.Environment(loader=jinja2.PackageLoader("workbench.evaluation.reports", "templates"),
                               autoescape=True, undefined=jinja2.StrictUndefined)
 
 

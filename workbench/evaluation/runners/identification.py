@@ -1,5 +1,5 @@
 """Identification (1:N) evaluation: probe photos searched against a gallery, with FPIR, FNIR
-and CMC from :mod:`workbench.evaluation.metrics`. Probe vectors come through the embedding cache.
+and CMC from :mod:`workbench.evaluation.stats.metrics`. Probe vectors come through the embedding cache.
 
 Who a probe is comes from a stated source (:class:`ProbeIdentity`), never from a guess: the
 name of its sub-folder (``probes/<person>/photo.jpg``), an identities CSV (``file,person``),
@@ -22,8 +22,8 @@ from typing import Callable
 import numpy as np
 
 from workbench.errors import WorkbenchError
-from workbench.evaluation import embedding as cache
-from workbench.evaluation import metrics
+from workbench.evaluation.datasets import embedding as cache
+from workbench.evaluation.stats import metrics
 from workbench.pipeline import Settings, capture, compare
 from workbench.store import GalleryDB
 

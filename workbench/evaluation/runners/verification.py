@@ -1,5 +1,5 @@
 """Verification (1:1) evaluations: labelled pairs from a CSV or from a folder per person,
-embedded once each (through the embedding cache), scored with :mod:`workbench.evaluation.metrics`.
+embedded once each (through the embedding cache), scored with :mod:`workbench.evaluation.stats.metrics`.
 
 Each photo gives the face :func:`~workbench.pipeline.choose_face` picks (nearest the centre,
 weighted by size). A photo in which no face is found is a *failure to acquire*: counted and
@@ -18,10 +18,10 @@ from typing import Callable
 import numpy as np
 
 from workbench.errors import WorkbenchError
-from workbench.evaluation import embedding as cache
-from workbench.evaluation import metrics
-from workbench.evaluation.metrics import best_threshold  # noqa: F401  (re-exported)
-from workbench.evaluation.pairs import (  # noqa: F401  (re-exported: callers use verification.*)
+from workbench.evaluation.datasets import embedding as cache
+from workbench.evaluation.stats import metrics
+from workbench.evaluation.stats.metrics import best_threshold  # noqa: F401  (re-exported)
+from workbench.evaluation.datasets.pairs import (  # noqa: F401  (re-exported: callers use verification.*)
     Pair, folder_pairs, identities_from_pairs, non_images, person_folders, read_pairs, resolve, sample_folders,
     sample_pair_csvs)
 from workbench.pipeline import Settings, compare
@@ -51,15 +51,14 @@ def gallery_pair_distances(matrix: GalleryMatrix, metric: str) -> tuple[np.ndarr
 
 
 @dataclass(frozen=True, eq=False)
-class PairsReport:
+class PairsReport(metrics.LabelledDistances):
     """A verification evaluation: rates at the decision threshold, the whole curve, the
-    equal error rate, bootstrap intervals and, with labels, the same per group."""
+    equal error rate, 95 % Wilson intervals and, with labels, the same per group
+    (``distances`` and ``same`` of every pair come first, from the base)."""
 
     dataset: str
     pairs: list[Pair]
     images: int
-    distances: np.ndarray
-    same: np.ndarray
     threshold: float
     default_threshold: float
     metric: str
@@ -94,14 +93,6 @@ class PairsReport:
                "counts them; --exclude-fta leaves them out)" if self.fta_included
                else f"their {self.fta_pairs} pairs are left out (--exclude-fta)")
         return f"no face found in {len(self.fta)} of {self.photos} photos ({self.fta_rate:.1%}): {how}"
-
-    @property
-    def genuine(self) -> np.ndarray:
-        return self.distances[self.same]
-
-    @property
-    def impostor(self) -> np.ndarray:
-        return self.distances[~self.same]
 
     @property
     def accuracy(self) -> float:
@@ -157,8 +148,7 @@ def group_dict(g: metrics.GroupRates, fta: dict[str, int] | None = None) -> dict
 def score_pairs(pairs: list[Pair], vectors: dict[str, np.ndarray | None], settings: Settings, *,
                 dataset: str = "", labels=None, person_of: dict[str, str] | None = None,
                 failed: dict[str, str] | None = None, stats: cache.CacheStats = cache.CacheStats(0, 0),
-                include_fta: bool = True, skipped: dict[str, str] | None = None,
-                n_boot: int = 2000, seed: int = 0) -> PairsReport:
+                include_fta: bool = True, skipped: dict[str, str] | None = None) -> PairsReport:
     """Score labelled pairs from already computed vectors (``None``: the photo gave no face).
 
     ``failed`` says why a vector is missing (by file name, as :func:`embed_pairs` gives it):
@@ -167,7 +157,7 @@ def score_pairs(pairs: list[Pair], vectors: dict[str, np.ndarray | None], settin
     every threshold (distance infinity), as a search system would answer: a false non-match
     when it was genuine (NIST counts them so); without, those pairs are left out.
     """
-    from workbench.evaluation.embedding import NO_FACE
+    from workbench.evaluation.datasets.embedding import NO_FACE
 
     metric, thr = settings.metric_, settings.threshold_
     failed = dict(failed or {})
@@ -198,7 +188,7 @@ def score_pairs(pairs: list[Pair], vectors: dict[str, np.ndarray | None], settin
     bt, ba = metrics.best_threshold(finite, same)
     groups, column, group_fta = [], "", {}
     if labels is not None:
-        from workbench.evaluation.labels import pair_group
+        from workbench.evaluation.datasets.labels import pair_group
 
         def group(path: str) -> str:
             return labels.of(person=(person_of or {}).get(path), file=path)
@@ -213,12 +203,13 @@ def score_pairs(pairs: list[Pair], vectors: dict[str, np.ndarray | None], settin
         column = labels.column
         for f in fta_paths:
             group_fta[group(f)] = group_fta.get(group(f), 0) + 1
+    rates = metrics.rates_at(dist[same], dist[~same], thr)
     return PairsReport(
         dataset=dataset, pairs=pairs, images=len(vectors), distances=dist, same=same, threshold=thr,
         default_threshold=settings.similarity_base, metric=metric, model=settings.model,
-        detector=settings.detector, rates=metrics.rates_at(dist[same], dist[~same], thr),
+        detector=settings.detector, rates=rates,
         eer=metrics.equal_error_rate(dist[same], dist[~same]), best_threshold=bt, best_accuracy=ba,
-        ci=metrics.bootstrap_ci(dist[same], dist[~same], thr, n_boot=n_boot, seed=seed),
+        ci=metrics.wilson_intervals(rates),
         failed_images=failed, groups=groups, group_column=column, cache_stats=stats,
         fta=sorted(Path(p).name for p in fta_paths), fta_included=include_fta, fta_pairs=fta_pairs,
         skipped=skipped, skipped_pairs=skipped_pairs, photos=len(vectors), group_fta=group_fta)
@@ -245,7 +236,7 @@ def eval_pairs(csv_path: str | os.PathLike, images_dir: str | os.PathLike | None
         images_dir: where the files are (default: the CSV's folder); see :func:`resolve`.
         settings: model, detector and the decision threshold.
         db: a :class:`~workbench.store.GalleryDB` whose embedding cache to use, or ``None``.
-        labels: :class:`~workbench.evaluation.labels.Labels` by ``file`` for the per-group breakdown.
+        labels: :class:`~workbench.evaluation.datasets.labels.Labels` by ``file`` for the per-group breakdown.
     """
     from workbench.pipeline.capture import is_image
 

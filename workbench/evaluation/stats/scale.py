@@ -31,7 +31,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from workbench.evaluation import metrics
+from workbench.evaluation.stats import metrics
 from workbench.pipeline import compare
 from workbench.pipeline.compare import is_match
 
@@ -179,7 +179,7 @@ def scale_answer(impostor, thresholds: dict[float, float], *, clusters=None, siz
     rows = []
     for j, (sim, t) in enumerate(thresholds.items()):
         k = int(is_match(d, t).sum())
-        wl, wh = _wilson(k, n)
+        wl, wh = metrics.wilson(k, n)
         if k and bm.shape[0]:
             lo, hi = np.percentile(bm[:, j], [2.5, 97.5])
             measured = Range(k / n, min(wl, float(lo)), max(wh, float(hi)))
@@ -196,17 +196,6 @@ def scale_answer(impostor, thresholds: dict[float, float], *, clusters=None, siz
                              tuple(flag_probability(est, s) for s in sizes)))
     n_clusters = int(np.unique(cl).size) if cl is not None and cl.size else n
     return ScaleAnswer(n, n_clusters, tuple(rows), (mu, sigma))
-
-
-def _wilson(k: int, n: int) -> tuple[float, float]:
-    if n == 0:
-        return float("nan"), float("nan")
-    z = 1.96
-    p = k / n
-    centre = p + z * z / (2 * n)
-    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    den = 1 + z * z / n
-    return max(0.0, (centre - spread) / den), min(1.0, (centre + spread) / den)
 
 
 def thresholds_for(similarity_base: float, similarities=(80.0, 99.0), extra: float | None = None) -> dict[float, float]:

@@ -16,8 +16,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from workbench.evaluation.embedding import face_score
-from workbench.evaluation.protocols import wilson
+from workbench.evaluation.datasets.embedding import face_score
+from workbench.evaluation.stats.metrics import wilson
 from workbench.pipeline import Settings, capture, detect, quality
 
 NO_FACE = "no_face"

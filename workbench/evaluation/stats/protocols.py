@@ -15,23 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from workbench.evaluation.metrics import best_threshold, threshold_for_fmr
+from workbench.evaluation.stats.metrics import best_threshold, threshold_for_fmr
 from workbench.pipeline.compare import is_match
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval (95 % by default) of a proportion ``k / n``; ``(nan, nan)`` for ``n = 0``.
-
-    It treats the ``n`` trials as independent. Pairs that share a photo are not, so for pair
-    rates the interval is too narrow: read it as a lower bound on the uncertainty.
-    """
-    if n <= 0:
-        return math.nan, math.nan
-    p = k / n
-    centre = p + z * z / (2 * n)
-    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    d = 1 + z * z / n
-    return max(0.0, (centre - spread) / d), min(1.0, (centre + spread) / d)
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,7 +80,7 @@ class TarAtFar:
 
 def tar_at_far(genuine, impostor, far: float) -> TarAtFar:
     """TAR at a fixed FAR (= FMR) on distances: the threshold is the largest one whose FMR is at
-    most ``far`` (:func:`~workbench.evaluation.metrics.threshold_for_fmr`)."""
+    most ``far`` (:func:`~workbench.evaluation.stats.metrics.threshold_for_fmr`)."""
     g = np.asarray(genuine, np.float64).reshape(-1)
     i = np.asarray(impostor, np.float64).reshape(-1)
     t = threshold_for_fmr(i[np.isfinite(i)], far * i.size / max(np.isfinite(i).sum(), 1)) if i.size else math.nan

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from workbench.evaluation import plots
-from workbench.evaluation.audit import AuditReport, GroupRate, ModelAudit
-from workbench.evaluation.report import Examples, ExampleItem, Header, write_report
+from workbench.evaluation.reports import plots
+from workbench.evaluation.reports.report import Examples, ExampleItem, Header, write_report
+from workbench.evaluation.runners.audit import AuditReport, GroupRate, ModelAudit
 from workbench.files import atomic_path
 from workbench.pipeline import compare
 
