@@ -128,10 +128,10 @@ def _legacy_model(dim: int) -> str:
     """``meta.model`` of a new file: unused by this version (each gallery states its model), it is
     what an older version of the workbench takes for the file's model, so it names a model of the
     file's vector size (Dlib for 128-d)."""
-    from workbench.pipeline.embed import DEFAULT_MODEL, MODELS
+    from workbench.pipeline import zoo
 
-    sized = [name for name, m in MODELS.items() if m.dim == dim]
-    return DEFAULT_MODEL if DEFAULT_MODEL in sized else (sized[0] if sized else "")
+    sized = [name for name in zoo.embedder_names() if zoo.embedder(name).dim == dim]
+    return zoo.DEFAULT_MODEL if zoo.DEFAULT_MODEL in sized else (sized[0] if sized else "")
 
 
 def blank(cur: Any) -> bool:
@@ -146,7 +146,7 @@ def check_meta(cur: Any, path: Path, dim: int | None) -> tuple[str | None, int]:
     this version) and the file's vector size."""
     import duckdb
 
-    from workbench.pipeline.embed import MODELS
+    from workbench.pipeline import zoo
 
     try:
         meta = dict(cur.execute("SELECT key, value FROM meta").fetchall())
@@ -154,7 +154,7 @@ def check_meta(cur: Any, path: Path, dim: int | None) -> tuple[str | None, int]:
         raise DatabaseError(f"{path}: not a workbench database (no meta table)") from None
     have = int(meta.get("dim") or 0)
     if dim is not None and have != dim:
-        fits = ", ".join(n for n, m in MODELS.items() if m.dim == have) or "none of the known models"
+        fits = ", ".join(n for n in zoo.embedder_names() if zoo.embedder(n).dim == have) or "none of the known models"
         raise DatabaseError(f"{path}: holds {have}-d vectors (models: {fits}); {dim}-d vectors need a file "
                             "of their own: use --db for another file")
     return meta.get("model"), have

@@ -16,7 +16,7 @@ import polars as pl
 
 from workbench.errors import DatabaseError, GalleryError, RangeError
 from workbench.files import atomic_path
-from workbench.pipeline.embed import MODELS, model_info
+from workbench.pipeline import zoo
 from workbench.store.db import Database, first_line, reads
 from workbench.store.faces import FaceRecord, Faces, people_sql
 from workbench.store.galleries import Galleries
@@ -86,9 +86,9 @@ class Transfer:
                                    "to import it into; nothing was changed")
             return 0, 0
         model = models_in[0]
-        known = model_info(model).dim if model in MODELS else None
+        known = zoo.embedder(model).dim if zoo.has_embedder(model) else None
         if known != self.db.dim:
-            fits = ", ".join(n for n, m in MODELS.items() if m.dim == self.db.dim)
+            fits = ", ".join(n for n in zoo.embedder_names() if zoo.embedder(n).dim == self.db.dim)
             raise DatabaseError(f"{p}: holds {model} vectors; this database stores {self.db.dim}-d vectors "
                                 f"(models: {fits})")
         self.galleries.check_writable(target, model)
@@ -108,9 +108,7 @@ class Transfer:
 
     def _check_vectors(self, p: Path, df: pl.DataFrame, model: str) -> None:
         """Refuse the whole file, in one line, unless every vector is one ``model`` (the file's)
-        could have made: of its dimension, finite, of plausible length (see ``embed.implausible``)."""
-        from workbench.pipeline.embed import implausible
-
+        could have made: of its dimension, finite, of plausible length (its zoo entry's ``implausible``)."""
         rows = df["embedding"].to_list()
         for i, v in enumerate(rows):
             if v is None or len(v) != self.db.dim:
@@ -118,7 +116,7 @@ class Transfer:
                 raise DatabaseError(f"{p}: row {i} has {size} vector, which cannot go in a {model} "
                                     f"({self.db.dim}-d) database; nothing was changed")
         vectors = np.asarray([[np.nan if x is None else x for x in v] for v in rows], np.float64)
-        bad, rule = implausible(vectors, model)
+        bad, rule = zoo.embedder(model).implausible(vectors)
         if bad.any():
             i = int(np.argmax(bad))
             raise RangeError(f"{p}: {int(bad.sum())} of {len(rows)} vectors are not {model} face vectors "
