@@ -355,3 +355,11 @@ def test_every_page_that_compares_offers_the_galleries_own_model(page, both, mon
     assert [b for b in at.button if b.key and b.key.startswith("switch_model")]
     if page == "cameras":
         assert at.button(key="cam_start").disabled
+
+
+def test_gallery_create_makes_an_empty_gallery_that_keeps_its_model(db_path, no_models):
+    out = cli_run(db_path, "--model", "SFace", "gallery", "create", "lobby")
+    assert out.exit_code == 0 and "lobby: a gallery of SFace vectors" in out.stdout, out.output
+    assert "lobby: 0 people, 0 faces (SFace)" in cli_run(db_path, "gallery", "list").stdout
+    again = cli_run(db_path, "gallery", "create", "lobby")  # --model Dlib
+    assert again.exit_code == 1 and "gallery 'lobby' holds SFace vectors" in again.stderr, again.output
