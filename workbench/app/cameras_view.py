@@ -14,7 +14,7 @@ import polars as pl
 
 from workbench.app.ui import literal
 from workbench.errors import WorkbenchError
-from workbench.live.sources import CameraSpec, camera_spec
+from workbench.live.sources import PUSHED, CameraSpec, camera_spec
 
 #: The source choices besides the video files.
 STREAM = "Network stream (URL)"
@@ -29,7 +29,7 @@ def camera_specs(chosen: Sequence[tuple[str, str, str]], clips: dict[str, Path])
     specs = []
     for name, choice, url in chosen:
         if choice == WEBCAM:
-            specs.append(CameraSpec("webcam", "browser", "push"))
+            specs.append(CameraSpec("webcam", PUSHED, "push"))
         elif choice == STREAM:
             spec = camera_spec(name, url) if url.strip() else None
             if spec is None or spec.kind != "stream":

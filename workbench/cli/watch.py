@@ -196,16 +196,39 @@ def _since(value: str | None) -> dt.datetime | None:
               help="Write the sightings to a .csv or .parquet file (Parquet includes kept chips).")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), default=None,
               help="Write the who-was-there HTML report (timeline, alerts per threshold) into this folder.")
+@click.option("--photo", type=click.Path(dir_okay=False), default=None,
+              help="Where was this face seen? Search every sighting of the gallery (known and anonymous, every "
+                   "camera and run) with one face of this photo, at the --threshold (default: the model's).")
+@click.option("--face", type=click.IntRange(1), default=None,
+              help="With --photo: which face (1 = largest, as `workbench detect` numbers them); default: the face "
+                   "nearest the centre, weighted by its size.")
+@click.option("--positions", "positions_csv", type=click.Path(dir_okay=False), default=None,
+              help="With --photo: a CSV of camera positions (camera,x,y on a site plan, or camera,lon,lat): the "
+                   "route in time order, printed and drawn in --report (plain axes, no map tiles).")
+@click.option("--keep-probe", is_flag=True, help="With --photo: store the probe photo in the search log.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def sightings(obj: Ctx, gallery: str, person: str | None, identity: str | None, camera: str | None,
               since: str | None, run_id: int | None, alerts_only: bool, who: bool, export_path: str | None,
-              report_dir: str | None, as_json: bool) -> None:
-    """Where and when people (or anonymous identities) were seen, from the sightings log."""
+              report_dir: str | None, photo: str | None, face: int | None, positions_csv: str | None,
+              keep_probe: bool, as_json: bool) -> None:
+    """Where and when people (or anonymous identities) were seen, from the sightings log; with
+    --photo, where one face was seen."""
     if person and identity:
         raise WorkbenchError("give --person or --identity, not both")
     filters = dict(person=person, identity=identity, camera=camera, since=_since(since), run_id=run_id,
                    alerts_only=alerts_only)
+    if photo is not None or face is not None or positions_csv is not None or keep_probe:
+        flags = {"person": "--person", "identity": "--identity", "camera": "--camera", "since": "--since",
+                 "run_id": "--run", "alerts_only": "--alerts"}
+        given = [flags[k] for k, v in filters.items() if v] + (["--who"] if who else []) + \
+            (["--export"] if export_path else [])
+        if photo is None:
+            raise WorkbenchError("--face, --positions and --keep-probe go with --photo PROBE")
+        if given:
+            raise WorkbenchError(f"--photo searches every sighting of the gallery: {', '.join(given)} do not apply")
+        _follow(obj, gallery, photo, face, positions_csv, report_dir, keep_probe, as_json)
+        return
     with obj.open_db(create=False, read_only=True) as db:
         if export_path:
             n = db.sightings.export(export_path, gallery, **filters)
@@ -239,3 +262,46 @@ def sightings(obj: Ctx, gallery: str, person: str | None, identity: str | None, 
         click.echo(f"#{r['id']} {r['first_seen']:%Y-%m-%d %H:%M:%S} {r['camera']}: {r['who']} "
                    f"(frames {r['first_frame']}-{r['last_frame']}, {r['first_video_s']:.1f}-{r['last_video_s']:.1f} s)"
                    f"{d}" + (" ALERT" if r["alert"] else ""))
+
+
+def _follow(obj: Ctx, gallery: str, photo: str, face: int | None, positions_csv: str | None,
+            report_dir: str | None, keep_probe: bool, as_json: bool) -> None:
+    """``sightings --photo``: one library call (:func:`workbench.live.follow.follow_face`), printed."""
+    from workbench.cli.base import _check_file
+    from workbench.live import route
+    from workbench.live.follow import CAUTION, follow_face
+
+    _check_file(photo)
+    positions = route.read_positions(positions_csv) if positions_csv else None  # a bad file: before any work
+    with obj.open_db(create=False) as db:
+        r = follow_face(db, gallery, photo, obj.settings, face=face, name=photo, client="cli", keep_probe=keep_probe)
+        page = None
+        if report_dir:
+            from workbench.live.sightings_report import write_follow_report
+
+            page = write_follow_report(db, r, report_dir, positions)
+    stops = route.route(r, positions)
+    if as_json:
+        out = r.as_dict()
+        out["route"] = [{"order": s.order, "camera": s.camera, "when": s.when(), "sightings": len(s.hits),
+                         "position": list(s.position) if s.position else None} for s in stops]
+        out["route_order"] = route.ORDER
+        if page:
+            out["report"] = str(page)
+        _echo_json(out)
+        return
+    click.echo(r.summary())
+    for c in r.cameras():
+        click.echo(f"  {c.line()}")
+    for h in r.hits:
+        click.echo(f"  {h.rank}. #{h.sighting_id} {h.camera}: {h.when()}, distance {h.distance:.4f} "
+                   f"({h.similarity:.1f} %), logged as {h.who}" + (", chip kept" if h.has_chip else ""))
+    if positions is not None and stops:
+        click.echo("route: " + " -> ".join(f"{s.label()}" + ("" if s.position else " (not on the plan)")
+                                           for s in stops))
+        click.echo(f"  ({route.ORDER})")
+    click.echo(CAUTION)
+    if r.risk is not None:
+        click.echo(r.risk.sentence())
+    if page:
+        click.echo(f"report: {page}")

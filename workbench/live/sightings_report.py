@@ -135,3 +135,30 @@ def _chip_examples(db: Store, s: pl.DataFrame, per_identity: int = 6) -> list[Ex
         items.append(ExampleItem(f"{who[0]} ({group.height} sightings with chips; {cams})",
                                  tuple(c for c in chips if c)))
     return [Examples("Faces kept with the sightings (--keep-chips)", tuple(items))]
+
+
+def write_follow_report(db: Store, result, out_dir: str | os.PathLike, positions=None) -> Path:
+    """``report.html`` (plus CSV/Parquet tables) of a search of the log by photo
+    (a :class:`~workbench.live.follow.FollowResult`): the answer and its caution, a timeline per
+    camera, the route on ``positions`` (a :class:`~workbench.live.route.CameraPositions`) when
+    given, the risk at the log's size, and the chips kept with the sightings found."""
+    from workbench.live import route
+    from workbench.live.follow import CAUTION
+
+    cams = result.cameras()
+    header = Header("Where was this face seen?", result.model, result.detector, result.metric, result.threshold,
+                    f"gallery {result.gallery}; probe {result.probe}",
+                    {"sightings searched": result.searched, "sightings found": len(result.hits),
+                     "tracks": result.tracks, "cameras": len(cams)})
+    headline = [result.summary(), CAUTION] + ([result.risk.sentence()] if result.risk is not None else [])
+    notes = [c.line() for c in cams] + [route.ORDER]
+    figures = [("Timeline per camera", watch_plots.trail_figure(result))]
+    if positions is not None:
+        figures.append(("Route", route.route_figure(result, positions)))
+    tables = {"sightings_found": result.table()}
+    if result.risk is not None:
+        tables["at_scale"] = pl.DataFrame(result.risk.table())
+    chips = [ExampleItem(f"{h.rank}. {h.camera}, {h.when()}, {h.similarity:.1f} %", (c,))
+             for h in result.hits[:24] if h.has_chip for c in [db.sightings.chip(h.sighting_id)] if c]
+    examples = [Examples("Faces kept with the sightings found (--keep-chips), best first", tuple(chips))] if chips else []
+    return write_report(out_dir, header, figures, tables, notes, headline=headline, examples=examples)

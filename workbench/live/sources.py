@@ -103,6 +103,17 @@ class CameraSpec:
         return text
 
 
+#: The source a pushed camera (the browser's webcam on the Cameras page) is logged with.
+PUSHED = "browser"
+
+
+def recorded(source: str) -> bool:
+    """Whether a logged source is a recorded file, whose times are seconds into the video, rather
+    than a live one (a stream, a device, the browser's webcam), whose times are the wall clock."""
+    s = (source or "").strip()
+    return bool(s) and not (s.lower().startswith(STREAM_SCHEMES) or s.isdigit() or s == PUSHED)
+
+
 def videos_in(folder: Path) -> list[Path]:
     """The videos of a folder, sorted by name (hidden files left out)."""
     return sorted(p for p in folder.iterdir() if p.is_file() and is_video(p) and not p.name.startswith("."))

@@ -308,7 +308,7 @@ class Watch:
             sid, ev.camera, ev.source, ev.track, ev.decision, ev.first.index, ev.last.index, ev.first.video_s,
             ev.last.video_s, _when(ev.first.wall), _when(ev.last.wall), ev.person_id, ev.candidate_id, identity,
             ev.distance, ev.similarity, self.threshold, self.options.settings.model, ev.box, 1, alert, lists,
-            ev.vector if ev.person_id is None else None, ev.chip)
+            ev.vector, ev.chip)  # every sighting keeps its vector: the log can be searched by photo
         summary.sightings += 1
         self.sightings += 1
         if alert:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
-from workbench.evaluation.reports.plots import IMPOSTOR, _layout
+from workbench.evaluation.reports.plots import IMPOSTOR, _layout, plain
 
 #: One colour per camera, in order of first appearance (plotly's qualitative palette).
 PALETTE = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880",
@@ -53,3 +53,31 @@ def alert_threshold_figure(alerts: pl.DataFrame) -> go.Figure:
                            textposition="outside"))
     fig.update_layout(yaxis=dict(title="alerts (sightings of watchlisted people)", rangemode="tozero"))
     return _layout(fig, "Alerts per threshold, same footage", height=300)
+
+
+def trail_figure(result) -> go.Figure:
+    """Where and when one face was seen (a :class:`~workbench.live.follow.FollowResult`): a row per
+    camera, a bar per sighting from its first to its last frame, its similarity on hover and as
+    colour. Seconds into the video when every sighting is from a recorded file, else the wall clock."""
+    fig = go.Figure()
+    hits = list(result.hits)
+    if not hits:
+        fig.add_annotation(text="not seen within the threshold", showarrow=False, x=0.5, y=0.5, xref="paper",
+                           yref="paper")
+        return _layout(fig, "Where and when the face was seen")
+    video = all(h.recorded for h in hits)
+    cameras = [c.camera for c in result.cameras()]
+    for k, cam in enumerate(cameras):
+        xs, ys, text = [], [], []
+        for h in (h for h in hits if h.camera == cam):
+            xs += ([h.first_video_s, h.last_video_s] if video else [h.first_seen, h.last_seen]) + [None]
+            ys += [plain(cam)] * 2 + [None]
+            text += [f"{plain(cam)}: {h.when()}, distance {h.distance:.3f}, {h.similarity:.1f} % "
+                     f"(logged as {plain(h.who)})"] * 2 + [None]
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=plain(cam), text=text, hoverinfo="text",
+                                 line=dict(width=12, color=PALETTE[k % len(PALETTE)]), marker=dict(size=7)))
+    fig.update_layout(xaxis=dict(title="seconds into the video" if video else "time (wall clock)"),
+                      yaxis=dict(title="", type="category", categoryorder="array",
+                                 categoryarray=[plain(c) for c in cameras], automargin=True))
+    return _layout(fig, f"Where and when the face was seen ({len(hits)} sightings within "
+                        f"{result.threshold_similarity:.0f} %)", height=max(240, 80 + 40 * len(cameras)))

@@ -11,8 +11,8 @@ objects it needs (nothing is shared through attributes defined elsewhere):
   one model (the search matrix, index candidates, bulk reads);
 * ``search_log`` (the audit log of searches), ``cache`` (the embedding cache), ``transfer``
   (Parquet export and import), ``removal`` (deletions, counted first, then compaction);
-* ``runs`` (watch runs and resume points), ``sightings`` (the sightings log), ``identities``
-  (anonymous identities), ``watchlist``.
+* ``runs`` (watch runs and resume points), ``sightings`` (the sightings log), ``sighting_vectors``
+  (its vectors, for a search by photo), ``identities`` (anonymous identities), ``watchlist``.
 
 No part knows a "current" model: every read of vectors names its model and every write is
 checked against the gallery's (:class:`~workbench.errors.ModelMismatchError`).
@@ -30,6 +30,7 @@ from workbench.store.faces import FaceRecord, Faces
 from workbench.store.galleries import Galleries
 from workbench.store.identities import Identities, identity_id, identity_label
 from workbench.store.removal import Removal
+from workbench.store.sighting_vectors import SightingMatrix, SightingVectors
 from workbench.store.sightings import IdentityRow, Progress, SightingRow, Sightings, SightingUpdate
 from workbench.store.transfer import Transfer
 from workbench.store.vectors import FaceVersions, GalleryMatrix, Vectors
@@ -59,6 +60,7 @@ class Store:
         self.removal = Removal(db, galleries, versions)
         self.runs = WatchRuns(db, galleries, search_log)
         self.sightings = Sightings(db, galleries)
+        self.sighting_vectors = SightingVectors(db, galleries)
         self.identities = Identities(db, galleries, versions)
         self.watchlist = Watchlist(db, galleries)
 
@@ -72,5 +74,5 @@ class Store:
         self.close()
 
 
-__all__ = ["MEMORY", "Database", "FaceRecord", "GalleryMatrix", "IdentityRow", "Progress", "SearchAudit", "SightingRow",
+__all__ = ["MEMORY", "Database", "FaceRecord", "GalleryMatrix", "IdentityRow", "Progress", "SearchAudit", "SightingMatrix", "SightingRow",
            "SightingUpdate", "Store", "identity_id", "identity_label"]

@@ -43,7 +43,10 @@ class SearchAudit:
     result_people: tuple[tuple[str, ...], ...] = ()
     result_match: tuple[tuple[bool, ...], ...] = ()
     probe_image: bytes | None = None
-
+    #: a search of the sightings log (not of the gallery's faces): per face searched, the
+    #: sightings returned, and how many sightings were compared
+    result_sighting_ids: tuple[tuple[int, ...], ...] = ()
+    sightings_searched: int | None = None
 
 
 class SearchLog:
@@ -65,14 +68,16 @@ class SearchLog:
                 "result_face_ids, result_distances, detect_ms, embed_ms, search_ms, source, "
                 "workbench_version, client, probe_sha256, probe_width, probe_height, probe_boxes, "
                 "upsample, max_side, per_person, similarity_base, gallery_faces, result_people, "
-                "result_match, probe_image, probe_quality) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "result_match, probe_image, probe_quality, result_sighting_ids, sightings_searched) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [gallery, model, detector, metric, float(threshold), int(top_k), len(result_face_ids),
                  result_face_ids, result_distances, float(detect_ms), float(embed_ms), float(search_ms), source,
                  _version(), a.client, a.probe_sha256, a.probe_width, a.probe_height,
                  [list(map(int, b)) for b in a.probe_boxes], a.upsample, a.max_side, a.per_person,
                  a.similarity_base, a.gallery_faces, [list(p) for p in a.result_people],
-                 [list(m) for m in a.result_match], a.probe_image, list(a.probe_quality)],
+                 [list(m) for m in a.result_match], a.probe_image, list(a.probe_quality),
+                 [list(map(int, ids)) for ids in a.result_sighting_ids] if a.result_sighting_ids else None,
+                 a.sightings_searched],
             )
 
     @reads

@@ -141,9 +141,11 @@ class Identities:
                     "det_score, model, detector, embedding, thumbnail) VALUES (?, ?, ?, ?, ?, ?, 1.0, ?, ?, ?, ?)",
                     [gid, pid, f"sighting:{sid}", f"{camera}: {source} #frame{frame}", box, [0.0] * 10,
                      model, "watch", emb, chip])
-            cur.execute("UPDATE sightings SET person_id = ?, candidate_id = ?, identity_id = NULL, embedding = NULL "
+            # the sightings keep their vectors (the log is searched by photo); they are now the person's,
+            # so deleting the person deletes them
+            cur.execute("UPDATE sightings SET person_id = ?, candidate_id = ?, identity_id = NULL "
                         "WHERE identity_id = ?", [pid, pid, iid])
             cur.execute("DELETE FROM identities WHERE id = ?", [iid])
         self.versions.changed(gid)
-        self.db.compact()  # the identity's vectors now live in faces only
+        self.db.compact()  # the identity's centroid is gone from the file
         return len(rows)

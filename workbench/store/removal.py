@@ -92,7 +92,8 @@ class Removal:
             searches = _count_in_log(cur, faces)
         counts = {"people": len(people), "faces": len(faces), "searches": searches}
         if face_id is None:  # a face's deletion leaves its person's sightings; a person's or a gallery's takes them
-            counts.update(count_sightings(cur, gid, gallery, None if person is None else people))
+            for table, n in count_sightings(cur, gid, gallery, None if person is None else people).items():
+                counts[table] = counts.get(table, 0) + n  # searches of the log by photo join the face searches
         ids = {"face_id": faces, "person_id": people, "gallery_id": [gid] if face_id is None and person is None else []}
         for table, column in _linked_tables(cur).items():
             if column == "gallery_id" and not ids["gallery_id"]:  # rows tied only to the gallery stay

@@ -35,6 +35,8 @@ AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("similarity_base", "DOUBLE"), ("gallery_faces", "INTEGER"), ("result_people", "VARCHAR[][]"),
     ("result_match", "BOOLEAN[][]"), ("probe_image", "BLOB"),
     ("probe_quality", "VARCHAR[]"),  # per face found: "ok" or the quality gate's reason (not searched)
+    # a search of the sightings log by photo: the sightings it returned and how many it compared
+    ("result_sighting_ids", "BIGINT[][]"), ("sightings_searched", "BIGINT"),
 )
 
 

@@ -104,16 +104,20 @@ def _vec(v: np.ndarray | None) -> list[float] | None:
 
 def _watch_rows(gallery_id: int, gallery: str, person_ids: Sequence[int] | None) -> list[tuple[str, str, list]]:
     """``(table, WHERE clause, parameters)`` of the rows the watch stored about ``person_ids`` of a
-    gallery (their sightings, as the person or as a candidate, and watchlist rows), or with ``None``
-    everything it stored for the gallery: one place for the deletion and its preview."""
+    gallery (their sightings, as the person or as a candidate, the searches of the log that returned
+    those, and watchlist rows), or with ``None`` everything it stored for the gallery: one place for
+    the deletion and its preview."""
     if person_ids is None:
         return [(t, "gallery_id = ?", [gallery_id]) for t in ("sightings", "identities", "watchlist", "watch_progress")] \
             + [("watch_runs", "gallery = ?", [gallery])]
     ids = [int(i) for i in person_ids]
     if not ids:
         return []
-    return [("sightings", "gallery_id = ? AND (list_contains(?::INTEGER[], person_id) "
-                          "OR list_contains(?::INTEGER[], candidate_id))", [gallery_id, ids, ids]),
+    theirs = "gallery_id = ? AND (list_contains(?::INTEGER[], person_id) OR list_contains(?::INTEGER[], candidate_id))"
+    # searches of the log by photo that returned their sightings go first, while those still exist
+    return [("searches", "list_has_any(flatten(result_sighting_ids), "
+                         f"(SELECT coalesce(list(id), []) FROM sightings WHERE {theirs}))", [gallery_id, ids, ids]),
+            ("sightings", theirs, [gallery_id, ids, ids]),
             ("watchlist", "list_contains(?::INTEGER[], person_id)", [ids])]
 
 
@@ -206,12 +210,16 @@ class Sightings:
     def query(self, gallery: str | None = None, *, person: str | None = None,
               identity: int | str | None = None, camera: str | None = None,
               since: dt.datetime | None = None, run_id: int | None = None,
-              alerts_only: bool = False, limit: int | None = None) -> pl.DataFrame:
+              alerts_only: bool = False, limit: int | None = None,
+              ids: Sequence[int] | None = None) -> pl.DataFrame:
         """Sightings, oldest first, with names: ``who`` is the person, the anonymous identity's
         label, or ``unknown``. ``identity`` is spelt as anywhere else (``7``, ``"0007"`` or
-        ``"unknown 0007"``, see :func:`~workbench.store.identities.identity_id`). Filters
-        combine; an unknown gallery is a :class:`GalleryError`."""
+        ``"unknown 0007"``, see :func:`~workbench.store.identities.identity_id`); ``ids`` keeps
+        only those sightings. Filters combine; an unknown gallery is a :class:`GalleryError`."""
         where, params = [], []
+        if ids is not None:
+            where.append("list_contains(?::BIGINT[], s.id)")
+            params.append([int(i) for i in ids])
         if gallery is not None:
             where.append("s.gallery_id = ?")
             params.append(self.galleries.id(gallery))

@@ -130,6 +130,28 @@ class ExactIndex:
         best = best[np.argsort(d2[best], kind="stable")]
         return rows[best], d2[best]
 
+    def within(self, query: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
+        """Every vector at euclidean distance ``radius`` or less from one ``query`` (a range search,
+        for "every sighting of this face"): ``(distances, ids)``, nearest first. With the head
+        (from :data:`PRUNE_MIN` vectors on), faces whose lower bound is already farther are left
+        out before their full vectors are read; the answer is a full scan's (a hair of slack
+        covers float32 rounding: callers decide on exact distances)."""
+        q = np.asarray(query, np.float32).reshape(-1)
+        r2 = float(radius) ** 2
+        slack = 1e-4 * (1.0 + r2)
+        if self._axes is not None:
+            qh = (q - self._mean) @ self._axes
+            bound = self._head_half - self._head @ qh  # bound^2 = 2 * bound + |qh|^2
+            rows = np.flatnonzero(bound <= (r2 - float(qh @ qh)) / 2.0 + slack)
+            d2 = self._exact_d2(q, rows)
+        else:
+            rows = np.arange(self.size)
+            d2 = 2.0 * (self._norms - self.vectors @ q) + float(q @ q) if self.size else np.zeros(0, np.float32)
+        keep = d2 <= r2 + slack
+        rows, dist = rows[keep], np.sqrt(np.maximum(d2[keep], 0.0)).astype(np.float32)
+        order = np.argsort(dist, kind="stable")
+        return dist[order], self.ids[rows[order]]
+
     def rerank(self, query: np.ndarray, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Exact ``(distances (k,), ids (k,))`` of one query to the ``candidates`` ids it holds."""
         cand = np.unique(candidates[candidates >= 0])
