@@ -1,12 +1,14 @@
 import tempfile
 from pathlib import Path
 
+import polars as pl
 import streamlit as st
 
 from workbench.app import cameras_view as view
 from workbench.app import ui
 from workbench.app.consent import MISSING, consent_choice
-from workbench.live import watch_plots
+from workbench.live import route, watch_plots
+from workbench.live.follow import CAUTION, follow_face
 from workbench.live.cameras import PushSource
 from workbench.live.watch import Watch, WatchOptions
 from workbench.pipeline import compare
@@ -165,3 +167,35 @@ else:
     moved = split_col.multiselect("Split these sightings off", its["id"].to_list(), key="ident_split")
     if split_col.button("Split", key="ident_split_go") and moved:
         ui.attempt(clusters.split, db, cur.gallery, int(pick), moved, model=s.model)
+
+st.subheader("Where was this face seen?")
+st.caption("One photo searched against every sighting of the gallery (known people and anonymous faces, every "
+           "camera and run) with the vectors the log keeps, at the sidebar's threshold. The search is logged like "
+           "any other.")
+probe = ui.image_input("Photo of the face to follow", "follow") if known else None
+plan = st.file_uploader("Camera positions (optional CSV: camera,x,y on a site plan, or camera,lon,lat)", type=["csv"],
+                        key="follow_plan") if known else None
+if probe is not None and st.button("Search the sightings", key="follow_go"):
+    name, data = probe
+    positions = ui.attempt(route.read_positions, plan.getvalue(), plan.name) if plan is not None else None
+    found = ui.attempt(follow_face, db, cur.gallery, data, s, name=name, client="app") \
+        if plan is None or positions is not None else None
+    st.session_state["follow"] = (cur.gallery, s, found, positions) if found else None
+kept = st.session_state.get("follow")
+if kept and kept[:2] == (cur.gallery, s):  # never another gallery's or model's answer
+    _, _, found, positions = kept
+    st.markdown(f"**{ui.literal(found.summary())}**")
+    st.warning(CAUTION)
+    for trail in found.cameras():
+        st.caption(ui.literal(trail.line()))
+    st.dataframe(found.table().to_pandas(), hide_index=True, key="follow_table")
+    st.plotly_chart(watch_plots.trail_figure(found), key="follow_timeline")
+    if positions is not None:
+        st.plotly_chart(route.route_figure(found, positions), key="follow_route")
+        st.caption(route.ORDER)
+    chips = [(h, db.sightings.chip(h.sighting_id)) for h in found.hits[:12] if h.has_chip]
+    if any(c for _, c in chips):
+        st.image([c for _, c in chips if c], width=96, caption=[ui.literal(f"{h.rank}. {h.camera}") for h, c in chips if c])
+    if found.risk is not None:
+        st.info(ui.literal(found.risk.sentence()))
+        st.dataframe(pl.DataFrame(found.risk.table()).to_pandas(), hide_index=True, key="follow_scale")

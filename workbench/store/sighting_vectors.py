@@ -87,33 +87,38 @@ class SightingVectors:
         return m
 
     def add_bulk(self, gallery: str, model: str, run_id: int, cameras: Sequence[str], camera_index: np.ndarray,
-                 tracks: np.ndarray, video_s: np.ndarray, start: dt.datetime, vectors: np.ndarray,
+                 tracks: np.ndarray, video_s: np.ndarray, start: dt.datetime, vectors: np.ndarray | None,
                  chunk: int = 250_000) -> int:
         """Append many synthetic sightings of ``model`` (the gallery's: checked) at once through
         Arrow, in one transaction, for benchmarks of millions (no person, identity, box or chip):
         row ``i`` is track ``tracks[i]`` of camera ``cameras[camera_index[i]]`` at ``video_s[i]``
-        seconds (wall clock ``start`` plus that). Returns the sightings added."""
+        seconds (wall clock ``start`` plus that), with vector ``vectors[i]`` (``None``: no vectors,
+        to measure what they cost). Returns the sightings added."""
         import pyarrow as pa
 
-        vecs = np.asarray(vectors, np.float32)
+        n = len(tracks)
         dim = self.db.dim
-        if vecs.ndim != 2 or vecs.shape[1] != dim:
+        vecs = None if vectors is None else np.asarray(vectors, np.float32)
+        if vecs is not None and (vecs.shape != (n, dim)):
             raise DatabaseError(f"{self.db.path}: vectors must be (N, {dim}) for {model}; nothing was changed")
-        n = len(vecs)
         ids = self.db.next_ids("sighting_ids", n) if n else []
         cams = np.asarray(list(cameras), dtype=object)[np.asarray(camera_index, np.int64)]
         with self.db.transaction() as cur:
             gid = self.galleries.check(gallery, model, cur=cur)
             for s in range(0, n, chunk):
-                v = np.ascontiguousarray(vecs[s:s + chunk])
                 t = np.asarray(video_s[s:s + chunk], np.float64)
+                if vecs is None:
+                    emb = pa.nulls(len(t), pa.list_(pa.float32()))
+                else:
+                    v = np.ascontiguousarray(vecs[s:s + chunk])
+                    emb = pa.ListArray.from_arrays(pa.array(np.arange(0, (len(v) + 1) * dim, dim, dtype=np.int32)),
+                                                   pa.array(v.reshape(-1)))
                 part = pa.table({
                     "id": pa.array(np.asarray(ids[s:s + chunk], np.int64)),
                     "camera": pa.array(list(cams[s:s + chunk]), pa.string()),
                     "track": pa.array(np.asarray(tracks[s:s + chunk], np.int32)),
                     "video_s": pa.array(t),
-                    "embedding": pa.ListArray.from_arrays(pa.array(np.arange(0, (len(v) + 1) * dim, dim, dtype=np.int32)),
-                                                          pa.array(v.reshape(-1))),
+                    "embedding": emb,
                 })
                 cur.register("_bulk_sightings", part)
                 cur.execute(
