@@ -128,6 +128,30 @@ def test_sightings_photo_on_the_command_line(clip_log, tmp_path):
     assert text.exit_code == 0 and "route: 1. north" in text.output and "not a fact" in text.output
 
 
+def test_classroom_mode_searches_the_log_in_memory_and_writes_nothing(tmp_path, monkeypatch):
+    import datetime as dt
+
+    from workbench.pipeline import analyze_source, choose_face
+    from workbench.store import SightingRow
+
+    monkeypatch.chdir(tmp_path)
+    vector = choose_face(analyze_source(str(LIN), DLIB)).face.embedding.vector
+    now = dt.datetime(2026, 12, 1, 9, 0, 0)
+    with Store(":memory:") as db:
+        db.galleries.create("demo", "Dlib")
+        run = db.runs.start(gallery="demo", model="Dlib", detector="hog", metric="euclidean", threshold=0.6,
+                            alert_threshold=0.6, identity_threshold=0.51, sources=["hall=rtsp://cam:554/s"],
+                            mode="local", keep_chips=False)
+        sid = db.runs.allocate_ids("sighting_ids", 1)[0]
+        db.sightings.write_batch(run, "demo", "Dlib", [SightingRow(
+            sid, "hall", "rtsp://cam:554/s", 1, 1, 0, 30, 0.0, 1.0, now, now + dt.timedelta(seconds=1), None, None,
+            None, None, None, 0.6, "Dlib", (1, 2, 3, 4), embedding=vector + 0.01)])
+        r = follow_face(db, "demo", LIN, DLIB, at_scale=False)
+        assert [h.sighting_id for h in r.hits] == [sid] and r.hits[0].when() == "2026-12-01 09:00:00 to 09:00:01"
+        assert db.search_log.rows()["source"].to_list()[0] == f"sightings: {LIN}"
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("args, words", [
     (["--model", "SFace", "sightings", "--gallery", "demo", "--photo", str(LIN)], "holds Dlib vectors"),
     (["sightings", "--gallery", "nowhere", "--photo", str(LIN)], "unknown gallery 'nowhere'"),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ class SightingsBench:
     probes: int
     threshold: float
     found_per_probe: float
+    own_found_per_probe: float      # of those, the probe's own identity's sightings
+    own_logged_per_probe: float     # the probe's identity's sightings in the log (what a perfect search finds)
     ours_p50_ms: float
     ours_p95_ms: float
     scan_p50_ms: float
@@ -56,15 +59,18 @@ class SightingsBench:
     file_mb: float
     bytes_per_sighting: float       # the file's size over the sightings (everything a row holds)
     vector_bytes_per_sighting: float  # measured: a log with vectors minus the same log without
+    load_average: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 def _write_log(path: Path, size: int, seed: int, probes: int, cameras: int,
-               progress: Callable[[int, int, str], None] | None, with_vectors: bool = True) -> np.ndarray:
-    """A log of ``size`` synthetic sightings in a new DuckDB file at ``path``; returns the probes."""
+               progress: Callable[[int, int, str], None] | None, with_vectors: bool = True
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A log of ``size`` synthetic sightings in a new DuckDB file at ``path``, one track per synthetic
+    identity; returns ``(probes, each probe's identity, each sighting's identity in id order)``."""
     from workbench.store import Store
 
-    rng = np.random.default_rng(seed + 1)
-    qs, done = [], 0
+    rng = np.random.default_rng(seed + 1)  # cameras and times: the vectors come from synthetic.clustered(seed)
+    qs, who_q, who, done = [], [], [], 0
     with Store(path) as db:
         db.db.set_memory_limit(MEMORY_LIMIT)
         db.galleries.create(GALLERY, SYNTHETIC_MODEL)
@@ -74,16 +80,19 @@ def _write_log(path: Path, size: int, seed: int, probes: int, cameras: int,
         for c in synthetic.clustered(size, seed=seed, queries=probes, chunk=250_000):
             n = len(c.vectors)
             vecs = c.vectors if with_vectors else None
+            identity = np.array([int(name[2:]) for name in c.people], np.int64)  # "id123" -> 123
             db.sighting_vectors.add_bulk(GALLERY, SYNTHETIC_MODEL, run, [f"cam{k}" for k in range(cameras)],
-                                         rng.integers(0, cameras, n), c.person_index + done,
+                                         rng.integers(0, cameras, n), identity[c.person_index],
                                          np.sort(rng.uniform(0, 3600, n)), START, vecs)
             qs.append(c.queries)
+            who_q.append(np.array([int(name[2:]) for name in c.query_people], np.int64))
+            who.append(identity[c.person_index])
             done += n
             if progress:
                 progress(done, size, "writing the synthetic log")
         db.runs.end(run, "completed")
         db.db.checkpoint()
-    return np.vstack(qs) if qs else np.zeros((0, 128), np.float32)
+    return np.vstack(qs), np.concatenate(who_q), np.concatenate(who)
 
 
 def _vector_bytes(sample: int, seed: int, cameras: int) -> float:
@@ -110,14 +119,16 @@ def bench_sightings(size: int, *, workdir: str | None = None, seed: int = 0, pro
     folder = Path(workdir or tempfile.mkdtemp(prefix="workbench-bench-sightings-"))
     folder.mkdir(parents=True, exist_ok=True)
     base = folder / f"sightings-{size}-s{seed}-q{probes}-c{cameras}"
-    path, q_path = base.with_suffix(".duckdb"), base.with_suffix(".probes.npy")
+    path, extra = base.with_suffix(".duckdb"), base.with_suffix(".npz")
     t0 = time.perf_counter()
-    if path.is_file() and q_path.is_file():
-        q, write_s = np.load(q_path), 0.0
+    if path.is_file() and extra.is_file():
+        with np.load(extra) as z:
+            q, who_q, who = z["probes"], z["probe_identity"], z["identity"]
+        write_s = 0.0
     else:
         path.unlink(missing_ok=True)
-        q = _write_log(path, size, seed, probes, cameras, progress)
-        np.save(q_path, q)
+        q, who_q, who = _write_log(path, size, seed, probes, cameras, progress)
+        np.savez(extra, probes=q, probe_identity=who_q, identity=who)
         write_s = time.perf_counter() - t0
     gc.collect()
     rss0 = rss_mb()
@@ -130,7 +141,8 @@ def bench_sightings(size: int, *, workdir: str | None = None, seed: int = 0, pro
         t2 = time.perf_counter()
     memory = rss_mb() - rss0
     probes_e = [Embedding(v, SYNTHETIC_MODEL) for v in q]
-    ours, base_ms, found, same = [], [], [], True
+    logged = np.bincount(who, minlength=int(max(who.max(initial=0), who_q.max(initial=0))) + 1)
+    ours, base_ms, found, own, same = [], [], [], [], True
     for k, p in enumerate(probes_e):
         a = time.perf_counter()
         got = index.within(p, threshold, threshold)
@@ -140,14 +152,18 @@ def bench_sightings(size: int, *, workdir: str | None = None, seed: int = 0, pro
         ours.append((b - a) * 1000)
         base_ms.append((c - b) * 1000)
         found.append(len(got))
+        rows = np.searchsorted(matrix.ids, np.array([m.sighting_id for m in got], np.int64))
+        own.append(int(np.count_nonzero(who[rows] == who_q[k])))
         same &= set(int(m.sighting_id) for m in got) == set(int(i) for i in want)
         if progress and (k + 1) % 20 == 0:
             progress(k + 1, len(probes_e), "searching")
     (p50, p95), (s50, s95) = pcts(ours), pcts(base_ms)
     n = matrix.size
-    return SightingsBench(n, len(probes_e), threshold, round(float(np.mean(found)) if found else 0.0, 2), p50, p95,
+    mean = (lambda xs: round(float(np.mean(xs)), 2) if len(xs) else 0.0)  # noqa: E731
+    return SightingsBench(n, len(probes_e), threshold, mean(found), mean(own), mean(logged[who_q]), p50, p95,
                           s50, s95, round(n / (p50 / 1000)) if p50 else 0.0, round(n / (s50 / 1000)) if s50 else 0.0,
                           round(s50 / p50, 2) if p50 else 0.0, bool(same), round(t2 - t0, 2), round(t1 - t0, 2),
                           round(t2 - t1, 2), round(memory, 1), round(write_s, 1), round(path.stat().st_size / 2**20, 1),
                           round(path.stat().st_size / max(n, 1), 1),
-                          round(_vector_bytes(min(size, 100_000), seed, cameras), 1))
+                          round(_vector_bytes(min(size, 100_000), seed, cameras), 1),
+                          tuple(round(x, 2) for x in os.getloadavg()))

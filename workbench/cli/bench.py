@@ -384,7 +384,8 @@ def bench_sightings_cmd(size: int, probes: int, cameras: int, workdir: str | Non
     click.echo(f"{r.sightings:,} sightings, {r.probes} probes at {r.threshold}: ours p50 {r.ours_p50_ms} ms (p95 "
                f"{r.ours_p95_ms}), {r.sightings_per_s:,.0f} sightings/s; plain scan p50 {r.scan_p50_ms} ms, "
                f"{r.scan_sightings_per_s:,.0f}/s: {r.speedup}x, same answers: {r.same_answers}; "
-               f"{r.found_per_probe} found per probe")
+               f"{r.found_per_probe} found per probe, {r.own_found_per_probe} of them its own of "
+               f"{r.own_logged_per_probe} logged")
     click.echo(f"cold start {r.cold_start_s} s (read {r.matrix_read_s} s, index {r.index_build_s} s), {r.memory_mb} MB; "
                f"file {r.file_mb} MB, {r.bytes_per_sighting} bytes a sighting, of which its vector "
                f"{r.vector_bytes_per_sighting}")

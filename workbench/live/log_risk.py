@@ -69,8 +69,8 @@ class LogRisk:
                     f"sightings per search (95 %).")
             if r.fitted.value == r.fitted.value:
                 text += (f" A normal curve fitted to the closest impostors suggests {scale.per_search(e.value)} "
-                         f"(range {scale.count(e.low)} to {scale.count(e.high)}) and a {scale.chance(f.value)} "
-                         "chance of at least one: a model of the tail, not a measurement.")
+                         f"(range {scale.count(e.low)} to {scale.count(e.high)}) and a chance of {scale.chance(f.value)} "
+                         "of at least one: a model of the tail, not a measurement.")
         return text.replace("candidate", "sighting") + " EXTRAPOLATED: " + scale.ASSUMES
 
     def table(self) -> list[dict]:
