@@ -178,8 +178,9 @@ plan = st.file_uploader("Camera positions (optional CSV: camera,x,y on a site pl
 if probe is not None and st.button("Search the sightings", key="follow_go"):
     name, data = probe
     positions = ui.attempt(route.read_positions, plan.getvalue(), plan.name) if plan is not None else None
-    found = ui.attempt(follow_face, db, cur.gallery, data, s, name=name, client="app") \
-        if plan is None or positions is not None else None
+    with st.spinner("Searching the sightings log (the first search also measures the risk at scale) ..."):
+        found = ui.attempt(follow_face, db, cur.gallery, data, s, name=name, client="app") \
+            if plan is None or positions is not None else None
     st.session_state["follow"] = (cur.gallery, s, found, positions) if found else None
 kept = st.session_state.get("follow")
 if kept and kept[:2] == (cur.gallery, s):  # never another gallery's or model's answer
