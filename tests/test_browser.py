@@ -23,7 +23,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PAGES = {"home": "", "story": "story", "live": "live", "cameras": "cameras", "enrol": "enrol", "search": "search",
-         "compare": "compare", "gallery": "gallery", "metrics": "metrics", "evaluate": "evaluate", "audit": "audit"}
+         "compare": "compare", "gallery": "gallery", "metrics": "metrics", "evaluate": "evaluate", "audit": "audit",
+         "robustness": "robustness"}
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run", "--disable-quic", "--disable-features=WebRtcHideLocalIpsWithMdns",
          "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]

@@ -102,6 +102,8 @@ def _yunet(image: np.ndarray) -> Found:
         _, rows = net.detect(rgb_to_bgr(image))
     out: Found = []
     for r in ([] if rows is None else rows):
+        if not np.all(np.isfinite(r[:15])):  # seen on a noisy night photo: a row of infinities is no face
+            continue
         x, y, bw, bh = (float(v) for v in r[:4])
         box = Box(int(round(x)), int(round(y)), int(round(x + bw)), int(round(y + bh)))
         out.append((box, float(r[14]), tuple((float(r[4 + 2 * k]), float(r[5 + 2 * k])) for k in range(5))))

@@ -128,22 +128,29 @@ def assess(
     size = int(min(detection.box.width, detection.box.height))
     sharpness, brightness, yaw = measure(image, detection)
     light = exposure(image, detection)
-    reason, rule = None, ""
-    t = thresholds
-    if size < t.min_size:
-        reason, rule = TOO_SMALL, f"the face is {size} px, the gate needs at least {t.min_size} px"
-    elif light < t.min_exposure:
-        reason, rule = TOO_DARK, (f"the brightest patch of the face reaches {light:.0f} of 255, the gate needs "
-                                  f"{t.min_exposure:.0f}: the photo is under-exposed (measured on the face's "
-                                  "highlights, not on its skin tone)")
-    elif sharpness < t.min_sharpness:
-        reason, rule = BLURRED, (f"sharpness {sharpness:.4f} (fine detail per unit of the face's contrast), the gate "
-                                 f"needs at least {t.min_sharpness:.3f}")
-    elif abs(yaw) > t.max_yaw:
-        reason, rule = EXTREME_POSE, (f"head turned {abs(yaw):.2f} of the way to profile, the gate allows "
-                                      f"up to {t.max_yaw:.2f}")
+    reason, rule = decide(size, light, sharpness, yaw, thresholds)
     return Quality(size=size, sharpness=round(sharpness, 5), brightness=round(brightness, 2),
                    yaw=round(yaw, 3), reason=reason, exposure=round(light, 1), rule=rule)
+
+
+def decide(size: int, light: float, sharpness: float, yaw: float,
+           thresholds: QualityThresholds = DEFAULT_THRESHOLDS) -> tuple[str | None, str]:
+    """``(reason, rule in words)`` for a face's measurements (``(None, "")``: accepted), checked in
+    the order of :data:`REASONS`. The robustness lab re-decides stored measurements with other
+    limits through this one function."""
+    t = thresholds
+    if size < t.min_size:
+        return TOO_SMALL, f"the face is {size} px, the gate needs at least {t.min_size} px"
+    if light < t.min_exposure:
+        return TOO_DARK, (f"the brightest patch of the face reaches {light:.0f} of 255, the gate needs "
+                          f"{t.min_exposure:.0f}: the photo is under-exposed (measured on the face's "
+                          "highlights, not on its skin tone)")
+    if sharpness < t.min_sharpness:
+        return BLURRED, (f"sharpness {sharpness:.4f} (fine detail per unit of the face's contrast), the gate "
+                         f"needs at least {t.min_sharpness:.3f}")
+    if abs(yaw) > t.max_yaw:
+        return EXTREME_POSE, f"head turned {abs(yaw):.2f} of the way to profile, the gate allows up to {t.max_yaw:.2f}"
+    return None, ""
 
 
 #: Each rejection reason in plain words.
