@@ -196,3 +196,75 @@ def test_the_gates_decision_is_unchanged_by_the_refactor(astronaut):
     small = quality.assess(astronaut, det, quality.QualityThresholds(min_size=q.size + 1))
     assert small.reason == quality.TOO_SMALL and small.rule == f"the face is {q.size} px, the gate needs at least {q.size + 1} px"
     assert compare.default_threshold("Dlib") == 0.6
+
+
+# -- a small real run (LFW, skipped without ../shared) ---------------------------------------------
+
+def _tiny_pairs(faces, tmp_path) -> tuple:
+    """A pairs file of LFW's first two same-person and first two different-person pairs."""
+    lines = (faces / "lfw-pairs.txt").read_text().splitlines()
+    f = tmp_path / "pairs.txt"
+    f.write_text("\n".join(["1 2", lines[1], lines[2], lines[301], lines[302]]) + "\n")
+    return f, faces / "lfw"
+
+
+@pytest.mark.integration
+def test_a_small_lfw_run_counts_as_by_hand_and_a_rerun_costs_no_model_time(faces, tmp_path):
+    from workbench.evaluation.datasets import embedding
+    from workbench.evaluation.datasets.degraded import PartStore
+    from workbench.evaluation.runners import robustness
+    from workbench.pipeline import Settings
+    from workbench.pipeline.capture import read_bytes, sha256
+    from workbench.store import GalleryDB
+
+    pairs, lfw = _tiny_pairs(faces, tmp_path)
+    s = Settings(detector="yunet", model="SFace")
+    levels = [degrade.Level(degrade.WIDTH, 24), degrade.Level(degrade.OCCLUSION, 0, degrade.MASK)]
+    work = tmp_path / "work"
+    with GalleryDB(tmp_path / "g.duckdb") as db:
+        r = robustness.run_lfw(pairs, lfw, [s], levels, folds=[1], db=db, workdir=work)
+        parts = sorted(work.iterdir())
+        again = robustness.run_lfw(pairs, lfw, [s], levels, folds=[1], db=db, workdir=work)
+        assert sorted(work.iterdir()) == parts  # nothing measured twice
+        from workbench.evaluation.datasets.lfw import read_pairs
+
+        lp = read_pairs(pairs, lfw).pairs
+        _, stats = embedding.embed_files([p.a for p in lp], s, db)
+        assert stats.computed == 0  # the first photos came through the embedding cache
+        clean, _ = embedding.embed_files([p.a for p in lp] + [p.b for p in lp], s, db)
+    assert [x.level for x in r.rows] == ["as-is", "width-24", "occlusion-mask"] and (r.genuine, r.impostor) == (2, 2)
+    out = PartStore(work, "lfw").outcomes()
+    vec = {e.path: e.vector for e in clean}
+    for row, again_row in zip(r.rows, again.rows):
+        assert row == again_row
+        at = out.select("yunet + SFace", row.level)
+        by_hand = []
+        for p in lp:
+            i = at[sha256(read_bytes(p.b))]
+            d = np.inf if out.vectors[i] is None else float(
+                compare.distances(vec[p.a], np.asarray(out.vectors[i], np.float32)[None, :], "cosine")[0])
+            by_hand.append((p.same, d <= s.threshold_))
+        assert row.false_non_matches == sum(same and not m for same, m in by_hand)
+        assert row.false_matches == sum(m and not same for same, m in by_hand)
+    # the photo as it is gives the vector eval lfw compares
+    at = out.select("yunet + SFace", "as-is")
+    for p in lp:
+        assert np.allclose(out.vectors[at[sha256(read_bytes(p.b))]], vec[p.b], atol=1e-5)
+
+
+def test_eval_robustness_refuses_bad_input_in_one_line(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from workbench.cli import cli
+
+    monkeypatch.setenv("WORKBENCH_FACES", str(tmp_path))  # no LFW, no UTKFace there
+    run = CliRunner().invoke
+    for args, words in ((["--levels", "blur-3"], "unknown degradation 'blur'"),
+                        (["--levels", "width-2"], "out of range"),
+                        (["--folds", "one"], "--folds wants"),
+                        ([], "no LFW here"),
+                        (["--groups"], "no labelled faces")):
+        res = run(cli, ["--db", str(tmp_path / "x.duckdb"), "eval", "robustness", *args])
+        assert res.exit_code == 1 and words in res.output, (args, res.output)
+        assert "Traceback" not in res.output
+    assert not (tmp_path / "x.duckdb").exists()

@@ -64,6 +64,8 @@ def _levels(text: str | None):
                    "levels (width-24, gaussian-4, jpeg-10, night-0.03, occlusion-mask). Default: all.")
 @click.option("--folds", "folds_text", default="1", show_default=True,
               help="LFW folds to run (1-based): 1, 1,2 or 1-10 (all 6,000 pairs).")
+@click.option("--per-fold", "per_fold", type=click.IntRange(1, 300), default=None,
+              help="Only the first N same-person and N different-person pairs of each fold (a quick run).")
 @click.option("--workers", type=click.IntRange(1, 2), default=2, show_default=True, help="Worker processes.")
 @click.option("--workdir", type=click.Path(file_okay=False), default=None,
               help="Where measured photos are kept (default: robustness/ beside the database). A run that stops "
@@ -79,7 +81,8 @@ def _levels(text: str | None):
 @click.option("--cache/--no-cache", default=True, show_default=True, help="Keep clean vectors in the database.")
 @click.pass_obj
 def eval_robustness(obj: Ctx, pairs_file: str | None, lfw_dir: str | None, combo: tuple[str, ...],
-                    levels: str | None, folds_text: str, workers: int, workdir: str | None,
+                    levels: str | None, folds_text: str, per_fold: int | None, workers: int,
+                    workdir: str | None,
                     groups_folder: str | None, per_group: int | None, min_age: int | None, as_json: bool,
                     report_dir: str | None, cache: bool) -> None:
     """Error rates on camera-quality faces: one photo of each LFW pair made smaller, blurred, compressed,
@@ -90,6 +93,8 @@ def eval_robustness(obj: Ctx, pairs_file: str | None, lfw_dir: str | None, combo
     from workbench.evaluation.runners import robustness
 
     work = workdir or str(robustness.workdir_for(obj.db_path))
+    chosen = _levels(levels)  # bad levels or folds: one line before anything else
+    folds = _folds(folds_text)
     if groups_folder is not None:
         _groups(obj, groups_folder, combo, levels, per_group, min_age, workers, work, as_json, report_dir, cache)
         return
@@ -100,12 +105,10 @@ def eval_robustness(obj: Ctx, pairs_file: str | None, lfw_dir: str | None, combo
     pairs_file = pairs_file or str(found[0])
     lfw_dir = lfw_dir or str(found[1])
     settings = combos(obj, combo)
-    chosen = _levels(levels)
-    folds = _folds(folds_text)
     read_pairs(pairs_file, lfw_dir)  # a bad pairs file fails before any model time
     with _open(obj, cache) as db:
         report = robustness.run_lfw(pairs_file, lfw_dir, settings, chosen, folds=folds, db=db, workdir=work,
-                                    workers=workers, progress=line_progress("robustness"))
+                                    workers=workers, per_fold=per_fold, progress=line_progress("robustness"))
     page = rr.write_robustness_report(report, report_dir) if report_dir else None
     if as_json:
         _echo_json(dict(rr.as_dict(report), report=str(page) if page else None))

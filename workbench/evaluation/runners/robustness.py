@@ -222,10 +222,12 @@ def score_level(settings: Settings, level_id: str, kind: str, value: float, word
 
 def run_lfw(pairs_file: str | os.PathLike, lfw_dir: str | os.PathLike, combos: Sequence[Settings],
             levels: Sequence[degrade.Level] = degrade.DEFAULT_LEVELS, *, folds: Sequence[int] = (1,), db=None,
-            workdir: str | os.PathLike, workers: int = 1, progress: Progress | None = None) -> RobustnessReport:
+            workdir: str | os.PathLike, workers: int = 1, per_fold: int | None = None,
+            progress: Progress | None = None) -> RobustnessReport:
     """Measure what is missing (fold by fold) and score every level; see the module docstring.
-    ``folds`` are 1-based."""
-    lfw = read_pairs(pairs_file, lfw_dir)
+    ``folds`` are 1-based; ``per_fold`` keeps the first that many same-person and as many
+    different-person pairs of each fold (a quick run)."""
+    lfw = _subset(read_pairs(pairs_file, lfw_dir), per_fold)
     bad_folds = [f for f in folds if not 1 <= f <= lfw.n_folds]
     if bad_folds:
         raise WorkbenchError(f"there is no fold {bad_folds[0]} (1 to {lfw.n_folds})")
@@ -246,7 +248,21 @@ def run_lfw(pairs_file: str | os.PathLike, lfw_dir: str | os.PathLike, combos: S
 
         skipped += measure(store, work, combos, workers=workers, progress=progress, meanwhile=clean_firsts,
                            label=f"fold {f}: ")
-    return score_lfw(store, lfw, combos, levels, folds, db, sorted(set(skipped)), progress)
+    return score_lfw(store, lfw, combos, levels, folds, db, sorted(set(skipped)), progress, per_fold)
+
+
+def _subset(lfw, per_fold: int | None):
+    """The first ``per_fold`` same-person and different-person pairs of every fold (all: ``None``)."""
+    if per_fold is None:
+        return lfw
+    from workbench.evaluation.datasets.lfw import LfwPairs
+
+    keep, seen = [], {}
+    for p, f in zip(lfw.pairs, lfw.folds):
+        k = (int(f), p.same)
+        seen[k] = seen.get(k, 0) + 1
+        keep.append(seen[k] <= per_fold)
+    return LfwPairs([p for p, k in zip(lfw.pairs, keep) if k], lfw.folds[np.array(keep)], lfw.n_folds)
 
 
 def _prefixed(progress: Progress | None, prefix: str) -> Progress | None:
@@ -256,7 +272,8 @@ def _prefixed(progress: Progress | None, prefix: str) -> Progress | None:
 
 
 def score_lfw(store: PartStore, lfw, combos: Sequence[Settings], levels: Sequence[degrade.Level],
-              folds: Sequence[int], db, skipped: list[str], progress: Progress | None = None) -> RobustnessReport:
+              folds: Sequence[int], db, skipped: list[str], progress: Progress | None = None,
+              per_fold: int | None = None) -> RobustnessReport:
     """Score the stored outcomes of the given folds (no model time but for first photos not cached)."""
     from workbench.pipeline import capture
 
@@ -287,7 +304,9 @@ def score_lfw(store: PartStore, lfw, combos: Sequence[Settings], levels: Sequenc
             r = score_level(s, degrade.AS_PHOTOGRAPHED.id, "pose", lo, words, out, a_vec,
                             [pairs_a[i] for i in idx], [b_sha[i] for i in idx], same[idx])
             pose.append(r)
-    return RobustnessReport(f"LFW View 2, fold{'s' if len(folds) > 1 else ''} {_folds_words(folds)}", list(combos),
+    name = f"LFW View 2, fold{'s' if len(folds) > 1 else ''} {_folds_words(folds)}" + (
+        f" (the first {per_fold} same-person and {per_fold} different-person pairs of each)" if per_fold else "")
+    return RobustnessReport(name, list(combos),
                             list(levels), len(kept), int(same.sum()), int((~same).sum()), list(folds), rows, pose,
                             skipped, len(sel) - len(kept))
 
