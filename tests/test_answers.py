@@ -97,7 +97,8 @@ def test_a_face_the_gate_rejects_is_not_searched_and_the_log_says_why(astronaut,
         (face,) = r.faces
         assert not face.searched and face.matches == () and face.verdict() == "not searched"
         assert face.face.quality.rule == "the face is 91 px, the gate needs at least 120 px"
-        assert r.summary().startswith("1 face found, 0 searched (1 not searched: 1 too small); 0 matched")
+        assert r.summary().startswith("1 face found, 0 large enough for hog + Dlib to recognise (at least 120 px), "
+                                      "0 searched (1 not searched: 1 too small); 0 matched"), r.summary()
         row = db.search_log().row(0, named=True)
         assert row["probe_quality"] == ["too_small"] and row["result_face_ids"] == [[]]
         assert search_image(db, "g", astronaut).faces[0].verdict() == "match"  # the default gate: searched

@@ -23,10 +23,12 @@ def line_progress(label: str, every: float = 5.0):
 
     def update(done: int, total: int, text: str) -> None:
         now = time.monotonic()
-        if now - last[0] >= every or (total and done >= total):
+        # a stage's start (done 0: at most one a second) and its end are always said
+        if now - last[0] >= every or (done == 0 and now - last[0] >= 1) or (total and done >= total):
             last[0] = now
             click.echo(f"[{now - t0:7.0f} s] {label}: {text} ({done:,}/{total:,})", err=True)
 
+    update.thread_safe = True  # one line at a time to stderr: the runner may call it from a side thread
     return update
 
 

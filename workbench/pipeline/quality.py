@@ -157,6 +157,13 @@ def decide(size: int, light: float, sharpness: float, yaw: float,
 WORDS = {TOO_SMALL: "too small", TOO_DARK: "too dark", BLURRED: "blurred", EXTREME_POSE: "turned too far away"}
 
 
+def large_enough(found: int, large: int, recogniser: str, min_size: int) -> str:
+    """A crowd in words: ``"159 faces found, 2 large enough for yunet + SFace to recognise (at
+    least 36 px)"`` (the face size a model needs is its own: its gate's ``min_size``)."""
+    faces = f"{found} face{'s' if found != 1 else ''} found"
+    return f"{faces}, {large} large enough for {recogniser} to recognise (at least {min_size} px)"
+
+
 def describe(q: Quality) -> str:
     """A verdict in words with the rule that decided it: ``"accepted"`` or, for example,
     ``"too small: the face is 30 px, the gate needs at least 36 px"``."""

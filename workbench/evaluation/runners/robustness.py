@@ -66,7 +66,7 @@ def measure(store: PartStore, work: dict[str, Sequence[degrade.Level]], combos: 
     ``store`` does not hold yet, in batches over ``workers`` processes (at most :data:`MAX_WORKERS`),
     each batch saved when done. ``meanwhile(progress)`` runs in this process while the workers work
     (on a thread: its progress is passed on from this thread, between batches, since a caller's
-    progress display may belong to this thread). Returns the photos that could not be read."""
+    progress display may belong to this thread, unless the callback says ``thread_safe``). Returns the photos that could not be read."""
     from workbench.pipeline import capture
 
     paths = list(work)
@@ -127,7 +127,8 @@ def measure(store: PartStore, work: dict[str, Sequence[degrade.Level]], combos: 
 
     def side_work() -> None:  # the first photos' clean vectors, while the workers degrade the second ones
         try:
-            meanwhile(lambda i, n, text: side_news.append((i, n, text)) if progress else None)
+            direct = progress if getattr(progress, "thread_safe", False) else None
+            meanwhile(direct or (lambda i, n, text: side_news.append((i, n, text)) if progress else None))
         except BaseException as err:  # raised again below, after the batches are saved
             failed.append(err)
 
