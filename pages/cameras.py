@@ -1,12 +1,13 @@
 import tempfile
-import time
 from pathlib import Path
 
 import streamlit as st
 
+from workbench.app import cameras_view as view
 from workbench.app import ui
+from workbench.app.consent import MISSING, consent_choice
 from workbench.live import watch_plots
-from workbench.live.cameras import CameraSpec, PushSource
+from workbench.live.cameras import PushSource
 from workbench.live.watch import Watch, WatchOptions
 from workbench.pipeline import compare
 from workbench.search import clusters
@@ -19,7 +20,6 @@ st.caption(f"Several cameras searched at once against gallery **{ui.literal(cur.
            "identified becomes a row of the sightings log (in the database); faces that match nobody are grouped "
            "into anonymous identities ('unknown 0007'); people on a watchlist raise alerts.")
 
-WEBCAM = "Webcam (this browser)"
 clips = ui.sample_videos()
 uploads = st.file_uploader("Upload videos", type=["mp4", "avi", "mov", "mkv", "webm"], accept_multiple_files=True,
                            key="cam_uploads")
@@ -28,14 +28,22 @@ if uploads:  # OpenCV reads files: uploads live in a temporary folder for this s
     for up in uploads:
         (folder / Path(up.name).name).write_bytes(up.getvalue())
         clips[f"upload: {Path(up.name).name}"] = folder / Path(up.name).name
-options = list(clips) + [WEBCAM]
+options = list(clips) + [view.STREAM, view.WEBCAM]
 n = st.number_input("Cameras", 1, 4, 2, key="cam_n")
 slots = st.columns(int(n))
-chosen: list[tuple[str, str]] = []
+chosen: list[tuple[str, str, str]] = []
 for i, col in enumerate(slots):
     name = col.text_input("Name", f"camera {i + 1}", key=f"cam_name_{i}")
     source = col.selectbox("Source", options, key=f"cam_src_{i}")
-    chosen.append((name.strip() or f"camera {i + 1}", source))
+    # a password field: the URL's user and password are not shown on a projector, nor ever stored
+    url = col.text_input("Stream address", key=f"cam_url_{i}", type="password",
+                         placeholder="rtsp://user:password@camera:554/stream",
+                         help="rtsp://, http:// (MJPEG, HLS) ... A user and password in it are used to connect "
+                              "and never stored or shown.") if source == view.STREAM else ""
+    chosen.append((name.strip() or f"camera {i + 1}", source, url))
+streams = any(src == view.STREAM for _, src, _ in chosen)
+retries = st.number_input("Reconnection attempts before a stream is reported failed", 0, 20, 5,
+                          key="cam_retries") if streams else 5
 
 a, b, c = st.columns(3)
 fast = a.toggle("As fast as possible", key="cam_fast", help="Off: files play at their own frame rate, like cameras.")
@@ -60,7 +68,7 @@ if known:
 
 watch: Watch | None = st.session_state.get("cam_watch")
 holder = st.session_state.setdefault("cam_holder", {})  # what the WebRTC thread may read (no session state there)
-if any(src == WEBCAM for _, src in chosen):
+if any(src == view.WEBCAM for _, src, _ in chosen):
     push = st.session_state.setdefault("cam_push", PushSource())
     import av
     from streamlit_webrtc import WebRtcMode, webrtc_streamer
@@ -79,15 +87,12 @@ if any(src == WEBCAM for _, src in chosen):
 
 go, stop = st.columns(2)
 if go.button("Start watching", type="primary", key="cam_start", disabled=bool(watch and watch.running)):
-    names = [nm for nm, _ in chosen]
-    if len(set(names)) < len(names):
-        st.error("Give each camera a different name.")
-    else:
-        specs = [CameraSpec("webcam" if src == WEBCAM else nm, "browser" if src == WEBCAM else str(clips[src]),
-                            "push" if src == WEBCAM else "file") for nm, src in chosen]
+    specs = ui.attempt(view.camera_specs, chosen, clips)
+    if specs:
         push = {"webcam": st.session_state["cam_push"]} if any(sp.kind == "push" for sp in specs) else {}
         opts = WatchOptions(cur.gallery, s, fast=fast, keep_chips=keep_chips, restart=True, max_frames=max_frames,
-                            draw=True, alert_threshold=compare.distance_for_similarity(alert_sim, base))
+                            draw=True, alert_threshold=compare.distance_for_similarity(alert_sim, base),
+                            retries=int(retries))
         watch = Watch(db, specs, opts, push=push)
         ui.attempt(watch.run_in_background)
         if watch.running:
@@ -98,44 +103,36 @@ if go.button("Start watching", type="primary", key="cam_start", disabled=bool(wa
 if stop.button("Stop watching", key="cam_stop") and watch is not None:
     watch.stop()
 
+
+def live_view(watch: Watch) -> None:
+    """The running watch, redrawn every second without rerunning the page; when it ends, the
+    whole page reruns at once (its outcome shows with the identities and watchlist the run left)."""
+    if st.session_state.get("cam_live") and not watch.running:
+        st.session_state["cam_live"] = False
+        st.rerun()  # the run just ended: the whole page again, not this part with the rest stale
+    kind, text = view.banner(watch)
+    getattr(st, kind)(text)  # one place: the previous run's outcome never stays up during this one
+    latest = watch.latest_frames()
+    for col, spec in zip(st.columns(len(watch.specs)), watch.specs):
+        if latest.get(spec.name) is not None:
+            col.image(latest[spec.name])
+        col.caption(view.camera_line(spec, watch.summaries[spec.name]))
+    rows = db.sightings(cur.gallery, run_id=watch.run_id)
+    st.subheader(f"Sightings of this run: {rows.height}")
+    st.dataframe(view.sightings_table(rows).to_pandas(), hide_index=True)
+    st.plotly_chart(watch_plots.timeline_figure(rows), key="cam_timeline")
+    flagged = view.sightings_table(rows, alerts=True)
+    st.subheader(f"Alerts: {flagged.height}")
+    st.dataframe(flagged.to_pandas(), hide_index=True)
+    new = list(watch.recent_alerts)[st.session_state.get("cam_toasted", 0):]
+    for a in new:
+        st.toast(f"Alert: {ui.literal(a.person)} on {ui.literal(a.camera)} ({a.similarity or 0:.1f} %)")
+    st.session_state["cam_toasted"] = st.session_state.get("cam_toasted", 0) + len(new)
+
+
 if watch is not None:
-    frames_row = st.columns(len(watch.specs))
-    slots = [(col.empty(), col.empty()) for col in frames_row]
-    table_title, table, timeline, alerts_title, alerts = (st.empty() for _ in range(5))
-
-    def render() -> None:
-        latest = watch.latest_frames()
-        for (img, cap), spec in zip(slots, watch.specs):
-            summary = watch.summaries[spec.name]
-            if latest.get(spec.name) is not None:
-                img.image(latest[spec.name])
-            cap.caption(f"**{ui.literal(spec.name)}**: {ui.literal(summary.state)}, {summary.frames} frames "
-                        f"({summary.dropped} dropped), {summary.fps:.1f} fps, {summary.faces} faces, "
-                        f"{summary.sightings} sightings" + (f" - {ui.literal(summary.message)}" if summary.message else ""))
-        rows = db.sightings(cur.gallery, run_id=watch.run_id)
-        table_title.subheader(f"Sightings of this run: {rows.height}")
-        table.dataframe(rows.select("camera", "who", "first_seen", "last_seen", "first_video_s", "last_video_s",
-                                    "distance", "similarity", "alert").to_pandas(), hide_index=True)
-        timeline.plotly_chart(watch_plots.timeline_figure(rows), key=f"timeline_{time.monotonic_ns()}")
-        flagged = rows.filter(rows["alert"])
-        alerts_title.subheader(f"Alerts: {flagged.height}")
-        alerts.dataframe(flagged.select("camera", "who", "first_seen", "distance", "similarity", "watchlists")
-                         .to_pandas(), hide_index=True)
-        new = list(watch.recent_alerts)[st.session_state.get("cam_toasted", 0):]
-        for a in new:
-            st.toast(f"Alert: {ui.literal(a.person)} on {ui.literal(a.camera)} ({a.similarity or 0:.1f} %)")
-        st.session_state["cam_toasted"] = st.session_state.get("cam_toasted", 0) + len(new)
-
-    while watch.running:
-        render()
-        time.sleep(1.0)
-    render()
-    if watch.error is not None:
-        st.error(f"The watch stopped: {ui.literal(watch.error)}")
-    elif watch.result is not None:
-        r = watch.result
-        st.success(f"Watch run {r.run_id} done: {r.sightings} sightings, {r.alerts} alerts, "
-                   f"{r.new_identities} new anonymous identities.")
+    st.session_state["cam_live"] = watch.running
+    st.fragment(live_view, run_every=1.0 if watch.running else None)(watch)
 
 st.subheader("Anonymous identities")
 idents = ui.attempt(db.identities, cur.gallery) if known else None
@@ -153,11 +150,14 @@ else:
         st.caption("No chips kept for this identity (turn on 'Keep face chips').")
     name_col, merge_col, split_col = st.columns(3)
     person = name_col.text_input("Name this identity", key="ident_name")
-    consent = name_col.checkbox("The person consented", key="ident_consent")
+    consent = consent_choice("ident", name_col)  # naming enrols: the same choice as the Enrol page
     if name_col.button("Enrol as this person", key="ident_enrol") and person.strip():
-        n_faces = ui.attempt(db.name_identity, cur.gallery, int(pick), person, consent=consent)
-        if n_faces is not None:
-            st.success(f"{ui.literal(person)}: {n_faces} face(s) enrolled.")
+        if consent is None:
+            name_col.error(MISSING)
+        else:
+            n_faces = ui.attempt(db.name_identity, cur.gallery, int(pick), person, consent=consent)
+            if n_faces is not None:
+                st.success(f"{ui.literal(person)}: {n_faces} face(s) enrolled ({ui.literal(consent.words)}).")
     others = merge_col.multiselect("Merge into it", [i for i in idents["id"].to_list() if i != pick], key="ident_merge")
     if merge_col.button("Merge", key="ident_merge_go") and others:
         ui.attempt(clusters.merge, db, cur.gallery, int(pick), others)

@@ -4,8 +4,7 @@ from workbench import pipeline
 from workbench.app import ui
 from workbench.evaluation.reports import plots
 from workbench.evaluation.runners import verification as evaluate
-from workbench.live.drawing import draw_numbered_boxes
-from workbench.pipeline import capture, compare
+from workbench.pipeline import annotate, capture, compare
 from workbench.pipeline.analyze import CHOICE_RULE
 
 cur = ui.current()
@@ -42,7 +41,7 @@ for (choice, image), analysis, slot, chosen in zip(photos, analyses, slots,
     if analysis is not None and analysis.faces:
         verdicts = ["compared" if chosen is not None and i == chosen.index else "other"
                     for i in range(len(analysis.faces))]
-        image = draw_numbered_boxes(image, [f.box for f in analysis.faces], verdicts)
+        image = annotate.draw(image, annotate.numbered([f.box for f in analysis.faces], verdicts))
     caption = ui.literal(choice[0]) + (f": {ui.literal(chosen.describe())}" if chosen is not None else "")
     slot.image(image, caption=caption, width="stretch")
 

@@ -4,8 +4,7 @@ import polars as pl
 import streamlit as st
 
 from workbench.app import ui
-from workbench.live.drawing import draw_numbered_boxes
-from workbench.pipeline import capture, compare, quality
+from workbench.pipeline import annotate, capture, compare, quality
 from workbench.search import search_image
 
 cur = ui.current()
@@ -37,7 +36,7 @@ if choice is not None:
         whatif = compare.distance_for_similarity(whatif_pct, s.similarity_base)
         st.subheader(result.summary(whatif))
         verdicts = result.verdicts(whatif)
-        st.image(draw_numbered_boxes(image, [fr.face.box for fr in result.faces], verdicts),
+        st.image(annotate.draw(image, annotate.numbered([fr.face.box for fr in result.faces], verdicts)),
                  caption=ui.literal(name), width="stretch")
         st.caption("Box colours: green = match at the sidebar's threshold, amber = would match at the "
                    "what-if threshold only, grey = no match, magenta = not searched (the quality gate "

@@ -2,7 +2,7 @@ import numpy as np
 import polars as pl
 
 from workbench.evaluation.reports import plots
-from workbench.live import UNKNOWN, LiveProcessor, Track, draw_tracks
+from workbench.live import UNKNOWN, LiveProcessor
 from workbench.pipeline import analyze
 from workbench.store import GalleryMatrix
 from workbench.types import Box, Match
@@ -42,13 +42,6 @@ def test_tracks_end_after_missed_frames(astronaut):
     for _ in range(3):
         proc.process(blank)
     assert proc.tracks == []
-
-
-def test_drawing_returns_a_copy_with_boxes():
-    img = np.zeros((100, 100, 3), np.uint8)
-    out = draw_tracks(img, [Track(1, Box(10, 30, 60, 80), "ann", 0.3, 98.0)])
-    assert img.sum() == 0 and out.sum() > 0
-    assert out[55, 10].tolist() != [0, 0, 0]  # left edge of the box is drawn
 
 
 def test_figure_builders_carry_the_data():

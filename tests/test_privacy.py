@@ -366,3 +366,44 @@ def test_workbench_app_runs_streamlit_from_the_checkout_with_the_privacy_options
     monkeypatch.chdir(tmp_path)
     assert CliRunner().invoke(cli, ["app", "--classroom"]).exit_code == 0
     assert calls[1][1]["WORKBENCH_DB"] == ":memory:"
+
+
+@pytest.mark.parametrize("raw, words", [
+    ('[{"urls": "stun:cam-net.invalid"', "not valid JSON (Expecting"),
+    ('{"urls": "stun:cam-net.invalid"}', "must be a JSON list of servers, not dict"),
+    ('[{"url": "stun:cam-net.invalid"}]', 'server 1 is not an object with "urls"'),
+    ('[{"urls": "stun:a"}, {"urls": "http://b"}]', "server 2's urls must start with stun:"),
+    ('[{"urls": "turn:t", "username": "u", "credential": 7}]', "username and credential must be text"),
+])
+def test_a_bad_ice_servers_setting_is_said_once_in_words(raw, words, caplog, monkeypatch):
+    """Issue 24, point 9: a bad WORKBENCH_ICE_SERVERS used to become [] without a word."""
+    from streamlit.testing.v1 import AppTest
+
+    from workbench.app import privacy
+
+    privacy.ice_servers.cache_clear()
+    with caplog.at_level("WARNING", logger="workbench"):
+        ice = privacy.ice_servers(raw)
+        again = privacy.ice_servers(raw)
+    assert ice.servers == () and again == ice
+    assert words in ice.problem and "uses no STUN/TURN server instead" in ice.problem, ice.problem
+    assert [r.getMessage() for r in caplog.records] == [ice.problem]  # once, however often it is read
+    assert "cam-net" not in ice.problem and '"u"' not in ice.problem  # the value is not repeated
+
+    def page():
+        from workbench.app import ui
+
+        ui.ice_servers()
+
+    monkeypatch.setenv("WORKBENCH_ICE_SERVERS", raw)
+    at = AppTest.from_function(page).run()
+    assert [w.value for w in at.warning] == [ice.problem]
+
+
+def test_a_good_ice_servers_setting_is_used_silently(caplog):
+    from workbench.app import privacy
+
+    with caplog.at_level("WARNING", logger="workbench"):
+        ice = privacy.ice_servers('[{"urls": ["turn:t.example.org"], "username": "u", "credential": "c"}]')
+    assert ice.servers == ({"urls": ["turn:t.example.org"], "username": "u", "credential": "c"},)
+    assert ice.problem == "" and not caplog.records

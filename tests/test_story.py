@@ -34,13 +34,18 @@ def test_story_runs_its_five_steps_on_the_packaged_demo(demo_photos, db_path, mo
     steps = at.session_state["story_steps"]
     assert sorted(steps) == [1, 2, 3, 4, 5, 6]
     assert steps[1].figure == "9 faces of 5 people" and len(steps[1].images) == 9
+    from workbench.app import ui
+
+    # the watch list records why its people are in it without consent (it used to say NOT RECORDED)
+    people = ui.get_db(str(db_path), "Dlib").people(story.WATCHLIST)
+    assert set(people["consent_status"]) == {f"no consent: {story.CONSENT.reason}"}, people["consent_status"]
     crowd = at.session_state["story_crowd"]
     assert len(crowd.faces) >= 20  # the crowd photo's faces, each searched against every watch-list face
     assert all(len(fr.matches) == 9 for fr in crowd.faces)
     called = sum(fr.best.distance <= 0.6 for fr in crowd.faces)  # the sidebar's default: 80 %, distance 0.6
     assert steps[2].figure == f"{called} of {len(crowd.faces)} strangers matched at 80 %"
     # the boxes are drawn in the Search page's colours, and the text names them (issue 24, point 15)
-    from workbench.live.drawing import VERDICT_COLOURS
+    from workbench.pipeline.annotate import COLOURS as VERDICT_COLOURS
 
     assert "Grey boxes: no match; green: called a match" in steps[2].text, steps[2].text
     drawn = steps[2].images[0][0]

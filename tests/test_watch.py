@@ -54,6 +54,20 @@ def watched(world):
     return summary, sightings, alerts
 
 
+def test_a_running_watch_reports_its_frames_as_it_goes(world, tmp_path):
+    """Issue 24, point 13: the Cameras page said "0 frames (0 dropped), 0.0 fps, 0 faces, 2 sightings"
+    while running: a camera's counters reached the summary only when it changed state."""
+    tmp, db_path, _ = world
+    shutil.copy(db_path, tmp_path / "copy.duckdb")
+    seen = []
+    with GalleryDB(tmp_path / "copy.duckdb") as db:
+        w = Watch(db, parse_sources([f"north={tmp / 'north.mp4'}"]), WatchOptions("city", fast=True, max_frames=40))
+        w.on_status = lambda st: seen.append((st.state, st.stats["frames"], w.summaries["north"].frames))
+        w.run()
+    running = [(frames, shown) for state, frames, shown in seen if state == "running"]
+    assert any(frames > 0 and shown == frames for frames, shown in running), seen
+
+
 def _named(sightings, camera):
     return [(r["who"], r["first_frame"]) for r in sightings.filter(sightings["camera"] == camera).iter_rows(named=True)]
 

@@ -24,13 +24,13 @@ import numpy as np
 from workbench import config
 from workbench.errors import WorkbenchError
 from workbench.evaluation.datasets.embedding import embed_files
-from workbench.live.drawing import draw_numbered_boxes
-from workbench.pipeline import Settings, capture, compare
+from workbench.pipeline import Settings, annotate, capture, compare
 from workbench.pipeline.compare import is_match
 from workbench.search import search_image
 from workbench.search.enrol import DEMO_SUBDIR, enrol_path
 from workbench.search.service import SearchResult
 from workbench.store import GalleryDB
+from workbench.types import Consent
 
 #: The gallery the story enrols into (kept apart from the user's galleries).
 WATCHLIST = "story watch list"
@@ -40,6 +40,9 @@ CROWD = ("retinaface", "img3.jpg")
 STRANGERS = ("deepface-unit",)
 #: Washington County (Oregon) searched about 300,000 mugshots with Rekognition (2017-2019).
 SCALE_GALLERY = 300_000
+#: The consent record of the watch list: the demo's people did not consent; they are public figures
+#: in published example photos (the exception the README's tour records too).
+CONSENT = Consent(False, "public figures in the face_recognition project's published example photos")
 #: Similarity thresholds of step 3 (loosened from Rekognition's 80 % default).
 LOOSER = (99.0, 95.0, 90.0, 80.0, 70.0, 60.0, 50.0, 40.0, 30.0)
 
@@ -70,7 +73,7 @@ def _percent(settings: Settings) -> float:
 
 def enrol_watchlist(db: GalleryDB, settings: Settings = Settings(), progress: Progress | None = None) -> Step:
     """Enrol the demo's five people (idempotent: a second run finds every photo enrolled)."""
-    report = enrol_path(db, WATCHLIST, demo_path(*DEMO_SUBDIR), settings, progress=progress)
+    report = enrol_path(db, WATCHLIST, demo_path(*DEMO_SUBDIR), settings, consent=CONSENT, progress=progress)
     people = db.people(WATCHLIST)
     faces = db.faces(WATCHLIST)
     thumbs = tuple((th, str(f["person"])) for f in faces.iter_rows(named=True)
@@ -78,7 +81,8 @@ def enrol_watchlist(db: GalleryDB, settings: Settings = Settings(), progress: Pr
     names = ", ".join(sorted(people["name"].to_list()))
     text = (f"A watch list is a gallery of people the police are looking for. We enrolled {faces.height} photos of "
             f"{people.height} people ({names}) from the face_recognition project's examples. Each photo's face "
-            f"became a list of 128 numbers; searching compares those numbers, never the pictures.")
+            f"became a list of 128 numbers; searching compares those numbers, never the pictures. None of them "
+            f"consented: the gallery records why they are in it anyway ({CONSENT.reason}).")
     if report.duplicates:
         text += f" ({report.duplicates} photos were already enrolled from an earlier run.)"
     return Step("1. Enrol a small watch list", text, f"{faces.height} faces of {people.height} people", thumbs)
@@ -93,32 +97,16 @@ def search_crowd(db: GalleryDB, settings: Settings = Settings()) -> SearchResult
                         name="/".join(CROWD), client="story")
 
 
-def draw_faces(image: np.ndarray, boxes: list, labels: list[str], hits: list[bool]) -> np.ndarray:
-    """A copy of an RGB image with numbered boxes: green for a match (with its label), red for none."""
-    import cv2
-
-    out = image.copy()
-    for box, label, hit in zip(boxes, labels, hits):
-        colour = (40, 170, 60) if hit else (220, 50, 40)
-        cv2.rectangle(out, (box.left, box.top), (box.right - 1, box.bottom - 1), colour, 2)
-        (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
-        y = max(box.top - 3, th + 3)
-        cv2.rectangle(out, (box.left, y - th - 3), (box.left + tw + 4, y + 2), colour, -1)
-        cv2.putText(out, label, (box.left + 2, y - 1), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
-    return out
-
-
 def crowd_step(db: GalleryDB, crowd: SearchResult, settings: Settings = Settings()) -> Step:
     image = capture.load_image(demo_path(*CROWD))
-    boxes, labels, hits = [], [], []
+    labels = []
     for i, fr in enumerate(crowd.faces, 1):
         best = fr.best
         hit = best is not None and bool(is_match(best.distance, settings.threshold_))
-        boxes.append(fr.face.box)
-        hits.append(hit)
-        labels.append(f"{i} {best.person} {best.similarity:.0f}%" if hit else str(i))
-    matched = sum(hits)
-    drawn = draw_numbered_boxes(image, boxes, ["match" if h else "no match" for h in hits], numbers=labels)
+        labels.append(annotate.Label(fr.face.box, f"{i} {best.person} {best.similarity:.0f} %" if hit else str(i),
+                                     "match" if hit else "no match"))
+    matched = sum(lab.verdict == "match" for lab in labels)
+    drawn = annotate.draw(image, labels)
     pct = _percent(settings)
     n = len(crowd.faces)
     text = (f"We searched a crowd photo in which the face detector found {n} faces. None of these people is on "

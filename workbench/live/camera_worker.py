@@ -19,11 +19,12 @@ import numpy as np
 
 from workbench.live.cameras import (CameraFrame, CameraSpec, PushSource, SourceCounters, Stamp, file_frames,
                                     folder_frames, stream_frames)
-from workbench.live.processor import LiveProcessor, Track
+from workbench.live.processor import LiveProcessor
+from workbench.live.tracking import Track
 from workbench.pipeline import Settings
 from workbench.store import GalleryMatrix
 
-#: A progress mark goes to the writer every this many processed frames.
+#: A progress mark and the camera's counters go to the writer every this many processed frames.
 MARK_EVERY = 15
 
 
@@ -140,8 +141,9 @@ class CameraWorker:
 
     def _status(self, state: str, message: str = "") -> None:
         self.state = state if not state.startswith("reconnecting") else "reconnecting"
-        self.emit(Status(self.spec.name, self.state, message or (state if state != self.state else ""),
-                         self.stats()))
+        # messages may echo the URL (OpenCV's, an exception's): its secrets never leave the camera
+        message = self.spec.scrub(message or (state if state != self.state else ""))
+        self.emit(Status(self.spec.name, self.state, message, self.stats()))
 
     def stats(self) -> dict[str, Any]:
         span = time.perf_counter() - self._t0
@@ -196,9 +198,10 @@ class CameraWorker:
         if spec.kind == "folder":
             return folder_frames(spec.source, fast=c.fast, stop=self.stop, counters=self.counters,
                                  start_of=self.start_of)
-        target: str | int = int(spec.source) if spec.kind == "device" else spec.source
+        # the full URL (user and password) only to connect; everything else names spec.source
+        target: str | int = int(spec.source) if spec.kind == "device" else spec.target
         return stream_frames(target, stop=self.stop, counters=self.counters, retries=c.retries, backoff=c.backoff,
-                             backoff_max=c.backoff_max, status=self._status)
+                             backoff_max=c.backoff_max, status=self._status, shown=spec.source)
 
     def _mark(self, frame: CameraFrame, resumable: bool) -> Mark:
         """Progress up to this frame, held back to the first frame of any track still waiting
@@ -224,6 +227,7 @@ class CameraWorker:
                 last = frame
                 if self.frames % MARK_EVERY == 0:
                     self.emit(self._mark(frame, resumable))
+                    self._status("running")  # the counters as they go, not only when the state changes
                 if self.config.max_frames and self.frames >= self.config.max_frames:
                     break
             self.proc.finish()
@@ -249,11 +253,7 @@ class CameraWorker:
 def warm_up(config: WorkerConfig) -> None:
     """Load the detector and the embedding model now, not on the camera's first frames (a live
     camera does not wait for a model to load: its frames would be dropped meanwhile)."""
-    import numpy as np
+    from workbench.pipeline import zoo
 
-    from workbench.pipeline import detect, embed
-
-    detect.detect_faces(np.zeros((64, 64, 3), np.uint8), config.settings.detector, upsample=0)
-    if config.settings.model in embed.CHIP_MODELS:
-        side = embed.SFACE_SIDE if config.settings.model == "SFace" else 150
-        embed.embed_chips([np.zeros((side, side, 3), np.uint8)], config.settings.model)
+    zoo.detector(config.settings.detector).warm_up()
+    zoo.embedder(config.settings.model).warm_up()

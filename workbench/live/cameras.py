@@ -27,10 +27,13 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from workbench.errors import VideoError, WorkbenchError
-from workbench.pipeline.capture import bgr_to_rgb, is_video
+from workbench.errors import VideoError
+from workbench.live.sources import STREAM_SCHEMES, CameraSpec, parse_source, parse_sources, videos_in
+from workbench.pipeline.capture import bgr_to_rgb
 
-STREAM_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://", "rtmp://", "udp://", "tcp://", "srt://")
+__all__ = ["STREAM_SCHEMES", "CameraFrame", "CameraSpec", "LatestFrame", "PushSource", "SourceCounters", "Stamp",
+           "file_frames", "folder_frames", "parse_source", "parse_sources", "read_stream", "stream_frames"]
+
 #: OpenCV's open and read timeouts for network streams (a stalled stream is a failed read).
 STREAM_TIMEOUT_MS = 5000
 
@@ -63,67 +66,6 @@ class Stamp:
     source: str = ""
 
 
-@dataclass(frozen=True)
-class CameraSpec:
-    """A camera: its name and what it reads. ``kind`` is file, folder, device, stream or push."""
-
-    name: str
-    source: str
-    kind: str
-
-    def label(self) -> str:
-        return f"{self.name}={self.source}"
-
-
-def parse_source(arg: str) -> CameraSpec:
-    """``NAME=SOURCE`` (or a bare SOURCE, named after it) as a :class:`CameraSpec`.
-
-    A device index is digits (``0``), a network stream starts with a scheme (``rtsp://``),
-    a folder holds videos played one after another, anything else is a video file.
-    """
-    name, sep, source = arg.partition("=")
-    if not sep or "://" in name:
-        name, source = "", arg
-    source = source.strip()
-    if not source:
-        raise WorkbenchError(f"{arg!r}: empty camera source (want NAME=FILE, NAME=rtsp://..., NAME=0)")
-    if source.lower().startswith(STREAM_SCHEMES):
-        kind = "stream"
-    elif source.isdigit():
-        kind = "device"
-    else:
-        p = Path(source)
-        if p.is_dir():
-            if not _videos_in(p):
-                raise WorkbenchError(f"{source}: no video files in this folder")
-            kind = "folder"
-        elif p.is_file():
-            kind = "file"
-        else:
-            raise WorkbenchError(f"{source}: no such file, folder, device or stream")
-    if not name.strip():
-        name = Path(source).stem if kind in ("file", "folder") else (f"device{source}" if kind == "device" else
-                                                                    source.split("://", 1)[1].split("/")[0])
-    return CameraSpec(name.strip(), source, kind)
-
-
-def parse_sources(args: list[str]) -> list[CameraSpec]:
-    """Several ``NAME=SOURCE`` arguments; names must be unique."""
-    if not args:
-        raise WorkbenchError("no camera given: watch NAME=SOURCE [NAME=SOURCE ...]")
-    specs = [parse_source(a) for a in args]
-    seen: set[str] = set()
-    for s in specs:
-        if s.name in seen:
-            raise WorkbenchError(f"two cameras are called {s.name!r}: give each NAME=SOURCE a different name")
-        seen.add(s.name)
-    return specs
-
-
-def _videos_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and is_video(p) and not p.name.startswith("."))
-
-
 # -- files --------------------------------------------------------------------------------
 
 @dataclass
@@ -136,7 +78,8 @@ class SourceCounters:
     problem: str = ""
 
 
-def _open_capture(target: str | int, stream: bool):  # -> cv2.VideoCapture
+def _open_capture(target: str | int, stream: bool, shown: str | None = None):  # -> cv2.VideoCapture
+    """Open ``target``; a failure names it as ``shown`` (a stream's URL without its password)."""
     import cv2
 
     if stream:
@@ -147,7 +90,7 @@ def _open_capture(target: str | int, stream: bool):  # -> cv2.VideoCapture
     if not cap.isOpened():
         cap.release()
         what = "device" if isinstance(target, int) else ("stream" if stream else "video")
-        raise VideoError(f"{target}: not a {what} OpenCV can open")
+        raise VideoError(f"{target if shown is None else shown}: not a {what} OpenCV can open")
     return cap
 
 
@@ -200,7 +143,7 @@ def folder_frames(folder: str | os.PathLike, *, fast: bool, stop: threading.Even
     from workbench.pipeline.capture import video_info
 
     offset = 0.0
-    for video in _videos_in(Path(folder)):
+    for video in videos_in(Path(folder)):
         try:
             n, fps = video_info(video)
         except VideoError as err:
@@ -258,16 +201,18 @@ class LatestFrame:
 
 
 def read_stream(target: str | int, box: LatestFrame, stop: threading.Event, *, retries: int = 5,
-                backoff: float = 0.5, backoff_max: float = 8.0,
-                status: Callable[[str], None] = lambda _s: None) -> None:
-    """Read a stream or device into ``box`` until ``stop``, reopening it with back-off."""
+                backoff: float = 0.5, backoff_max: float = 8.0, status: Callable[[str], None] = lambda _s: None,
+                shown: str | None = None) -> None:
+    """Read a stream or device into ``box`` until ``stop``, reopening it with back-off. Messages
+    and frames name it ``shown`` (default: ``target``; a URL without its password)."""
     stream = not isinstance(target, int)
+    shown = str(target) if shown is None else shown
     failures = 0
     t_open = time.perf_counter()
     index = 0
     while not stop.is_set():
         try:
-            cap = _open_capture(target, stream)
+            cap = _open_capture(target, stream, shown)
         except VideoError as err:
             problem = str(err)
         else:
@@ -281,12 +226,12 @@ def read_stream(target: str | int, box: LatestFrame, stop: threading.Event, *, r
                         break
                     failures = 0  # a good frame: the next failure starts the back-off afresh
                     now = time.perf_counter()
-                    box.put(CameraFrame(index, now - t_open, time.time(), now, bgr_to_rgb(frame), str(target)))
+                    box.put(CameraFrame(index, now - t_open, time.time(), now, bgr_to_rgb(frame), shown))
                     index += 1
             except Exception as err:  # noqa: BLE001 - garbage from the wire is a failed read
-                problem = f"{target}: unreadable frame ({type(err).__name__})"
+                problem = f"{shown}: unreadable frame ({type(err).__name__})"
             else:
-                problem = f"{target}: the stream ended or stalled"
+                problem = f"{shown}: the stream ended or stalled"
             finally:
                 cap.release()
         if stop.is_set():
@@ -303,13 +248,16 @@ def read_stream(target: str | int, box: LatestFrame, stop: threading.Event, *, r
 
 
 def stream_frames(target: str | int, *, stop: threading.Event, counters: SourceCounters, retries: int = 5,
-                  backoff: float = 0.5, backoff_max: float = 8.0,
-                  status: Callable[[str], None] = lambda _s: None) -> Iterator[CameraFrame]:
-    """Frames of a network stream or a device, newest first-come, with reconnection."""
+                  backoff: float = 0.5, backoff_max: float = 8.0, status: Callable[[str], None] = lambda _s: None,
+                  shown: str | None = None) -> Iterator[CameraFrame]:
+    """Frames of a network stream or a device, newest first-come, with reconnection (named
+    ``shown`` in frames and messages: see :func:`read_stream`)."""
     box = LatestFrame(counters)
+    shown = str(target) if shown is None else shown
     reader = threading.Thread(target=read_stream, args=(target, box, stop),
-                              kwargs=dict(retries=retries, backoff=backoff, backoff_max=backoff_max, status=status),
-                              daemon=True, name=f"stream-{target}")
+                              kwargs=dict(retries=retries, backoff=backoff, backoff_max=backoff_max, status=status,
+                                          shown=shown),
+                              daemon=True, name=f"stream-{shown}")
     reader.start()  # it ends by itself: on the stop event, or when it gives up
     yield from box
 

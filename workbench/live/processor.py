@@ -3,8 +3,9 @@
 A :class:`LiveProcessor` is built by the page with a snapshot of the gallery's vectors and
 the settings; its :meth:`~LiveProcessor.process` runs on the video thread. It does array
 work only: no Streamlit calls and no database writes. Faces are followed from frame to
-frame by box overlap (IoU), so a face is embedded when it first appears and re-checked every
-``recheck_every`` frames, not on every frame. Per-frame statistics go to a bounded buffer
+frame by :mod:`workbench.live.tracking` (box overlap, one optimal assignment per frame), so a
+face is embedded when it first appears and re-checked every ``recheck_every`` frames, not on
+every frame; frames are annotated by :mod:`workbench.pipeline.annotate`. Per-frame statistics go to a bounded buffer
 that the page reads for its live charts.
 
 For real time on a small CPU (see ``workbench bench video``): ``detect_every=k`` runs the
@@ -19,6 +20,7 @@ frame is searched by YuNet (about 10 ms at 640 x 360, faces from about 10 px, tu
 from __future__ import annotations
 
 import collections
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,42 +28,18 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from workbench.live.drawing import draw_tracks
 from workbench.live.summary import Appearance, Seen, summarise
-from workbench.pipeline import Settings, detect, embed
+from workbench.live.tracking import UNKNOWN, Track, Tracker
+from workbench.pipeline import Settings, annotate, detect, embed
 from workbench.pipeline.capture import iter_frames
 from workbench.search import rank
 from workbench.store import GalleryMatrix
 from workbench.types import Box, FrameStats
 
-UNKNOWN = "unknown"
-
 #: The real-time preset (:meth:`LiveProcessor.realtime`): what keeps a 2-core laptop at
 #: camera speed (README, "Performance").
 REALTIME: dict[str, Any] = {"detect_every": 2, "upsample": 0, "embed_async": True, "recheck_every": 30}
-
-
-@dataclass
-class Track:
-    """A face followed across frames, with its last identification."""
-
-    id: int
-    box: Box
-    label: str = UNKNOWN
-    distance: float | None = None
-    similarity: float | None = None
-    embedded_at: int = -1
-    missed: int = 0
-    velocity: tuple[float, float] = (0.0, 0.0)
-    opened_at: int = -1
-    identified_at: int = -1
-    pending: bool = False
-    seen_at: int = -1
-    seen_box: Box | None = None
-    #: the caller's stamps (see :meth:`LiveProcessor.process`) of the frame that opened the track
-    #: and of the last frame it was detected in
-    first_stamp: Any = None
-    last_stamp: Any = None
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -87,7 +65,6 @@ class LiveProcessor:
     detect_every: int = 1
     upsample: int | None = None
     embed_async: bool = False
-    tracks: list[Track] = field(default_factory=list)
     #: ``on_decision(track, best match or None, vector float32 (dim,), aligned chip or None)``,
     #: called on the video thread after each identification decision (first and re-checks);
     #: must be cheap (hand the work to a queue). ``on_track_end(track)`` when a track is dropped.
@@ -113,7 +90,7 @@ class LiveProcessor:
         self._lock = threading.Lock()
         self._stats: collections.deque[FrameStats] = collections.deque(maxlen=self.history)
         self._frame = 0
-        self._next_id = 1
+        self._tracker = Tracker(self.iou_match, self.max_missed)
         self._t0 = time.perf_counter()
         self.faces_seen = 0
         self._inflight: list[tuple[Any, list[Track], float, list]] = []
@@ -145,43 +122,18 @@ class LiveProcessor:
 
     # -- processing, on the video thread --------------------------------------------------
 
-    def _assign(self, boxes: list[Box]) -> list[Track]:
-        """Greedy IoU matching of this frame's boxes to live tracks; new boxes open tracks."""
-        free = list(self.tracks)
-        out: list[Track] = []
-        for box in boxes:
-            best = max(free, key=lambda t: t.box.iou(box), default=None)
-            if best is not None and best.box.iou(box) >= self.iou_match:
-                free.remove(best)
-                if best.seen_box is not None:
-                    steps = max(self._frame - best.seen_at, 1)
-                    (ox, oy), (nx, ny) = best.seen_box.center, box.center
-                    best.velocity = ((nx - ox) / steps, (ny - oy) / steps)
-                best.box, best.missed, best.seen_box, best.seen_at = box, 0, box, self._frame
-                best.last_stamp = self._stamp
-                out.append(best)
-            else:
-                out.append(Track(self._next_id, box, opened_at=self._frame, seen_at=self._frame, seen_box=box,
-                                 first_stamp=self._stamp, last_stamp=self._stamp))
-                self._next_id += 1
-        for t in free:
-            t.missed += 1
-        self.tracks = out + [t for t in free if t.missed <= self.max_missed]
-        if self.on_track_end is not None:
-            for t in free:
-                if t.missed > self.max_missed:
-                    self.on_track_end(t)
-        return out
+    @property
+    def tracks(self) -> list[Track]:
+        """The live tracks (:class:`~workbench.live.tracking.Tracker`)."""
+        return self._tracker.tracks
 
-    def _coast(self) -> list[Track]:
-        """Between detections: live tracks move by their last velocity from where they were seen."""
-        for t in self.tracks:
-            if t.missed == 0 and t.seen_box is not None and t.velocity != (0.0, 0.0):
-                steps = self._frame - t.seen_at
-                dx, dy = (int(round(v * steps)) for v in t.velocity)
-                b = t.seen_box
-                t.box = Box(b.left + dx, b.top + dy, b.right + dx, b.bottom + dy)
-        return [t for t in self.tracks if t.missed == 0]
+    def _assign(self, boxes: list[Box]) -> list[Track]:
+        """This frame's boxes to tracks (:mod:`workbench.live.tracking`); ended tracks are reported."""
+        current, ended = self._tracker.update(boxes, self._frame, self._stamp)
+        if self.on_track_end is not None:
+            for t in ended:
+                self.on_track_end(t)
+        return current
 
     def _identify(self, tr: Track, best: list, vec: np.ndarray | None = None,
                   chip: np.ndarray | None = None) -> tuple[str, float] | None:
@@ -214,9 +166,9 @@ class LiveProcessor:
                 continue
             try:
                 vecs = fut.result()
-            except Exception:  # a dead worker: embed here from now on, retry at the next detection
-                self.embed_async = False
-                for tr in tracks:
+            except Exception as err:  # noqa: BLE001 - a failed worker: embed here from now on
+                self._embed_here(err)
+                for tr in tracks:  # retried at the next detection
                     tr.pending, tr.embedded_at = False, -1
                 continue
             t = time.perf_counter()
@@ -227,6 +179,32 @@ class LiveProcessor:
             search_ms += (time.perf_counter() - t) * 1000
         self._inflight = still
         return matches, search_ms
+
+    def _submit(self, image: np.ndarray, dets: list, current: list[Track], due: list[int]) -> bool:
+        """Send the due faces' aligned chips to a worker process; False (said once) when that fails."""
+        from workbench.pipeline import parallel
+
+        chips = embed.aligned_chips(image, [dets[i] for i in due], model=self.settings.model)
+        try:
+            fut = parallel.submit_embed_chips(chips, self.settings.model)
+        except Exception as err:  # noqa: BLE001 - a broken pool: embed here from now on
+            self._embed_here(err)
+            return False
+        tracks = [current[i] for i in due]
+        for tr in tracks:
+            tr.pending, tr.embedded_at = True, self._frame
+        self._inflight.append((fut, tracks, time.perf_counter(), chips))
+        return True
+
+    def _embed_here(self, err: BaseException) -> None:
+        """Embed on this thread from now on, after a worker failed: said once, in words."""
+        from workbench.pipeline import parallel
+
+        if self.embed_async:
+            log.warning("live embedding in a worker process failed (%s): faces are now embedded on the video "
+                        "thread, which is slower; none is lost", parallel.failure(err))
+        self.embed_async = False
+        parallel.discard_broken_pool(err)
 
     def flush(self) -> None:
         """Wait for background embeddings still running (end of a video)."""
@@ -243,7 +221,7 @@ class LiveProcessor:
     def finish(self) -> None:
         """End of the stream: wait for background embeddings, then end every track."""
         self.flush()
-        ended, self.tracks = self.tracks, []
+        ended = self._tracker.end_all()
         if self.on_track_end is not None:
             for t in ended:
                 self.on_track_end(t)
@@ -265,7 +243,7 @@ class LiveProcessor:
             dets = detect.detect_faces(image, s.detector, upsample=up, max_side=self.max_side)
             current = self._assign([d.box for d in dets])
         else:
-            dets, current = [], self._coast()
+            dets, current = [], self._tracker.coast(self._frame)
         t1 = time.perf_counter()
         matches, search_ms = self._collect() if self._inflight else ([], 0.0)
         due = [i for i, t in enumerate(current)
@@ -273,15 +251,8 @@ class LiveProcessor:
                and (t.embedded_at < 0 or self._frame - t.embedded_at >= self.recheck_every)]
         embed_ms = 0.0
         if due:
-            if self.embed_async and s.model in embed.CHIP_MODELS:
-                from workbench.pipeline import parallel
-
-                chips = embed.aligned_chips(image, [dets[i] for i in due], model=s.model)
-                tracks = [current[i] for i in due]
-                for tr in tracks:
-                    tr.pending, tr.embedded_at = True, self._frame
-                self._inflight.append((parallel.submit_embed_chips(chips, s.model), tracks, time.perf_counter(),
-                                       chips))
+            submitted = self.embed_async and embed.takes_chips(s.model) and self._submit(image, dets, current, due)
+            if submitted:
                 embed_ms = (time.perf_counter() - t1) * 1000
             else:
                 vecs = embed.embed_faces(image, [dets[i] for i in due], s.model)
@@ -289,7 +260,7 @@ class LiveProcessor:
                 ranked = self._rank(vecs)
                 embed_ms = (t2 - t1) * 1000
                 search_ms += (time.perf_counter() - t2) * 1000
-                chips = (embed.aligned_chips(image, [dets[i] for i in due]) if self.want_chips
+                chips = (embed.aligned_chips(image, [dets[i] for i in due], model=s.model) if self.want_chips
                          else [None] * len(due))
                 for k, (i, best) in enumerate(zip(due, ranked)):
                     tr = current[i]
@@ -297,7 +268,7 @@ class LiveProcessor:
                     found = self._identify(tr, best, vecs[k], chips[k])
                     if found:
                         matches.append(found)
-        annotated = draw_tracks(image, current) if self.draw else image
+        annotated = annotate.draw(image, [t.label_for_drawing() for t in current]) if self.draw else image
         total_ms = (time.perf_counter() - t0) * 1000
         st = FrameStats(self._frame, time.perf_counter() - self._t0, (t1 - t0) * 1000 if detected else 0.0,
                         embed_ms, search_ms, total_ms, len(current), len(due), tuple(matches), detected)

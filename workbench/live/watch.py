@@ -27,7 +27,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from workbench.live.camera_worker import Closed, Mark, Opened, Status
-from workbench.live.cameras import CameraSpec, PushSource, _videos_in
+from workbench.live.cameras import CameraSpec, PushSource
+from workbench.live.sources import videos_in
 from workbench.live.watch_records import Alert, CameraSummary, WatchOptions, WatchSummary
 from workbench.pipeline.compare import is_match
 from workbench.search.clusters import IdentityBook, default_identity_threshold
@@ -104,7 +105,7 @@ class Watch:
         files = []
         for c in self.specs:
             files += ([(c.name, c.source)] if c.kind == "file" else
-                      [(c.name, str(v)) for v in _videos_in(Path(c.source))] if c.kind == "folder" else [])
+                      [(c.name, str(v)) for v in videos_in(Path(c.source))] if c.kind == "folder" else [])
         if self.options.restart:
             self.db.reset_watch_progress(self.options.gallery, [c.name for c in self.specs])
             return {}

@@ -39,7 +39,9 @@ def timeline_figure(sightings: pl.DataFrame, time_axis: str = "wall") -> go.Figu
                                                            line=dict(color=IMPOSTOR, width=3))))
     people = sorted(set(sightings["who"].to_list()))
     fig.update_layout(xaxis=dict(title="time" if time_axis == "wall" else "seconds into the video"),
-                      yaxis=dict(title="", type="category", categoryorder="array", categoryarray=people))
+                      # automargin: the left margin grows to the longest name ("unknown 0007" was cut)
+                      yaxis=dict(title="", type="category", categoryorder="array", categoryarray=people,
+                                 automargin=True))
     return _layout(fig, "Who was seen when (colour: camera)", height=max(260, 60 + 28 * len(people)))
 
 

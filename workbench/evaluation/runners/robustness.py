@@ -49,9 +49,8 @@ def levels_of(kinds: Sequence[str]) -> list[degrade.Level]:
 
 
 def gate_of(settings: Settings) -> quality.QualityThresholds:
-    """The gate a model's faces go through (the settings' own limits; a model's, once it has them)."""
-    own = getattr(settings, "gate_", None)
-    return own if isinstance(own, quality.QualityThresholds) else settings.gate
+    """The gate a model's faces go through: the settings' own limits, else the model's (the zoo's)."""
+    return settings.gate_
 
 
 def thresholds_of(settings: Settings) -> tuple[float, float]:
