@@ -17,7 +17,7 @@ if found is None:
             "`workbench eval robustness --pairs PAIRS --lfw FOLDER` where it is.")
     st.stop()
 st.caption(ui.literal(rr.CAMERA))
-c1, c2, c3 = st.columns(3)
+c1, c2, c3, c4 = st.columns(4)
 combos = c1.multiselect("Models", list(audit.COMBOS), default=list(audit.COMBOS)[:2], key="robust_models")
 kinds = c2.multiselect("Degradations", list(degrade.KINDS), default=[degrade.WIDTH], key="robust_kinds",
                        help="width: distance from the camera; gaussian: out of focus; motion: a moving person; jpeg: "
@@ -26,12 +26,15 @@ kinds = c2.multiselect("Degradations", list(degrade.KINDS), default=[degrade.WID
 folds = c3.slider("LFW folds (600 pairs each)", 1, 10, 1, key="robust_folds",
                   help="Every level of every photo is analysed by every model: fold 1 with every degradation takes "
                        "about half an hour here. What was measured is kept, so a second run costs no model time.")
+per_fold = c4.select_slider("Pairs per fold (same + different)", [2, 10, 25, 50, 100, 200, 300], value=300,
+                            key="robust_per_fold", help="300 + 300 is LFW's whole fold; fewer for a quick look.")
 if st.button("Run the robustness lab", type="primary", disabled=not (combos and kinds), key="robust_run"):
     db = ui.db()
     st.session_state["robust_report"] = ui.attempt(
         robustness.run_lfw, found[0], found[1], audit.combo_settings(combos, cur.settings.upsample),
         robustness.levels_of(kinds), folds=list(range(1, folds + 1)), db=db,
-        workdir=robustness.workdir_for(db.path), workers=2, progress=ui.progress_callback("Degrading and comparing"))
+        workdir=robustness.workdir_for(db.path), workers=2, per_fold=None if per_fold == 300 else per_fold,
+        progress=ui.progress_callback("Degrading and comparing"))
 report = st.session_state.get("robust_report")
 if report is not None:
     for line in rr.headline(report):

@@ -268,3 +268,26 @@ def test_eval_robustness_refuses_bad_input_in_one_line(tmp_path, monkeypatch):
         assert res.exit_code == 1 and words in res.output, (args, res.output)
         assert "Traceback" not in res.output
     assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_robustness_page_renders_without_the_data(tmp_path, db_path, monkeypatch):
+    from test_app import app, open_page
+
+    monkeypatch.setenv("WORKBENCH_FACES", str(tmp_path))  # no LFW there
+    at = open_page(app(db_path, monkeypatch).run(), "robustness")
+    assert [t.value for t in at.title] == ["Robustness"] and not at.error
+    assert any("not on this machine" in i.value for i in at.info)
+
+
+@pytest.mark.integration
+def test_robustness_page_runs_both_models_on_a_few_pairs(faces, db_path, monkeypatch):
+    from test_app import app, open_page
+
+    at = open_page(app(db_path, monkeypatch).run(), "robustness")
+    at.multiselect(key="robust_kinds").set_value(["occlusion"]).run()
+    at.select_slider(key="robust_per_fold").set_value(2).run()
+    at.button(key="robust_run").click().run(timeout=600)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    shown = " ".join(m.value for m in at.markdown).replace("\\", "")  # shown literally: Markdown escaped
+    assert "A surgical mask: hog + Dlib misses" in shown and "yunet + SFace misses" in shown, shown
+    assert len(at.get("plotly_chart")) == 2 and at.dataframe[0].value.height == 8  # occlusion, pose; 2 x (as is + 3)

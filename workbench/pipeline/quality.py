@@ -74,6 +74,13 @@ class QualityThresholds:
     min_sharpness: float = 0.010
     min_exposure: float = 64.0
     max_yaw: float = 0.7
+    #: Whose limits these are (a model's name), so a rejection says so: "SFace needs at least 20 px";
+    #: empty for limits given by hand ("the gate needs ...").
+    owner: str = ""
+
+    @property
+    def who(self) -> str:
+        return f"{self.owner}'s gate" if self.owner else "the gate"
 
 
 DEFAULT_THRESHOLDS = QualityThresholds()
@@ -142,14 +149,14 @@ def decide(size: int, light: float, sharpness: float, yaw: float,
     limits through this one function."""
     t = thresholds
     if size < t.min_size:
-        return TOO_SMALL, f"the face is {size} px, the gate needs at least {t.min_size} px"
+        return TOO_SMALL, f"the face is {size} px, {t.who} needs at least {t.min_size} px"
     if light < t.min_exposure:
         return TOO_DARK, (f"the brightest patch of the face reaches {light:.0f} of 255, the gate needs "
                           f"{t.min_exposure:.0f}: the photo is under-exposed (measured on the face's "
                           "highlights, not on its skin tone)")
     if sharpness < t.min_sharpness:
-        return BLURRED, (f"sharpness {sharpness:.4f} (fine detail per unit of the face's contrast), the gate "
-                         f"needs at least {t.min_sharpness:.3f}")
+        return BLURRED, (f"sharpness {sharpness:.4f} (fine detail per unit of the face's contrast), {t.who} "
+                         f"needs at least {t.min_sharpness:.4f}")
     if abs(yaw) > t.max_yaw:
         return EXTREME_POSE, f"head turned {abs(yaw):.2f} of the way to profile, the gate allows up to {t.max_yaw:.2f}"
     return None, ""
