@@ -26,9 +26,10 @@ from workbench.evaluation.stats.metrics import Interval, wilson
 from workbench.pipeline import quality
 from workbench.pipeline.compare import is_match
 
-#: The rule that sets a model's gate from its curves: a level is *handled* when its FNMR (the gate
-#: set aside, at the model's default threshold) is at most this many times the FNMR on the photos
-#: as they are, and its FMR is not shown (95 % lower bound) to exceed as many times the clean FMR.
+#: The rule that sets a model's gate from its curves: a level is *handled* unless the data show
+#: (the 95 % Wilson lower bound of its rate) that its FNMR (the gate set aside, at the model's
+#: default threshold) or its FMR is more than this many times the rate on the photos as they are.
+#: The lower bound keeps a few misses in a small sample from moving a limit; more pairs tighten it.
 WORSE_BY = 2.0
 #: The limit lets this share of the faces at the most degraded handled level through (the 10th
 #: percentile of their measurements).
@@ -179,12 +180,13 @@ def half_loss(clean: LevelRates, levels: Sequence[LevelRates], unit: str = "") -
 
 
 def handled(clean: LevelRates, r: LevelRates, worse_by: float = WORSE_BY) -> bool:
-    """Does the model handle level ``r``? Its FNMR at most ``worse_by`` x the clean FNMR (never
-    under ``worse_by`` x one miss in the genuine pairs), and its FMR not shown above ``worse_by``
-    x the clean one (the 95 % lower bound of the level's FMR under that)."""
+    """Does the model handle level ``r``? Neither its FNMR nor its FMR is shown (95 % Wilson lower
+    bound) to be over ``worse_by`` x the rate on the photos as they are (never taken under one error
+    in the pairs measured, so a clean rate of zero still leaves room)."""
     fnmr_limit = worse_by * max(clean.fnmr, 1.0 / max(clean.genuine, 1))
     fmr_limit = worse_by * max(clean.fmr, 1.0 / max(clean.impostor, 1))
-    return r.fnmr <= fnmr_limit + 1e-12 and wilson(r.false_matches, r.impostor).low <= fmr_limit
+    return (wilson(r.false_non_matches, r.genuine).low <= fnmr_limit
+            and wilson(r.false_matches, r.impostor).low <= fmr_limit)
 
 
 @dataclass(frozen=True)
