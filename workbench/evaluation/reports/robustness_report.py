@@ -52,7 +52,7 @@ def headline(report: RobustnessReport) -> list[str]:
                        f"{HEADLINE_WIDTH:g} px wide ({_pct(r.false_non_matches, r.genuine)}; {clean.false_non_matches} "
                        f"as photographed); that is a person about {degrade.camera_distance(HEADLINE_WIDTH):.1f} m from a "
                        f"1080p camera with a 90° lens. It found no face in {r.no_face} of {r.photos:,} such photos, "
-                       f"and today's gate turns away {r.rejected_total} more.")
+                       f"and its gate turns away {r.rejected_total} more.")
         halves = [f"{_short(k)} {report.half_loss(c, k).words}" for k in (degrade.WIDTH, degrade.GAUSSIAN,
                                                                           degrade.MOTION, degrade.JPEG, degrade.NIGHT)
                   if report.of(c, k)]
