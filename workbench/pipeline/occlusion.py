@@ -21,6 +21,7 @@ can be explained: Dlib and SFace today; DeepFace's models embed only whole photo
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Sequence
@@ -108,13 +109,14 @@ class Grid:
 
     @classmethod
     def over(cls, side: int, patch_fraction: float = PATCH_FRACTION, steps: int = STEPS) -> Grid:
-        """``steps`` evenly spaced positions per axis of a patch ``patch_fraction`` of ``side``,
-        from one edge to the other."""
+        """``steps`` evenly spaced positions per axis of a patch ``patch_fraction`` of ``side`` (or
+        larger, ``side / steps``, so that the patches together cover the whole chip), from one edge
+        to the other."""
         if not 0.0 < float(patch_fraction) <= 1.0:
             raise ModelError(f"patch fraction {patch_fraction!r}: give a share of the chip's side over 0, at most 1")
         if int(steps) < 1:
             raise ModelError(f"steps {steps!r}: give at least 1 patch position per axis")
-        patch = max(1, int(round(side * float(patch_fraction))))
+        patch = max(1, int(round(side * float(patch_fraction))), math.ceil(side / int(steps)))
         origins = np.unique(np.linspace(0, side - patch, int(steps)).round().astype(int))
         return cls(int(side), patch, tuple(int(o) for o in origins))
 

@@ -56,8 +56,9 @@ class Neighbours:
         who = (f"everyone but {self.excluded}" if self.excluded is not None else
                "everyone (who the probe is was not given: the first may be the probe's own person)")
         n = len(self.impostors)
-        return (f"The {n} closest of {who}, among {self.people} people ({self.faces} faces) of gallery "
-                f"{self.gallery}, by {self.model}'s {self.metric} distance.")
+        where = f"gallery {self.gallery}" if self.gallery else "the gallery"
+        return (f"The {n} closest of {who}, among {self.people} people ({self.faces} faces) of {where}, "
+                f"by {self.model}'s {self.metric} distance.")
 
 
 def closest_impostors(vector: np.ndarray, matrix: GalleryMatrix, *, model: str, metric: str, threshold: float,

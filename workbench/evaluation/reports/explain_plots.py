@@ -31,21 +31,20 @@ def occlusion_figure(m: OcclusionMap, height: int = 420) -> go.Figure:
     fig.add_trace(go.Heatmap(
         x=centres, y=centres, z=m.change, zmin=-reach, zmax=reach, colorscale=DIVERGING, opacity=0.55,
         text=hover, hovertemplate="%{text}<extra></extra>", xgap=0, ygap=0,
-        colorbar=dict(title=dict(text="distance change<br>when covered", side="top"),
+        colorbar=dict(title=dict(text="distance change when covered", side="right"),
                       tickvals=[-reach, 0, reach],
                       ticktext=[f"{-reach:+.3f}: made them<br>look different", "0: no change",
                                 f"{reach:+.3f}: made them<br>look alike"])))
     fig.update_xaxes(range=[-0.5, g.side - 0.5], showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(range=[g.side - 0.5, -0.5], showticklabels=False, showgrid=False, zeroline=False,
                      scaleanchor="x")
-    title = (f"{plain(m.model)}: covering {g.patch} px patches of this probe "
-             f"(distance {m.baseline:.3f} uncovered)")
+    title = f"{plain(m.model)}: {g.patch} px patches covered<br><sup>distance {m.baseline:.3f} uncovered</sup>"
     return _layout(fig, title, height=height)
 
 
 def impostors_figure(neighbours, threshold: float) -> go.Figure:
     """The closest impostors' distances (nearest first), with the threshold line: a bar under the
-    line is a person the model would call a match."""
+    line (coloured) is a person the model would call a match."""
     ms = neighbours.impostors
     fig = go.Figure(go.Bar(
         x=[plain(f"{m.rank}. {m.person}") for m in ms], y=[m.distance for m in ms],
@@ -54,4 +53,6 @@ def impostors_figure(neighbours, threshold: float) -> go.Figure:
         hovertemplate="%{x}<br>distance %{y:.3f}<extra></extra>"))
     fig.add_hline(y=threshold, line=dict(color=THRESHOLD, dash="dash"), annotation_text="threshold")
     fig.update_layout(yaxis=dict(title=f"{neighbours.metric} distance (smaller = more alike)"))
-    return _layout(fig, f"Who else looks like this probe to {plain(neighbours.model)}", height=300)
+    title = (f"Who else looks like this probe to {plain(neighbours.model)}<br><sup>coloured: under the threshold, "
+             "called a match</sup>")
+    return _layout(fig, title, height=320)
