@@ -332,6 +332,8 @@ def test_compare_explains_the_match_in_chromium(server, browser, demo_photos, sh
         assert "made the two faces look alike" in text and "Who else looks like this probe" in text
         page.set_viewport_size({"width": 1400, "height": 4200})  # the whole page: Streamlit scrolls inside
         page.wait_for_timeout(1500)
-        page.screenshot(path=str(shots / "compare-explain.png"), full_page=True)
+        top = page.get_by_role("heading", name="Explain this match").bounding_box()["y"]
+        page.screenshot(path=str(shots / "compare-explain.png"),
+                        clip={"x": 0, "y": top - 10, "width": 1400, "height": 2050})
     finally:
         page.close()

@@ -14,6 +14,7 @@ from typing import Hashable, Sequence
 import polars as pl
 import streamlit as st
 
+from workbench.app import words
 from workbench.app.ui import literal
 from workbench.evaluation.reports import explain_plots
 from workbench.pipeline import compare, occlusion
@@ -51,12 +52,12 @@ def ask(key: str, people: Sequence[str], models: int, what: str, faces: Sequence
         if len(faces) > 1 else (faces[0] if faces else None)
     c1, c2 = st.columns(2)
     who = c1.selectbox("Who is in the probe photo, if you know (left out of the closest impostors)",
-                       [NOT_KNOWN] + sorted(set(people)), key=f"{key}_who")
+                       [NOT_KNOWN] + sorted(set(people)), key=f"{key}_who", help=words.term("impostor"))
     steps = c2.number_input("Patch positions per side (more: a finer map, slower)", 2, 16, occlusion.STEPS,
                             key=f"{key}_steps")
     cost = int(steps) ** 2 + 2
     if not st.button(f"Explain this match ({cost} embeddings per model, {models} model"
-                     f"{'s' if models != 1 else ''})", key=f"{key}_button"):
+                     f"{'s' if models != 1 else ''})", key=f"{key}_button", help=words.term("occlusion map")):
         return None
     return Request(None if who == NOT_KNOWN else who, int(steps), face)
 
@@ -85,7 +86,7 @@ def show(key: str, inputs: Hashable, threshold: float) -> None:
 
 def _chips(e: Explanation) -> None:
     st.markdown("**What each model received**: the face cut out of the photo, and the aligned chip each model "
-                "embeds (shown at its real size).")
+                "embeds (shown at its real size).", help=words.term("aligned chip"))
     for role, face in (("the probe", e.probe), ("compared with", e.reference)):
         if face is None:
             continue
