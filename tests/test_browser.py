@@ -105,11 +105,11 @@ def server(demo_photos, tmp_path_factory):
     """The app on a free port, over a database holding the demo gallery and a few searches."""
     from workbench.search import search_image
     from workbench.search.enrol import load_demo_gallery
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     tmp = tmp_path_factory.mktemp("browser")
     db_path = tmp / "browser.duckdb"
-    with GalleryDB(db_path) as db:
+    with Store(db_path) as db:
         load_demo_gallery(db)
         for name in ("obama1.jpg", "obama_and_biden.jpg", "kit_with_rose.jpg"):
             search_image(db, "demo", demo_photos / "face-recognition-examples/knn_examples/test" / name, name=name)
@@ -278,6 +278,7 @@ def test_cameras_page_watches_two_cameras_side_by_side(server, browser, shots):
         settle(page)
         page.get_by_role("button", name="Start watching").click()
         page.get_by_text(re.compile(r"Watch run \d+ done")).wait_for(timeout=180_000)
+        settle(page)  # the banner is drawn first: wait for the rerun to reach the identities below it
         body = page.inner_text('[data-testid="stMainBlockContainer"]')
         for camera in ("camera 1", "camera 2"):
             m = re.search(camera + r" \(short_hamilton_clip.mp4\): ended, (\d+) frames.*?(\d+) sightings", body)

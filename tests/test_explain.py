@@ -122,7 +122,7 @@ def matrix_of(people: list[str], vectors: np.ndarray, model: str = "Dlib") -> Ga
     n = len(people)
     ids = {p: i for i, p in enumerate(dict.fromkeys(people))}
     return GalleryMatrix(face_ids=np.arange(1, n + 1), person_ids=np.array([ids[p] for p in people]), people=people,
-                         sources=[""] * n, vectors=np.asarray(vectors, np.float32), model=model)
+                         sources=[""] * n, vectors=np.asarray(vectors, np.float32), model=model, gallery="g")
 
 
 def test_closest_impostors_leave_out_the_probe_and_come_nearest_first():
@@ -149,12 +149,12 @@ def test_explaining_against_the_demo_gallery(demo_photos, tmp_path):
     from workbench.pipeline import analyze_source
     from workbench.pipeline.capture import load_image
     from workbench.search.enrol import load_demo_gallery
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     probe = demo_photos / KNN / "test" / "obama_and_biden.jpg"
-    with GalleryDB(tmp_path / "g.duckdb") as db:
+    with Store(tmp_path / "g.duckdb") as db:
         load_demo_gallery(db)
-        matrix = db.matrix("demo", "Dlib")
+        matrix = db.vectors.matrix("demo", "Dlib")
         image = load_image(probe)
         faces = analyze_source(image).faces
         biden = next(i for i, f in enumerate(faces, 1)

@@ -27,7 +27,7 @@ from workbench.pipeline import Comparison, Settings, analyze, compare_analyses, 
 from workbench.pipeline.capture import ImageSource, load_image
 from workbench.pipeline.occlusion import FaceChips, OcclusionMap
 from workbench.search.rank import rank
-from workbench.store import GalleryMatrix
+from workbench.store import GalleryMatrix, Store
 from workbench.types import Face, Match
 
 #: How many closest impostors are listed by default.
@@ -72,7 +72,7 @@ def closest_impostors(vector: np.ndarray, matrix: GalleryMatrix, *, model: str, 
     found = rank(np.asarray(vector, np.float32), matrix, metric=metric, threshold=threshold, top_k=int(k) + 1,
                  per_person=True, similarity_base=similarity_base)[0]
     others = [m for m in found if person is None or m.person != person][: int(k)]
-    return Neighbours(getattr(matrix, "gallery", "") or "", model, metric, person, len(set(matrix.people)),
+    return Neighbours(matrix.gallery, model, metric, person, len(set(matrix.people)),
                       int(matrix.vectors.shape[0]), tuple(replace(m, rank=r) for r, m in enumerate(others, 1)))
 
 
@@ -213,7 +213,7 @@ def explain_search_face(image: np.ndarray, face: Face, matrix: GalleryMatrix, se
 
 
 def explain_photos(source_a: ImageSource, source_b: ImageSource, settings: Settings = Settings(), *,
-                   db=None, gallery: str | None = None, person: str | None = None, face_a: int | None = None,
+                   db: Store | None = None, gallery: str | None = None, person: str | None = None, face_a: int | None = None,
                    face_b: int | None = None, models: Sequence[str] | None = None,
                    patch_fraction: float = occlusion.PATCH_FRACTION, steps: int = occlusion.STEPS,
                    progress: Progress | None = None) -> Explanation:
@@ -223,6 +223,6 @@ def explain_photos(source_a: ImageSource, source_b: ImageSource, settings: Setti
     names = tuple("image" if isinstance(s, (bytes, bytearray, np.ndarray)) else str(s) for s in (source_a, source_b))
     comparison = compare_analyses(analyze(images[0], settings), analyze(images[1], settings), settings,
                                   face_a=face_a, face_b=face_b, names=names)
-    matrix = db.matrix(gallery, settings.model) if db is not None and gallery else None
+    matrix = db.vectors.matrix(gallery, settings.model) if db is not None and gallery else None
     return explain_comparison(images, comparison, settings, matrix=matrix, person=person, models=models,
                               patch_fraction=patch_fraction, steps=steps, progress=progress)
