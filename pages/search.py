@@ -74,7 +74,7 @@ if choice is not None:
                     col.caption(f"{m.rank}. {ui.literal(m.person)} · {m.similarity:.0f} % · {m.distance:.3f} · {at}")
         searched = [i for i, fr in enumerate(result.faces, 1) if fr.searched]
         matrix = ui.gallery_matrix(cur.gallery) if searched else None
-        if matrix is not None:
+        if matrix is not None and len(matrix.vectors):  # an empty gallery has no closest face to explain
             asked = explain_view.ask("search_explain", matrix.people, 1, "against its closest gallery face",
                                      faces=searched)
             inputs = (key, explain_view.face("search_explain"))
