@@ -33,7 +33,7 @@ if st.button("Run the robustness lab", type="primary", disabled=not (combos and 
     st.session_state["robust_report"] = ui.attempt(
         robustness.run_lfw, found[0], found[1], audit.combo_settings(combos, cur.settings.upsample),
         robustness.levels_of(kinds), folds=list(range(1, folds + 1)), db=db,
-        workdir=robustness.workdir_for(db.path), workers=2, per_fold=None if per_fold == 300 else per_fold,
+        workdir=robustness.workdir_for(db.db.path), workers=2, per_fold=None if per_fold == 300 else per_fold,
         progress=ui.progress_callback("Degrading and comparing"))
 report = st.session_state.get("robust_report")
 if report is not None:

@@ -3,9 +3,9 @@ import hashlib
 import polars as pl
 import streamlit as st
 
-from workbench.app import ui
+from workbench.app import explain_view, ui
 from workbench.pipeline import annotate, capture, compare, quality
-from workbench.search import search_image
+from workbench.search import explain, search_image
 
 cur = ui.current()
 s = cur.settings
@@ -16,14 +16,17 @@ top_k = st.number_input("Candidates per face", 1, 50, 5, key="search_topk")
 keep_probe = st.checkbox("Keep the probe photo in the search log", key="search_keep_probe",
                          help="Off: the log keeps only the photo's hash, size and face boxes.")
 choice = ui.image_input("Probe photo", "search")
+# a missing, empty or other model's gallery is said so here, before any result: it is never searched
+matrix = ui.gallery_matrix(cur.gallery)
 
 if choice is not None:
     name, data = choice
     key = (hashlib.sha256(data).hexdigest(), cur.gallery, s, int(top_k))
     if st.session_state.get("search_key") != key:
         image = ui.attempt(capture.load_image, data, name)
+        searchable = matrix is not None and len(matrix.vectors) > 0  # else said so above: no "no match" for all
         # the bytes as uploaded: the search log hashes the file the user gave, as the CLI does
-        result = image is not None and ui.attempt(search_image, ui.db(), cur.gallery, data, s, top_k=int(top_k),
+        result = image is not None and searchable and ui.attempt(search_image, ui.db(), cur.gallery, data, s, top_k=int(top_k),
                                                   name=name, keep_probe=keep_probe, client="app")
         st.session_state["search_key"] = key if result else None
         st.session_state["search_result"] = (image, result) if result else None
@@ -63,9 +66,20 @@ if choice is not None:
                 c1.image(capture.thumbnail(image, fr.face.box), caption=f"face {i}", width=110)
                 thumbs = c2.columns(max(len(fr.matches), 1))
                 for col, m in zip(thumbs, fr.matches):
-                    th = ui.db().thumbnail(m.face_id)
+                    th = ui.db().faces.thumbnail(m.face_id)
                     if th:
                         col.image(th, width=90)
                     at = "MATCH" if compare.is_match(m.distance, s.threshold_) else (
                         "would match" if compare.is_match(m.distance, whatif) else "no")
                     col.caption(f"{m.rank}. {ui.literal(m.person)} · {m.similarity:.0f} % · {m.distance:.3f} · {at}")
+        searched = [i for i, fr in enumerate(result.faces, 1) if fr.searched]
+        matrix = ui.gallery_matrix(cur.gallery) if searched else None
+        if matrix is not None and len(matrix.vectors):  # an empty gallery has no closest face to explain
+            asked = explain_view.ask("search_explain", matrix.people, 1, "against its closest gallery face",
+                                     faces=searched)
+            inputs = (key, explain_view.face("search_explain"))
+            if asked:
+                explain_view.keep("search_explain", inputs, ui.attempt(
+                    explain.explain_search_face, image, result.faces[asked.face - 1].face, matrix, s,
+                    number=asked.face, name=name, person=asked.person, steps=asked.steps))
+            explain_view.show("search_explain", inputs, s.threshold_)

@@ -106,11 +106,11 @@ def server(demo_photos, tmp_path_factory):
     """The app on a free port, over a database holding the demo gallery and a few searches."""
     from workbench.search import search_image
     from workbench.search.enrol import load_demo_gallery
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     tmp = tmp_path_factory.mktemp("browser")
     db_path = tmp / "browser.duckdb"
-    with GalleryDB(db_path) as db:
+    with Store(db_path) as db:
         load_demo_gallery(db)
         for name in ("obama1.jpg", "obama_and_biden.jpg", "kit_with_rose.jpg"):
             search_image(db, "demo", demo_photos / "face-recognition-examples/knn_examples/test" / name, name=name)
@@ -307,5 +307,35 @@ def test_compare_on_the_couple_photo_lets_the_user_choose_the_face(server, brows
         text = _wait_text(page, r"Called DIFFERENT people")
         assert "compared face 1 (outlined; as asked)" in text
         page.screenshot(path=str(shots / "compare-couple.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_compare_explains_the_match_in_chromium(server, browser, demo_photos, shots):
+    """The Compare page's "Explain this match": chips, both models' maps, the closest impostors."""
+    knn = demo_photos / "face-recognition-examples" / "knn_examples"
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        _open(page, f"{server}/compare")
+        uploads = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+        uploads.nth(0).set_input_files(str(knn / "test" / "obama1.jpg"))
+        _wait_text(page, r"obama1")
+        uploads.nth(1).set_input_files(str(knn / "train" / "obama" / "obama.jpg"))
+        _wait_text(page, r"Called the SAME person")
+        steps = page.locator(".st-key-cmp_explain_steps input")
+        steps.fill("4")
+        steps.press("Enter")
+        _wait_text(page, r"Explain this match \(18 embeddings per model")
+        page.get_by_role("button", name=re.compile("Explain this match")).click()
+        _wait_text(page, r"\d+ embeddings in \d", timeout_s=240)
+        settle(page)
+        text = _main_text(page)
+        assert "Dlib: 150 x 150 px chip" in text and "SFace: 112 x 112 px chip" in text, text[-3000:]
+        assert "made the two faces look alike" in text and "Who else looks like this probe" in text
+        page.set_viewport_size({"width": 1400, "height": 4200})  # the whole page: Streamlit scrolls inside
+        page.wait_for_timeout(1500)
+        top = page.get_by_role("heading", name="Explain this match").bounding_box()["y"]
+        page.screenshot(path=str(shots / "compare-explain.png"),
+                        clip={"x": 0, "y": top - 10, "width": 1400, "height": 2050})
     finally:
         page.close()

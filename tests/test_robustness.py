@@ -218,13 +218,13 @@ def test_a_small_lfw_run_counts_as_by_hand_and_a_rerun_costs_no_model_time(faces
     from workbench.evaluation.runners import robustness
     from workbench.pipeline import Settings
     from workbench.pipeline.capture import read_bytes, sha256
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     pairs, lfw = _tiny_pairs(faces, tmp_path)
     s = Settings(detector="yunet", model="SFace")
     levels = [degrade.Level(degrade.WIDTH, 24), degrade.Level(degrade.OCCLUSION, 0, degrade.MASK)]
     work = tmp_path / "work"
-    with GalleryDB(tmp_path / "g.duckdb") as db:
+    with Store(tmp_path / "g.duckdb") as db:
         r = robustness.run_lfw(pairs, lfw, [s], levels, folds=[1], db=db, workdir=work)
         parts = sorted(work.iterdir())
         again = robustness.run_lfw(pairs, lfw, [s], levels, folds=[1], db=db, workdir=work)
