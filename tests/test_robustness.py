@@ -293,4 +293,4 @@ def test_robustness_page_runs_both_models_on_a_few_pairs(faces, db_path, monkeyp
     assert not at.exception and not at.error, [e.value for e in at.error]
     shown = " ".join(m.value for m in at.markdown).replace("\\", "")  # shown literally: Markdown escaped
     assert "A surgical mask: hog + Dlib misses" in shown and "yunet + SFace misses" in shown, shown
-    assert len(at.get("plotly_chart")) == 2 and at.dataframe[0].value.height == 8  # occlusion, pose; 2 x (as is + 3)
+    assert len(at.get("plotly_chart")) == 2 and len(at.dataframe[0].value) == 8  # occlusion, pose; 2 x (as is + 3)
