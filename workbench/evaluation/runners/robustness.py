@@ -65,7 +65,8 @@ def measure(store: PartStore, work: dict[str, Sequence[degrade.Level]], combos: 
     ``store`` does not hold yet, in batches over ``workers`` processes (at most :data:`MAX_WORKERS`),
     each batch saved when done. ``meanwhile(progress)`` runs in this process while the workers work
     (on a thread: its progress is passed on from this thread, between batches, since a caller's
-    progress display may belong to this thread, unless the callback says ``thread_safe``). Returns the photos that could not be read."""
+    progress display may belong to this thread, unless the callback says ``thread_safe``). Returns
+    the photos that could not be read."""
     from workbench.pipeline import capture
 
     paths = list(work)
