@@ -174,7 +174,7 @@ def group_headline(gr) -> list[str]:
             if not rows:
                 continue
             hi, lo, ratio = gr.spread(c, lv.id)
-            times = f"{ratio:.1f} times" if ratio is not None else "against none"
+            times = f"{ratio:.1f} times" if ratio is not None else "no ratio: the lowest is 0"
             parts.append(f"{lv.words}: {hi.group} {hi.fmr:.2%} ({hi.false_matches:,} of {hi.pairs:,}) against "
                          f"{lo.group} {lo.fmr:.2%} ({lo.false_matches:,}), {times}")
         out.append(f"{c}, false matches within each group at 80 %, most and least falsely matched group: "
