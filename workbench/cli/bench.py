@@ -361,31 +361,26 @@ def bench_face_size(obj: Ctx, pairs_txt: str, images: str | None, folds: str, as
                    f"{r.false_matches:>6}  {r.detected}/{r.photos}")
 
 
-@bench.command("sightings")
-@click.option("--size", type=click.IntRange(1), default=1_000_000, show_default=True, help="Sightings in the log.")
-@click.option("--probes", type=click.IntRange(1), default=200, show_default=True)
-@click.option("--cameras", type=click.IntRange(1), default=20, show_default=True)
-@click.option("--workdir", type=click.Path(file_okay=False), default=None,
-              help="Keep the synthetic DuckDB log here and reuse it (default: a temp folder).")
-@click.option("--seed", default=0, show_default=True)
+@bench.command("explain")
+@click.argument("photos", nargs=-1, type=click.Path())
+@click.option("--steps", default=8, show_default=True, type=click.IntRange(1, 32), help="Patch positions per axis.")
+@click.option("--repeat", default=3, show_default=True, type=click.IntRange(1), help="Plain embeddings timed per face.")
 @click.option("--json", "as_json", is_flag=True)
-def bench_sightings_cmd(size: int, probes: int, cameras: int, workdir: str | None, seed: int, as_json: bool) -> None:
-    """Sightings searched per second by photo (`sightings --photo`), on a synthetic log of SIZE
-    sightings in DuckDB, against a plain numpy scan of the same vectors in the same run."""
-    from dataclasses import asdict
+@click.pass_obj
+def bench_explain(obj: Ctx, photos: tuple[str, ...], steps: int, repeat: int, as_json: bool) -> None:
+    """An occlusion map per face, for each model with chips, vs one plain embedding of the same chip
+    (default PHOTOS: the packaged k-NN training photos, 9 faces of 5 people)."""
+    from workbench.bench.common import as_dicts
+    from workbench.bench.explain import bench_explain
+    from workbench.search.enrol import demo_folder
 
-    from workbench.bench.sightings import bench_sightings
-
-    r = bench_sightings(size, workdir=workdir, seed=seed, probes=probes, cameras=cameras,
-                        progress=_progress("benchmarking"))
+    paths = [Path(p) for p in photos] or sorted(p for p in (demo_folder() or Path(".")).rglob("*") if p.is_file())
+    rows = bench_explain(paths, obj.settings, steps=steps, repeat=repeat, progress=_progress("benchmarking"))
     if as_json:
-        _echo_json(asdict(r))
+        _echo_json(as_dicts(rows))
         return
-    click.echo(f"{r.sightings:,} sightings, {r.probes} probes at {r.threshold}: ours p50 {r.ours_p50_ms} ms (p95 "
-               f"{r.ours_p95_ms}), {r.sightings_per_s:,.0f} sightings/s; plain scan p50 {r.scan_p50_ms} ms, "
-               f"{r.scan_sightings_per_s:,.0f}/s: {r.speedup}x, same answers: {r.same_answers}; "
-               f"{r.found_per_probe} found per probe, {r.own_found_per_probe} of them its own of "
-               f"{r.own_logged_per_probe} logged")
-    click.echo(f"cold start {r.cold_start_s} s (read {r.matrix_read_s} s, index {r.index_build_s} s), {r.memory_mb} MB; "
-               f"file {r.file_mb} MB, {r.bytes_per_sighting} bytes a sighting, of which its vector "
-               f"{r.vector_bytes_per_sighting}")
+    for r in rows:
+        click.echo(f"{r.model} ({r.chip_side} px chip, {r.patch} px patches, {r.positions} x {r.positions}): "
+                   f"{r.map_s:.2f} s per face for {r.embeddings_per_map} embeddings ({r.faces} faces); one plain "
+                   f"embedding {r.plain_embedding_ms:.1f} ms -> a map costs {r.ratio:.0f} of them "
+                   f"({r.ms_per_embedding_in_map:.1f} ms each in the batch)")

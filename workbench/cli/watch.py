@@ -1,5 +1,5 @@
-"""`workbench watch` (many cameras at once into the sightings log) and `workbench sightings`
-(query, export, who was there)."""
+"""`workbench watch` (many cameras at once into the sightings log), `workbench sightings`
+(query, export, who was there, where one face was seen) and `workbench bench sightings`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import sys
 
 import click
 
-from workbench.cli.base import Ctx, _echo_json, cli
+from workbench.cli.base import Ctx, _echo_json, _progress, cli
+from workbench.cli.bench import bench
 from workbench.errors import WorkbenchError
 
 
@@ -305,3 +306,33 @@ def _follow(obj: Ctx, gallery: str, photo: str, face: int | None, positions_csv:
         click.echo(r.risk.sentence())
     if page:
         click.echo(f"report: {page}")
+
+
+@bench.command("sightings")
+@click.option("--size", type=click.IntRange(1), default=1_000_000, show_default=True, help="Sightings in the log.")
+@click.option("--probes", type=click.IntRange(1), default=200, show_default=True)
+@click.option("--cameras", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--workdir", type=click.Path(file_okay=False), default=None,
+              help="Keep the synthetic DuckDB log here and reuse it (default: a temp folder).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def bench_sightings_cmd(size: int, probes: int, cameras: int, workdir: str | None, seed: int, as_json: bool) -> None:
+    """Sightings searched per second by photo (`sightings --photo`), on a synthetic log of SIZE
+    sightings in DuckDB, against a plain numpy scan of the same vectors in the same run."""
+    from dataclasses import asdict
+
+    from workbench.bench.sightings import bench_sightings
+
+    r = bench_sightings(size, workdir=workdir, seed=seed, probes=probes, cameras=cameras,
+                        progress=_progress("benchmarking"))
+    if as_json:
+        _echo_json(asdict(r))
+        return
+    click.echo(f"{r.sightings:,} sightings, {r.probes} probes at {r.threshold}: ours p50 {r.ours_p50_ms} ms (p95 "
+               f"{r.ours_p95_ms}), {r.sightings_per_s:,.0f} sightings/s; plain scan p50 {r.scan_p50_ms} ms, "
+               f"{r.scan_sightings_per_s:,.0f}/s: {r.speedup}x, same answers: {r.same_answers}; "
+               f"{r.found_per_probe} found per probe, {r.own_found_per_probe} of them its own of "
+               f"{r.own_logged_per_probe} logged")
+    click.echo(f"cold start {r.cold_start_s} s (read {r.matrix_read_s} s, index {r.index_build_s} s), {r.memory_mb} MB; "
+               f"file {r.file_mb} MB, {r.bytes_per_sighting} bytes a sighting, of which its vector "
+               f"{r.vector_bytes_per_sighting}")
