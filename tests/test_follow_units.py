@@ -230,3 +230,17 @@ def test_the_route_page_opens_in_chromium_without_a_request_leaving_the_machine(
     assert points >= 4  # two cameras and two stops
     assert all(u.startswith(("file://", "data:", "about:")) for u in requests), requests
     json.dumps(requests)
+
+
+def test_bench_sightings_runs_at_a_tiny_size(tmp_path):
+    from click.testing import CliRunner
+
+    from workbench.cli import cli
+
+    r = CliRunner().invoke(cli, ["bench", "sightings", "--size", "3000", "--probes", "6", "--cameras", "3",
+                                 "--workdir", str(tmp_path), "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["sightings"] == 3000 and out["probes"] == 6 and out["same_answers"] is True
+    assert 0 < out["own_found_per_probe"] <= out["own_logged_per_probe"] and out["found_per_probe"] >= 1
+    assert out["vector_bytes_per_sighting"] > 100 and out["sightings_per_s"] > 0
