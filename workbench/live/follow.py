@@ -218,29 +218,37 @@ def follow_face(db: Store, gallery: str, photo: ImageSource, settings: Settings 
                                                          settings.similarity_base)
     search_ms = (time.perf_counter() - t0) * 1000.0
     rows = {r["id"]: r for r in db.sightings.query(gallery, ids=[m.sighting_id for m in found]).iter_rows(named=True)}
+    kept = [(m, rows[m.sighting_id]) for m in found if m.sighting_id in rows]
     hits = tuple(Hit(k, m.sighting_id, r["run_id"], r["camera"], r["source"] or "", r["track"], r["who"],
-                     r["first_video_s"], r["last_video_s"], r["first_seen"], r["last_seen"], m.distance, m.similarity,
-                     bool(r["has_chip"]))
-                 for k, (m, r) in enumerate(((m, rows[m.sighting_id]) for m in found if m.sighting_id in rows), 1))
+                     r["first_video_s"], r["last_video_s"], r["first_seen"], r["last_seen"], m.distance,
+                     m.similarity, bool(r["has_chip"])) for k, (m, r) in enumerate(kept, 1))
     if log:
-        faces = analysis.faces
-        mine = [i == choice.index for i in range(len(faces))]
-        db.search_log.add(
-            gallery=gallery, model=settings.model, detector=settings.detector, metric=settings.metric_,
-            threshold=settings.threshold_, top_k=len(hits), result_face_ids=[[] for _ in faces],
-            result_distances=[[h.distance for h in hits] if m else [] for m in mine],
-            detect_ms=analysis.timings.detect_ms, embed_ms=analysis.timings.embed_ms, search_ms=search_ms,
-            source=f"sightings: {name}", audit=SearchAudit(
-                client=client, probe_sha256=capture.sha256(given), probe_width=int(image.shape[1]),
-                probe_height=int(image.shape[0]), probe_boxes=tuple(tuple(f.box.as_list()) for f in faces),
-                probe_quality=tuple(f.quality.reason or "ok" for f in faces), upsample=settings.upsample,
-                max_side=settings.max_side, similarity_base=settings.similarity_base,
-                result_people=tuple(tuple(h.who for h in hits) if m else () for m in mine),
-                result_match=tuple(tuple(True for _ in hits) if m else () for m in mine),
-                probe_image=capture.encode_jpeg(image) if keep_probe else None,
-                result_sighting_ids=tuple(tuple(h.sighting_id for h in hits) if m else () for m in mine),
-                sightings_searched=matrix.size))
+        _log(db, gallery, settings, name, given, image, analysis, choice.index, hits, matrix.size, search_ms,
+             client, keep_probe)
     risk = log_risk(matrix.size, settings, db) if at_scale else None
     return FollowResult(gallery, settings.model, settings.detector, settings.metric_, settings.threshold_,
                         settings.similarity_base, str(name), choice.describe(), matrix.size, matrix.unsearchable,
                         hits, risk, search_ms)
+
+
+def _log(db: Store, gallery: str, settings: Settings, name: str, given: bytes, image, analysis, searched: int,
+         hits: tuple[Hit, ...], compared: int, search_ms: float, client: str, keep_probe: bool) -> None:
+    """The search in the search log, like any other: every face found (only face ``searched`` was
+    searched), the sightings returned and how many were compared; the photo only with ``keep_probe``."""
+    faces = analysis.faces
+    mine = [i == searched for i in range(len(faces))]
+    db.search_log.add(
+        gallery=gallery, model=settings.model, detector=settings.detector, metric=settings.metric_,
+        threshold=settings.threshold_, top_k=len(hits), result_face_ids=[[] for _ in faces],
+        result_distances=[[h.distance for h in hits] if m else [] for m in mine],
+        detect_ms=analysis.timings.detect_ms, embed_ms=analysis.timings.embed_ms, search_ms=search_ms,
+        source=f"sightings: {name}", audit=SearchAudit(
+            client=client, probe_sha256=capture.sha256(given), probe_width=int(image.shape[1]),
+            probe_height=int(image.shape[0]), probe_boxes=tuple(tuple(f.box.as_list()) for f in faces),
+            probe_quality=tuple(f.quality.reason or "ok" for f in faces), upsample=settings.upsample,
+            max_side=settings.max_side, similarity_base=settings.similarity_base,
+            result_people=tuple(tuple(h.who for h in hits) if m else () for m in mine),
+            result_match=tuple(tuple(True for _ in hits) if m else () for m in mine),
+            probe_image=capture.encode_jpeg(image) if keep_probe else None,
+            result_sighting_ids=tuple(tuple(h.sighting_id for h in hits) if m else () for m in mine),
+            sightings_searched=compared))
