@@ -3,7 +3,7 @@ import hashlib
 import polars as pl
 import streamlit as st
 
-from workbench.app import ui
+from workbench.app import ui, work
 from workbench.pipeline import annotate, capture, compare, quality
 from workbench.search import search_image
 
@@ -24,7 +24,8 @@ if choice is not None:
         image = ui.attempt(capture.load_image, data, name)
         # the bytes as uploaded: the search log hashes the file the user gave, as the CLI does
         result = image is not None and ui.attempt(search_image, ui.db(), cur.gallery, data, s, top_k=int(top_k),
-                                                  name=name, keep_probe=keep_probe, client="app")
+                                                  name=name, keep_probe=keep_probe, client="app",
+                                                  analyse=work.search_analyser())  # in the shared worker pool
         st.session_state["search_key"] = key if result else None
         st.session_state["search_result"] = (image, result) if result else None
     stored = st.session_state.get("search_result")

@@ -15,7 +15,6 @@ Every request stays on loopback: the app binds 127.0.0.1 and the browser opens n
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -37,9 +36,6 @@ from workbench.pipeline import Settings, capture
 CHROMIUM_FLAGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--no-first-run", "--disable-quic", "--disable-renderer-backgrounding",
                   "--disable-background-timer-throttling", "--disable-backgrounding-occluded-windows")
-#: What a served search shows, and what a first word about it (queue or progress) looks like.
-ANSWER = re.compile(r"\d+ faces? found")
-FIRST_WORD = re.compile(r"ahead of you|Searching|Finding|faces? found")
 #: The demo gallery's probe photo the issue measured with; the one-session baseline uses it.
 BASELINE_PHOTO = "face-recognition-examples/knn_examples/test/obama1.jpg"
 
@@ -67,6 +63,9 @@ class ClassroomRow:
     slowest_s: float | None
     first_word_p95_s: float | None
     load_before: float
+    server_cpu_s: float
+    workers_cpu_s: float
+    browser_cpu_s: float
     outcomes: tuple[SessionOutcome, ...]
 
 
@@ -161,61 +160,107 @@ def _open_search(page, url: str, settings: Settings) -> None:
         _choose(page, "detector", settings.detector)
 
 
-def _watch(pages: Sequence, starts: list[float], names: list[str], timeout_s: float) -> list[SessionOutcome]:
-    """Poll every page until each shows its answer, an error or runs out of time."""
+#: Installed in every page before Streamlit's scripts: from ``__wbArm()`` on (called just before the
+#: upload), a mutation observer notes when the page first shows a line about the search, its
+#: answer or an error, by the page's own clock. Polling the page's text from here instead made
+#: Chromium lay every page out many times a second, and cost more than the pages themselves.
+WATCHER = r"""
+(() => {
+  const ANSWER = /\d+ faces? found/, FIRST = /ahead of you|Yours is next|Searching|faces? found/;
+  const w = window.__wb = {armed: null, first: null, done: null, error: null};
+  window.__wbArm = () => { w.armed = Date.now(); w.first = w.done = w.error = null; };
+  const check = () => {
+    if (w.armed === null || w.done !== null || w.error !== null) return;
+    const main = document.querySelector('[data-testid="stMainBlockContainer"]');
+    if (!main) return;
+    const text = main.textContent, now = Date.now();
+    if (w.first === null && FIRST.test(text)) w.first = now;
+    if (ANSWER.test(text)) { w.done = now; return; }
+    const bad = main.querySelector('[data-testid="stException"], [data-testid="stAlertContentError"]');
+    if (bad) w.error = bad.textContent.slice(0, 300);
+  };
+  new MutationObserver(check).observe(document, {subtree: true, childList: true, characterData: true});
+})();
+"""
+
+
+def _watch(pages: Sequence, names: list[str], timeout_s: float) -> list[SessionOutcome]:
+    """Until every page shows its answer or an error, or ``timeout_s`` passes: each outcome timed
+    by its page's watcher."""
     n = len(pages)
-    done: list[SessionOutcome | None] = [None] * n
-    first: list[float | None] = [None] * n
+    marks: list[dict | None] = [None] * n
     deadline = time.monotonic() + timeout_s
-    while any(d is None for d in done) and time.monotonic() < deadline:
+    while any(m is None for m in marks) and time.monotonic() < deadline:
         for i, page in enumerate(pages):
-            if done[i] is not None:
-                continue
-            try:
-                text = page.inner_text('[data-testid="stMainBlockContainer"]', timeout=30_000)
-                failed = page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
-                error = failed.first.inner_text(timeout=5_000) if failed.count() else None
-            except Exception as err:  # noqa: BLE001 - a page that broke is an error of that session
-                text, error = "", f"{type(err).__name__}: {err}"
-            now = time.monotonic()
-            if first[i] is None and FIRST_WORD.search(text):
-                first[i] = now - starts[i]
-            if ANSWER.search(text):
-                done[i] = SessionOutcome(names[i], now - starts[i], first[i])
-            elif error:
-                done[i] = SessionOutcome(names[i], None, first[i], " ".join(error.split())[:300])
-        time.sleep(0.05)
-    return [d or SessionOutcome(names[i], None, first[i], f"no answer within {timeout_s:.0f} s")
-            for i, d in enumerate(done)]
+            if marks[i] is None:
+                try:
+                    w = page.evaluate("window.__wb")
+                except Exception as err:  # noqa: BLE001 - a page that broke is an error of that session
+                    w = {"armed": 0, "first": None, "done": None, "error": f"{type(err).__name__}: {err}"}
+                if w["done"] is not None or w["error"] is not None:
+                    marks[i] = w
+        time.sleep(0.25)
+    out = []
+    for i, name in enumerate(names):
+        w = marks[i] or pages[i].evaluate("window.__wb")
+        since = (lambda t, w=w: None if t is None else (t - w["armed"]) / 1000.0)
+        error = w["error"] if w["done"] is None else None
+        if w["done"] is None and error is None:
+            error = f"no answer within {timeout_s:.0f} s"
+        out.append(SessionOutcome(name, since(w["done"]), since(w["first"]), error and " ".join(error.split())))
+    return out
 
 
-def _row(outcomes: list[SessionOutcome], load_before: float) -> ClassroomRow:
+def _cpu(pid: int) -> tuple[float, float, float]:
+    """CPU seconds used so far by the app's server process, by its child processes (the workers),
+    and by the browser (Playwright's driver and Chromium's processes)."""
+    import psutil
+
+    def used(p) -> float:
+        try:
+            t = p.cpu_times()
+            return t.user + t.system
+        except psutil.Error:
+            return 0.0
+
+    server = psutil.Process(pid)
+    app = {pid, *(c.pid for c in server.children(recursive=True))}
+    mine = [c for c in psutil.Process().children(recursive=True) if c.pid not in app]  # Playwright, Chromium
+    return (used(server), sum(used(psutil.Process(c)) for c in app - {pid} if psutil.pid_exists(c)),
+            sum(used(c) for c in mine))
+
+
+def _row(outcomes: list[SessionOutcome], load_before: float, cpu: tuple[float, ...]) -> ClassroomRow:
     served = [o.seconds for o in outcomes if o.seconds is not None]
     firsts = [o.first_word_s for o in outcomes if o.first_word_s is not None]
     pct = (lambda xs, q: round(float(np.percentile(xs, q)), 2) if xs else None)
     return ClassroomRow(len(outcomes), len(served), len(outcomes) - len(served), pct(served, 50), pct(served, 95),
-                        round(max(served), 2) if served else None, pct(firsts, 95), load_before, tuple(outcomes))
+                        round(max(served), 2) if served else None, pct(firsts, 95), load_before,
+                        *(round(c, 2) for c in cpu), tuple(outcomes))
 
 
-def run_class(browser, url: str, pictures: Sequence[tuple[str, Path]], settings: Settings,
+def run_class(browser, url: str, pid: int, pictures: Sequence[tuple[str, Path]], settings: Settings,
               timeout_s: float = 300) -> ClassroomRow:
     """One class: a session per photo opens the Search page (and the sidebar's detector and model),
     then every session uploads its photo at once; waits for every answer."""
     contexts = [browser.new_context(viewport={"width": 1300, "height": 900}) for _ in pictures]
+    for c in contexts:
+        c.add_init_script(WATCHER)
     try:
         pages = [c.new_page() for c in contexts]
         for page in pages:
             _open_search(page, url, settings)
         load = os.getloadavg()[0]
-        starts = []
+        cpu0 = _cpu(pid)
         for page, (_, path) in zip(pages, pictures):  # every upload is sent before any answer is awaited
-            starts.append(time.monotonic())
+            page.evaluate("window.__wbArm()")
             page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
-        outcomes = _watch(pages, starts, [name for name, _ in pictures], timeout_s)
+        outcomes = _watch(pages, [name for name, _ in pictures], timeout_s)
+        cpu = tuple(b - a for a, b in zip(cpu0, _cpu(pid)))
     finally:
         for c in contexts:
             c.close()
-    return _row(outcomes, load)
+    return _row(outcomes, load, cpu)
 
 
 def bench_classroom(sessions: Sequence[int], settings: Settings = Settings(), *, timeout_s: float = 300,
@@ -244,13 +289,13 @@ def bench_classroom(sessions: Sequence[int], settings: Settings = Settings(), *,
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium_path(), headless=True, args=list(CHROMIUM_FLAGS))
             try:
-                run_class(browser, url, [warm], settings, timeout_s)  # models and workers loaded: not counted
-                rows.append(run_class(browser, url, [baseline], settings, timeout_s))
+                run_class(browser, url, proc.pid, [warm], settings, timeout_s)  # models and workers loaded: not counted
+                rows.append(run_class(browser, url, proc.pid, [baseline], settings, timeout_s))
                 used = 0
                 for i, n in enumerate(sessions, 1):
                     if progress:
                         progress(i, len(sessions) + 1, f"{n} sessions")
-                    rows.append(run_class(browser, url, rest[used:used + n], settings, timeout_s))
+                    rows.append(run_class(browser, url, proc.pid, rest[used:used + n], settings, timeout_s))
                     used += n
             finally:
                 browser.close()

@@ -88,11 +88,12 @@ def bench_classroom(obj: Ctx, sessions: str, timeout: float, workdir: str | None
     s = obj.settings
     click.echo(f"{s.detector} + {s.model}, 9-face demo gallery, a different photo per session")
     click.echo(f"{'sessions':>8} {'served':>8} {'errors':>6} {'p50 s':>7} {'p95 s':>7} {'slowest':>8} "
-               f"{'first word p95':>14} {'load':>5}")
+               f"{'first word p95':>14} {'load':>5} {'CPU s: server':>13} {'workers':>7} {'browser':>7}")
     fmt = (lambda v: "-" if v is None else f"{v:.2f}")
     for r in rows:
         click.echo(f"{r.sessions:>8} {f'{r.served}/{r.sessions}':>8} {r.errors:>6} {fmt(r.p50_s):>7} {fmt(r.p95_s):>7} "
-                   f"{fmt(r.slowest_s):>8} {fmt(r.first_word_p95_s):>14} {r.load_before:>5.1f}")
+                   f"{fmt(r.slowest_s):>8} {fmt(r.first_word_p95_s):>14} {r.load_before:>5.1f} {r.server_cpu_s:>13.2f} "
+                   f"{r.workers_cpu_s:>7.2f} {r.browser_cpu_s:>7.2f}")
     for r in rows:
         for o in r.outcomes:
             if o.error:
