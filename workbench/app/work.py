@@ -82,3 +82,9 @@ def analysis_of(data: bytes, name: str, settings: Settings) -> Analysis:
         while len(kept) > KEEP_ANALYSES:
             kept.pop(next(iter(kept)))
     return kept[key]
+
+
+def batch_lane():
+    """Around an evaluation or an audit: its photos go to the shared pool's batch lane as this
+    session's jobs (never on every worker, and after every waiting search)."""
+    return workpool.batch_lane(session())

@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import BrokenExecutor
+from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
@@ -127,6 +128,39 @@ class WorkPool:
 
 _shared: WorkPool | None = None
 _lock = threading.Lock()
+_lane = threading.local()
+
+
+@contextmanager
+def batch_lane(session: str, kind: str = "evaluation photo") -> Iterator[None]:
+    """Inside the block, work this thread hands to :func:`map_batch` (an evaluation's or an
+    audit's photos) runs in the shared pool's batch lane, as ``session``'s: never on more than
+    all workers but one, and after every waiting search."""
+    before = getattr(_lane, "job", None)
+    _lane.job = (session, kind)
+    try:
+        yield
+    finally:
+        _lane.job = before
+
+
+def map_batch(fn: Callable[..., Any], items: Sequence[tuple]) -> Iterator[Any]:
+    """``fn(*args)`` for each of ``items``, in order: here, or inside :func:`batch_lane` as jobs of
+    the shared pool's batch lane (all queued at once; those still waiting when the caller stops
+    are dropped). ``fn`` must be module-level (picklable)."""
+    job = getattr(_lane, "job", None)
+    if job is None:
+        for args in items:
+            yield fn(*args)
+        return
+    pool = shared()
+    tickets = [pool.submit(job[0], job[1], fn, *args, lane=BATCH) for args in items]
+    try:
+        for ticket in tickets:
+            yield ticket.result()
+    finally:
+        for ticket in tickets:
+            ticket.cancel()
 
 
 def shared() -> WorkPool:
