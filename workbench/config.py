@@ -96,9 +96,10 @@ def demo_files(base: Path) -> tuple[str, ...]:
     """Relative names of the files under ``base`` (sorted), outside :data:`RESEARCH_SETS`.
 
     Listed once per process and folder state: the answer is kept until a file or folder is added
-    to or removed from ``base`` itself or one of its sub-folders (their modification times)."""
-    stamps = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in _top_dirs(base)))
-    return _demo_files(str(base), base.stat().st_mtime_ns, stamps)
+    to or removed from ``base`` itself or one of its sub-folders (their modification times and
+    entry counts)."""
+    stamps = tuple(sorted((p.name, p.stat().st_mtime_ns, len(os.listdir(p))) for p in _top_dirs(base)))
+    return _demo_files(str(base), (base.stat().st_mtime_ns, len(os.listdir(base))), stamps)
 
 
 def _top_dirs(base: Path) -> list[Path]:
@@ -106,7 +107,7 @@ def _top_dirs(base: Path) -> list[Path]:
 
 
 @functools.lru_cache(maxsize=8)
-def _demo_files(base: str, _stamp: int, _dirs: tuple) -> tuple[str, ...]:
+def _demo_files(base: str, _stamp: tuple, _dirs: tuple) -> tuple[str, ...]:
     root = Path(base)
     found = [p for p in root.iterdir() if p.is_file()]
     for d in _top_dirs(root):
