@@ -166,7 +166,7 @@ def _open_search(page, url: str, settings: Settings) -> None:
 #: Chromium lay every page out many times a second, and cost more than the pages themselves.
 WATCHER = r"""
 (() => {
-  const ANSWER = /\d+ faces? found/, FIRST = /ahead of you|Yours is next|Searching|faces? found/;
+  const ANSWER = /\d+ faces? found/, FIRST = /In the queue:|Yours is next|Searching your photo/;
   const w = window.__wb = {armed: null, first: null, done: null, error: null};
   window.__wbArm = () => { w.armed = Date.now(); w.first = w.done = w.error = null; };
   const check = () => {
