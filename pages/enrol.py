@@ -5,8 +5,9 @@ from workbench.app.consent import MISSING, consent_choice
 from workbench.pipeline import annotate, capture
 from workbench.search.enrol import SEVERAL_FACES, Source, enrol_sources
 
-FORM_KEYS = ("enrol_person", "enrol_notes", "enrol_consent", "enrol_reason", "enrol_uploads", "enrol_samples",
-             "enrol_camera")
+#: The form's values when empty. Set through the session state (so the browser shows them too); the
+#: uploader and the camera cannot be set, so each enrolment gives them new keys (``fresh``).
+EMPTY = {"enrol_person": "", "enrol_notes": "", "enrol_reason": "", "enrol_consent": None, "enrol_samples": []}
 
 cur = ui.current()
 st.title("Enrol")
@@ -14,17 +15,23 @@ st.caption(f"Into gallery **{ui.literal(cur.gallery)}** (choose another in the s
            "bottom of this page). Each photo gives its one face that passes the quality gate; a photo with several "
            "such faces asks which one is the person.", help=words.term("enrol"))
 if st.session_state.pop("enrol_clear", False):  # a new person starts from an empty form
-    for k in FORM_KEYS:
-        st.session_state.pop(k, None)
+    st.session_state.update(EMPTY)
+    st.session_state["enrol_form"] = st.session_state.get("enrol_form", 0) + 1
+form = st.session_state.get("enrol_form", 0)
+
+
+def fresh(key: str) -> str:
+    return f"{key}_{form}" if form else key
+
 
 person = st.text_input("Person's name", key="enrol_person")
 notes = st.text_input("Notes (optional)", key="enrol_notes")
 consent = consent_choice("enrol")
 uploads = st.file_uploader("Photos", type=["jpg", "jpeg", "png", "webp", "bmp"], accept_multiple_files=True,
-                           key="enrol_uploads")
+                           key=fresh("enrol_uploads"))
 samples = ui.sample_images()
 picked = st.multiselect("... or demo photos", list(samples), key="enrol_samples") if samples else []
-snapshot = st.camera_input("... or a camera snapshot", key="enrol_camera") if st.toggle("Use the camera") else None
+snapshot = st.camera_input("... or a camera snapshot", key=fresh("enrol_camera")) if st.toggle("Use the camera") else None
 
 sources = [Source(u.name, person, u.getvalue()) for u in uploads or []]
 sources += [Source(name, person, samples[name].read_bytes()) for name in picked]
@@ -33,9 +40,16 @@ if snapshot is not None:
 
 
 def show(report, who: str, given: dict) -> None:
-    (st.success if report.enrolled else st.warning)(
-        f"{report.enrolled} face(s) enrolled for {ui.literal(who)}; {report.duplicates} already enrolled; "
-        f"{len(report.skipped)} photo(s) skipped.")
+    waiting = sum(skip.reason == SEVERAL_FACES for skip in report.skipped)  # asked below: not a failure
+    skipped = len(report.skipped) - waiting
+    if waiting and not (report.enrolled or skipped or report.duplicates):
+        st.info(f"Nothing enrolled for {ui.literal(who)} yet: {waiting} photo(s) show several faces that pass the "
+                "quality gate. Choose the person's face below.")
+    else:
+        (st.success if report.enrolled else st.warning)(
+            f"{report.enrolled} face(s) enrolled for {ui.literal(who)}; {report.duplicates} already enrolled; "
+            f"{skipped} photo(s) skipped" + (f"; {waiting} photo(s) wait for your choice of face, below." if waiting
+                                             else "."))
     for skip in report.skipped:  # what happened and what to try, beside the photo itself
         if skip.reason == SEVERAL_FACES:
             continue  # asked below

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -224,6 +225,44 @@ def test_a_photo_with_two_accepted_faces_is_not_enrolled_under_one_name(tmp_path
     out = json.loads(r.stdout) if r.exit_code == 0 else None
     assert r.exit_code == 1 and "several faces pass the quality gate" in r.output, r.output
     assert out is None
+
+
+# -- 24.10: enrolment chooses among the faces `detect` lists ---------------------------------------
+
+def subject_and_bystander(demo_photos: Path, astronaut: np.ndarray, path: Path) -> Path:
+    """A 1600 x 1200 photo: the astronaut's face about 230 px wide, and Obama's at 79 px in a corner
+    (a face a 640-px first pass cannot see, and the full pass finds)."""
+    import cv2
+
+    from workbench.pipeline.capture import load_image
+    from workbench.pipeline.detect import detect_faces
+
+    canvas = np.full((1200, 1600, 3), 120, np.uint8)
+    canvas[:, 200:1400] = cv2.resize(astronaut, (1200, 1200), interpolation=cv2.INTER_CUBIC)
+    obama = load_image(demo_photos / "face-recognition-examples/knn_examples/train/obama/obama.jpg")
+    b = detect_faces(obama)[0].box
+    pad = b.width // 2
+    f = 79 / b.width
+    small = cv2.resize(obama[b.top - pad:b.bottom + pad, b.left - pad:b.right + pad], None, fx=f, fy=f,
+                       interpolation=cv2.INTER_AREA)
+    canvas[900:900 + small.shape[0], 1420:1420 + small.shape[1]] = small
+    Image.fromarray(canvas).save(path)
+    return path
+
+
+def test_enrolment_chooses_among_the_faces_detect_lists(demo_photos, astronaut, tmp_path, db_path):
+    photo = subject_and_bystander(demo_photos, astronaut, tmp_path / "subject_and_bystander.png")
+    listed = json.loads(run("detect", photo, "--json").stdout)
+    accepted = [f["box"] for f in listed["faces"] if f["accepted"]]
+    assert len(accepted) == 2 and 70 < accepted[1][2] - accepted[1][0] < 90, listed
+    r = run("--db", db_path, "enrol", photo, "--gallery", "g", "--person", "eileen", "--consent")
+    assert r.exit_code == 1 and "2 faces pass the quality gate" in r.stderr, r.output
+    offered = [json.loads(b) for b in re.findall(r"face \d+: box=(\[[^\]]*\])", r.stdout)]
+    assert offered == accepted, r.stdout  # the same faces, in the same order, as detect lists them
+    r = run("--db", db_path, "enrol", photo, "--gallery", "g", "--person", "obama", "--consent", "--face", "2")
+    assert r.exit_code == 0 and "enrolled 1 face" in r.stdout, r.output
+    faces = json.loads(run("--db", db_path, "gallery", "show", "g", "--json").stdout)["faces"]
+    assert [f["box"] for f in faces] == [accepted[1]]
 
 
 # -- 6. detect --json and the models folder --------------------------------------------------------

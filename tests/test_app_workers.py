@@ -44,17 +44,17 @@ def test_the_app_warms_up_models_and_workers_in_the_background(db_path, monkeypa
     so the first Compare, Enrol or Evaluate does not wait for them."""
     from worker_probe import loaded_models
 
-    from workbench.app import ui
+    from workbench.app import warm
     from workbench.pipeline import models
 
     monkeypatch.setattr(parallel, "default_workers", lambda: 2)
     parallel.shutdown_pool()
-    ui.warm_up.clear()
-    monkeypatch.setattr(ui, "warm_state", None)
+    warm.start.clear()
+    monkeypatch.setattr(warm, "state", None)
     try:
         at = app(db_path, monkeypatch).run()
         assert not at.exception
-        state = ui.warm_state
+        state = warm.state
         assert state is not None, "the app did not start the warm-up"
         assert state.done.wait(300) and state.error is None, state.error
         assert state.workers == 2 and {"dlib.hog", "dlib.shape5", "dlib.resnet"} <= set(models.loaded())
@@ -62,3 +62,28 @@ def test_the_app_warms_up_models_and_workers_in_the_background(db_path, monkeypa
         assert {"dlib.resnet"} <= set(pool.submit(loaded_models).result(timeout=60))
     finally:
         parallel.shutdown_pool()
+
+
+def test_a_failed_warm_up_is_said_once_in_words(db_path, monkeypatch, caplog):
+    """A background warm-up that fails (missing weights, say) is said in the server's log once and in
+    the sidebar once per session, in words; the app still runs."""
+    from workbench.app import warm
+    from workbench.errors import WeightsMissingError
+
+    def missing(workers=None):
+        raise WeightsMissingError("missing model weights x.dat: reinstall face_recognition_models (expected at /x)")
+
+    monkeypatch.setattr(parallel, "warm_up", missing)
+    warm.start.clear()
+    monkeypatch.setattr(warm, "state", None)
+    try:
+        first = app(db_path, monkeypatch).run()  # starts the warm-up (it fails in the background)
+        assert warm.state is not None and warm.state.done.wait(120) and not first.exception
+        at = app(db_path, monkeypatch).run()  # a session opened after it failed (AppTest draws the sidebar once)
+        said = [w.value.replace("\\", "") for w in at.sidebar.warning if "background" in w.value]
+        assert len(said) == 1 and "missing model weights x.dat" in said[0] and "will load them itself" in said[0], said
+        assert at.session_state["_warm_up_said"] and not at.exception  # not again in this session
+    finally:
+        warm.start.clear()  # the next app test starts a real warm-up
+    logged = [r.getMessage() for r in caplog.records if r.name == "workbench.app.warm"]
+    assert len(logged) == 1 and "could not be prepared in the background" in logged[0], logged

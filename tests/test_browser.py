@@ -278,6 +278,7 @@ def test_cameras_page_watches_two_cameras_side_by_side(server, browser, shots):
         settle(page)
         page.get_by_role("button", name="Start watching").click()
         page.get_by_text(re.compile(r"Watch run \d+ done")).wait_for(timeout=180_000)
+        settle(page)  # the banner is drawn first: wait for the rerun to reach the identities below it
         body = page.inner_text('[data-testid="stMainBlockContainer"]')
         for camera in ("camera 1", "camera 2"):
             m = re.search(camera + r" \(short_hamilton_clip.mp4\): ended, (\d+) frames.*?(\d+) sightings", body)

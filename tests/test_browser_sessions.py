@@ -112,6 +112,33 @@ def _wait_for(page, pattern: str, timeout_s: float = 180) -> str:
     raise AssertionError(f"{pattern!r} never appeared: {page.inner_text('body')[:1500]}")
 
 
+def test_the_enrol_form_is_empty_in_the_browser_after_enrolling(app_server, chromium, photos):
+    """Issue 24.14: after an enrolment the browser shows an empty form, as the README says (the page
+    used to empty its state only: the browser kept showing the name and the photo, and sent them back)."""
+    url, _, _ = app_server
+    page = chromium.new_page(viewport={"width": 1300, "height": 900})
+    try:
+        page.goto(f"{url}/enrol", timeout=60_000)
+        settle(page)
+        page.get_by_label("Person's name").fill("teacher")
+        page.get_by_label("Person's name").press("Enter")
+        page.get_by_text("They consented to being enrolled").click()
+        settle(page)
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(photos[0]))
+        files = page.locator('[data-testid="stFileChipName"]')
+        files.first.wait_for(timeout=30_000)
+        assert files.count() == 1
+        page.get_by_role("button", name="Enrol", exact=True).click(timeout=60_000)
+        text = _wait_for(page, r"face\(s\) enrolled for teacher")
+        assert "1 already enrolled" in text, text[:800]  # photos[0] is the teacher's: the gallery is unchanged
+        settle(page)
+        assert page.get_by_label("Person's name").input_value() == ""
+        assert files.count() == 0
+        assert not page.get_by_role("radio", name="They consented to being enrolled").is_checked()
+    finally:
+        page.close()
+
+
 def test_four_sessions_enrol_and_search_one_gallery_while_the_cli_is_refused(app_server, chromium, photos):
     url, db_path, proc = app_server
     contexts = [chromium.new_context(viewport={"width": 1300, "height": 900}) for _ in range(SESSIONS)]

@@ -18,7 +18,7 @@ from test_bad_inputs import gallery_state
 
 from workbench.cli import cli
 from workbench.errors import RangeError
-from workbench.pipeline import Settings, compare, embed
+from workbench.pipeline import Settings, compare, zoo
 from workbench.search.rank import rank, redecide
 from workbench.store import GalleryDB
 
@@ -59,7 +59,7 @@ def test_the_range_follows_the_model_and_its_metric(db_path):
                          ("Facenet512", "2.01", False), ("ArcFace", "-0.1", False), ("SFace", "nan", False)):
         r = run("--db", db_path, "--model", model, "--threshold", t, "gallery", "list")
         assert ("threshold" in r.stderr) != ok, (model, t, r.output)
-    assert compare.max_distance("Dlib", "euclidean") == 2 * embed.DLIB_NORM[1]
+    assert compare.max_distance("Dlib", "euclidean") == 2 * zoo.embedder("Dlib").norm[1]
     assert compare.max_distance("Facenet", "euclidean") is None  # not measured here: finite and >= 0 only
     assert Settings(model="Facenet", metric="euclidean", threshold=50).threshold_ == 50
 
@@ -87,7 +87,7 @@ def test_library_entry_points_refuse_thresholds_outside_the_range():
 def test_the_app_sliders_stay_inside_the_range():
     """The sidebar's threshold slider runs from 1 % to 99.9 % similarity: for every model and metric
     both ends are distances the metric can reach."""
-    for model in embed.MODELS:
+    for model in zoo.embedder_names():
         for metric in compare.METRICS:
             base = compare.default_threshold(model, metric)
             for percent in (1.0, 99.9):
@@ -245,7 +245,7 @@ def test_a_plausible_import_still_works_and_the_bounds_are_dlibs(exported, db_pa
     r = run("--db", db_path, "gallery", "import", good, "--gallery", "copy")
     assert r.exit_code == 0 and "imported 1 face" in r.stdout, r.output
     norm = float(np.linalg.norm(df["embedding"][0]))
-    lo, hi = embed.DLIB_NORM
+    lo, hi = zoo.embedder("Dlib").norm
     assert lo < 1.197 and 1.689 < hi and lo < norm < hi  # the measured span sits well inside
     with GalleryDB(db_path) as db, pytest.raises(Exception, match="NaN or infinite"):  # the library path too
         from workbench.store import FaceRecord

@@ -4,7 +4,8 @@ import pytest
 from workbench.errors import ModelError, NoFaceError
 from workbench.pipeline import Settings, analyze, compare, verify
 from workbench.pipeline.detect import detect_faces
-from workbench.pipeline.embed import MODELS, embed_faces
+from workbench.pipeline import zoo
+from workbench.pipeline.embed import embed_faces
 
 
 def test_dlib_embeddings_are_128d_and_tagged(astronaut):
@@ -61,7 +62,7 @@ def test_similarity_mapping_anchors():
 
 
 def test_every_model_has_thresholds_for_both_metrics():
-    for name in MODELS:
+    for name in zoo.embedder_names():
         for metric in compare.METRICS:
             assert compare.default_threshold(name, metric) > 0
     assert Settings().threshold_ == 0.6 and Settings().metric_ == "euclidean"

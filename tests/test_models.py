@@ -55,10 +55,12 @@ def test_missing_weights_are_one_clear_line_without_network(task, name, file_nam
 
 def test_deepface_adapter_path_embeds_like_dlib_directly(astronaut):
     """The generic DeepFace route (aligned chip -> model.forward) run with DeepFace's Dlib."""
-    from workbench.pipeline.embed import MODELS, _embed_deepface
+    from workbench.pipeline.zoo import Thresholds
+    from workbench.pipeline.zoo.deepface_models import DeepFaceEmbedder
 
     dets = detect_faces(astronaut)[:1]
-    via_deepface = _embed_deepface(astronaut, dets, MODELS["Dlib"])
+    deepface_dlib = DeepFaceEmbedder("Dlib", 128, "euclidean", Thresholds(0.07, 0.6))  # DeepFace's, not registered
+    via_deepface = deepface_dlib.embed(astronaut, dets)
     direct = embed_faces(astronaut, dets)
     assert via_deepface.shape == (1, 128)
     assert np.linalg.norm(via_deepface[0] - direct[0]) < 0.02

@@ -14,6 +14,7 @@ from workbench.pipeline import Settings, align, analyze, compare, models
 from workbench.pipeline.capture import load_image
 from workbench.pipeline.detect import detect_faces
 from workbench.pipeline.embed import aligned_chips, embed_chips, embed_faces
+from workbench.pipeline.zoo import opencv_models
 from workbench.types import DLIB5, YUNET5
 
 
@@ -28,15 +29,15 @@ def test_shipped_weights_are_the_files_their_sums_and_sources_name():
 
 
 def test_damaged_or_missing_weights_fail_with_one_clear_line(tmp_path, astronaut_png, monkeypatch):
-    data = bytearray((models.WEIGHTS_DIR / models.YUNET_FILE).read_bytes())
+    data = bytearray((models.WEIGHTS_DIR / opencv_models.YUNET_FILE).read_bytes())
     data[len(data) // 2] ^= 0xFF  # one flipped byte
-    (tmp_path / models.YUNET_FILE).write_bytes(bytes(data))
+    (tmp_path / opencv_models.YUNET_FILE).write_bytes(bytes(data))
     with pytest.raises(WeightsCorruptError) as exc:
-        models.vendored_weights(models.YUNET_FILE, tmp_path)
+        models.vendored_weights(opencv_models.YUNET_FILE, tmp_path)
     msg = str(exc.value)
-    assert "\n" not in msg and "sha256" in msg and "reinstall" in msg and models.YUNET_FILE in msg
+    assert "\n" not in msg and "sha256" in msg and "reinstall" in msg and opencv_models.YUNET_FILE in msg
     with pytest.raises(WeightsMissingError, match="missing model weights"):
-        models.vendored_weights(models.SFACE_FILE, tmp_path)
+        models.vendored_weights(opencv_models.SFACE_FILE, tmp_path)
     # the same line through the CLI, from a fresh registry pointed at the damaged copy
     from workbench.cli import cli
 

@@ -214,20 +214,6 @@ def test_a_saved_index_follows_adds_and_deletes(synthetic_db, kind):
     assert index.sync(db, again) == (0, 0)
 
 
-def test_coarse_detection_stores_the_same_face_as_the_full_pass(astronaut):
-    import cv2
-
-    big = cv2.resize(astronaut, (1600, 1600), interpolation=cv2.INTER_CUBIC)
-    fast = parallel.analyze_largest(big)
-    full = analyze(big, embed_faces="accepted")
-    assert fast.embedded and full.embedded
-    a, b = fast.embedded[0], full.embedded[0]
-    assert a.detection.box.iou(b.detection.box) > 0.6
-    assert np.linalg.norm(a.embedding.vector - b.embedding.vector) < 0.15  # same person: < 0.6
-    small = parallel.analyze_largest(astronaut)  # no larger than the coarse side: the full pass
-    assert np.allclose(small.embedded[0].embedding.vector, analyze(astronaut, embed_faces="accepted").embedded[0].embedding.vector)
-
-
 def strict_json(text: str):
     """JSON as any other tool would read it: NaN and Infinity are not JSON."""
     def refuse(token: str):
@@ -286,6 +272,38 @@ def test_live_detects_every_kth_frame_and_names_new_faces_in_a_worker(astronaut)
     assert all(s.faces == 1 for s in stats)  # the track is kept between detections
     assert proc.tracks[0].label == "eileen" and proc.tracks[0].distance < 0.1  # upsample 0 here, 1 above
     assert [t[0] for t in proc.identified] == [proc.tracks[0].id]  # embedded once
+
+
+def test_a_failed_live_worker_is_said_once_and_every_face_is_still_named(astronaut, monkeypatch, caplog):
+    """Two faces' chips are in a worker when its pool breaks: the live loop says so once, in words,
+    embeds on its own thread from then on, and names both faces."""
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    face = analyze(astronaut).faces[0]
+    sent: list[Future] = []
+
+    def submit(chips, model, workers=None):
+        sent.append(Future())
+        return sent[-1]
+
+    monkeypatch.setattr(parallel, "submit_embed_chips", submit)
+    blank = np.full_like(astronaut, 120)
+    left, right = np.hstack([astronaut, blank]), np.hstack([blank, astronaut])  # a face here, then there
+    proc = LiveProcessor(matrix=_matrix(face.embedding.vector, "eileen"), upsample=0, embed_async=True)
+    with caplog.at_level("WARNING", logger="workbench"):
+        proc.process(left)
+        proc.process(right)  # a second track: two chips in flight
+        assert len(sent) == 2
+        for fut in sent:
+            fut.set_exception(BrokenProcessPool("A process in the process pool was terminated abruptly"))
+        proc.process(right)
+        proc.process(left)
+        proc.flush()
+    said = [r.getMessage() for r in caplog.records if "worker process" in r.getMessage()]
+    assert len(said) == 1 and "now embedded on the video thread" in said[0] and "stopped" in said[0], said
+    assert not proc.embed_async and len(sent) == 2  # nothing more was sent to the broken pool
+    assert {t.label for t in proc.tracks} == {"eileen"} and len(proc.tracks) == 2
 
 
 def test_bench_search_cli_json(tmp_path):

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from workbench.evaluation.runners.verification import best_threshold, error_counts
-from workbench.pipeline import compare
+from workbench.pipeline import compare, zoo
 from workbench.pipeline.detect import _downscale
 from workbench.types import Box
 
@@ -60,10 +60,10 @@ def test_euclidean_triangle_inequality(v):
     assert d[0, 2] <= d[0, 1] + d[1, 2] + slack
 
 
-@given(st.sampled_from(sorted(compare.THRESHOLDS)), st.sampled_from(compare.METRICS),
+@given(st.sampled_from(zoo.embedder_names()), st.sampled_from(compare.METRICS),
        st.floats(0, 5, allow_nan=False), st.floats(0, 5, allow_nan=False))
 def test_similarity_is_monotonic_bounded_and_anchored(model, metric, a, b):
-    t = compare.THRESHOLDS[model][metric]
+    t = compare.default_threshold(model, metric)
     sa, sb = compare.similarity(a * t, t), compare.similarity(b * t, t)
     assert 0.0 <= sa <= 100.0
     if a < b:

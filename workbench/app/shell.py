@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workbench.app import ui
+from workbench.app import ui, warm
 
 
 def main() -> None:
@@ -39,10 +39,11 @@ def main() -> None:
     nav = st.navigation(pages, position="hidden")
     ui.navigation(st.sidebar, pages)
 
-    ui.warm_up()  # once per server process, in the background (models, worker processes)
+    warm.start()  # once per server process, in the background (models, worker processes)
+    warm.say_failure()  # once per session, if it failed
     current = ui.sidebar()
     if current is None:
         st.stop()
     st.session_state["_current"] = current
-    ui.attempt(ui.load_models, current.settings.detector, current.settings.model)  # once per process
+    ui.attempt(warm.load_models, current.settings.detector, current.settings.model)  # once per process
     nav.run()

@@ -1,4 +1,5 @@
-"""The one Streamlit glue module: cached resources, the shared sidebar, and error display.
+"""The Streamlit glue: cached resources, the shared sidebar, and error display (the models'
+warm-up is :mod:`workbench.app.warm`).
 
 Pages import this and the library; nothing else in ``workbench/`` imports Streamlit.
 """
@@ -16,7 +17,7 @@ import streamlit as st
 from workbench import config
 from workbench.app import privacy
 from workbench.errors import ModelMismatchError, WorkbenchError
-from workbench.pipeline import Settings, capture, compare, detect, embed, models
+from workbench.pipeline import Settings, capture, compare, detect, zoo
 from workbench.store import MEMORY, GalleryDB
 
 T = TypeVar("T")
@@ -25,76 +26,12 @@ DEFAULT_GALLERY = "demo"
 
 
 @st.cache_resource(show_spinner="Opening the gallery database ...")
-def get_db(path: str, _model: str = embed.DEFAULT_MODEL) -> GalleryDB:
+def get_db(path: str, _model: str = zoo.DEFAULT_MODEL) -> GalleryDB:
     """One connection per process and DB file, whatever the model (galleries of several models
     share a file; two connections to one file would fight over compaction); each thread gets its
     own cursor from it. ``_model`` (not part of the cache key) only decides the vector size of a
     file created here: pages pass the session's model to every call that reads or writes vectors."""
     return GalleryDB(path, _model)
-
-
-@st.cache_resource(show_spinner="Loading face models (once per process) ...")
-def load_models(detector: str, model: str) -> list[str]:
-    """Warm the model registry so the first search does not pay for loading."""
-    models.get("dlib.shape5")
-    if detector in ("hog", "cnn"):
-        models.get(f"dlib.{detector}")
-    elif detector in ("haar", "yunet"):
-        models.get(f"opencv.{detector}")
-    else:
-        models.deepface_model("face_detector", detector)
-    if model == "Dlib":
-        models.get("dlib.resnet")
-    elif model == "SFace":
-        models.get("opencv.sface")
-    else:
-        models.deepface_model("facial_recognition", model)
-    return models.loaded()
-
-
-@st.cache_resource(show_spinner=False)
-def warm_up() -> "WarmUp":
-    """Once per server process, in the background: the face models, the worker processes (each
-    loads its own models) and the evaluation modules, so the first Compare, Enrol or Evaluate
-    does not wait for them. The first page is drawn meanwhile."""
-    import threading
-
-    global warm_state
-    state = warm_state = WarmUp(threading.Event())
-
-    def run() -> None:
-        import time
-
-        t0 = time.perf_counter()
-        try:
-            from workbench.app import story  # noqa: F401
-            from workbench.evaluation.reports import plots, readable, report  # noqa: F401
-            from workbench.evaluation.runners import verification  # noqa: F401
-            from workbench.pipeline import parallel
-
-            state.workers = parallel.warm_up()
-        except Exception as err:  # noqa: BLE001 - a failed warm-up only means a slower first use
-            state.error = f"{type(err).__name__}: {err}"
-        finally:
-            state.seconds = time.perf_counter() - t0
-            state.done.set()
-
-    threading.Thread(target=run, name="workbench-warm-up", daemon=True).start()
-    return state
-
-
-#: The warm-up this server process started (``None`` before the app's first run).
-warm_state: "WarmUp | None" = None
-
-
-@dataclass
-class WarmUp:
-    """The background warm-up's progress: ``done`` is set when it has finished."""
-
-    done: Any
-    workers: int = 0
-    seconds: float = 0.0
-    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,8 +62,8 @@ def sidebar() -> Current | None:
     db_path = MEMORY if classroom else sb.text_input("Database file", value=str(config.db_path()), key="db_path")
     if "_use_model" in st.session_state:  # a "Use <model>" button asked for the gallery's model
         st.session_state["model"] = st.session_state.pop("_use_model")
-    model = sb.selectbox("Embedding model", list(embed.MODELS), key="model")
-    detector = sb.selectbox("Face detector", list(detect.DETECTORS), key="detector")
+    model = sb.selectbox("Embedding model", zoo.embedder_names(), key="model")  # the default first
+    detector = sb.selectbox("Face detector", zoo.detector_names(), key="detector")
     default_t = compare.default_threshold(model)
     percent = sb.slider(
         "Match threshold (similarity %)", 1.0, 99.9, value=80.0, step=0.5, key=f"similarity_{model}",
@@ -161,9 +98,9 @@ def sidebar() -> Current | None:
         note = f"{row['faces']} faces of {row['model']}"
         sb.caption(literal(f"{gallery}: {note}" + ("" if row["model"] == model else
                                                    f" (not {model}: searching it needs {row['model']})")))
-    if embed.model_info(model).dim != db.dim:
-        fits = ", ".join(name for name, info in embed.MODELS.items() if info.dim == db.dim)
-        sb.warning(literal(f"{model} makes {embed.model_info(model).dim}-d vectors; this database file holds "
+    if zoo.embedder(model).dim != db.dim:
+        fits = ", ".join(name for name in zoo.embedder_names() if zoo.embedder(name).dim == db.dim)
+        sb.warning(literal(f"{model} makes {zoo.embedder(model).dim}-d vectors; this database file holds "
                            f"{db.dim}-d vectors (models: {fits}): use another database file for it."))
     return Current(Settings(detector=detector, model=model, threshold=threshold, max_side=int(max_side) or None),
                    gallery, db_path)

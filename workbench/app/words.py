@@ -8,7 +8,10 @@ No Streamlit here: plain strings in, plain strings out.
 
 from __future__ import annotations
 
-from workbench.pipeline.quality import DEFAULT_THRESHOLDS as Q
+from workbench.pipeline import zoo
+
+#: The gate's limits quoted below: the default model's (each model's entry carries its own).
+Q = zoo.embedder(zoo.DEFAULT_MODEL).gate
 
 #: Term -> one or two sentences, as a journalist would explain it.
 GLOSSARY: dict[str, str] = {

@@ -1,5 +1,5 @@
 """``workbench bench detect``: detection at full resolution against the automatic downscaling,
-for any detector (HOG by default; ``workbench --detector yunet bench detect ...``)."""
+for any detector (the default one unless asked; ``workbench --detector yunet bench detect ...``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from workbench.bench.common import median_ms
+from workbench.pipeline import zoo
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class DetectBench:
     speedup_vs_full: float
 
 
-def bench_detect(image: np.ndarray, sides: list[int | None], repeat: int = 3, *, detector: str = "hog",
+def bench_detect(image: np.ndarray, sides: list[int | None], repeat: int = 3, *, detector: str = zoo.DEFAULT_DETECTOR,
                  upsample: int = 1) -> list[DetectBench]:
     """Detection time (with landmarks) at full size (``None``) and with the long side capped at each value."""
     from workbench.pipeline.detect import detect_faces

@@ -68,10 +68,10 @@ def bench_video(path: str, matrix: GalleryMatrix | None, *, runs: int = 3, detec
 
     detect_every = detect_every or REALTIME["detect_every"]
     vfps = video_info(path)[1] or 25.0
-    from workbench.pipeline.embed import SFACE_SIDE
+    from workbench.pipeline import zoo
 
     settings = settings or Settings()
-    side = SFACE_SIDE if settings.model == "SFace" else 150
+    side = zoo.embedder(settings.model).chip_side or 150
     parallel.submit_embed_chips([np.zeros((side, side, 3), np.uint8)] * 2, settings.model).result()  # pool, models
     make = lambda: LiveProcessor.realtime(settings, matrix, detect_every=detect_every)  # noqa: E731
     warm = make()
@@ -124,7 +124,7 @@ def bench_video(path: str, matrix: GalleryMatrix | None, *, runs: int = 3, detec
     t0 = time.perf_counter()
     for img in imgs:
         v = deepface_represent(rgb_to_bgr(img))
-        if v is not None and matrix is not None and matrix.model in ("", "Dlib"):
+        if v is not None and matrix is not None and matrix.model in ("", "Dlib"):  # the baseline is DeepFace's Dlib
             rank(v[None], matrix, metric="euclidean", threshold=0.6, top_k=1)
     naive_fps = len(imgs) / (time.perf_counter() - t0)
     if progress:

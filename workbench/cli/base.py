@@ -17,6 +17,7 @@ import click
 
 from workbench import config
 from workbench.errors import WorkbenchError
+from workbench.pipeline import zoo
 
 EXIT_ERROR = 1
 #: A closed output pipe: 128 + SIGPIPE, the status a shell reports for `yes` in `yes | head -1`.
@@ -194,8 +195,10 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", "db", type=click.Path(dir_okay=False), default=None,
               help="Gallery database file (default: $WORKBENCH_DB or data/workbench.duckdb).")
-@click.option("--model", default="Dlib", show_default=True, help="Embedding model.")
-@click.option("--detector", default="hog", show_default=True, help="Face detector (hog, cnn, haar, retinaface, ...).")
+@click.option("--model", default=zoo.DEFAULT_MODEL, show_default=True,
+              help=f"Embedding model ({', '.join(zoo.embedder_names())}).")
+@click.option("--detector", default=zoo.DEFAULT_DETECTOR, show_default=True,
+              help=f"Face detector ({', '.join(zoo.detector_names())}).")
 @click.option("--upsample", default=1, show_default=True, type=click.IntRange(0, 3),
               help="Times the detector doubles the image to find small faces.")
 @click.option("--threshold", type=float, default=None,

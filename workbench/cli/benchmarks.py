@@ -10,24 +10,23 @@ import click
 from workbench.cli.base import Ctx, _echo_json, _progress
 from workbench.cli.evaluate import eval_group
 from workbench.errors import WorkbenchError
+from workbench.pipeline import zoo
 
 #: The model/detector pairs compared by default: each shipped model with its own detector.
-DEFAULT_COMBOS = ("hog:Dlib", "yunet:SFace")
+DEFAULT_COMBOS = tuple(f"{d}:{m}" for d, m in zoo.combos().values() if zoo.embedder(m).detector == d)
 
 
 def combos(obj: Ctx, given: tuple[str, ...]) -> list[Any]:
     """Settings for each ``detector:model`` (the group's upsampling; each model's own threshold)."""
     from workbench.pipeline import Settings
-    from workbench.pipeline.detect import DETECTORS
-    from workbench.pipeline.embed import model_info
 
     out = []
     for item in given or DEFAULT_COMBOS:
         detector, sep, model = item.partition(":")
-        if not sep or detector not in DETECTORS:
-            raise WorkbenchError(f"--combo wants DETECTOR:MODEL (like yunet:SFace), got {item!r}; "
-                                 f"detectors: {', '.join(DETECTORS)}")
-        model_info(model)  # an unknown model: one line
+        if not sep or detector not in zoo.detector_names():
+            raise WorkbenchError(f"--combo wants DETECTOR:MODEL (like {DEFAULT_COMBOS[-1]}), got {item!r}; "
+                                 f"detectors: {', '.join(zoo.detector_names())}")
+        zoo.embedder(model)  # an unknown model: one line
         out.append(Settings(detector=detector, model=model, upsample=obj.settings.upsample))
     return out
 

@@ -253,11 +253,7 @@ class CameraWorker:
 def warm_up(config: WorkerConfig) -> None:
     """Load the detector and the embedding model now, not on the camera's first frames (a live
     camera does not wait for a model to load: its frames would be dropped meanwhile)."""
-    import numpy as np
+    from workbench.pipeline import zoo
 
-    from workbench.pipeline import detect, embed
-
-    detect.detect_faces(np.zeros((64, 64, 3), np.uint8), config.settings.detector, upsample=0)
-    if config.settings.model in embed.CHIP_MODELS:
-        side = embed.SFACE_SIDE if config.settings.model == "SFace" else 150
-        embed.embed_chips([np.zeros((side, side, 3), np.uint8)], config.settings.model)
+    zoo.detector(config.settings.detector).warm_up()
+    zoo.embedder(config.settings.model).warm_up()

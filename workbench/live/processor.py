@@ -20,6 +20,7 @@ frame is searched by YuNet (about 10 ms at 640 x 360, faces from about 10 px, tu
 from __future__ import annotations
 
 import collections
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from workbench.types import Box, FrameStats
 #: The real-time preset (:meth:`LiveProcessor.realtime`): what keeps a 2-core laptop at
 #: camera speed (README, "Performance").
 REALTIME: dict[str, Any] = {"detect_every": 2, "upsample": 0, "embed_async": True, "recheck_every": 30}
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -164,9 +166,9 @@ class LiveProcessor:
                 continue
             try:
                 vecs = fut.result()
-            except Exception:  # a dead worker: embed here from now on, retry at the next detection
-                self.embed_async = False
-                for tr in tracks:
+            except Exception as err:  # noqa: BLE001 - a failed worker: embed here from now on
+                self._embed_here(err)
+                for tr in tracks:  # retried at the next detection
                     tr.pending, tr.embedded_at = False, -1
                 continue
             t = time.perf_counter()
@@ -177,6 +179,32 @@ class LiveProcessor:
             search_ms += (time.perf_counter() - t) * 1000
         self._inflight = still
         return matches, search_ms
+
+    def _submit(self, image: np.ndarray, dets: list, current: list[Track], due: list[int]) -> bool:
+        """Send the due faces' aligned chips to a worker process; False (said once) when that fails."""
+        from workbench.pipeline import parallel
+
+        chips = embed.aligned_chips(image, [dets[i] for i in due], model=self.settings.model)
+        try:
+            fut = parallel.submit_embed_chips(chips, self.settings.model)
+        except Exception as err:  # noqa: BLE001 - a broken pool: embed here from now on
+            self._embed_here(err)
+            return False
+        tracks = [current[i] for i in due]
+        for tr in tracks:
+            tr.pending, tr.embedded_at = True, self._frame
+        self._inflight.append((fut, tracks, time.perf_counter(), chips))
+        return True
+
+    def _embed_here(self, err: BaseException) -> None:
+        """Embed on this thread from now on, after a worker failed: said once, in words."""
+        from workbench.pipeline import parallel
+
+        if self.embed_async:
+            log.warning("live embedding in a worker process failed (%s): faces are now embedded on the video "
+                        "thread, which is slower; none is lost", parallel.failure(err))
+        self.embed_async = False
+        parallel.discard_broken_pool(err)
 
     def flush(self) -> None:
         """Wait for background embeddings still running (end of a video)."""
@@ -223,15 +251,8 @@ class LiveProcessor:
                and (t.embedded_at < 0 or self._frame - t.embedded_at >= self.recheck_every)]
         embed_ms = 0.0
         if due:
-            if self.embed_async and s.model in embed.CHIP_MODELS:
-                from workbench.pipeline import parallel
-
-                chips = embed.aligned_chips(image, [dets[i] for i in due], model=s.model)
-                tracks = [current[i] for i in due]
-                for tr in tracks:
-                    tr.pending, tr.embedded_at = True, self._frame
-                self._inflight.append((parallel.submit_embed_chips(chips, s.model), tracks, time.perf_counter(),
-                                       chips))
+            submitted = self.embed_async and embed.takes_chips(s.model) and self._submit(image, dets, current, due)
+            if submitted:
                 embed_ms = (time.perf_counter() - t1) * 1000
             else:
                 vecs = embed.embed_faces(image, [dets[i] for i in due], s.model)
@@ -239,7 +260,7 @@ class LiveProcessor:
                 ranked = self._rank(vecs)
                 embed_ms = (t2 - t1) * 1000
                 search_ms += (time.perf_counter() - t2) * 1000
-                chips = (embed.aligned_chips(image, [dets[i] for i in due]) if self.want_chips
+                chips = (embed.aligned_chips(image, [dets[i] for i in due], model=s.model) if self.want_chips
                          else [None] * len(due))
                 for k, (i, best) in enumerate(zip(due, ranked)):
                     tr = current[i]

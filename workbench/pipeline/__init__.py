@@ -1,9 +1,9 @@
 """The pipeline layer: pixels in, faces and vectors out. No storage, no search.
 
 One module per stage (``capture`` -> ``detect`` -> ``quality`` -> ``embed`` -> ``compare``),
-the model registry (``models``), the stages chained with per-stage timings (``analyze``) and
-worker processes for many images (``parallel``). Add a detector or a model in ``models``
-(the loader) and ``detect``/``embed`` (the adapter).
+the registry of models and detectors (``zoo``: one entry each), loading weights (``models``), the
+stages chained with per-stage timings (``analyze``) and worker processes for many images
+(``parallel``). Add a detector or a model as one module in ``zoo/``.
 """
 
 from workbench.pipeline.analyze import (

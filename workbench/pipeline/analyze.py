@@ -8,28 +8,29 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
 from workbench.errors import ModelError, NoFaceError, WorkbenchError
-from workbench.pipeline import compare, detect, embed, quality
+from workbench.pipeline import compare, detect, embed, quality, zoo
 from workbench.pipeline.capture import ImageSource, load_image
 from workbench.types import Box, Face, Timings
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Every knob of the pipeline. ``metric``/``threshold`` default to the model's own."""
+    """Every knob of the pipeline. ``metric``, ``threshold`` and the quality ``gate`` default to the
+    model's own (its zoo entry); the defaults of ``detector`` and ``model`` are the zoo's."""
 
-    detector: str = detect.DEFAULT_DETECTOR
-    model: str = embed.DEFAULT_MODEL
+    detector: str = zoo.DEFAULT_DETECTOR
+    model: str = zoo.DEFAULT_MODEL
     upsample: int = 1
     max_side: int | None = detect.DEFAULT_MAX_SIDE
     metric: str | None = None
     threshold: float | None = None
-    gate: quality.QualityThresholds = field(default_factory=quality.QualityThresholds)
+    gate: quality.QualityThresholds | None = None
 
     def __post_init__(self) -> None:
         if self.metric is not None and self.metric not in compare.METRICS:
@@ -46,6 +47,12 @@ class Settings:
         if self.threshold is not None:
             return float(self.threshold)
         return compare.default_threshold(self.model, self.metric_)
+
+    @property
+    def gate_(self) -> quality.QualityThresholds:
+        """The quality gate's limits: the given ones, else the model's (a face can pass for one model
+        and fail for another)."""
+        return self.gate if self.gate is not None else zoo.embedder(self.model).gate
 
     @property
     def similarity_base(self) -> float:
@@ -92,7 +99,8 @@ def analyze(image: np.ndarray, settings: Settings = Settings(), *, embed_faces: 
     t0 = time.perf_counter()
     dets = detect.detect_faces(image, settings.detector, upsample=settings.upsample,
                                max_side=settings.max_side)
-    verdicts = [quality.assess(image, d, settings.gate) for d in dets]
+    gate = settings.gate_
+    verdicts = [quality.assess(image, d, gate) for d in dets]
     detect_ms = _ms(t0)
     t1 = time.perf_counter()
     chosen = [i for i, q in enumerate(verdicts)

@@ -26,26 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from workbench.errors import ModelError, RangeError
-from workbench.pipeline.embed import model_info
+from workbench.pipeline import zoo
 from workbench.types import Embedding
 
-METRICS = ("cosine", "euclidean")
-
-#: Default match thresholds, per model and metric. Dlib's euclidean 0.6 is dlib's and
-#: face_recognition's published tolerance; SFace's are OpenCV's published ones (cosine
-#: similarity 0.363, i.e. distance 0.637; L2 1.128 between unit vectors), checked on the shared
-#: data (LFW, deepface-unit: see the README); the others are DeepFace's tuned values.
-THRESHOLDS: dict[str, dict[str, float]] = {
-    "Dlib": {"cosine": 0.07, "euclidean": 0.6},
-    "Facenet": {"cosine": 0.40, "euclidean": 10.0},
-    "Facenet512": {"cosine": 0.30, "euclidean": 23.56},
-    "ArcFace": {"cosine": 0.68, "euclidean": 4.15},
-    "SFace": {"cosine": 0.637, "euclidean": 1.128},
-    "VGG-Face": {"cosine": 0.68, "euclidean": 1.17},
-    "OpenFace": {"cosine": 0.10, "euclidean": 0.55},
-    "GhostFaceNet": {"cosine": 0.65, "euclidean": 35.71},
-    "DeepID": {"cosine": 0.015, "euclidean": 45.0},
-}
+METRICS = zoo.METRICS
 
 _K = 2.0 * math.log(99.0 / 4.0)
 
@@ -57,15 +41,16 @@ def is_match(distance, threshold):
 
 
 def default_metric(model: str) -> str:
-    return model_info(model).metric
+    return zoo.embedder(model).metric
 
 
 def default_threshold(model: str, metric: str | None = None) -> float:
-    """The model's default distance threshold for ``metric`` (its own metric by default)."""
-    metric = metric or default_metric(model)
-    if metric not in METRICS:
-        raise ModelError(f"unknown metric {metric!r}; choose one of: {', '.join(METRICS)}")
-    return THRESHOLDS[model_info(model).name][metric]
+    """The model's default distance threshold for ``metric`` (its own metric by default), from its
+    zoo entry: Dlib's euclidean 0.6 is dlib's and face_recognition's published tolerance; SFace's
+    are OpenCV's published ones, checked on the shared data (see the README); DeepFace's models
+    have DeepFace's tuned values."""
+    entry = zoo.embedder(model)
+    return entry.thresholds.of(metric or entry.metric)
 
 
 def max_distance(model: str | None, metric: str) -> float | None:
@@ -76,7 +61,7 @@ def max_distance(model: str | None, metric: str) -> float | None:
         return 2.0
     if metric != "euclidean":
         raise ModelError(f"unknown metric {metric!r}; choose one of: {', '.join(METRICS)}")
-    norm = model_info(model).norm if model else None
+    norm = zoo.embedder(model).norm if model else None
     return 2.0 * norm[1] if norm else None
 
 

@@ -1,8 +1,10 @@
-"""One registry for every model the workbench loads: lazily, once per process, by name.
+"""Loading weights: lazily, once per process, by name, and one caller at a time.
 
-Nothing is loaded at import time. ``get(name)`` runs the loader from :data:`LOADERS` the
-first time and caches the result; loads are serialised by a lock so two threads never build
-the same model twice.
+Which models exist, and what they are, is the zoo's business (:mod:`workbench.pipeline.zoo`, one
+entry per model); its families declare here how each set of weights loads (:func:`register_loader`)
+and which shipped files carry which sha256 (:func:`vendor`). Nothing is loaded at import time.
+``get(name)`` runs the loader the first time and caches the result; loads are serialised by a lock
+so two threads never build the same model twice.
 
 DeepFace models go through :func:`deepface_model`, which first points ``DEEPFACE_HOME`` at a
 folder the project controls, links dlib's weights from the ``face_recognition_models``
@@ -41,41 +43,16 @@ def dlib_weights(file_name: str) -> Path:
     return path
 
 
-def _hog() -> Any:
-    import dlib
-
-    return dlib.get_frontal_face_detector()
-
-
-def _cnn() -> Any:
-    import dlib
-
-    return dlib.cnn_face_detection_model_v1(str(dlib_weights("mmod_human_face_detector.dat")))
-
-
-def _shape5() -> Any:
-    import dlib
-
-    return dlib.shape_predictor(str(dlib_weights("shape_predictor_5_face_landmarks.dat")))
-
-
-def _resnet() -> Any:
-    import dlib
-
-    return dlib.face_recognition_model_v1(
-        str(dlib_weights("dlib_face_recognition_resnet_model_v1.dat"))
-    )
-
-
 #: Weights shipped inside the package (``workbench/weights/``, with their licences and sources in
-#: ``SOURCES.md``): OpenCV Zoo's int8 YuNet and SFace. Checked against these digests when loaded.
+#: ``SOURCES.md``), file name -> sha256, filled by the zoo's families (:func:`vendor`). Checked at load.
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-YUNET_FILE = "face_detection_yunet_2023mar_int8bq.onnx"
-SFACE_FILE = "face_recognition_sface_2021dec_int8bq.onnx"
-VENDORED_SHA256 = {
-    YUNET_FILE: "49f000ec501fef24739071fc7e68267d32209045b6822c0c72dce1da25726f10",
-    SFACE_FILE: "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee",
-}
+VENDORED_SHA256: dict[str, str] = {}
+
+
+def vendor(file_name: str, sha256: str) -> str:
+    """Declare a weight file shipped in ``workbench/weights`` and its digest; returns the name."""
+    VENDORED_SHA256[file_name] = sha256
+    return file_name
 
 
 def vendored_weights(file_name: str, folder: Path | None = None) -> Path:
@@ -102,50 +79,24 @@ def vendored_weights(file_name: str, folder: Path | None = None) -> Path:
     return path
 
 
-#: YuNet's score threshold, NMS overlap and face cap. 0.6 (OpenCV's demos use 0.9): on LFW's
-#: pairs, 0.9 finds no face in 32 of 2,320 photos and 0.6 in none (research12, folds 1-3); the
-#: cap is far above any crowd photo (img3.jpg: 159 faces at 0.6).
-YUNET_SCORE, YUNET_NMS, YUNET_TOP_K = 0.6, 0.3, 5000
+#: Name -> loader of everything :func:`get` can load, filled by the zoo's families
+#: (:func:`register_loader`; names like ``dlib.resnet`` or ``opencv.yunet``).
+LOADERS: dict[str, Callable[[], Any]] = {}
 
 
-def _yunet() -> Any:
-    import cv2
-
-    return cv2.FaceDetectorYN.create(str(vendored_weights(YUNET_FILE)), "", (320, 320), YUNET_SCORE,
-                                     YUNET_NMS, YUNET_TOP_K)
-
-
-def _sface() -> Any:
-    import cv2
-
-    return cv2.FaceRecognizerSF.create(str(vendored_weights(SFACE_FILE)), "")
+def register_loader(name: str, loader: Callable[[], Any]) -> str:
+    """Declare how to load the model ``name`` (called once per process, on first use); returns the name."""
+    LOADERS[name] = loader
+    return name
 
 
-def _haar() -> Any:
-    import cv2
-
-    path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
-    if not path.is_file():
-        raise WeightsMissingError(
-            f"missing Haar cascade {path.name}: install opencv-contrib-python-headless<5 "
-            f"(expected at {path.parent})"
-        )
-    return cv2.CascadeClassifier(str(path))
-
-
-LOADERS: dict[str, Callable[[], Any]] = {
-    "dlib.hog": _hog,
-    "dlib.cnn": _cnn,
-    "dlib.shape5": _shape5,
-    "dlib.resnet": _resnet,
-    "opencv.haar": _haar,
-    "opencv.yunet": _yunet,
-    "opencv.sface": _sface,
-}
+def _zoo() -> None:
+    import workbench.pipeline.zoo  # noqa: F401 - importing the zoo registers every family's loaders
 
 
 def get(name: str) -> Any:
     """The model registered as ``name``, loaded on first use and cached for the process."""
+    _zoo()
     if name not in LOADERS:
         raise ModelError(f"unknown model {name!r}; known: {', '.join(sorted(LOADERS))}")
     with _lock:

@@ -1,4 +1,4 @@
-"""Analysing many images fast: coarse-to-fine detection and one worker process per core.
+"""Analysing many images fast: one worker process per core.
 
 dlib's models run one call at a time per process (see :func:`workbench.pipeline.models.use`), and
 their Python bindings hold the GIL, so threads cannot use a second core. A small pool of
@@ -6,21 +6,24 @@ their Python bindings hold the GIL, so threads cannot use a second core. A small
 gets), can. The pool is created once per process and reused (starting a worker costs about
 a second: importing dlib and OpenCV, loading the weights).
 
-:func:`analyze_largest` is the enrolment analysis: detect on a small copy without
-upsampling first (a portrait's face is found at 640 px in a few milliseconds) and only run
-the full-resolution detector when that finds no face that passes the quality gate. Boxes
-are always mapped back to the original pixels, and landmarks, quality and the embedding
-are computed on the original image, so the stored face is the same as the slow path's.
+Enrolment analyses each photo as ``workbench detect`` does (the same detector, size and
+upsampling), so the face it keeps, or the choice it asks for, is made among the faces ``detect``
+lists. (A quicker pass on a 640-px copy used to come first; it missed small second faces, and
+enrolled a guessed face in 1 of deepface-unit's 64 photos for each shipped detector.)
+
+A worker that fails is said once, in words, in the log (``workbench.pipeline.parallel``); the
+work is redone in this process and a fresh pool starts at the next use.
 """
 
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
+from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
@@ -29,39 +32,17 @@ from workbench.errors import ModelError, WorkbenchError
 from workbench.pipeline import Analysis, Settings, analyze, capture
 from workbench.pipeline.capture import ImageSource
 
-#: Long side of the copy searched first, and the upsampling used on it.
-COARSE_SIDE = 640
-COARSE_UPSAMPLE = 0
 #: Below this many images the pool's start-up costs more than it saves.
 MIN_PARALLEL = 4
 
 _pool: ProcessPoolExecutor | None = None
 _pool_workers = 0
 _pool_lock = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
-
-
-def analyze_largest(image: np.ndarray, settings: Settings = Settings()) -> Analysis:
-    """Faces of an RGB image for enrolment: coarse pass first, the full pass only if needed.
-
-    Only images larger than :data:`COARSE_SIDE` take the coarse pass (small ones are analysed
-    exactly as :func:`~workbench.pipeline.analyze` would). Returns the coarse analysis when it
-    holds exactly one embedded (accepted) face, otherwise the full analysis: when several faces
-    pass, the faces are then numbered as ``workbench detect`` numbers them, so a choice
-    (``--face N``) means the same face. The coarse pass sees faces wider than about an eighth
-    of the photo's long side; a smaller second face is only seen by the full pass.
-    """
-    coarse_side = min(settings.max_side or COARSE_SIDE, COARSE_SIDE)
-    # YuNet too: it degrades on faces over ~300 px, so a portrait is best searched small first
-    if settings.detector in ("hog", "cnn", "yunet") and max(image.shape[:2]) > coarse_side:
-        first = analyze(image, replace(settings, upsample=min(settings.upsample, COARSE_UPSAMPLE),
-                                       max_side=coarse_side), embed_faces="accepted")
-        if len(first.embedded) == 1:
-            return first
-    return analyze(image, settings, embed_faces="accepted")
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,11 +58,11 @@ class Analysed:
 
 def _analyse_one(label: str, data: bytes | np.ndarray, sha: str, settings: Settings, all_thumbs: bool,
                  full: bool = False) -> Analysed:
+    """One source, analysed as ``workbench detect`` lists its faces (``full``, a face chosen by
+    number, needs nothing more: every analysis is the full one)."""
     try:
         image = capture.load_image(data, name=label)
-        # every face's verdict is wanted (the app's enrol page, a chosen face): only the full pass lists them all
-        exact = all_thumbs or full
-        a = analyze(image, settings, embed_faces="accepted") if exact else analyze_largest(image, settings)
+        a = analyze(image, settings, embed_faces="accepted")
     except ModelError:
         raise  # a missing model or weights file is no fault of this photo: it stops the whole run
     except WorkbenchError as err:
@@ -92,12 +73,11 @@ def _analyse_one(label: str, data: bytes | np.ndarray, sha: str, settings: Setti
 
 
 def _load_models() -> None:
-    from workbench.pipeline import models
+    """The default detector and model, loaded and run once (a first pass allocates their buffers)."""
+    from workbench.pipeline import zoo
 
-    for name in ("dlib.hog", "dlib.shape5", "dlib.resnet"):
-        models.get(name)
-    with models.use("dlib.resnet") as resnet:  # the first pass allocates dlib's buffers: do it now
-        resnet.compute_face_descriptor(np.zeros((150, 150, 3), np.uint8))
+    zoo.detector(zoo.DEFAULT_DETECTOR).warm_up()
+    zoo.embedder(zoo.DEFAULT_MODEL).warm_up()
 
 
 def _init_worker(parent: int) -> None:
@@ -153,12 +133,32 @@ def warm_up(workers: int | None = None) -> int:
     return n if n > 1 else 0
 
 
-def _discard_pool(pool: ProcessPoolExecutor) -> None:
-    """Forget a broken pool so the next call starts a fresh one."""
+def failure(err: BaseException) -> str:
+    """A worker's failure in words, for one log line."""
+    if isinstance(err, BrokenExecutor):
+        return "a worker process stopped (out of memory, killed, or crashed)"
+    return f"{type(err).__name__}: {err}"
+
+
+def _discard_pool(pool: ProcessPoolExecutor, err: BaseException | None = None, doing: str = "") -> None:
+    """Forget a failed pool so the next call starts a fresh one; with ``err``, say so once (in the
+    log, in words: the first failure of this pool only)."""
     global _pool
     with _pool_lock:
-        if _pool is pool:
-            _pool = None
+        if _pool is not pool:
+            return
+        _pool = None
+    if err is not None:
+        log.warning("%s failed in a worker process (%s): what that pool had left is done in this process, "
+                    "and a fresh pool of worker processes starts at the next use", doing or "work", failure(err))
+
+
+def discard_broken_pool(err: BaseException) -> None:
+    """After ``err`` from a pool's task: forget the pool when it is broken (its processes gone), so
+    the next call starts a fresh one. The caller says what it does instead."""
+    pool = _pool
+    if isinstance(err, BrokenExecutor) and pool is not None and getattr(pool, "_broken", True):
+        _discard_pool(pool)
 
 
 def shutdown_pool() -> None:
@@ -199,8 +199,8 @@ def analyse_sources(items: Sequence[tuple[str, bytes | np.ndarray, str]], settin
                 for f in futures:
                     f.cancel()
                 raise
-            except Exception:  # a worker died (out of memory, a crash, an unguarded __main__): redo it here
-                _discard_pool(pool)
+            except Exception as err:  # a worker died (out of memory, a crash, an unguarded __main__): redo it here
+                _discard_pool(pool, err, f"analysing {items[i][0]}")
                 res = _analyse_one(*items[i], settings, all_thumbs, bool(full and full[i]))
             if progress:
                 progress(i + 1, n, items[i][0])

@@ -56,7 +56,9 @@ YUNET_YAW_SLOPE = 1.145
 
 @dataclass(frozen=True)
 class QualityThresholds:
-    """Limits of the gate. ``min_size`` is the short side of the box in pixels;
+    """Limits of the gate. Each model's zoo entry carries its own (``Embedder.gate``: the face
+    size and sharpness a model needs are its own); these defaults are every shipped model's today.
+    ``min_size`` is the short side of the box in pixels;
     ``min_sharpness`` the variance of the Laplacian of the normalised grey crop relative to the
     crop's own grey variance; ``min_exposure`` the level (0-255) the face's highlight must reach
     (see the module docstring); ``max_yaw`` the nose's offset from the midpoint of the eyes, as a

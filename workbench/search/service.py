@@ -110,9 +110,9 @@ PER_PERSON_DEPTH = 10
 def _check_index_metric(metric: str, model: str | None = None) -> None:
     """Indexes rank by euclidean distance; for vectors stored at unit length (SFace) euclidean and
     cosine rank alike (``|a - b|^2 = 2 - 2 cos``), so a cosine search may use one too."""
-    from workbench.pipeline.embed import MODELS
+    from workbench.pipeline import zoo
 
-    unit = model is not None and model in MODELS and MODELS[model].unit_length
+    unit = model is not None and zoo.has_embedder(model) and zoo.embedder(model).unit_length
     if metric != "euclidean" and not (metric == "cosine" and unit):
         raise GalleryError(f"search indexes rank by euclidean distance, not {metric}: search without an index")
 

@@ -23,7 +23,7 @@ from typing import Any, Iterator
 import polars as pl
 
 from workbench.errors import DatabaseError, GalleryError
-from workbench.pipeline.embed import model_info
+from workbench.pipeline import zoo
 from workbench.store import derived, schema
 from workbench.store.results import first, query_frame
 
@@ -110,13 +110,13 @@ class Database:
         read_only: open without write access (several readers may share the file).
     """
 
-    def __init__(self, path: str | os.PathLike, model: str = "Dlib", *, create: bool = True,
+    def __init__(self, path: str | os.PathLike, model: str = zoo.DEFAULT_MODEL, *, create: bool = True,
                  read_only: bool = False) -> None:
         import duckdb
 
         self.path = Path(path)
         self.model = model
-        self.dim = model_info(model).dim
+        self.dim = zoo.embedder(model).dim
         self.in_memory = str(path) == MEMORY
         self.read_only = read_only
         self._local = threading.local()

@@ -15,7 +15,7 @@ import polars as pl
 
 from workbench.errors import DatabaseError, GalleryError, RangeError
 from workbench.files import atomic_path
-from workbench.pipeline.embed import MODELS, model_info
+from workbench.pipeline import zoo
 from workbench.store.db import first_line, reads
 from workbench.store.gallery import FaceRecord, people_sql
 from workbench.types import Consent
@@ -72,7 +72,7 @@ class Transfer:
         if len(models_in) > 1:
             raise DatabaseError(f"{p}: holds {', '.join(models_in)} vectors mixed; a gallery keeps one model")
         model = models_in[0] if models_in else self.model
-        known = model_info(model).dim if model in MODELS else None
+        known = zoo.embedder(model).dim if zoo.has_embedder(model) else None
         if df.height and known != self.dim:
             raise DatabaseError(f"{p}: holds {model} vectors; this database stores {self.dim}-d vectors "
                                 f"({self.file_model} and models of that size)")
@@ -95,9 +95,7 @@ class Transfer:
 
     def _check_vectors(self, p: Path, df: pl.DataFrame, model: str) -> None:
         """Refuse the whole file, in one line, unless every vector is one ``model`` (the file's)
-        could have made: of its dimension, finite, of plausible length (see ``embed.implausible``)."""
-        from workbench.pipeline.embed import implausible
-
+        could have made: of its dimension, finite, of plausible length (its zoo entry's ``implausible``)."""
         rows = df["embedding"].to_list()
         for i, v in enumerate(rows):
             if v is None or len(v) != self.dim:
@@ -105,7 +103,7 @@ class Transfer:
                 raise DatabaseError(f"{p}: row {i} has {size} vector, which cannot go in a {model} "
                                     f"({self.dim}-d) database; nothing was changed")
         vectors = np.asarray([[np.nan if x is None else x for x in v] for v in rows], np.float64)
-        bad, rule = implausible(vectors, model)
+        bad, rule = zoo.embedder(model).implausible(vectors)
         if bad.any():
             i = int(np.argmax(bad))
             raise RangeError(f"{p}: {int(bad.sum())} of {len(rows)} vectors are not {model} face vectors "

@@ -14,11 +14,12 @@ from workbench.evaluation.reports import plots
 from workbench.evaluation.reports.report import Header, write_report
 from workbench.evaluation.runners.lfw import LfwReport, LfwSearch
 from workbench.evaluation.stats import metrics
+from workbench.pipeline import zoo
 
-#: Accuracies the models' authors publish for LFW (with their own detector, alignment and photos).
-PUBLISHED = {"Dlib": "99.38 % with 100 jittered copies of each face, 99.13 % without (dlib's example; the workbench "
-                     "does not jitter)",
-             "SFace": "99.40 % fp32, 99.32 % int8 (OpenCV Zoo, with YuNet)"}
+
+def _published(model: str) -> str:
+    """The accuracy the model's authors publish for LFW (with their own detector, alignment and photos)."""
+    return (zoo.embedder(model).published if zoo.has_embedder(model) else "") or "n/a"
 
 
 def headline(reports: list[LfwReport]) -> list[str]:
@@ -27,7 +28,7 @@ def headline(reports: list[LfwReport]) -> list[str]:
     for r in reports:
         e = r.enrolment
         out.append(f"{r.label}: {r.ten_fold.mean:.2%} +- {r.ten_fold.sd:.2%} on LFW's 6,000-pair protocol "
-                   f"({len(r.same):,} pairs, 10 folds); published: {PUBLISHED.get(r.settings.model, 'n/a')}. "
+                   f"({len(r.same):,} pairs, 10 folds); published: {_published(r.settings.model)}. "
                    f"No face found in {len(e.no_face)} of {e.images:,} photos"
                    + (f"; {e.whole_image} embedded as whole images" if e.whole_image else "") + ".")
     return out

@@ -70,7 +70,7 @@ def outcome(image: np.ndarray, settings: Settings) -> tuple[str, str]:
         return NO_FACE, "no face found"
     h, w = image.shape[:2]
     det = max(dets, key=lambda d: face_score(d.box, w, h))
-    q = quality.assess(image, det, settings.gate)
+    q = quality.assess(image, det, settings.gate_)
     return (q.reason or "accepted"), quality.describe(q)
 
 

@@ -30,7 +30,7 @@ from workbench.errors import WorkbenchError
 from workbench.evaluation.datasets import embedding as cache
 from workbench.evaluation.runners.acquisition import AcquisitionRow
 from workbench.evaluation.stats.metrics import rule_of_three, threshold_for_fmr, wilson
-from workbench.pipeline import Settings, compare
+from workbench.pipeline import Settings, compare, zoo
 from workbench.pipeline.compare import is_match
 
 Progress = Callable[[int, int, str], None]
@@ -327,9 +327,9 @@ def lfw_fnmr(report: AuditReport, pairs_file: str | os.PathLike, lfw_dir: str | 
     return rows
 
 
-#: The model/detector pairs offered side by side: each shipped model with its own detector, then crossed.
-COMBOS = {"hog + Dlib": ("hog", "Dlib"), "yunet + SFace": ("yunet", "SFace"),
-          "hog + SFace": ("hog", "SFace"), "yunet + Dlib": ("yunet", "Dlib")}
+#: The model/detector pairs offered side by side: each shipped model with its own detector, then crossed
+#: (the zoo's :func:`~workbench.pipeline.zoo.combos`).
+COMBOS = zoo.combos()
 
 
 def combo_settings(names: Sequence[str], upsample: int = 1) -> list[Settings]:
