@@ -30,7 +30,7 @@ def test_three_sessions_search_at_once_and_each_is_served_and_told_where_it_stan
     assert len(set(photos)) == len(photos) == 4
     with GalleryDB(tmp_path / "classroom.duckdb") as db:
         log = db.search_log()
-    assert log.height == 5 and log["probe_sha256"].n_unique() == 5  # with the warm-up's, each photo once
+    assert log.height == 6 and log["probe_sha256"].n_unique() == 6  # with the warm-up's two, each photo once
     assert set(log["client"].to_list()) == {"app"}
 
 
