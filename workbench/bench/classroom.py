@@ -140,14 +140,19 @@ def _settle(page, timeout_s: float) -> None:
     """Until Streamlit has drawn the page's title and finished running its script."""
     page.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=timeout_s * 1000)
     deadline = time.monotonic() + timeout_s
-    while page.locator('[data-testid="stStatusWidget"]').count() and time.monotonic() < deadline:
-        page.wait_for_timeout(200)
+    quiet = 0
+    while quiet < 2 and time.monotonic() < deadline:  # no run going, nothing stale: twice, 300 ms apart
+        busy = page.locator('[data-testid="stStatusWidget"], [data-stale="true"]').count()
+        quiet = 0 if busy else quiet + 1
+        page.wait_for_timeout(300)
 
 
 def _choose(page, key: str, option: str) -> None:
     """Pick ``option`` in the sidebar's selectbox ``key``."""
     page.locator(f".st-key-{key}").click()
-    page.get_by_role("option", name=option, exact=True).click()
+    page.keyboard.type(option)
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(500)  # the rerun starts (checked after the run: the search log's settings)
     _settle(page, 120)
 
 
@@ -176,7 +181,8 @@ WATCHER = r"""
     const text = main.textContent, now = Date.now();
     if (w.first === null && FIRST.test(text)) w.first = now;
     if (ANSWER.test(text)) { w.done = now; return; }
-    const bad = main.querySelector('[data-testid="stException"], [data-testid="stAlertContentError"]');
+    const bad = main.querySelector('[data-testid="stException"], [data-testid="stAlertContentError"], ' +
+                                   '[data-testid="stAlertContentWarning"]');
     if (bad) w.error = bad.textContent.slice(0, 300);
   };
   new MutationObserver(check).observe(document, {subtree: true, childList: true, characterData: true});
@@ -302,6 +308,11 @@ def bench_classroom(sessions: Sequence[int], settings: Settings = Settings(), *,
                 browser.close()
     finally:
         stop_app(proc)
+    with GalleryDB(db_path, settings.model, read_only=True) as db:
+        used = db.search_log().select("model", "detector").unique().rows()
+    if used and used != [(settings.model, settings.detector)]:
+        raise WorkbenchError(f"the sessions searched with {used}, not {settings.model} + {settings.detector}: "
+                             "the sidebar's choice did not take")
     if progress:
         progress(len(sessions) + 1, len(sessions) + 1, "done")
     return rows
