@@ -53,17 +53,18 @@ base = compare.default_threshold(s.model, s.metric_)
 alert_sim = st.slider("Alert on watchlisted people at similarity (%) or more", 80.0, 99.9,
                       round(compare.similarity(s.threshold_, base), 1), key="cam_alert",
                       help="Rekognition's advice for police use is 99 %. The report shows what each level would raise.")
-known = cur.gallery in db.galleries()["gallery"].to_list()
+# a missing, empty or other model's gallery is said so here, before any result; watching never makes one
+known = ui.gallery_matrix(cur.gallery) is not None
 if known:
-    people = db.people(cur.gallery)["name"].to_list()
-    listed = set(db.watchlist(cur.gallery)["person"].to_list())
+    people = db.faces.people(cur.gallery)["name"].to_list()
+    listed = set(db.watchlist.list(cur.gallery)["person"].to_list())
     interest = st.multiselect("People of interest (watchlist 'default')", people, default=sorted(listed & set(people)),
                               key="cam_watchlist")
     if st.button("Save watchlist", key="cam_watchlist_save"):
         for person in set(interest) - listed:
-            ui.attempt(db.add_to_watchlist, cur.gallery, person)
+            ui.attempt(db.watchlist.add, cur.gallery, person)
         for person in listed - set(interest):
-            ui.attempt(db.remove_from_watchlist, cur.gallery, person)
+            ui.attempt(db.watchlist.remove, cur.gallery, person)
         st.success(f"Watchlist: {ui.literal(', '.join(sorted(interest)) or 'nobody')}")
 
 watch: Watch | None = st.session_state.get("cam_watch")
@@ -86,7 +87,7 @@ if any(src == view.WEBCAM for _, src, _ in chosen):
                     media_stream_constraints={"video": True, "audio": False}, async_processing=True)
 
 go, stop = st.columns(2)
-if go.button("Start watching", type="primary", key="cam_start", disabled=bool(watch and watch.running)):
+if go.button("Start watching", type="primary", key="cam_start", disabled=bool(watch and watch.running) or not known):
     specs = ui.attempt(view.camera_specs, chosen, clips)
     if specs:
         push = {"webcam": st.session_state["cam_push"]} if any(sp.kind == "push" for sp in specs) else {}
@@ -117,7 +118,7 @@ def live_view(watch: Watch) -> None:
         if latest.get(spec.name) is not None:
             col.image(latest[spec.name])
         col.caption(view.camera_line(spec, watch.summaries[spec.name]))
-    rows = db.sightings(cur.gallery, run_id=watch.run_id)
+    rows = db.sightings.query(watch.options.gallery, run_id=watch.run_id)
     st.subheader(f"Sightings of this run: {rows.height}")
     st.dataframe(view.sightings_table(rows).to_pandas(), hide_index=True)
     st.plotly_chart(watch_plots.timeline_figure(rows), key="cam_timeline")
@@ -135,15 +136,15 @@ if watch is not None:
     st.fragment(live_view, run_every=1.0 if watch.running else None)(watch)
 
 st.subheader("Anonymous identities")
-idents = ui.attempt(db.identities, cur.gallery) if known else None
+idents = ui.attempt(db.identities.list, cur.gallery) if known else None
 if idents is None or idents.height == 0:
     st.caption("None yet: faces that match nobody in the gallery are grouped here.")
 else:
     st.dataframe(idents.to_pandas(), hide_index=True)
     pick = st.selectbox("Identity", idents["id"].to_list(), key="ident_pick",
                         format_func=lambda i: ui.literal(idents.filter(idents["id"] == i)["label"][0]))
-    its = db.sightings(cur.gallery, identity=int(pick))
-    chips = [db.sighting_chip(i) for i in its.filter(its["has_chip"])["id"].head(12).to_list()]
+    its = db.sightings.query(cur.gallery, identity=int(pick))
+    chips = [db.sightings.chip(i) for i in its.filter(its["has_chip"])["id"].head(12).to_list()]
     if chips:
         st.image([c for c in chips if c], width=96)
     else:
@@ -155,12 +156,12 @@ else:
         if consent is None:
             name_col.error(MISSING)
         else:
-            n_faces = ui.attempt(db.name_identity, cur.gallery, int(pick), person, consent=consent)
+            n_faces = ui.attempt(db.identities.name, cur.gallery, int(pick), person, model=s.model, consent=consent)
             if n_faces is not None:
                 st.success(f"{ui.literal(person)}: {n_faces} face(s) enrolled ({ui.literal(consent.words)}).")
     others = merge_col.multiselect("Merge into it", [i for i in idents["id"].to_list() if i != pick], key="ident_merge")
     if merge_col.button("Merge", key="ident_merge_go") and others:
-        ui.attempt(clusters.merge, db, cur.gallery, int(pick), others)
+        ui.attempt(clusters.merge, db, cur.gallery, int(pick), others, model=s.model)
     moved = split_col.multiselect("Split these sightings off", its["id"].to_list(), key="ident_split")
     if split_col.button("Split", key="ident_split_go") and moved:
-        ui.attempt(clusters.split, db, cur.gallery, int(pick), moved)
+        ui.attempt(clusters.split, db, cur.gallery, int(pick), moved, model=s.model)

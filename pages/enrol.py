@@ -112,9 +112,10 @@ for n, item in enumerate(st.session_state.get("enrol_pending", [])):
 
 st.divider()
 with st.container(border=True):
-    st.markdown("**Create a new gallery**")
+    st.markdown(f"**Create a new gallery** for {ui.literal(cur.settings.model)} vectors (the sidebar's model: a "
+                "gallery keeps the model it is made for)")
     new_name = st.text_input("Name of the new gallery", key="new_gallery", help=words.term("gallery"))
     if st.button("Create gallery", key="create_gallery", disabled=not new_name.strip()):
-        if ui.attempt(ui.db().create_gallery, new_name.strip()) is not None:
+        if ui.attempt(ui.db().galleries.create, new_name.strip(), cur.settings.model) is not None:
             st.session_state["_pending_gallery"] = new_name.strip()  # the sidebar switches to it
             st.rerun()

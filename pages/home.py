@@ -27,18 +27,19 @@ st.subheader("Galleries")
 table = st.container()  # filled last, so it includes what the button below just enrolled
 
 has_demo_photos = enrol.demo_folder() is not None
-galleries = ui.db().galleries()
+galleries = ui.db().galleries.list()
+demo_faces = galleries.filter(galleries["gallery"] == "demo")["faces"].sum()  # 0: missing or empty
 if not has_demo_photos:  # never offer what cannot be done
     st.caption("The demo photos (workbench/demo) are missing from this installation; enrol your own photos on the "
                "Enrol page.")
-elif "demo" not in galleries["gallery"].to_list():
+elif demo_faces == 0:  # offered until the demo gallery holds faces (an empty one does not count)
     st.subheader("Demo gallery")
     if st.button("Load the demo gallery (9 photos of 5 people)", type="primary", key="load_demo"):
         report = ui.attempt(enrol.load_demo_gallery, ui.db(), s, progress=ui.progress_callback("Enrolling"))
         if report is not None:
             st.success(f"Demo gallery: {report.enrolled} face(s) enrolled of {len(report.people)} people, "
                        f"{report.duplicates} already there, {len(report.skipped)} skipped.")
-            galleries = ui.db().galleries()
+            galleries = ui.db().galleries.list()
 
 with table:
     if galleries.height:

@@ -10,7 +10,7 @@ s = cur.settings
 db = ui.db()
 st.title("Metrics")
 
-log = db.search_log()
+log = db.search_log.rows()
 st.subheader(f"Search log ({log.height} searches)")
 if log.height:
     c1, c2 = st.columns(2)
@@ -22,7 +22,7 @@ if log.height:  # the audit trail, built in memory (probe photos stay out; see `
     import io
 
     buf = io.BytesIO()
-    if ui.attempt(db.export_search_log, buf, kind="csv") is not None:
+    if ui.attempt(db.search_log.export, buf, kind="csv") is not None:
         st.download_button("Export the search log (CSV)", buf.getvalue(), file_name="search-log.csv",
                            mime="text/csv", key="export_log")
 

@@ -16,16 +16,19 @@ top_k = st.number_input("Candidates per face", 1, 50, 5, key="search_topk")
 keep_probe = st.checkbox("Keep the probe photo in the search log", key="search_keep_probe",
                          help="Off: the log keeps only the photo's hash, size and face boxes.")
 choice = ui.image_input("Probe photo", "search")
+# a missing, empty or other model's gallery is said so here, before any result: it is never searched
+matrix = ui.gallery_matrix(cur.gallery)
 
 if choice is not None:
     name, data = choice
     key = (hashlib.sha256(data).hexdigest(), cur.gallery, s, int(top_k))
     if st.session_state.get("search_key") != key:
         image = ui.attempt(capture.load_image, data, name)
+        searchable = matrix is not None and len(matrix.vectors) > 0  # else said so above: no "no match" for all
         # the bytes as uploaded: the search log hashes the file the user gave, as the CLI does
-        result = image is not None and ui.attempt(search_image, ui.db(), cur.gallery, data, s, top_k=int(top_k),
-                                                  name=name, keep_probe=keep_probe, client="app",
-                                                  analyse=work.search_analyser())  # in the shared worker pool
+        result = image is not None and searchable and ui.attempt(
+            search_image, ui.db(), cur.gallery, data, s, top_k=int(top_k), name=name, keep_probe=keep_probe,
+            client="app", analyse=work.search_analyser())  # analysed in the shared worker pool
         st.session_state["search_key"] = key if result else None
         st.session_state["search_result"] = (image, result) if result else None
     stored = st.session_state.get("search_result")
@@ -64,7 +67,7 @@ if choice is not None:
                 c1.image(capture.thumbnail(image, fr.face.box), caption=f"face {i}", width=110)
                 thumbs = c2.columns(max(len(fr.matches), 1))
                 for col, m in zip(thumbs, fr.matches):
-                    th = ui.db().thumbnail(m.face_id)
+                    th = ui.db().faces.thumbnail(m.face_id)
                     if th:
                         col.image(th, width=90)
                     at = "MATCH" if compare.is_match(m.distance, s.threshold_) else (

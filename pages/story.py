@@ -8,12 +8,16 @@ s = cur.settings
 st.title("The story: what police face search does, and where it fails")
 st.markdown("Five steps, one click each, on real photos that ship with the workbench. Each step says what "
             "happened in one paragraph, and shows the figure behind it. The watch list goes into its own "
-            f"gallery, *{ui.literal(story.WATCHLIST)}*, next to yours.")
+            f"gallery, *{ui.literal(story.watchlist(s))}*, next to yours.")
+if st.session_state.get("story_settings") != s:  # another model, detector or threshold: the answers are redone
+    st.session_state["story_settings"] = s
+    st.session_state["story_steps"] = {}
+    st.session_state.pop("story_crowd", None)
 done = st.session_state.setdefault("story_steps", {})
 
 
 def crowd():
-    """The crowd search (step 2), run once per session and reused by steps 3 and 4."""
+    """The crowd search (step 2), run once per session and settings, and reused by steps 3 and 4."""
     if "story_crowd" not in st.session_state:
         story.enrol_watchlist(ui.db(), s)  # idempotent: steps may be clicked in any order
         st.session_state["story_crowd"] = story.search_crowd(ui.db(), s)

@@ -64,14 +64,14 @@ def _env() -> dict[str, str]:
 def check(db: Path, gallery: str, batch: int, total: int) -> list[str]:
     """Problems with the gallery after a crash (empty list: it opens and holds whole batches)."""
     from workbench.errors import WorkbenchError
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     if not db.exists():
         return []
     problems = []
     try:
-        with GalleryDB(db) as g:
-            cur = g.cursor()
+        with Store(db) as g:
+            cur = g.db.cursor()
             orphans = cur.execute("SELECT count(*) FROM faces f LEFT JOIN people p ON p.id = f.person_id "
                                   "WHERE p.id IS NULL").fetchone()[0]
             empty_people = cur.execute("SELECT count(*) FROM people p WHERE NOT EXISTS "
@@ -115,7 +115,7 @@ class Outcome:
 def _finish(out: Outcome, db: Path, folder: Path, photos: list[Path], gallery: str, batch: int) -> None:
     """Run the enrolment of ``gallery`` to the end, then once more (must add nothing), and count."""
     from workbench.pipeline.capture import sha256
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     skipped: set[str] = set()
     for attempt in ("finish", "again"):
@@ -129,8 +129,8 @@ def _finish(out: Outcome, db: Path, folder: Path, photos: list[Path], gallery: s
         skipped |= {s["source"] for s in report["skipped"]}
         if attempt == "again" and report["enrolled"]:
             out.problem(f"{gallery}: re-running enrolled {report['enrolled']} more: not idempotent")
-    with GalleryDB(db) as g:
-        stored = set(g.faces(gallery)["image_sha256"].to_list())
+    with Store(db) as g:
+        stored = set(g.faces.list(gallery)["image_sha256"].to_list())
     out.faces += len(stored)
     out.enrolments += 1
     out.rows_lost += sum(1 for p in photos if sha256(p) not in stored and str(p) not in skipped)

@@ -74,16 +74,16 @@ class Ctx:
 
     def fresh(self, name: str = "g") -> Path:
         """A new database holding gallery 'g': ann (2 faces) and bob (1), and one search."""
-        from workbench.store import GalleryDB
+        from workbench.store import Store
 
         self.n += 1
         path = self.work / f"db{self.n}" / f"{name}.duckdb"
-        with GalleryDB(path) as db:
-            ids, _ = db.add_faces("g", [face("ann", self.vector, 1), face("ann", self.vector, 2),
-                                        face("bob", self.vector, 3)])
-            db.log_search(gallery="g", detector="hog", metric="euclidean", threshold=0.6, top_k=1,
+        with Store(path) as db:
+            ids, _ = db.faces.add("g", [face("ann", self.vector, 1), face("ann", self.vector, 2),
+                                        face("bob", self.vector, 3)], model="Dlib")
+            db.search_log.add(gallery="g", detector="hog", metric="euclidean", threshold=0.6, top_k=1,
                           result_face_ids=[[ids[0]]], result_distances=[[0.1]], detect_ms=1, embed_ms=1,
-                          search_ms=1)
+                          search_ms=1, model="Dlib")
         return path
 
 
@@ -267,37 +267,37 @@ def implausible_vectors(c: Ctx) -> int:
 def names_round_trip(c: Ctx) -> int:
     """Names with quotes, SQL, ../, 5,000 characters, Unicode and line breaks: stored, read back,
     exported and imported unchanged."""
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     a, b = c.work / "names-a.duckdb", c.work / "names-b.duckdb"
-    with GalleryDB(a) as db:
+    with Store(a) as db:
         for i, gallery in enumerate(NAMES[:4]):
-            db.add_faces(gallery, [face(p, c.vector, 100 * i + k) for k, p in enumerate(NAMES)])
-        if sorted(db.galleries()["gallery"]) != sorted(NAMES[:4]):
+            db.faces.add(gallery, [face(p, c.vector, 100 * i + k) for k, p in enumerate(NAMES)], model="Dlib")
+        if sorted(db.galleries.list()["gallery"]) != sorted(NAMES[:4]):
             raise Failure("gallery names did not come back unchanged")
         for gallery in NAMES[:4]:
-            if sorted(db.people(gallery)["name"]) != sorted(NAMES):
+            if sorted(db.faces.people(gallery)["name"]) != sorted(NAMES):
                 raise Failure(f"person names in {gallery[:30]!r} did not come back unchanged")
-            db.export_parquet(gallery, c.work / "names.parquet")
-            with GalleryDB(b) as other:
-                other.import_parquet(c.work / "names.parquet")
-                if sorted(other.people(gallery)["name"]) != sorted(NAMES):
+            db.transfer.export_parquet(gallery, c.work / "names.parquet")
+            with Store(b) as other:
+                other.transfer.import_parquet(c.work / "names.parquet")
+                if sorted(other.faces.people(gallery)["name"]) != sorted(NAMES):
                     raise Failure(f"names changed through Parquet ({gallery[:30]!r})")
-        db.delete_person(NAMES[0], NAMES[1])  # the SQL-looking one: a parameter, never SQL
-        left = db.faces(NAMES[0]).height
+        db.removal.delete_person(NAMES[0], NAMES[1])  # the SQL-looking one: a parameter, never SQL
+        left = db.faces.list(NAMES[0]).height
     return max(0, len(NAMES) - 1 - left)
 
 
 def apostrophe_path(c: Ctx) -> int:
     """A database path with apostrophes (the compaction writes SQL with the path in it)."""
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     path = c.work / "l'équipe d'O'Brien" / "it's.duckdb"
-    with GalleryDB(path) as db:
-        db.add_faces("g", [face(p, c.vector, k) for k, p in enumerate(["ann", "bob", "cat"])])
-        db.delete_person("g", "bob")
-    with GalleryDB(path) as db:
-        n = db.faces("g").height
+    with Store(path) as db:
+        db.faces.add("g", [face(p, c.vector, k) for k, p in enumerate(["ann", "bob", "cat"])], model="Dlib")
+        db.removal.delete_person("g", "bob")
+    with Store(path) as db:
+        n = db.faces.list("g").height
     leftovers = list(path.parent.glob("*.compact*"))
     if leftovers:
         raise Failure(f"compaction left {leftovers}")
@@ -343,7 +343,7 @@ def import_twice(c: Ctx) -> int:
 def two_enrolments(c: Ctx) -> int:
     """Two enrolments of the same photo at once: one waits or stops with the lock message, and
     the gallery holds it once."""
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     db = c.work / f"two{c.n}.duckdb"
     c.n += 1
@@ -358,8 +358,8 @@ def two_enrolments(c: Ctx) -> int:
         one_line_error(code, err, "the second enrolment", "locked by another process")
     if not any(code == 0 for code, _, _ in results):
         raise Failure(f"neither enrolment finished: {results}")
-    with GalleryDB(db) as g:
-        n = g.faces("g").height
+    with Store(db) as g:
+        n = g.faces.list("g").height
     if n != 1:
         raise Failure(f"two enrolments of one photo left {n} faces")
     return 0
@@ -367,12 +367,12 @@ def two_enrolments(c: Ctx) -> int:
 
 def kill_compaction(c: Ctx) -> int:
     """SIGKILL during `gallery compact`: the file always opens and nothing is lost."""
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     db = c.work / "killed.duckdb"
     size = 1000 if c.kills <= 2 else 6000  # by hand: a file whose compaction lasts long enough to be hit
-    with GalleryDB(db) as g:
-        g.add_faces("g", [face(f"p{i % 50}", c.vector, i) for i in range(size)])
+    with Store(db) as g:
+        g.faces.add("g", [face(f"p{i % 50}", c.vector, i) for i in range(size)], model="Dlib")
     cmd = [sys.executable, "-m", "workbench.cli", "--db", str(db), "gallery", "compact"]
     t0 = time.perf_counter()
     subprocess.run(cmd, env=env(), capture_output=True, check=True)  # how long one takes, start to end
@@ -390,8 +390,8 @@ def kill_compaction(c: Ctx) -> int:
             killed += 1
         proc.wait()
         try:
-            with GalleryDB(db) as g:
-                n = g.faces("g").height
+            with Store(db) as g:
+                n = g.faces.list("g").height
         except Exception as err:  # noqa: BLE001 - the point is that this never happens
             raise Failure(f"after a kill during compaction the file does not open: {err}") from None
         lost += max(0, size - n)
@@ -412,11 +412,11 @@ import os, subprocess, sys, json
 sys.path.insert(0, {str(ROOT / 'tests')!r})
 import numpy as np
 from hostile import face, state
-from workbench.store import GalleryDB
+from workbench.store import Store
 d = sys.argv[1]
 db = os.path.join(d, "full.duckdb")
-with GalleryDB(db) as g:
-    g.add_faces("g", [face(f"p{{i % 40}}", np.load(sys.argv[2]), i) for i in range(1500)])
+with Store(db) as g:
+    g.faces.add("g", [face(f"p{{i % 40}}", np.load(sys.argv[2]), i) for i in range(1500)], model="Dlib")
 before = state(__import__("pathlib").Path(db))
 st = os.statvfs(d)
 free = st.f_bavail * st.f_frsize

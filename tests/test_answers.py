@@ -89,9 +89,9 @@ def test_a_face_the_gate_rejects_is_not_searched_and_the_log_says_why(astronaut,
     from workbench.pipeline.quality import QualityThresholds
     from workbench.search import search_image
     from workbench.search.enrol import Source, enrol_sources
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
-    with GalleryDB(db_path) as db:
+    with Store(db_path) as db:
         assert enrol_sources(db, "g", [Source("a", "eileen", astronaut)], workers=1).enrolled == 1
         strict = replace(Settings(), gate=QualityThresholds(min_size=120))  # her 91-px face is now too small
         r = search_image(db, "g", astronaut, strict)
@@ -99,7 +99,7 @@ def test_a_face_the_gate_rejects_is_not_searched_and_the_log_says_why(astronaut,
         assert not face.searched and face.matches == () and face.verdict() == "not searched"
         assert face.face.quality.rule == "the face is 91 px, the gate needs at least 120 px"
         assert r.summary().startswith("1 face found, 0 searched (1 not searched: 1 too small); 0 matched")
-        row = db.search_log().row(0, named=True)
+        row = db.search_log.rows().row(0, named=True)
         assert row["probe_quality"] == ["too_small"] and row["result_face_ids"] == [[]]
         assert search_image(db, "g", astronaut).faces[0].verdict() == "match"  # the default gate: searched
 
@@ -194,13 +194,13 @@ def test_enrolment_needs_an_explicit_consent_choice_recorded_with_its_reason(ast
 def test_a_refusal_without_reason_is_refused_by_the_library(astronaut, db_path):
     from workbench.errors import GalleryError
     from workbench.search.enrol import Source, enrol_sources
-    from workbench.store import GalleryDB
+    from workbench.store import Store
     from workbench.types import Consent
 
-    with GalleryDB(db_path) as db:
+    with Store(db_path) as db:
         with pytest.raises(GalleryError, match="needs a stated reason"):
             enrol_sources(db, "g", [Source("a", "eileen", astronaut)], consent=Consent(False, ""), workers=1)
-        assert db.galleries().height == 0
+        assert db.galleries.list().height == 0
 
 
 # -- 17.8: several faces under one name ----------------------------------------------------------

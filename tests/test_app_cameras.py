@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from workbench.app.cameras_view import NO_CANDIDATE, STREAM
 from workbench.app.consent import EXCEPTION, MISSING
-from workbench.store import GalleryDB
+from workbench.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 A, B, C = "Colin_Powell", "Tony_Blair", "Gerhard_Schroeder"
@@ -27,10 +27,10 @@ def cameras_app(faces, tmp_path, monkeypatch):
     demo.mkdir()
     write_footage(demo / "lobby.mp4", [(A, lfw_photo(lfw, A, 2)), (C, lfw_photo(lfw, C, 1)), (B, lfw_photo(lfw, B, 2))])
     db = tmp_path / "app.duckdb"
-    with GalleryDB(db) as g:
+    with Store(db) as g:
         enrol_sources(g, "demo", [Source("a", A, lfw_photo(lfw, A, 1)), Source("b", B, lfw_photo(lfw, B, 1))],
                       workers=1)
-        g.add_to_watchlist("demo", A)
+        g.watchlist.add("demo", A)
     monkeypatch.setenv("WORKBENCH_DB", str(db))
     monkeypatch.setenv("WORKBENCH_FACES", str(demo))
     monkeypatch.chdir(ROOT)
@@ -88,17 +88,20 @@ def test_two_cameras_are_watched_side_by_side_with_sightings_alerts_and_identiti
     assert not at.exception and any("the visitor" in s.value for s in at.success)
     from workbench.app import ui
 
-    p = ui.get_db(str(db), "Dlib").people("demo").to_pandas().set_index("name").loc["the visitor"]  # the app's connection
+    p = ui.get_db(str(db)).faces.people("demo").to_pandas().set_index("name").loc["the visitor"]  # the app's connection
     assert p["consent_status"] == "no consent: research exception: the class's own footage" and int(p["faces"]) == 2
 
 
 def test_a_new_gallery_shows_its_identities_as_soon_as_the_watch_ends(cameras_app, monkeypatch, tmp_path):
     """Issue 24, point 13: right after "3 new anonymous identities" the page said "Anonymous
     identities: None yet" (the gallery did not exist when the page started drawing)."""
-    monkeypatch.setenv("WORKBENCH_DB", str(tmp_path / "new.duckdb"))  # no gallery yet: the watch makes it
+    with Store(tmp_path / "new.duckdb") as g:  # a new, empty gallery (watching never makes one: issue 24, point 11)
+        g.galleries.create("demo", "Dlib")
+    monkeypatch.setenv("WORKBENCH_DB", str(tmp_path / "new.duckdb"))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
     at.switch_page("pages/cameras.py").run()
     assert any("None yet" in c.value for c in at.caption)
+    assert any("demo is empty" in i.value for i in at.info), [i.value for i in at.info]  # said before any result
     at.number_input(key="cam_n").set_value(1).run()
     at.toggle(key="cam_fast").set_value(True).run()
     def outcome(at: AppTest) -> tuple[list[str], list[str], int]:

@@ -50,10 +50,10 @@ def _two_groups(faces_dir, n: int) -> tuple[list[str], list[str]]:
 
 @pytest.mark.integration
 def test_per_group_fmr_equals_the_count_made_by_hand(faces, db_path):
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     paths, groups = _two_groups(faces, 7)
-    with GalleryDB(db_path) as db:
+    with Store(db_path) as db:
         m = audit.audit_model(paths, groups, SFACE, db=db, target_fmr=0.05)
         done, stats = embedding.embed_files(paths, SFACE, db, rule="central", whole_image=True)
     assert stats.hits == len(paths)  # the audit's vectors, from the cache
@@ -193,7 +193,7 @@ def test_the_same_photo_filed_twice_is_left_out_not_counted_as_a_false_match(tmp
     from PIL import Image
 
     from workbench.evaluation.datasets.duplicates import near_duplicates
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     Image.fromarray(astronaut).save(tmp_path / "a.png")
     Image.fromarray(astronaut).save(tmp_path / "a-again.jpg", quality=70)  # the same picture, re-saved
@@ -204,7 +204,7 @@ def test_the_same_photo_filed_twice_is_left_out_not_counted_as_a_false_match(tmp
     paths = [str(tmp_path / n) for n in ("a.png", "a-again.jpg", "mirrored.png", "noise.png", "grey.png")]
     dup = near_duplicates(paths)
     assert [(int(i), int(j)) for i, j in zip(*np.nonzero(np.triu(dup)))] == [(0, 1)]
-    with GalleryDB(db_path) as db:
+    with Store(db_path) as db:
         m = audit.audit_model(paths, ["A", "A", "A", "B", "B"], SFACE, db=db, duplicates=dup)
     rows = {r.group: r for r in m.rows("80 % (default)")}
     assert rows["A"].pairs == 2 and m.duplicates == {"A": 1, "B": 0}  # 3 pairs of A, the re-saved copy left out

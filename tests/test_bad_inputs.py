@@ -35,7 +35,7 @@ from workbench.evaluation.runners.verification import eval_pairs
 from workbench.pipeline import analyze_source, capture
 from workbench.search import search_image
 from workbench.search.enrol import enrol_path
-from workbench.store import GalleryDB
+from workbench.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -99,7 +99,7 @@ def test_broken_image_through_every_entry_point(case, files, seeded, astronaut, 
         capture.load_image(path)
     with pytest.raises(ImageError, match=want):
         analyze_source(path.read_bytes())
-    with GalleryDB(seeded) as db:
+    with Store(seeded) as db:
         with pytest.raises(ImageError, match=want):
             search_image(db, "g", path)
         report = enrol_path(db, "g", path)
@@ -114,7 +114,7 @@ def test_images_without_a_face(case, files, seeded):
     for args in (["detect", path], ["search", path, "--gallery", "g"], ["verify", path, path],
                  ["enrol", path, "--gallery", "g", "--consent"]):
         assert_one_line(run("--db", seeded, *args), contains="no", args=args)
-    with GalleryDB(seeded) as db:
+    with Store(seeded) as db:
         with pytest.raises(NoFaceError):
             search_image(db, "g", path)
     assert gallery_state(seeded) == before
@@ -164,8 +164,8 @@ def test_path_with_spaces_and_non_ascii(tmp_path, astronaut_png, db_path):
 
     assert s.exit_code == 0, s.output
     assert json.loads(s.stdout)["faces"][0]["matches"][0]["person"] == "Zoë Ñúñez 山田"
-    with GalleryDB(db_path) as db:
-        assert db.faces("école")["source_path"].to_list() == [str(photo)]
+    with Store(db_path) as db:
+        assert db.faces.list("école")["source_path"].to_list() == [str(photo)]
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +180,7 @@ def test_bad_videos(case, bad_videos, seeded):
     assert_one_line(run("--db", seeded, "enrol", path, "--gallery", "g", "--consent"), contains=want)
     with pytest.raises(VideoError, match=want):
         list(capture.iter_frames(path))
-    with GalleryDB(seeded) as db, pytest.raises(VideoError):
+    with Store(seeded) as db, pytest.raises(VideoError):
         enrol_path(db, "g", path)
     assert gallery_state(seeded) == before
 
@@ -220,8 +220,8 @@ def test_parquet_import_of_foreign_embeddings(case, seeded, tmp_path):
     before = gallery_state(seeded)
     assert_one_line(run("--db", seeded, "gallery", "import", bad), contains=want)
     assert_one_line(run("--db", seeded, "gallery", "import", bad, "--gallery", "new"), contains=want)
-    with GalleryDB(seeded) as db, pytest.raises(DatabaseError):
-        db.import_parquet(bad)
+    with Store(seeded) as db, pytest.raises(DatabaseError):
+        db.transfer.import_parquet(bad)
     assert gallery_state(seeded) == before
 
 
@@ -248,7 +248,7 @@ def test_corrupt_database_file(tmp_path, astronaut_png, seeded):
         assert_one_line(run("--db", corrupt, *args), contains="database", args=args)
     assert file_state(corrupt) == before
     with pytest.raises(DatabaseError, match="not a readable DuckDB database"):
-        GalleryDB(corrupt)
+        Store(corrupt)
 
 
 def test_locked_database_file(tmp_path, astronaut_png, seeded):
@@ -355,8 +355,8 @@ def test_app_upload_widgets_show_a_message_and_write_nothing(files, bad_videos, 
         assert not at.exception, (case, [e.message for e in at.exception])
         assert any("video" in e.value for e in at.error) and not at.success, case
 
-    db = ui.get_db(str(seeded), "Dlib")  # the app's own connection (the file is open in this process)
-    counts = {t: db.cursor().execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in before[1]}
+    db = ui.get_db(str(seeded))  # the app's own connection (the file is open in this process)
+    counts = {t: db.db.cursor().execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in before[1]}
     assert (file_state(seeded), counts) == before
     assert not seeded.with_name(seeded.name + ".wal").exists()  # not even a pending write
 

@@ -18,7 +18,7 @@ pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 def test_three_sessions_search_at_once_and_each_is_served_and_told_where_it_stands(tmp_path):
     from workbench.bench.classroom import bench_classroom
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     rows = bench_classroom([3], workdir=tmp_path, timeout_s=600)
     assert [r.sessions for r in rows] == [1, 3]
@@ -28,8 +28,8 @@ def test_three_sessions_search_at_once_and_each_is_served_and_told_where_it_stan
             assert o.first_word_s is not None and 0 <= o.first_word_s <= o.seconds, o
     photos = [o.photo for r in rows for o in r.outcomes]
     assert len(set(photos)) == len(photos) == 4
-    with GalleryDB(tmp_path / "classroom.duckdb") as db:
-        log = db.search_log()
+    with Store(tmp_path / "classroom.duckdb", read_only=True) as db:
+        log = db.search_log.rows()
     assert log.height == 6 and log["probe_sha256"].n_unique() == 6  # with the warm-up's two, each photo once
     assert set(log["client"].to_list()) == {"app"}
 

@@ -105,11 +105,11 @@ def server(demo_photos, tmp_path_factory):
     """The app on a free port, over a database holding the demo gallery and a few searches."""
     from workbench.search import search_image
     from workbench.search.enrol import load_demo_gallery
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     tmp = tmp_path_factory.mktemp("browser")
     db_path = tmp / "browser.duckdb"
-    with GalleryDB(db_path) as db:
+    with Store(db_path) as db:
         load_demo_gallery(db)
         for name in ("obama1.jpg", "obama_and_biden.jpg", "kit_with_rose.jpg"):
             search_image(db, "demo", demo_photos / "face-recognition-examples/knn_examples/test" / name, name=name)

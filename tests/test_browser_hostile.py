@@ -90,16 +90,16 @@ def photos(tmp_path_factory) -> list[Path]:
 def hostile_db(tmp_path_factory, photos) -> Path:
     from workbench.search import search_image
     from workbench.search.enrol import Source, enrol_sources
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     db_path = tmp_path_factory.mktemp("hostile") / "hostile.duckdb"
-    with GalleryDB(db_path) as db:
+    with Store(db_path) as db:
         sources = [Source(f, person, p.read_bytes()) for f, person, p in zip(FILES, PEOPLE, photos)]
         assert enrol_sources(db, GALLERY, sources).enrolled == len(PEOPLE)
         for name in OTHER_GALLERIES:
-            db.create_gallery(name)
+            db.galleries.create(name, "Dlib")
         search_image(db, GALLERY, photos[-1], name=FILES[0])
-        assert set(db.people(GALLERY)["name"]) == set(PEOPLE)  # stored and read back unchanged
+        assert set(db.faces.people(GALLERY)["name"]) == set(PEOPLE)  # stored and read back unchanged
     return db_path
 
 

@@ -38,11 +38,11 @@ def photos(tmp_path_factory) -> list[Path]:
 def app_server(tmp_path_factory, photos):
     """`workbench app` on a free port over a gallery 'class' holding one face."""
     from workbench.search.enrol import Source, enrol_sources
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     tmp = tmp_path_factory.mktemp("sessions")
     db_path = tmp / "class.duckdb"
-    with GalleryDB(db_path) as db:
+    with Store(db_path) as db:
         assert enrol_sources(db, "class", [Source(str(photos[0]), "teacher", photos[0])]).enrolled == 1
     url, proc = serve_app(db_path, tmp)
     yield url, db_path, proc
@@ -171,12 +171,12 @@ def test_four_sessions_enrol_and_search_one_gallery_while_the_cli_is_refused(app
     proc.terminate()
     proc.wait(timeout=30)
 
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
-    with GalleryDB(db_path) as db:
-        faces = db.faces("class")
-        people = db.people("class")
-        searches = db.search_log()
+    with Store(db_path) as db:
+        faces = db.faces.list("class")
+        people = db.faces.people("class")
+        searches = db.search_log.rows()
     print(f"sessions: {SESSIONS}, rounds: {ROUNDS}, faces: {faces.height}, searches: {searches.height}")
     assert faces.height == 1 + SESSIONS * ROUNDS  # no lost enrolment
     assert faces["image_sha256"].n_unique() == faces.height  # no duplicate

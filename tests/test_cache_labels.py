@@ -9,7 +9,7 @@ from workbench.errors import WorkbenchError
 from workbench.evaluation.datasets import embedding as cache
 from workbench.evaluation.datasets.labels import MIXED, UNLABELLED, pair_group, read_labels
 from workbench.pipeline import Settings
-from workbench.store import GalleryDB
+from workbench.store import Store
 
 
 def test_cache_hits_by_content_not_path_and_per_detector(astronaut_png, blank_png, db_path, tmp_path):
@@ -17,13 +17,13 @@ def test_cache_hits_by_content_not_path_and_per_detector(astronaut_png, blank_pn
     shutil.copy(astronaut_png, copy)
     corrupt = tmp_path / "corrupt.jpg"
     corrupt.write_bytes(b"\xff\xd8 not a jpeg")
-    with GalleryDB(db_path) as db:
+    with Store(db_path) as db:
         first, s1 = cache.embed_files([astronaut_png, blank_png, corrupt], Settings(), db)
         assert (s1.hits, s1.computed) == (0, 3)
         assert first[0].vector.shape == (128,) and first[1].failure == "no_face"
         assert first[2].failure.startswith("unreadable")
         assert cache.size(db) == 2  # "no face" is remembered; an unreadable file is not
-    with GalleryDB(db_path) as db:  # survives closing the file
+    with Store(db_path) as db:  # survives closing the file
         again, s2 = cache.embed_files([copy, blank_png], Settings(), db)
         assert (s2.hits, s2.computed) == (2, 0) and again[0].cached and again[0].path == str(copy)
         np.testing.assert_array_equal(again[0].vector, first[0].vector)
@@ -32,11 +32,11 @@ def test_cache_hits_by_content_not_path_and_per_detector(astronaut_png, blank_pn
         assert cache.clear(db) == 3 and cache.size(db) == 0
         _, s4 = cache.embed_files([astronaut_png], Settings(), db)
         assert s4.computed == 1
-        assert db.purge_all()["embedding_cache"] == 1 and cache.size(db) == 0  # purge everything empties it too
+        assert db.removal.purge_all()["embedding_cache"] == 1 and cache.size(db) == 0  # purge everything empties it too
 
 
 def test_clear_on_a_database_without_the_table(db_path):
-    with GalleryDB(db_path) as db:
+    with Store(db_path) as db:
         assert cache.clear(db) == 0 and cache.size(db) == 0
 
 

@@ -1,4 +1,4 @@
-"""Several app sessions at once = several threads on one process-wide GalleryDB and one set
+"""Several app sessions at once = several threads on one process-wide Store and one set
 of models. dlib's HOG detector crashes the process (segmentation fault) when two threads run
 it at once on images of different sizes; models are therefore used under a lock."""
 
@@ -10,7 +10,7 @@ import numpy as np
 from workbench.pipeline.detect import detect_faces
 from workbench.search import search_image
 from workbench.search.enrol import Source, enrol_sources
-from workbench.store import GalleryDB
+from workbench.store import Store
 
 
 def test_threads_detect_on_different_sizes_without_crashing(astronaut):
@@ -34,7 +34,7 @@ def test_threads_detect_on_different_sizes_without_crashing(astronaut):
 
 
 def test_sessions_search_and_enrol_at_the_same_time(astronaut, db_path):
-    with GalleryDB(db_path) as db:
+    with Store(db_path) as db:
         first = enrol_sources(db, "g", [Source("original", "eileen", astronaut)])
         assert first.enrolled == 1
         errors: list = []
@@ -62,7 +62,7 @@ def test_sessions_search_and_enrol_at_the_same_time(astronaut, db_path):
         [t.join(timeout=300) for t in threads]
         assert errors == []
         assert persons and set(persons) <= {"eileen", "p0", "p1"}
-        assert db.search_log().height == 9
-        assert db.faces("g").height == 3
-    with GalleryDB(db_path) as again:  # the file is intact after concurrent writers
-        assert again.faces("g").height == 3
+        assert db.search_log.rows().height == 9
+        assert db.faces.list("g").height == 3
+    with Store(db_path) as again:  # the file is intact after concurrent writers
+        assert again.faces.list("g").height == 3

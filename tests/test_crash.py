@@ -18,32 +18,32 @@ def test_the_checker_sees_half_an_enrolment(tmp_path):
     """The invariants are real: a face without its person is reported."""
     import numpy as np
 
-    from workbench.store import FaceRecord, GalleryDB
+    from workbench.store import FaceRecord, Store
 
     db = tmp_path / "g.duckdb"
-    with GalleryDB(db) as g:
-        g.add_faces("crash", [FaceRecord("ann", "s1", "a", [0, 0, 5, 5], [0.0] * 10, {}, 1.0, "hog",
-                                         np.zeros(128, np.float32))])
-        g.cursor().execute("DELETE FROM people")
+    with Store(db) as g:
+        g.faces.add("crash", [FaceRecord("ann", "s1", "a", [0, 0, 5, 5], [0.0] * 10, {}, 1.0, "hog",
+                                         np.zeros(128, np.float32))], model="Dlib")
+        g.db.cursor().execute("DELETE FROM people")
     assert any("without their person" in p for p in check(db, "crash", 1, 1))
 
 
 CHURN = """
 import sys, numpy as np
-from workbench.store import FaceRecord, GalleryDB
+from workbench.store import FaceRecord, Store
 
 def face(person, k):
     v = np.random.default_rng([k, len(person)]).normal(size=128).astype(np.float32)
     return FaceRecord(person, f"{person}-{k}", "x", [0, 0, 5, 5], [0.0] * 10, {}, 1.0, "hog", v, b"t" * 2000)
 
-db = GalleryDB(sys.argv[1])
+db = Store(sys.argv[1])
 print("ready", flush=True)
 i = 0
 while True:  # delete (and compact) and re-enrol, until killed
     name = f"p{i % 5}"
-    if name in db.people("g")["name"].to_list():
-        db.delete_person("g", name)
-    db.add_faces("g", [face(name, i * 1000 + k) for k in range(200)])
+    if name in db.faces.people("g")["name"].to_list():
+        db.removal.delete_person("g", name)
+    db.faces.add("g", [face(name, i * 1000 + k) for k in range(200)], model="Dlib")
     i += 1
 """
 
@@ -57,13 +57,13 @@ def test_sigkill_during_deletion_and_compaction_leaves_a_database_that_opens(tmp
     import sys
     from pathlib import Path
 
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     root = Path(__file__).resolve().parent.parent
     db = tmp_path / "churn.duckdb"
     rng = random.Random(3)
-    with GalleryDB(db) as g:
-        g.create_gallery("g")
+    with Store(db) as g:
+        g.galleries.create("g", "Dlib")
     for _ in range(3):
         proc = subprocess.Popen([sys.executable, "-c", CHURN, str(db)], stdout=subprocess.PIPE, text=True,
                                 env=dict(os.environ, PYTHONPATH=str(root)))
@@ -75,8 +75,8 @@ def test_sigkill_during_deletion_and_compaction_leaves_a_database_that_opens(tmp
         proc.wait()
         assert proc.returncode == -signal.SIGKILL
         assert check(db, "g", 200, -1) == []
-        with GalleryDB(db) as g:
-            counts = g.people("g")["faces"].to_list()
+        with Store(db) as g:
+            counts = g.faces.people("g")["faces"].to_list()
         assert all(n == 200 for n in counts), counts  # every person whole: no half deletion
         assert not db.with_name(db.name + ".compact").exists()
 
@@ -87,18 +87,18 @@ def test_a_database_whose_creation_was_killed_opens_and_is_completed(tmp_path):
     import pytest
 
     from workbench.errors import DatabaseError
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     blank = tmp_path / "blank.duckdb"
     duckdb.connect(str(blank)).close()
     with pytest.raises(DatabaseError, match="creation was interrupted"):
-        GalleryDB(blank, read_only=True)
-    with GalleryDB(blank) as g:
-        assert g.data_tables() == ["faces", "galleries", "identities", "people", "searches", "sightings",
+        Store(blank, read_only=True)
+    with Store(blank) as g:
+        assert g.db.data_tables() == ["faces", "galleries", "identities", "people", "searches", "sightings",
                                    "watch_progress", "watch_runs", "watchlist"]
     other = tmp_path / "other.duckdb"
     con = duckdb.connect(str(other))
     con.execute("CREATE TABLE stuff (x INT)")
     con.close()
     with pytest.raises(DatabaseError, match="not a workbench database"):
-        GalleryDB(other)
+        Store(other)

@@ -12,7 +12,7 @@ from conftest import file_state
 from test_bad_inputs import gallery_state
 
 from workbench.cli import cli
-from workbench.store import FaceRecord, GalleryDB
+from workbench.store import FaceRecord, Store
 
 
 @pytest.fixture(autouse=True)
@@ -41,15 +41,15 @@ def face(person: str, k: int) -> FaceRecord:
 def fill(db_path):
     """Gallery 'g': ann (2 faces), bob (1 face); 'h': cat. Three logged searches, and a
     few sightings in issue 13's log (rows tied to people)."""
-    with GalleryDB(db_path) as db:
-        ids, _ = db.add_faces("g", [face("ann", 1), face("ann", 2), face("bob", 3)])
-        (cat,), _ = db.add_faces("h", [face("cat", 4)])
+    with Store(db_path) as db:
+        ids, _ = db.faces.add("g", [face("ann", 1), face("ann", 2), face("bob", 3)], model="Dlib")
+        (cat,), _ = db.faces.add("h", [face("cat", 4)], model="Dlib")
         for gallery, hits in (("g", [ids[0]]), ("g", [ids[2]]), ("h", [cat])):
-            db.log_search(gallery=gallery, detector="hog", metric="euclidean", threshold=0.6, top_k=1,
-                          result_face_ids=[hits], result_distances=[[0.1]], detect_ms=1, embed_ms=1, search_ms=1)
-        people = dict(zip(db.people("g")["name"], db.people("g")["id"]))
-        cur = db.cursor()  # three sightings of ann and one of bob at the door camera (issue 13's log)
-        gid = db.gallery_id("g")
+            db.search_log.add(gallery=gallery, detector="hog", metric="euclidean", threshold=0.6, top_k=1,
+                          result_face_ids=[hits], result_distances=[[0.1]], detect_ms=1, embed_ms=1, search_ms=1, model="Dlib")
+        people = dict(zip(db.faces.people("g")["name"], db.faces.people("g")["id"]))
+        cur = db.db.cursor()  # three sightings of ann and one of bob at the door camera (issue 13's log)
+        gid = db.galleries.id("g")
         cur.executemany("INSERT INTO sightings (run_id, gallery_id, camera, person_id) VALUES (1, ?, 'door', ?)",
                         [[gid, people[p]] for p in ("ann", "ann", "ann", "bob")])
         cur.execute("CHECKPOINT")
@@ -126,8 +126,8 @@ def test_an_empty_person_no_longer_deletes_the_gallery(two_people):
         r = run("--db", two_people, "gallery", "delete", "g", *args)
         assert r.exit_code == 1 and "--person is empty" in r.stderr, r.output
     assert gallery_state(two_people) == before
-    with GalleryDB(two_people) as db:
-        assert db.faces("g").height == 3
+    with Store(two_people) as db:
+        assert db.faces.list("g").height == 3
 
 
 def test_deleting_a_whole_gallery_needs_yes_and_names_what_goes(two_people):
@@ -144,21 +144,21 @@ def test_deleting_a_whole_gallery_needs_yes_and_names_what_goes(two_people):
     assert r.exit_code == 0, r.output
     assert "gallery g: removing 2 people, 3 faces, 2 search-log rows and 4 sightings" in r.stderr
     assert "deleted gallery g and its 3 face(s)" in r.stdout
-    with GalleryDB(two_people) as db:
-        assert db.galleries()["gallery"].to_list() == ["h"] and db.search_log().height == 1
+    with Store(two_people) as db:
+        assert db.galleries.list()["gallery"].to_list() == ["h"] and db.search_log.rows().height == 1
 
 
 def test_person_and_face_deletions_say_first_what_they_remove(two_people):
     r = run("--db", two_people, "gallery", "delete", "g", "--person", "ann")
     assert r.exit_code == 0, r.output
     assert "g: ann: removing 1 person, 2 faces, 1 search-log row and 3 sightings" in r.stderr, r.stderr
-    with GalleryDB(two_people) as db:
-        bob = int(db.faces("g")["id"][0])
+    with Store(two_people) as db:
+        bob = int(db.faces.list("g")["id"][0])
         # a face's deletion leaves its person's sightings; a gallery without sightings names none
-        assert db.deletion_counts("g", face_id=bob) == {"people": 0, "faces": 1, "searches": 1}
-        assert db.deletion_counts("h") == {"people": 1, "faces": 1, "searches": 1}
-        assert db.deletion_counts("g", person="bob") == {"people": 1, "faces": 1, "searches": 1, "sightings": 1}
-        assert sum(db.purge_counts().values()) == 2 + 2 + 2 + 2 + 1  # galleries, people, faces, log, bob's sighting
+        assert db.removal.counts("g", face_id=bob) == {"people": 0, "faces": 1, "searches": 1}
+        assert db.removal.counts("h") == {"people": 1, "faces": 1, "searches": 1}
+        assert db.removal.counts("g", person="bob") == {"people": 1, "faces": 1, "searches": 1, "sightings": 1}
+        assert sum(db.removal.purge_counts().values()) == 2 + 2 + 2 + 2 + 1  # galleries, people, faces, log, bob's sighting
     r = run("--db", two_people, "gallery", "delete", "g", "--face", bob)
     assert r.exit_code == 0 and f"g: face #{bob}: removing 0 people, 1 face and 1 search-log row" in r.stderr, r.output
     r = run("--db", two_people, "gallery", "purge-all")

@@ -20,7 +20,7 @@ from workbench.cli import cli
 from workbench.errors import RangeError
 from workbench.pipeline import Settings, compare, zoo
 from workbench.search.rank import rank, redecide
-from workbench.store import GalleryDB
+from workbench.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -194,9 +194,9 @@ def exported(db_path, tmp_path, astronaut):
     """A gallery 'g' with the astronaut's real vector, and its export as a DataFrame."""
     from workbench.search.enrol import Source, enrol_sources
 
-    with GalleryDB(db_path) as db:
+    with Store(db_path) as db:
         assert enrol_sources(db, "g", [Source("a", "eileen", astronaut)]).enrolled == 1
-        db.export_parquet("g", tmp_path / "g.parquet")
+        db.transfer.export_parquet("g", tmp_path / "g.parquet")
     return pl.read_parquet(tmp_path / "g.parquet")
 
 
@@ -247,7 +247,7 @@ def test_a_plausible_import_still_works_and_the_bounds_are_dlibs(exported, db_pa
     norm = float(np.linalg.norm(df["embedding"][0]))
     lo, hi = zoo.embedder("Dlib").norm
     assert lo < 1.197 and 1.689 < hi and lo < norm < hi  # the measured span sits well inside
-    with GalleryDB(db_path) as db, pytest.raises(Exception, match="NaN or infinite"):  # the library path too
+    with Store(db_path) as db, pytest.raises(Exception, match="NaN or infinite"):  # the library path too
         from workbench.store import FaceRecord
 
-        db.add_faces("g", [FaceRecord("x", "s", "", [0, 0, 1, 1], [0.0] * 10, {}, 1.0, "hog", np.full(128, np.nan))])
+        db.faces.add("g", [FaceRecord("x", "s", "", [0, 0, 1, 1], [0.0] * 10, {}, 1.0, "hog", np.full(128, np.nan))], model="Dlib")

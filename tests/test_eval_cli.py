@@ -142,17 +142,17 @@ def test_eval_folder_and_search(demo, eval_db, tmp_path):
     assert res["fnir"] == 0.0 and res["cmc"][0] == 1.0
     assert res["fpir"] == 1.0  # the 'stranger' is biden: a (labelled) false positive
     from workbench.evaluation.datasets import embedding as cache
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     shutil.copy(demo / "test" / "kit_with_rose.jpg", probes / "new.jpg")
-    with GalleryDB(eval_db) as db:
+    with Store(eval_db) as db:
         before = cache.size(db)
     again = run("--db", eval_db, "eval", "search", "--probes", probes, "--gallery", "demo", "--identities", who,
                 "--no-cache", "--json")
     assert again.exit_code == 0, again.output
     out = json.loads(again.stdout)  # new.jpg's person is stated nowhere: left out, and listed
     assert out["probes"] == 3 and [Path(p).name for p in out["unknown_identity"]] == ["new.jpg"]
-    with GalleryDB(eval_db) as db:
+    with Store(eval_db) as db:
         assert cache.size(db) == before  # --no-cache wrote nothing
 
 

@@ -8,7 +8,7 @@ from conftest import file_state
 
 from workbench.errors import DatabaseError, GalleryError
 from workbench.search import rank, redecide
-from workbench.store import FaceRecord, GalleryDB
+from workbench.store import FaceRecord, Store
 
 
 def rec(person: str, seed: int, sha: str | None = None, dim: int = 128) -> FaceRecord:
@@ -20,66 +20,66 @@ def rec(person: str, seed: int, sha: str | None = None, dim: int = 128) -> FaceR
 
 
 def test_enrol_is_idempotent_and_counts(db_path):
-    with GalleryDB(db_path) as db:
-        ids, dup = db.add_faces("g", [rec("ann", 1), rec("ann", 2), rec("bob", 3)], consent=True)
+    with Store(db_path) as db:
+        ids, dup = db.faces.add("g", [rec("ann", 1), rec("ann", 2), rec("bob", 3)], consent=True, model="Dlib")
         assert len(ids) == 3 and dup == 0
-        ids2, dup2 = db.add_faces("g", [rec("ann", 1), rec("bob", 3)])
+        ids2, dup2 = db.faces.add("g", [rec("ann", 1), rec("bob", 3)], model="Dlib")
         assert ids2 == [] and dup2 == 2
-        g = db.galleries()
+        g = db.galleries.list()
         assert g.filter(g["gallery"] == "g")["faces"][0] == 3
-        people = db.people("g")
+        people = db.faces.people("g")
         assert people["name"].to_list() == ["ann", "bob"] and all(people["consent"].to_list())
-        assert db.has_image("g", "sha-ann-1") and not db.has_image("g", "sha-zed-9")
+        assert db.faces.has_image("g", "sha-ann-1", "Dlib") and not db.faces.has_image("g", "sha-zed-9", "Dlib")
 
 
 def test_a_failure_mid_batch_writes_nothing(db_path):
-    with GalleryDB(db_path) as db:
-        db.add_faces("g", [rec("ann", 1)])
-        before = db.faces("g").height
+    with Store(db_path) as db:
+        db.faces.add("g", [rec("ann", 1)], model="Dlib")
+        before = db.faces.list("g").height
         with pytest.raises(DatabaseError, match="nothing was changed"):
-            db.add_faces("g", [rec("bob", 2), rec("bob", 3), rec("cat", 4, dim=64)])
-        assert db.faces("g").height == before
-        assert db.people("g")["name"].to_list() == ["ann"]
+            db.faces.add("g", [rec("bob", 2), rec("bob", 3), rec("cat", 4, dim=64)], model="Dlib")
+        assert db.faces.list("g").height == before
+        assert db.faces.people("g")["name"].to_list() == ["ann"]
         with pytest.raises(DatabaseError):
-            db.add_faces("new-gallery", [rec("x", 5, dim=3)])
-        assert "new-gallery" not in db.galleries()["gallery"].to_list()
+            db.faces.add("new-gallery", [rec("x", 5, dim=3)], model="Dlib")
+        assert "new-gallery" not in db.galleries.list()["gallery"].to_list()
 
 
 def test_delete_purge_and_unknown_names(db_path):
-    with GalleryDB(db_path) as db:
-        ids, _ = db.add_faces("g", [rec("ann", 1), rec("ann", 2), rec("bob", 3)])
-        db.delete_face("g", ids[0])
-        assert db.faces("g").height == 2
-        assert db.delete_person("g", "bob") == 1
-        assert db.people("g")["name"].to_list() == ["ann"]
-        assert db.purge_gallery("g") == 1
-        assert db.faces("g").height == 0 and "g" in db.galleries()["gallery"].to_list()
-        db.add_faces("g", [rec("cat", 4)])
-        assert db.delete_gallery("g") == 1
-        assert db.galleries().height == 0
-        for call in (lambda: db.people("g"), lambda: db.delete_person("nope", "x"),
-                     lambda: db.purge_gallery("nope")):
+    with Store(db_path) as db:
+        ids, _ = db.faces.add("g", [rec("ann", 1), rec("ann", 2), rec("bob", 3)], model="Dlib")
+        db.removal.delete_face("g", ids[0])
+        assert db.faces.list("g").height == 2
+        assert db.removal.delete_person("g", "bob") == 1
+        assert db.faces.people("g")["name"].to_list() == ["ann"]
+        assert db.removal.purge_gallery("g") == 1
+        assert db.faces.list("g").height == 0 and "g" in db.galleries.list()["gallery"].to_list()
+        db.faces.add("g", [rec("cat", 4)], model="Dlib")
+        assert db.removal.delete_gallery("g") == 1
+        assert db.galleries.list().height == 0
+        for call in (lambda: db.faces.people("g"), lambda: db.removal.delete_person("nope", "x"),
+                     lambda: db.removal.purge_gallery("nope")):
             with pytest.raises(GalleryError, match="unknown gallery"):
                 call()
-        db.create_gallery("g2")
+        db.galleries.create("g2", "Dlib")
         with pytest.raises(GalleryError, match="no face"):
-            db.delete_face("g2", 999)
+            db.removal.delete_face("g2", 999)
 
 
 def test_matrix_signature_follows_which_faces_not_how_many(db_path):
     """The Live page rebuilds its tracker when this changes: a deletion plus an enrolment keeps
     the face count but must still give a new signature."""
-    with GalleryDB(db_path) as db:
-        ids, _ = db.add_faces("g", [rec("ann", 1), rec("bob", 2)])
-        first = db.matrix("g").signature()
-        assert db.matrix("g").signature() == first  # nothing changed, same snapshot
-        db.delete_face("g", ids[1])
-        db.add_faces("g", [rec("cat", 3)])
-        after = db.matrix("g")
+    with Store(db_path) as db:
+        ids, _ = db.faces.add("g", [rec("ann", 1), rec("bob", 2)], model="Dlib")
+        first = db.vectors.matrix("g", "Dlib").signature()
+        assert db.vectors.matrix("g", "Dlib").signature() == first  # nothing changed, same snapshot
+        db.removal.delete_face("g", ids[1])
+        db.faces.add("g", [rec("cat", 3)], model="Dlib")
+        after = db.vectors.matrix("g", "Dlib")
         assert after.vectors.shape[0] == 2 and after.signature() != first
-        db.delete_person("g", "cat")
-        db.add_faces("g", [rec("dan", 4)])
-        assert db.matrix("g").signature() != after.signature()
+        db.removal.delete_person("g", "cat")
+        db.faces.add("g", [rec("dan", 4)], model="Dlib")
+        assert db.vectors.matrix("g", "Dlib").signature() != after.signature()
 
 
 def test_parquet_round_trip(db_path, tmp_path):
@@ -89,29 +89,29 @@ def test_parquet_round_trip(db_path, tmp_path):
     # of a real dlib vector's length (about 1.4): an import refuses vectors no model could have made
     faces = [replace(r, embedding=r.embedding * 1.4 / np.linalg.norm(r.embedding))
              for r in (rec("ann", 1), rec("bob", 2))]
-    with GalleryDB(db_path) as db:
-        db.add_faces("g", faces, notes="from test", consent=True)
-        assert db.export_parquet("g", out) == 2
-        src = db.matrix("g")
-    with GalleryDB(tmp_path / "other.duckdb") as db2:
-        assert db2.import_parquet(out) == (2, 0)
-        assert db2.import_parquet(out) == (0, 2)  # idempotent
-        m = db2.matrix("g")
+    with Store(db_path) as db:
+        db.faces.add("g", faces, notes="from test", consent=True, model="Dlib")
+        assert db.transfer.export_parquet("g", out) == 2
+        src = db.vectors.matrix("g", "Dlib")
+    with Store(tmp_path / "other.duckdb") as db2:
+        assert db2.transfer.import_parquet(out) == (2, 0)
+        assert db2.transfer.import_parquet(out) == (0, 2)  # idempotent
+        m = db2.vectors.matrix("g", "Dlib")
         assert np.allclose(np.sort(m.vectors, axis=0), np.sort(src.vectors, axis=0))
-        p = db2.people("g")
+        p = db2.faces.people("g")
         assert p["notes"].to_list() == ["from test"] * 2 and all(p["consent"].to_list())
         bad = tmp_path / "bad.parquet"
         bad.write_bytes(b"nope")
         with pytest.raises(GalleryError, match="Parquet"):
-            db2.import_parquet(bad)
+            db2.transfer.import_parquet(bad)
 
 
 def test_other_model_locked_and_corrupt_databases_are_refused_untouched(db_path, tmp_path):
-    with GalleryDB(db_path) as db:
-        db.add_faces("g", [rec("ann", 1)])
+    with Store(db_path) as db:
+        db.faces.add("g", [rec("ann", 1)], model="Dlib")
     state = file_state(db_path)
-    with pytest.raises(DatabaseError, match="built for model Dlib"):
-        GalleryDB(db_path, model="Facenet512")
+    with pytest.raises(DatabaseError, match="holds 128-d vectors .models: Dlib, SFace"):
+        Store(db_path, dim=512)
     assert file_state(db_path) == state
 
     holder = subprocess.Popen(
@@ -120,7 +120,7 @@ def test_other_model_locked_and_corrupt_databases_are_refused_untouched(db_path,
     try:
         assert holder.stdout.readline().strip() == "ok"
         with pytest.raises(DatabaseError, match="locked by another process"):
-            GalleryDB(db_path)
+            Store(db_path)
     finally:
         holder.kill()
         holder.wait()
@@ -130,21 +130,21 @@ def test_other_model_locked_and_corrupt_databases_are_refused_untouched(db_path,
     junk.write_bytes(b"this is not a database" * 100)
     junk_state = file_state(junk)
     with pytest.raises(DatabaseError, match="not a readable DuckDB database"):
-        GalleryDB(junk)
+        Store(junk)
     assert file_state(junk) == junk_state
     empty = tmp_path / "empty.duckdb"
     empty.write_bytes(b"")
     with pytest.raises(DatabaseError, match="empty file"):
-        GalleryDB(empty)
+        Store(empty)
     with pytest.raises(DatabaseError, match="no database here"):
-        GalleryDB(tmp_path / "missing.duckdb", create=False)
+        Store(tmp_path / "missing.duckdb", create=False)
     assert not (tmp_path / "missing.duckdb").exists()
 
 
 def test_rank_per_face_and_per_person(db_path):
-    with GalleryDB(db_path) as db:
-        db.add_faces("g", [rec("ann", 1), rec("ann", 2), rec("bob", 3)])
-        m = db.matrix("g")
+    with Store(db_path) as db:
+        db.faces.add("g", [rec("ann", 1), rec("ann", 2), rec("bob", 3)], model="Dlib")
+        m = db.vectors.matrix("g", "Dlib")
     probe = m.vectors[1] + 0.01  # nearest: ann's 2nd face, then ann's 1st
     per_face = rank(probe[None], m, metric="euclidean", threshold=1.0, top_k=3, per_person=False)[0]
     assert [x.person for x in per_face][:2] == ["ann", "ann"] and per_face[0].rank == 1
@@ -159,14 +159,14 @@ def test_rank_per_face_and_per_person(db_path):
 
 def test_threads_share_one_connection_with_their_own_cursors(db_path):
     errors = []
-    with GalleryDB(db_path) as db:
-        db.create_gallery("g")
+    with Store(db_path) as db:
+        db.galleries.create("g", "Dlib")
 
         def work(k: int) -> None:
             try:
                 for j in range(5):
-                    db.add_faces("g", [rec(f"p{k}", 100 * k + j)])
-                    db.matrix("g")
+                    db.faces.add("g", [rec(f"p{k}", 100 * k + j)], model="Dlib")
+                    db.vectors.matrix("g", "Dlib")
             except Exception as err:  # noqa: BLE001 - collected and asserted below
                 errors.append(err)
 
@@ -174,4 +174,4 @@ def test_threads_share_one_connection_with_their_own_cursors(db_path):
         [t.start() for t in threads]
         [t.join() for t in threads]
         assert errors == []
-        assert db.faces("g").height == 20
+        assert db.faces.list("g").height == 20

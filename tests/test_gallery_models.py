@@ -14,7 +14,7 @@ from workbench.cli import cli
 from workbench.errors import DatabaseError, ModelMismatchError, RangeError
 from workbench.pipeline import Settings
 from workbench.search import search_image
-from workbench.store import FaceRecord, GalleryDB
+from workbench.store import FaceRecord, Store
 
 
 def rec(person: str, i: int, seed: int = 0) -> FaceRecord:
@@ -25,70 +25,71 @@ def rec(person: str, i: int, seed: int = 0) -> FaceRecord:
 
 
 def test_two_models_side_by_side_in_one_file(db_path):
-    with GalleryDB(db_path) as db:
-        db.add_faces("dlib-g", [rec("ann", 1), rec("bob", 2)])
-        db.add_faces("sface-g", [rec("ann", 1, 1), rec("cy", 3, 1)], model="SFace")
-        table = {r["gallery"]: r for r in db.galleries().iter_rows(named=True)}
+    with Store(db_path) as db:
+        db.faces.add("dlib-g", [rec("ann", 1), rec("bob", 2)], model="Dlib")
+        db.faces.add("sface-g", [rec("ann", 1, 1), rec("cy", 3, 1)], model="SFace")
+        table = {r["gallery"]: r for r in db.galleries.list().iter_rows(named=True)}
         assert (table["dlib-g"]["model"], table["sface-g"]["model"]) == ("Dlib", "SFace")
-        assert db.matrix("sface-g", "SFace").model == "SFace" and db.matrix("dlib-g", "Dlib").vectors.shape == (2, 128)
+        assert db.vectors.matrix("sface-g", "SFace").model == "SFace" and db.vectors.matrix("dlib-g", "Dlib").vectors.shape == (2, 128)
         with pytest.raises(ModelMismatchError, match="holds SFace vectors"):
-            db.matrix("sface-g", "Dlib")
-        before = db.faces("dlib-g").height
+            db.vectors.matrix("sface-g", "Dlib")
+        before = db.faces.list("dlib-g").height
         with pytest.raises(ModelMismatchError, match="holds Dlib vectors"):
-            db.add_faces("dlib-g", [rec("dan", 4, 1)], model="SFace")
-        assert db.faces("dlib-g").height == before  # nothing written
+            db.faces.add("dlib-g", [rec("dan", 4, 1)], model="SFace")
+        assert db.faces.list("dlib-g").height == before  # nothing written
         # the same photo in galleries of two models is no duplicate; within one model it is
-        assert db.has_image("sface-g", "ann-1-1", "SFace") and not db.has_image("sface-g", "ann-1-1", "Dlib")
-        # an empty gallery takes the model of its first faces
-        db.create_gallery("empty")
-        db.add_faces("empty", [rec("eve", 5, 2)], model="SFace")
-        assert db.gallery_model("empty") == "SFace"
-    with GalleryDB(db_path, "SFace") as db:  # opened for SFace: the Dlib gallery is still Dlib's
-        assert db.gallery_model("dlib-g") == "Dlib"
+        assert db.faces.has_image("sface-g", "ann-1-1", "SFace") and not db.faces.has_image("sface-g", "ann-1-1", "Dlib")
+        # a gallery keeps the model it was made for, empty or not
+        db.galleries.create("empty", "Dlib")
+        with pytest.raises(ModelMismatchError, match="holds Dlib vectors"):
+            db.faces.add("empty", [rec("eve", 5, 2)], model="SFace")
+        assert db.galleries.model("empty") == "Dlib" and db.galleries.size("empty") == 0
+    with Store(db_path) as db:  # opened for SFace: the Dlib gallery is still Dlib's
+        assert db.galleries.model("dlib-g") == "Dlib"
         with pytest.raises(DatabaseError, match="512-d vectors"):
-            db.add_faces("new", [rec("x", 1)], model="Facenet512")
+            db.faces.add("new", [rec("x", 1)], model="Facenet512")
 
 
 def test_a_file_of_the_one_model_layout_is_migrated(db_path):
-    with GalleryDB(db_path) as db:
-        db.add_faces("g", [rec("ann", 1)])
-        db.create_gallery("empty")
+    with Store(db_path) as db:
+        db.faces.add("g", [rec("ann", 1)], model="Dlib")
+        db.galleries.create("empty", "Dlib")
     con = duckdb.connect(str(db_path))  # undo the new column: the file as the older version wrote it
     con.execute("ALTER TABLE galleries DROP COLUMN model")
     con.close()
-    with GalleryDB(db_path, read_only=True) as db:  # read-only: cannot migrate, still reads
-        assert not db.gallery_models and db.galleries()["model"].to_list() == ["Dlib", "Dlib"]
-        assert db.matrix("g", "Dlib").model == "Dlib"
-    with GalleryDB(db_path, "SFace") as db:  # opened for another model of the same size: migrated
-        assert db.gallery_models and db.gallery_model("g") == "Dlib" and db.gallery_model("empty") == "Dlib"
+    with Store(db_path, read_only=True) as db:  # read-only: cannot migrate, still reads
+        assert not db.db.gallery_models and db.galleries.list()["model"].to_list() == ["Dlib", "Dlib"]
+        assert db.vectors.matrix("g", "Dlib").model == "Dlib"
+    with Store(db_path) as db:  # opened for another model of the same size: migrated
+        assert db.db.gallery_models and db.galleries.model("g") == "Dlib" and db.galleries.model("empty") == "Dlib"
         with pytest.raises(ModelMismatchError):
-            db.matrix("g", "SFace")
+            db.vectors.matrix("g", "SFace")
 
 
 def test_parquet_carries_the_model_into_a_gallery_of_its_own(db_path, tmp_path):
-    with GalleryDB(db_path) as db:
-        db.add_faces("dlib-g", [rec("ann", 1)])
-        db.add_faces("sface-g", [rec("bob", 2, 1)], model="SFace")
-        db.export_parquet("sface-g", tmp_path / "s.parquet")
-        assert db.import_parquet(tmp_path / "s.parquet", "copy") == (1, 0)
-        assert db.gallery_model("copy") == "SFace"
+    with Store(db_path) as db:
+        db.faces.add("dlib-g", [rec("ann", 1)], model="Dlib")
+        db.faces.add("sface-g", [rec("bob", 2, 1)], model="SFace")
+        db.transfer.export_parquet("sface-g", tmp_path / "s.parquet")
+        assert db.transfer.import_parquet(tmp_path / "s.parquet", "copy") == (1, 0)
+        assert db.galleries.model("copy") == "SFace"
         with pytest.raises(ModelMismatchError):
-            db.import_parquet(tmp_path / "s.parquet", "dlib-g")
-        assert db.faces("dlib-g").height == 1
+            db.transfer.import_parquet(tmp_path / "s.parquet", "dlib-g")
+        assert db.faces.list("dlib-g").height == 1
         # SFace vectors are stored at unit length: a longer one was not made by SFace (crafted, scaled)
         df = pl.read_parquet(tmp_path / "s.parquet")
         df.with_columns(pl.col("embedding") * 1.5).write_parquet(tmp_path / "scaled.parquet")
         with pytest.raises(RangeError, match="length 0.99 to 1.01"):
-            db.import_parquet(tmp_path / "scaled.parquet", "scaled")
-        assert "scaled" not in db.galleries()["gallery"].to_list()
+            db.transfer.import_parquet(tmp_path / "scaled.parquet", "scaled")
+        assert "scaled" not in db.galleries.list()["gallery"].to_list()
 
 
 def test_searching_a_gallery_with_another_models_vectors_is_refused_before_work(db_path, astronaut_png):
-    with GalleryDB(db_path) as db:
-        db.add_faces("g", [rec("ann", 1)])
+    with Store(db_path) as db:
+        db.faces.add("g", [rec("ann", 1)], model="Dlib")
         with pytest.raises(ModelMismatchError, match="holds Dlib vectors"):
             search_image(db, "g", astronaut_png, Settings(detector="yunet", model="SFace"))
-        assert db.search_log().height == 0
+        assert db.search_log.rows().height == 0
     out = CliRunner().invoke(cli, ["--db", str(db_path), "--model", "SFace", "--detector", "yunet", "search",
                                    str(astronaut_png), "--gallery", "g"])
     assert out.exit_code == 1 and out.output.count("\n") == 1 and "--model Dlib" in out.output, out.output
@@ -102,14 +103,14 @@ def test_enrol_and_search_with_sface_in_a_dlib_file(db_path, astronaut_png):
     out = CliRunner().invoke(cli, ["--db", str(db_path), "enrol", str(astronaut_png), "--gallery", "d",
                                    "--person", "eileen", "--consent"])
     assert out.exit_code == 0, out.output
-    with GalleryDB(db_path, "SFace") as db:
+    with Store(db_path) as db:
         from workbench.search.enrol import enrol_path
 
         assert enrol_path(db, "s", astronaut_png, s, person="eileen").enrolled == 1
         r = search_image(db, "s", astronaut_png, s)
         best = r.faces[0].best
         assert best.person == "eileen" and best.match and best.distance < 0.01
-        log = db.search_log()
+        log = db.search_log.rows()
         assert log["model"].to_list() == ["SFace"]
 
 
@@ -128,8 +129,8 @@ def _sidebar_and_gallery() -> None:
 def test_app_offers_to_switch_to_the_gallery_model(db_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    with GalleryDB(db_path) as db:
-        db.add_faces("sg", [rec("ann", 1, 1), rec("bob", 2, 1)], model="SFace")
+    with Store(db_path) as db:
+        db.faces.add("sg", [rec("ann", 1, 1), rec("bob", 2, 1)], model="SFace")
     monkeypatch.setenv("WORKBENCH_DB", str(db_path))
     at = AppTest.from_function(_sidebar_and_gallery, default_timeout=60)
     at.session_state["gallery"] = "sg"
@@ -146,8 +147,8 @@ def test_app_offers_to_switch_to_the_gallery_model(db_path, monkeypatch):
 def test_a_model_of_another_vector_size_is_told_to_use_another_file(db_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    with GalleryDB(db_path) as db:
-        db.add_faces("dg", [rec("bob", 2)])
+    with Store(db_path) as db:
+        db.faces.add("dg", [rec("bob", 2)], model="Dlib")
     monkeypatch.setenv("WORKBENCH_DB", str(db_path))
     at = AppTest.from_function(_sidebar_and_gallery, default_timeout=60).run()  # the file is open (Dlib)
     at.selectbox(key="model").set_value("Facenet512").run()
@@ -159,9 +160,9 @@ def test_a_model_of_another_vector_size_is_told_to_use_another_file(db_path, mon
 def test_home_page_lists_each_gallery_with_its_model(db_path, monkeypatch):
     from test_app import app
 
-    with GalleryDB(db_path) as db:
-        db.add_faces("sg", [rec("ann", 1, 1)], model="SFace")
-        db.add_faces("dg", [rec("bob", 2)])
+    with Store(db_path) as db:
+        db.faces.add("sg", [rec("ann", 1, 1)], model="SFace")
+        db.faces.add("dg", [rec("bob", 2)], model="Dlib")
     at = app(db_path, monkeypatch).run()
     table = at.dataframe[0].value
     assert dict(zip(table["gallery"], table["model"])) == {"dg": "Dlib", "sg": "SFace"}
@@ -172,9 +173,9 @@ def test_an_sface_gallery_can_be_searched_through_an_index(db_path, astronaut_pn
     from workbench.search.enrol import enrol_path
 
     s = Settings(detector="yunet", model="SFace")
-    with GalleryDB(db_path, "SFace") as db:
+    with Store(db_path) as db:
         enrol_path(db, "s", astronaut_png, s, person="eileen", workers=1)
-        db.add_faces("s", [rec(f"p{i}", i, 3) for i in range(40)], model="SFace")
+        db.faces.add("s", [rec(f"p{i}", i, 3) for i in range(40)], model="SFace")
         exact = search_image(db, "s", astronaut_png, s, log=False).faces[0].matches
         via = search_image(db, "s", astronaut_png, s, log=False, index_kind="exact").faces[0].matches
         assert [(m.person, m.distance) for m in via] == [(m.person, m.distance) for m in exact]

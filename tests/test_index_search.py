@@ -12,7 +12,7 @@ from workbench.errors import GalleryError
 from workbench.pipeline import Settings
 from workbench.search import search_image
 from workbench.search.enrol import enrol_path
-from workbench.store import GalleryDB
+from workbench.store import Store
 
 
 def _people(result, n=None):
@@ -23,11 +23,11 @@ def _people(result, n=None):
 def crowded(demo_photos, db_path):
     """The knn photos of 5 people among 3000 synthetic strangers placed around real faces."""
     knn = demo_photos / "face-recognition-examples" / "knn_examples"
-    db = GalleryDB(db_path)
+    db = Store(db_path)
     enrol_path(db, "knn", knn / "train")
-    _, real = db.load_vectors("knn")
+    _, real = db.vectors.load("knn", "Dlib")
     c = next(synthetic.clustered(3000, seed=2, queries=1, chunk=3000))
-    db.add_vectors_bulk("knn", c.people, c.person_index, c.vectors + real.mean(axis=0), sha_prefix="syn:")
+    db.faces.add_bulk("knn", c.people, c.person_index, c.vectors + real.mean(axis=0), sha_prefix="syn:", model="Dlib")
     yield db, knn / "test" / "obama_and_biden.jpg"
     db.close()
 
@@ -45,13 +45,13 @@ def test_index_search_gives_the_full_search_answer_and_follows_deletes(crowded):
     assert _people(approx, 1) == _people(full, 1)
     assert [fr.matches[0].distance for fr in approx.faces] == pytest.approx(
         [fr.matches[0].distance for fr in full.faces], abs=1e-5)
-    db.delete_person("knn", "biden")  # the open index is synced, the saved one is purged
+    db.removal.delete_person("knn", "biden")  # the open index is synced, the saved one is purged
     after = search_image(db, "knn", probe, log=False, index_kind="ivf_pq")
     assert "biden" not in {m.person for fr in after.faces for m in fr.matches}
     assert _people(after, 1) == _people(search_image(db, "knn", probe, log=False), 1)
     # a face enrolled after the index was opened is found through it
     twin = np.stack([fr.face.embedding.vector for fr in after.faces[:1]]).astype(np.float32)
-    db.add_vectors_bulk("knn", ["newcomer"], np.zeros(1, int), twin, sha_prefix="new:")
+    db.faces.add_bulk("knn", ["newcomer"], np.zeros(1, int), twin, sha_prefix="new:", model="Dlib")
     again = search_image(db, "knn", probe, log=False, index_kind="ivf_pq")
     assert again.faces[0].matches[0].person == "newcomer" and again.faces[0].matches[0].distance < 1e-3
 

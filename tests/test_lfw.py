@@ -87,10 +87,10 @@ def test_face_choice_largest_or_central():
 
 
 def test_whole_image_fallback_is_counted_not_hidden(blank_png, db_path):
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     s = Settings(detector="yunet", model="SFace")
-    with GalleryDB(db_path) as db:
+    with Store(db_path) as db:
         plain = lfw_runs.enrol_photos([str(blank_png)], s, db, rule="central")
         assert plain.no_face == [str(blank_png)] and plain.whole_image == 0
         whole = lfw_runs.enrol_photos([str(blank_png)], s, db, rule="central", whole_image=True)

@@ -19,7 +19,7 @@ from workbench.pipeline import analyze, parallel
 from workbench.search import index
 from workbench.search.enrol import Source, enrol_sources
 from workbench.search.index import exact, tuning
-from workbench.store import GalleryDB
+from workbench.store import Store
 
 
 def run(*args):
@@ -28,32 +28,32 @@ def run(*args):
 
 @pytest.fixture()
 def synthetic_db(db_path):
-    db = GalleryDB(db_path)
+    db = Store(db_path)
     queries = []
     for c in synthetic.clustered(3000, seed=3, queries=40, chunk=1000):
-        db.add_vectors_bulk("s", c.people, c.person_index, c.vectors, sha_prefix=f"{len(queries)}:")
+        db.faces.add_bulk("s", c.people, c.person_index, c.vectors, sha_prefix=f"{len(queries)}:", model="Dlib")
         queries.append(c.queries)
     yield db, np.vstack(queries)
     db.close()
 
 
 def brute_force(db, q, k=10):
-    ids, vecs = db.load_vectors("s")
+    ids, vecs = db.vectors.load("s", "Dlib")
     d = np.linalg.norm(vecs[None, :, :] - q[:, None, :], axis=2)
     order = np.argsort(d, axis=1, kind="stable")[:, :k]
     return ids[order], np.take_along_axis(d, order, axis=1)
 
 
 def test_bulk_insert_is_all_or_nothing_and_counts(db_path):
-    with GalleryDB(db_path) as db:
+    with Store(db_path) as db:
         with pytest.raises(DatabaseError):
-            db.add_vectors_bulk("s", ["a"], np.zeros(2, int), np.zeros((2, 64), np.float32))
-        assert db.galleries().height == 0
+            db.faces.add_bulk("s", ["a"], np.zeros(2, int), np.zeros((2, 64), np.float32), model="Dlib")
+        assert db.galleries.list().height == 0
         v = np.random.default_rng(0).normal(size=(5, 128)).astype(np.float32)
-        assert db.add_vectors_bulk("s", ["a", "b"], np.array([0, 0, 1, 1, 1]), v) == 5
-        people = db.people("s")
+        assert db.faces.add_bulk("s", ["a", "b"], np.array([0, 0, 1, 1, 1]), v, model="Dlib") == 5
+        people = db.faces.people("s")
         assert dict(zip(people["name"], people["faces"])) == {"a": 2, "b": 3}
-        ids, back = db.load_vectors("s")
+        ids, back = db.vectors.load("s", "Dlib")
         assert len(ids) == 5 and np.allclose(back, v)
 
 
@@ -94,7 +94,7 @@ def test_synthetic_faces_use_as_few_dimensions_as_real_ones():
 
 def test_exact_index_equals_brute_force(synthetic_db):
     db, q = synthetic_db
-    gi = index.build(db, "s", "exact")
+    gi = index.build(db, "s", "exact", "Dlib")
     d, ids = gi.search(q, 10)
     want_ids, want_d = brute_force(db, q)
     assert np.array_equal(ids, want_ids)
@@ -105,7 +105,7 @@ def test_exact_index_equals_brute_force(synthetic_db):
 def test_approximate_indexes_find_the_exact_neighbours(synthetic_db, kind):
     db, q = synthetic_db
     truth, _ = brute_force(db, q)
-    gi = index.build(db, "s", kind, nprobe=64, ef_search=128)
+    gi = index.build(db, "s", kind, "Dlib", nprobe=64, ef_search=128)
     _, found = gi.search(q, 10)
     assert index.recall_at_k(truth, found) >= 0.9
     assert index.recall_at_k(truth[:, :1], found[:, :1]) >= 0.95
@@ -134,8 +134,8 @@ def test_exact_search_with_the_lower_bound_pass_equals_brute_force(monkeypatch, 
 
 def test_ivf_pq_returns_exact_distances_of_the_faces_it_finds(synthetic_db):
     db, q = synthetic_db
-    ids_all, vecs = db.load_vectors("s")
-    gi = index.build(db, "s", "ivf_pq", nprobe=64)
+    ids_all, vecs = db.vectors.load("s", "Dlib")
+    gi = index.build(db, "s", "ivf_pq", "Dlib", nprobe=64)
     d, found = gi.search(q, 10)
     rows = np.searchsorted(ids_all, found)
     exact = np.linalg.norm(vecs[rows] - q[:, None, :], axis=2)
@@ -159,40 +159,40 @@ def test_an_index_tunes_itself_when_built_and_keeps_the_setting_on_disk(syntheti
     that reaches TUNE_RECALL against exact search, and a saved one must come back with it."""
     db, q = synthetic_db
     knob, values = index.SWEEP[kind]
-    gi = index.load(db, "s", kind)  # built, tuned and saved
+    gi = index.load(db, "s", kind, "Dlib")  # built, tuned and saved
     assert gi.tuned["probes"] == 200 and gi.tuned["self_recall"] >= index.TUNE_RECALL
     assert gi.tuned[knob] in values and getattr(gi.index, knob) == gi.tuned[knob]
     truth, _ = brute_force(db, q)
     assert index.recall_at_k(truth, gi.search(q, 10)[1]) >= 0.95  # fresh probes, not gallery faces
-    again = index.load(db, "s", kind)  # read from the file
+    again = index.load(db, "s", kind, "Dlib")  # read from the file
     assert again.build_s == 0 and again.tuned == gi.tuned and getattr(again.index, knob) == gi.tuned[knob]
-    ids, vecs = db.load_vectors("s")
+    ids, vecs = db.vectors.load("s", "Dlib")
     assert index.self_tune(again.index, ids, vecs, target=0.0)[knob] == values[0]  # cheapest that reaches it
     assert index.self_tune(again.index, ids, vecs, target=1.01)[knob] == values[-1]  # none does: most thorough
-    fixed = index.build(db, "s", kind, **{knob: values[1]})  # a setting asked for is kept
+    fixed = index.build(db, "s", kind, "Dlib", **{knob: values[1]})  # a setting asked for is kept
     assert fixed.tuned == {} and getattr(fixed.index, knob) == values[1]
 
 
 def test_an_index_saved_before_self_tuning_is_rebuilt_tuned(synthetic_db):
     db, _ = synthetic_db
-    index.load(db, "s", "ivf_pq")
+    index.load(db, "s", "ivf_pq", "Dlib")
     meta = index.index_path(db, "s", "ivf_pq")
     meta = meta.with_name(meta.name + ".json")
     old = json.loads(meta.read_text())
     del old["tuned"]
     meta.write_text(json.dumps(old))
-    gi = index.load(db, "s", "ivf_pq")
+    gi = index.load(db, "s", "ivf_pq", "Dlib")
     assert gi.build_s > 0 and gi.tuned["nprobe"] == gi.index.nprobe
     assert json.loads(meta.read_text())["tuned"] == gi.tuned
     # an unreadable index file beside a good .json: rebuilt and tuned afresh, not pinned to the old setting
     index.index_path(db, "s", "ivf_pq").write_bytes(b"truncated")
-    again = index.load(db, "s", "ivf_pq")
+    again = index.load(db, "s", "ivf_pq", "Dlib")
     assert again.build_s > 0 and again.tuned["self_recall"] >= index.TUNE_RECALL
 
 
 def test_true_neighbours_in_chunks_equal_brute_force(synthetic_db):
     db, q = synthetic_db
-    ids, vecs = db.load_vectors("s")
+    ids, vecs = db.vectors.load("s", "Dlib")
     got = tuning._true_neighbours(index.ExactIndex(ids, vecs, prune=False), q, 10, step=700)
     assert np.array_equal(got, brute_force(db, q)[0])
 
@@ -200,16 +200,16 @@ def test_true_neighbours_in_chunks_equal_brute_force(synthetic_db):
 @pytest.mark.parametrize("kind", ["exact", "ivf", "hnsw", "ivf_pq"])
 def test_a_saved_index_follows_adds_and_deletes(synthetic_db, kind):
     db, q = synthetic_db
-    gi = index.load(db, "s", kind)  # built and saved
+    gi = index.load(db, "s", kind, "Dlib")  # built and saved
     first = gi.search(q[:3], 1)[1][:, 0]
-    with db.transaction() as cur:
+    with db.db.transaction() as cur:
         cur.execute("DELETE FROM faces WHERE id IN (SELECT unnest(?))", [first.tolist()])
-    db.add_vectors_bulk("s", ["newcomer"], np.zeros(3, int), q[3:6], sha_prefix="new:")
-    again = index.load(db, "s", kind)  # the file is stale: synced on load
+    db.faces.add_bulk("s", ["newcomer"], np.zeros(3, int), q[3:6], sha_prefix="new:", model="Dlib")
+    again = index.load(db, "s", kind, "Dlib")  # the file is stale: synced on load
     assert again.index.size == 3000
     found = again.search(q[:6], 1)[1][:, 0]
     assert not set(first) & set(found)
-    new_ids = db.faces("s").filter(db.faces("s")["person"] == "newcomer")["id"].to_list()
+    new_ids = db.faces.list("s").filter(db.faces.list("s")["person"] == "newcomer")["id"].to_list()
     assert sorted(found[3:].tolist()) == sorted(new_ids)
     assert index.sync(db, again) == (0, 0)
 
@@ -235,15 +235,15 @@ def _folder(tmp_path, astronaut, blank_png):
 def test_parallel_enrolment_equals_serial_and_skips_known_images_unread(tmp_path, astronaut, blank_png, monkeypatch):
     folder = _folder(tmp_path, astronaut, blank_png)
     sources = [Source(str(p), p.stem, p) for p in sorted(folder.iterdir())]
-    with GalleryDB(tmp_path / "a.duckdb") as a, GalleryDB(tmp_path / "b.duckdb") as b:
+    with Store(tmp_path / "a.duckdb") as a, Store(tmp_path / "b.duckdb") as b:
         ra = enrol_sources(a, "g", sources, workers=2)
         rb = enrol_sources(b, "g", sources, workers=1)
         assert ra.enrolled == rb.enrolled == 3 and ra.duplicates == rb.duplicates == 0
         assert sorted((s.source, s.reason.split(":")[0]) for s in ra.skipped) == sorted(
             (s.source, s.reason.split(":")[0]) for s in rb.skipped)
         assert {s.reason for s in ra.skipped} >= {"no_face"}
-        va = a.faces("g", with_embeddings=True).sort("source_path")
-        vb = b.faces("g", with_embeddings=True).sort("source_path")
+        va = a.vectors.table("g", "Dlib").sort("source_path")
+        vb = b.vectors.table("g", "Dlib").sort("source_path")
         assert va["source_path"].to_list() == vb["source_path"].to_list()
         assert np.allclose(np.stack(va["embedding"].to_list()), np.stack(vb["embedding"].to_list()), atol=1e-5)
 
@@ -369,7 +369,7 @@ def test_bench_video_cli_json(tmp_path, astronaut):
     path = clip("clip.mp4", [np.roll(astronaut, 3 * i, axis=1) for i in range(8)])
     # the gallery it searches is built here: the test needs no shared photos
     db = tmp_path / "g.duckdb"
-    with GalleryDB(db) as g:
+    with Store(db) as g:
         enrol_sources(g, "g", [Source("astronaut", "eileen", astronaut)], workers=1)
     r = run("--db", db, "bench", "video", path, "--gallery", "g", "--runs", "1", "--naive-frames", "2",
             "--frame-size", "320x320", "--json")
@@ -401,15 +401,15 @@ def test_stage_summary_reports_each_stage():
 
 def test_deleting_a_person_removes_saved_indexes_and_their_vectors(synthetic_db, db_path):
     db, q = synthetic_db
-    index.save(db, index.build(db, "s", "exact"))
+    index.save(db, index.build(db, "s", "exact", "Dlib"))
     saved = sorted(p.name for p in db_path.parent.glob(db_path.name + ".*.index*"))
     assert saved, "the index was saved beside the database"
-    victim = db.people("s")["name"][0]
-    gone = db.faces("s").filter(db.faces("s")["person"] == victim)["id"].to_list()
-    db.delete_person("s", victim)
+    victim = db.faces.people("s")["name"][0]
+    gone = db.faces.list("s").filter(db.faces.list("s")["person"] == victim)["id"].to_list()
+    db.removal.delete_person("s", victim)
     # a saved index copies vectors: purge means it is gone from the disk too
     assert not list(db_path.parent.glob(db_path.name + ".*.index*"))
-    rebuilt = index.load(db, "s", "exact")
+    rebuilt = index.load(db, "s", "exact", "Dlib")
     assert not set(gone) & set(rebuilt.index.ids.tolist()) and rebuilt.index.size == 3000 - len(gone)
 
 
@@ -428,7 +428,7 @@ def test_enrolment_reads_a_folder_a_chunk_at_a_time(tmp_path, astronaut, blank_p
     monkeypatch.setattr(enrol, "CHUNK", 2)
     monkeypatch.setattr(parallel, "analyse_sources", spy)
     steps = []
-    with GalleryDB(tmp_path / "c.duckdb") as db:
+    with Store(tmp_path / "c.duckdb") as db:
         r = enrol_sources(db, "g", sources, workers=1, progress=lambda i, n, _label: steps.append((i, n)))
     assert r.enrolled == 3 and max(seen) <= 2 and sum(seen) == 6  # every file analysed once, 2 at a time
     assert [i for i, _ in steps] == sorted(i for i, _ in steps) and steps[-1] == (6, 6)

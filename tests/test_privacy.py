@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from workbench.app import privacy
 from workbench.cli import cli
-from workbench.store import FaceRecord, GalleryDB
+from workbench.store import FaceRecord, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,17 +39,17 @@ def traces(path: Path, rec: FaceRecord) -> dict[str, bool]:
 @pytest.fixture()
 def uncompressed(db_path):
     """A gallery whose vectors are stored uncompressed, so their raw bytes are findable at all."""
-    db = GalleryDB(db_path)
-    db.cursor().execute("SET force_compression = 'uncompressed'")
+    db = Store(db_path)
+    db.db.cursor().execute("SET force_compression = 'uncompressed'")
     yield db
     db.close()
 
 
-def _fill(db: GalleryDB) -> list[FaceRecord]:
+def _fill(db: Store) -> list[FaceRecord]:
     recs = [secret_face(p, s) for p in ("ann", "bob", "cat") for s in range(1, 41)]
-    db.add_faces("g", [r for r in recs if r.person != "cat"])
-    db.add_faces("h", [r for r in recs if r.person == "cat"])
-    db.cursor().execute("CHECKPOINT")
+    db.faces.add("g", [r for r in recs if r.person != "cat"], model="Dlib")
+    db.faces.add("h", [r for r in recs if r.person == "cat"], model="Dlib")
+    db.db.cursor().execute("CHECKPOINT")
     return recs
 
 
@@ -59,21 +59,21 @@ def test_deleted_person_bytes_are_gone_from_the_file_and_the_rest_survives(uncom
     ann = [r for r in recs if r.person == "ann"]
     bob = [r for r in recs if r.person == "bob"]
     assert all(all(traces(db_path, r).values()) for r in ann[:3]), "the check could not see the bytes at all"
-    ann_ids = db.faces("g").filter(pl.col("person") == "ann")["id"].to_list()
-    db.log_search(gallery="g", detector="hog", metric="euclidean", threshold=0.6, top_k=2,
+    ann_ids = db.faces.list("g").filter(pl.col("person") == "ann")["id"].to_list()
+    db.search_log.add(gallery="g", detector="hog", metric="euclidean", threshold=0.6, top_k=2,
                   result_face_ids=[[ann_ids[0], ann_ids[1]]], result_distances=[[0.1, 0.2]],
-                  detect_ms=1, embed_ms=1, search_ms=1)
-    db.log_search(gallery="h", detector="hog", metric="euclidean", threshold=0.6, top_k=1,
-                  result_face_ids=[[999999]], result_distances=[[0.3]], detect_ms=1, embed_ms=1, search_ms=1)
+                  detect_ms=1, embed_ms=1, search_ms=1, model="Dlib")
+    db.search_log.add(gallery="h", detector="hog", metric="euclidean", threshold=0.6, top_k=1,
+                  result_face_ids=[[999999]], result_distances=[[0.3]], detect_ms=1, embed_ms=1, search_ms=1, model="Dlib")
 
-    assert db.delete_person("g", "ann") == 40
+    assert db.removal.delete_person("g", "ann") == 40
     assert not (db_path.parent / (db_path.name + ".wal")).exists()
     left = {k: sum(traces(db_path, r)[k] for r in ann) for k in ("embedding", "thumbnail", "source")}
     assert left == {"embedding": 0, "thumbnail": 0, "source": 0}
     assert all(all(traces(db_path, r).values()) for r in bob[:5])  # survivors are still in the file
-    assert db.search_log()["gallery"].to_list() == ["h"]  # the log row that returned ann is gone
-    assert db.faces("g").height == 40 and db.matrix("g").vectors.shape == (40, 128)
-    ids, _ = db.add_faces("g", [secret_face("dan", 1)])  # sequences survive the rewrite
+    assert db.search_log.rows()["gallery"].to_list() == ["h"]  # the log row that returned ann is gone
+    assert db.faces.list("g").height == 40 and db.vectors.matrix("g", "Dlib").vectors.shape == (40, 128)
+    ids, _ = db.faces.add("g", [secret_face("dan", 1)], model="Dlib")  # sequences survive the rewrite
     assert ids[0] > max(ann_ids)
 
 
@@ -81,39 +81,39 @@ def test_purge_everything_empties_every_data_table_including_new_ones(uncompress
     db = uncompressed
     recs = _fill(db)
     # another helper's cache table: purge must find it without being told
-    db.cursor().execute("CREATE TABLE embedding_cache (key VARCHAR, vector FLOAT[128])")
-    db.cursor().execute("INSERT INTO embedding_cache VALUES ('x', ?)", [recs[0].embedding.tolist()])
+    db.db.cursor().execute("CREATE TABLE embedding_cache (key VARCHAR, vector FLOAT[128])")
+    db.db.cursor().execute("INSERT INTO embedding_cache VALUES ('x', ?)", [recs[0].embedding.tolist()])
     from workbench.store import derived
 
     side = derived.index_path(db_path, "g", "exact")  # a saved index, named by the storage layer
     side.write_bytes(b"index")
-    removed = db.purge_all()
+    removed = db.removal.purge_all()
     assert removed["faces"] == 120 and removed["people"] == 3 and removed["embedding_cache"] == 1
     assert set(removed) == {"faces", "people", "galleries", "searches", "embedding_cache", "sightings", "identities",
                             "watchlist", "watch_progress", "watch_runs"}
     assert not side.exists()
     assert sum(any(traces(db_path, r).values()) for r in recs) == 0
-    assert db.galleries().height == 0
-    for t in db.data_tables():
-        assert db.cursor().execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] == 0
-    assert db.cursor().execute("SELECT value FROM meta WHERE key = 'model'").fetchone()[0] == "Dlib"
+    assert db.galleries.list().height == 0
+    for t in db.db.data_tables():
+        assert db.db.cursor().execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] == 0
+    assert db.db.cursor().execute("SELECT value FROM meta WHERE key = 'model'").fetchone()[0] == "Dlib"
 
 
 def test_deleting_a_gallery_and_a_face_compact_too(uncompressed, db_path):
     db = uncompressed
     recs = _fill(db)
     cat = [r for r in recs if r.person == "cat"]
-    assert db.delete_gallery("h") == 40
+    assert db.removal.delete_gallery("h") == 40
     assert sum(traces(db_path, r)["thumbnail"] for r in cat) == 0
-    one = db.faces("g")["id"][0]
-    victim = next(r for r in recs if r.person == "ann" and r.source_path == db.faces("g")["source_path"][0])
-    db.delete_face("g", int(one))
+    one = db.faces.list("g")["id"][0]
+    victim = next(r for r in recs if r.person == "ann" and r.source_path == db.faces.list("g")["source_path"][0])
+    db.removal.delete_face("g", int(one))
     assert not any(traces(db_path, victim).values())
 
 
 def test_purge_all_on_the_cli_needs_yes_and_reports(db_path):
-    with GalleryDB(db_path) as db:
-        db.add_faces("g", [secret_face("ann", 1)])
+    with Store(db_path) as db:
+        db.faces.add("g", [secret_face("ann", 1)], model="Dlib")
     before = db_path.read_bytes()
     r = CliRunner().invoke(cli, ["--db", str(db_path), "gallery", "purge-all"])
     assert r.exit_code == 1 and "--yes" in r.stderr and db_path.read_bytes() == before
@@ -125,25 +125,25 @@ def test_purge_all_on_the_cli_needs_yes_and_reports(db_path):
 
 def test_classroom_mode_writes_nothing_to_disk(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with GalleryDB(":memory:") as db:
-        db.add_faces("g", [secret_face("ann", 1), secret_face("bob", 2)])
-        assert db.faces("g").height == 2
-        assert db.delete_person("g", "ann") == 1
-        assert db.purge_all()["faces"] == 1
+    with Store(":memory:") as db:
+        db.faces.add("g", [secret_face("ann", 1), secret_face("bob", 2)], model="Dlib")
+        assert db.faces.list("g").height == 2
+        assert db.removal.delete_person("g", "ann") == 1
+        assert db.removal.purge_all()["faces"] == 1
     assert list(tmp_path.iterdir()) == []
-    with GalleryDB(":memory:") as fresh:  # and nothing carries over
-        assert fresh.galleries().height == 0
+    with Store(":memory:") as fresh:  # and nothing carries over
+        assert fresh.galleries.list().height == 0
 
 
 def test_search_log_audit_fields_probe_only_on_request_and_export(astronaut, astronaut_png, db_path, tmp_path):
     from workbench.search import search_image
     from workbench.search.enrol import Source, enrol_sources
 
-    with GalleryDB(db_path) as db:
+    with Store(db_path) as db:
         enrol_sources(db, "g", [Source("a", "eileen", astronaut)])
         search_image(db, "g", astronaut_png, name="probe.png")
         search_image(db, "g", astronaut_png, name="kept.png", keep_probe=True, client="app")
-        log = db.search_log().sort("id")
+        log = db.search_log.rows().sort("id")
     import hashlib
 
     first, kept = log.row(0, named=True), log.row(1, named=True)
@@ -176,18 +176,18 @@ def test_search_log_audit_fields_probe_only_on_request_and_export(astronaut, ast
 def test_an_old_search_log_gains_the_audit_columns_on_open(db_path):
     import duckdb
 
-    with GalleryDB(db_path) as db:
-        db.add_faces("g", [secret_face("ann", 1)])
-        db.cursor().execute("ALTER TABLE searches DROP COLUMN probe_sha256")
+    with Store(db_path) as db:
+        db.faces.add("g", [secret_face("ann", 1)], model="Dlib")
+        db.db.cursor().execute("ALTER TABLE searches DROP COLUMN probe_sha256")
     import subprocess
     import sys
 
     # the migration must survive a crash right after it (DuckDB cannot replay it from the WAL)
-    code = "import os, sys; from workbench.store import GalleryDB; GalleryDB(sys.argv[1]); os._exit(0)"
+    code = "import os, sys; from workbench.store import Store; Store(sys.argv[1]); os._exit(0)"
     subprocess.run([sys.executable, "-c", code, str(db_path)], check=True, cwd=ROOT,
                    env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    with GalleryDB(db_path) as db:
-        assert "probe_sha256" in db.search_log().columns
+    with Store(db_path) as db:
+        assert "probe_sha256" in db.search_log.rows().columns
     con = duckdb.connect(str(db_path), read_only=True)
     assert "probe_sha256" in [r[0] for r in con.execute("DESCRIBE searches").fetchall()]
     con.close()
@@ -243,7 +243,7 @@ def test_the_pipeline_opens_no_outside_connection(astronaut, db_path, monkeypatc
     monkeypatch.setattr(socket.socket, "connect", guarded)
     monkeypatch.setattr(socket, "create_connection", lambda address, *a, **k: guarded(socket.socket(), address))
     models._cache.clear()  # really load them again, under the guard
-    with GalleryDB(db_path) as db:
+    with Store(db_path) as db:
         assert enrol_sources(db, "g", [Source("a", "eileen", astronaut)]).enrolled == 1
         assert search_image(db, "g", astronaut).faces[0].best.person == "eileen"
     assert attempts == []
@@ -281,12 +281,12 @@ def test_classroom_switch_in_the_app_enrols_in_memory_only(astronaut_png, tmp_pa
     assert any("1 face(s) enrolled for pupil" in s.value for s in at.success), [w.value for w in at.warning]
     at.switch_page("pages/gallery.py").run()  # browsing and exporting write nothing either
     assert not at.exception and [b for b in at.get("download_button") if "Parquet" in b.proto.label]
-    db = ui.get_db(":memory:", "Dlib")
-    assert db.in_memory and db.faces("demo").height == 1
+    db = ui.get_db(":memory:")
+    assert db.db.in_memory and db.faces.list("demo").height == 1
     assert not disk_db.exists() and list(tmp_path.iterdir()) == [temp] and list(temp.iterdir()) == []
     assert made == [], made
     assert {p for p in ROOT.rglob("*.duckdb*")} == before
-    db.purge_all()  # the cached in-memory gallery is shared by this process's other app tests
+    db.removal.purge_all()  # the cached in-memory gallery is shared by this process's other app tests
 
 
 def test_app_exports_the_log_and_purges_everything(astronaut, db_path, monkeypatch):
@@ -295,10 +295,10 @@ def test_app_exports_the_log_and_purges_everything(astronaut, db_path, monkeypat
     from workbench.search import search_image
     from workbench.search.enrol import Source, enrol_sources
 
-    with GalleryDB(db_path) as db:
+    with Store(db_path) as db:
         enrol_sources(db, "demo", [Source("a", "eileen", astronaut)])
         search_image(db, "demo", astronaut, name="probe")
-        thumb = db.thumbnail(int(db.faces("demo")["id"][0]))
+        thumb = db.faces.thumbnail(int(db.faces.list("demo")["id"][0]))
     assert thumb and thumb[100:200] in db_path.read_bytes()
     monkeypatch.setenv("WORKBENCH_DB", str(db_path))
     monkeypatch.chdir(ROOT)
@@ -321,17 +321,17 @@ def test_reads_in_other_threads_survive_compaction(db_path):
     errors: list[str] = []
     reads = [0]
     stop = threading.Event()
-    with GalleryDB(db_path) as db:
-        db.add_faces("g", [secret_face(f"p{i}", s) for i in range(8) for s in range(3)])
+    with Store(db_path) as db:
+        db.faces.add("g", [secret_face(f"p{i}", s) for i in range(8) for s in range(3)], model="Dlib")
 
         def reader() -> None:
             while not stop.is_set():
                 try:
-                    db.faces("g")
-                    db.matrix("g")
-                    db.people("g")
-                    with db.reading():
-                        db.cursor().execute("SELECT count(*) FROM searches").fetchone()
+                    db.faces.list("g")
+                    db.vectors.matrix("g", "Dlib")
+                    db.faces.people("g")
+                    with db.db.reading():
+                        db.db.cursor().execute("SELECT count(*) FROM searches").fetchone()
                     reads[0] += 1
                 except Exception as err:  # noqa: BLE001 - collected and asserted below
                     errors.append(f"{type(err).__name__}: {err}")
@@ -339,11 +339,11 @@ def test_reads_in_other_threads_survive_compaction(db_path):
         threads = [threading.Thread(target=reader) for _ in range(3)]
         [t.start() for t in threads]
         for i in range(6):
-            db.delete_person("g", f"p{i}")
+            db.removal.delete_person("g", f"p{i}")
         stop.set()
         [t.join(timeout=60) for t in threads]
         assert errors == [] and reads[0] > 0
-        assert db.people("g")["name"].to_list() == ["p6", "p7"]
+        assert db.faces.people("g")["name"].to_list() == ["p6", "p7"]
 
 
 def test_workbench_app_runs_streamlit_from_the_checkout_with_the_privacy_options(tmp_path, monkeypatch):

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from footage import lfw_photo, write_footage
 
-from workbench.store import GalleryDB
+from workbench.store import Store
 
 A, B, C = "Colin_Powell", "Tony_Blair", "Gerhard_Schroeder"
 LOOPBACK = ("127.0.0.1", "::1", "::ffff:127.0.0.1")
@@ -64,7 +64,7 @@ def small_clip(faces, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ray")
     write_footage(tmp / "gate.mp4", [(A, lfw_photo(lfw, A, 2)), (C, lfw_photo(lfw, C, 1)), (B, lfw_photo(lfw, B, 2))])
     db = tmp / "ray.duckdb"
-    with GalleryDB(db) as g:
+    with Store(db) as g:
         enrol_sources(g, "city", [Source("a", A, lfw_photo(lfw, A, 1)), Source("b", B, lfw_photo(lfw, B, 1))],
                       workers=1)
     return tmp, db
@@ -79,11 +79,11 @@ def test_cameras_as_ray_actors_give_the_same_sightings_as_the_local_path(ray_clu
     # both paths embed inline here, so both decide on the same frames
     options = WatchOptions("city", fast=True, restart=True, embed_async=False, keep_chips=True)
     seen = {}
-    with GalleryDB(db_path) as db:
+    with Store(db_path) as db:
         for runner in ("local", "ray"):
             summary = Watch(db, specs, options, runner=runner).run()
             assert [c.state for c in summary.cameras] == ["ended", "ended"], summary.as_dict()
-            rows = db.sightings("city", run_id=summary.run_id)
+            rows = db.sightings.query("city", run_id=summary.run_id)
             seen[runner] = sorted((r["camera"], r["who"], r["first_frame"], r["last_frame"], r["has_chip"])
                                   for r in rows.iter_rows(named=True))
     assert seen["local"] and {w for _, w, *_ in seen["local"]} >= {A, B}
@@ -103,8 +103,8 @@ def test_enrol_spread_over_ray_stores_the_same_faces(ray_cluster, faces, tmp_pat
         db = tmp_path / f"{mode}.duckdb"
         r = CliRunner().invoke(cli, ["--db", str(db), "enrol", str(folder), "--gallery", "g", "--consent", *extra, "--json"])
         assert r.exit_code == 0, r.output
-        with GalleryDB(db) as g:
-            f = g.faces("g", with_embeddings=True).sort("image_sha256")
+        with Store(db) as g:
+            f = g.vectors.table("g", "Dlib").sort("image_sha256")
         vectors[mode] = (f["person"].to_list(), np.stack(f["embedding"].to_list()))
     assert vectors["ray"][0] == vectors["local"][0] and len(vectors["ray"][0]) == 6
     assert np.allclose(vectors["ray"][1], vectors["local"][1], atol=1e-5)

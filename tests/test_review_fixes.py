@@ -21,7 +21,7 @@ from workbench.cli import cli
 from workbench.errors import GalleryError
 from workbench.pipeline import compare, quality
 from workbench.search import rank
-from workbench.store import FaceRecord, GalleryDB, GalleryMatrix, derived
+from workbench.store import FaceRecord, Store, GalleryMatrix, derived
 from workbench.types import Box, Detection
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,8 +47,8 @@ def rec(person: str, seed: int, dim: int = 128) -> FaceRecord:
 
 def test_deleting_a_person_removes_a_saved_index_in_a_fresh_process(tmp_path, astronaut_png):
     db = tmp_path / "g.duckdb"
-    with GalleryDB(db) as g:
-        g.add_faces("G", [rec("P", 1), rec("Q", 2)])
+    with Store(db) as g:
+        g.faces.add("G", [rec("P", 1), rec("Q", 2)], model="Dlib")
     r = _cli(db, "search", astronaut_png, "--gallery", "G", "--index", "exact")
     assert r.returncode == 0, r.stderr
     saved = derived.index_path(db, "G", "exact")
@@ -63,8 +63,8 @@ def test_deleting_a_person_removes_a_saved_index_in_a_fresh_process(tmp_path, as
 
 def test_purge_all_removes_every_derived_file(tmp_path):
     db = tmp_path / "g.duckdb"
-    with GalleryDB(db) as g:
-        g.add_faces("G", [rec("P", 1)])
+    with Store(db) as g:
+        g.faces.add("G", [rec("P", 1)], model="Dlib")
     for kind in ("exact", "ivf_pq"):
         derived.index_path(db, "G", kind).write_bytes(b"vectors")
     r = _cli(db, "gallery", "purge-all", "--yes")
@@ -75,40 +75,40 @@ def test_purge_all_removes_every_derived_file(tmp_path):
 # -- 2. a face id of another gallery -------------------------------------------------------
 
 def test_deleting_a_face_checks_its_gallery(db_path):
-    with GalleryDB(db_path) as g:
-        g.add_faces("A", [rec("ann", 1)])
-        (b_face,), _ = g.add_faces("B", [rec("bob", 2)])
+    with Store(db_path) as g:
+        g.faces.add("A", [rec("ann", 1)], model="Dlib")
+        (b_face,), _ = g.faces.add("B", [rec("bob", 2)], model="Dlib")
     r = CliRunner().invoke(cli, ["--db", str(db_path), "gallery", "delete", "A", "--face", str(b_face)])
     assert r.exit_code == 1 and "is in gallery 'B'" in r.stderr and "nothing was deleted" in r.stderr
-    with GalleryDB(db_path) as g:
-        assert g.faces("B").height == 1 and g.faces("A").height == 1
+    with Store(db_path) as g:
+        assert g.faces.list("B").height == 1 and g.faces.list("A").height == 1
         with pytest.raises(GalleryError, match="is in gallery 'B'"):
-            g.delete_face("A", b_face)
-        g.delete_face("B", b_face)
-        assert g.faces("B").height == 0
+            g.removal.delete_face("A", b_face)
+        g.removal.delete_face("B", b_face)
+        assert g.faces.list("B").height == 0
 
 
 # -- 3. a logged search does not empty the search matrix cache -----------------------------
 
 def test_a_logged_search_keeps_the_matrix_and_only_face_changes_reload_it(db_path):
-    with GalleryDB(db_path) as g:
-        g.add_faces("G", [rec("ann", 1), rec("bob", 2)])
-        g.add_faces("H", [rec("cat", 3)])
-        first = g.matrix("G")
-        g.log_search(gallery="G", detector="hog", metric="euclidean", threshold=0.6, top_k=1,
-                     result_face_ids=[[1]], result_distances=[[0.1]], detect_ms=1, embed_ms=1, search_ms=1)
-        g.cache_store([("sha", [0.0] * 128, 1, None)], ("Dlib", "hog", 1, 0))
-        assert g.matrix("G") is first  # no reload after a logged search or a cache write
-        g.add_faces("H", [rec("dan", 4)])
-        assert g.matrix("G") is first  # another gallery's faces changed
-        g.add_faces("G", [rec("eve", 5)])
-        second = g.matrix("G")
+    with Store(db_path) as g:
+        g.faces.add("G", [rec("ann", 1), rec("bob", 2)], model="Dlib")
+        g.faces.add("H", [rec("cat", 3)], model="Dlib")
+        first = g.vectors.matrix("G", "Dlib")
+        g.search_log.add(gallery="G", detector="hog", metric="euclidean", threshold=0.6, top_k=1,
+                     result_face_ids=[[1]], result_distances=[[0.1]], detect_ms=1, embed_ms=1, search_ms=1, model="Dlib")
+        g.cache.store([("sha", [0.0] * 128, 1, None)], ("Dlib", "hog", 1, 0))
+        assert g.vectors.matrix("G", "Dlib") is first  # no reload after a logged search or a cache write
+        g.faces.add("H", [rec("dan", 4)], model="Dlib")
+        assert g.vectors.matrix("G", "Dlib") is first  # another gallery's faces changed
+        g.faces.add("G", [rec("eve", 5)], model="Dlib")
+        second = g.vectors.matrix("G", "Dlib")
         assert second is not first and second.vectors.shape[0] == 3
-        g.delete_person("G", "eve")
-        assert g.matrix("G").vectors.shape[0] == 2
-        g.purge_all()
+        g.removal.delete_person("G", "eve")
+        assert g.vectors.matrix("G", "Dlib").vectors.shape[0] == 2
+        g.removal.purge_all()
         with pytest.raises(GalleryError):
-            g.matrix("G")
+            g.vectors.matrix("G", "Dlib")
 
 
 # -- 4. the app and the CLI audit the same photo as the same probe -------------------------
@@ -120,8 +120,8 @@ def test_the_search_log_hashes_the_bytes_given_in_the_app_and_the_cli(db_path, a
 
     from workbench.app import ui
 
-    with GalleryDB(db_path) as g:
-        g.add_faces("G", [rec("P", 1)])
+    with Store(db_path) as g:
+        g.faces.add("G", [rec("P", 1)], model="Dlib")
     r = CliRunner().invoke(cli, ["--db", str(db_path), "search", str(astronaut_png), "--gallery", "G"])
     assert r.exit_code == 0, r.output
     data = astronaut_png.read_bytes()
@@ -134,7 +134,7 @@ def test_the_search_log_hashes_the_bytes_given_in_the_app_and_the_cli(db_path, a
     at.run()
     at.switch_page("pages/search.py").run()
     assert not at.exception, [e.message for e in at.exception]
-    log = ui.get_db(str(db_path), "Dlib").search_log().sort("id")  # the app's own connection
+    log = ui.get_db(str(db_path)).search_log.rows().sort("id")  # the app's own connection
     ui.get_db.clear()
     assert log["client"].to_list() == ["cli", "app"]
     assert set(log["probe_sha256"].to_list()) == {hashlib.sha256(data).hexdigest()}
@@ -184,10 +184,11 @@ def test_enrolment_commits_whole_batches_and_a_kill_keeps_exactly_them(tmp_path)
     db = tmp_path / "k.duckdb"
     script = (
         "import os, signal, sys\n"
-        "from workbench.store import GalleryDB\n"
+        "from workbench.store import Store\n"
+        "from workbench.store.faces import Faces\n"
         "from workbench.search.enrol import enrol_path\n"
         "from workbench.pipeline import Settings\n"
-        "orig = GalleryDB.add_faces\n"
+        "orig = Faces.add\n"
         "calls = []\n"
         "def add_faces(self, *a, **k):\n"
         "    out = orig(self, *a, **k)\n"
@@ -195,17 +196,17 @@ def test_enrolment_commits_whole_batches_and_a_kill_keeps_exactly_them(tmp_path)
         "    if len(calls) == 2:\n"
         "        os.kill(os.getpid(), signal.SIGKILL)\n"
         "    return out\n"
-        "GalleryDB.add_faces = add_faces\n"
-        "db = GalleryDB(sys.argv[1])\n"
+        "Faces.add = add_faces\n"
+        "db = Store(sys.argv[1])\n"
         "enrol_path(db, 'g', sys.argv[2], Settings(), batch_size=3, workers=1)\n"
     )
     p = subprocess.run([sys.executable, "-c", script, str(db), str(tmp_path / "photos")], env=_env(),
                        capture_output=True, text=True, timeout=600)
     assert p.returncode == -signal.SIGKILL, p.stderr[-2000:]
-    with GalleryDB(db, read_only=True) as g:
-        faces = g.faces("g")
+    with Store(db, read_only=True) as g:
+        faces = g.faces.list("g")
         assert faces.height == 6 and faces["person"].null_count() == 0
-        assert g.people("g")["faces"].sum() == 6
+        assert g.faces.people("g")["faces"].sum() == 6
 
 
 def test_per_person_results_are_ordered_by_distance_not_by_person():

@@ -37,7 +37,9 @@ def test_story_runs_its_five_steps_on_the_packaged_demo(demo_photos, db_path, mo
     from workbench.app import ui
 
     # the watch list records why its people are in it without consent (it used to say NOT RECORDED)
-    people = ui.get_db(str(db_path), "Dlib").people(story.WATCHLIST)
+    from workbench.pipeline import Settings
+
+    people = ui.get_db(str(db_path)).faces.people(story.watchlist(Settings()))
     assert set(people["consent_status"]) == {f"no consent: {story.CONSENT.reason}"}, people["consent_status"]
     crowd = at.session_state["story_crowd"]
     assert len(crowd.faces) >= 20  # the crowd photo's faces, each searched against every watch-list face
@@ -66,12 +68,12 @@ def test_step_five_audits_labelled_adults_per_group_with_counts(faces, db_path, 
     """With UTKFace on the machine, step 5 is the real audit on a small sample: every group's
     false matches with the pairs they are counted in, and the finding in words."""
     from workbench.pipeline import Settings
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     if not (faces / "utkface-balanced").is_dir():
         pytest.skip("UTKFace is not in the shared photos")
     monkeypatch.setenv("WORKBENCH_FACES", str(faces))
-    with GalleryDB(db_path) as db:
+    with Store(db_path) as db:
         step = story.audit_step(db, Settings(), per_group=4)
     assert step.available and step.chart is not None
     parts = step.figure.split(": ", 1)[1].split("; ")

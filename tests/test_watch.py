@@ -13,7 +13,7 @@ from footage import MjpegServer, frame_of, lfw_photo, segment_of, write_footage
 
 from workbench.live.cameras import parse_sources
 from workbench.live.watch import Watch, WatchOptions
-from workbench.store import GalleryDB
+from workbench.store import Store
 
 A, B, C, D = "Colin_Powell", "Tony_Blair", "Gerhard_Schroeder", "Hugo_Chavez"
 
@@ -33,11 +33,11 @@ def world(faces, tmp_path_factory):
                                                    (C, lfw_photo(lfw, C, 2)), (D, lfw_photo(lfw, D, 1))]),
     }
     db_path = tmp / "city.duckdb"
-    with GalleryDB(db_path) as db:
+    with Store(db_path) as db:
         r = enrol_sources(db, "city", [Source("a", A, lfw_photo(lfw, A, 1)), Source("b", B, lfw_photo(lfw, B, 1))],
                           workers=1)
         assert r.enrolled == 2
-        db.add_to_watchlist("city", A, "interest")
+        db.watchlist.add("city", A, "interest")
     return tmp, db_path, clips
 
 
@@ -46,11 +46,11 @@ def watched(world):
     """Both clips watched at once (as fast as possible), into the gallery's sightings log."""
     tmp, db_path, clips = world
     alerts = []
-    with GalleryDB(db_path) as db:
+    with Store(db_path) as db:
         w = Watch(db, parse_sources([f"north={tmp / 'north.mp4'}", f"south={tmp / 'south.mp4'}"]),
                   WatchOptions("city", fast=True, batch_size=4, keep_chips=True), on_alert=alerts.append)
         summary = w.run()
-        sightings = db.sightings("city", run_id=summary.run_id)
+        sightings = db.sightings.query("city", run_id=summary.run_id)
     return summary, sightings, alerts
 
 
@@ -60,7 +60,7 @@ def test_a_running_watch_reports_its_frames_as_it_goes(world, tmp_path):
     tmp, db_path, _ = world
     shutil.copy(db_path, tmp_path / "copy.duckdb")
     seen = []
-    with GalleryDB(tmp_path / "copy.duckdb") as db:
+    with Store(tmp_path / "copy.duckdb") as db:
         w = Watch(db, parse_sources([f"north={tmp / 'north.mp4'}"]), WatchOptions("city", fast=True, max_frames=40))
         w.on_status = lambda st: seen.append((st.state, st.stats["frames"], w.summaries["north"].frames))
         w.run()
@@ -90,8 +90,8 @@ def test_two_clips_at_once_give_sightings_for_both_cameras_with_correct_names(wo
     out = json.dumps(summary.as_dict(), allow_nan=False)  # strict JSON
     assert json.loads(out)["sightings"] == sightings.height
     _, db_path, _ = world
-    with GalleryDB(db_path, read_only=True) as db:  # the search audit log names the run and its cameras
-        audit = db.search_log().filter(db.search_log()["client"] == "watch")
+    with Store(db_path, read_only=True) as db:  # the search audit log names the run and its cameras
+        audit = db.search_log.rows().filter(db.search_log.rows()["client"] == "watch")
     assert audit.height >= 1 and "north=" in audit["source"][0] and "south=" in audit["source"][0]
 
 
@@ -125,18 +125,18 @@ def test_purging_a_person_removes_their_sightings(world, watched, tmp_path):
     _, db_path, _ = world
     copy = tmp_path / "copy.duckdb"
     shutil.copy(db_path, copy)
-    with GalleryDB(copy) as db:
-        before = db.sightings("city")
+    with Store(copy) as db:
+        before = db.sightings.query("city")
         of_b = before.filter((before["person"] == B) | (before["candidate"] == B)).height
         assert of_b > 0
-        db.delete_person("city", B)
-        after = db.sightings("city")
+        db.removal.delete_person("city", B)
+        after = db.sightings.query("city")
         assert after.height == before.height - of_b  # the rows are gone, not just their name
         assert after.filter(after["who"] == B).height == 0
         assert after.filter(after["person"] == A).height == before.filter(before["person"] == A).height
-        db.delete_gallery("city")
+        db.removal.delete_gallery("city")
         for table in ("sightings", "identities", "watchlist", "watch_progress", "watch_runs"):
-            assert db.cursor().execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
+            assert db.db.cursor().execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
 
 
 def test_a_camera_that_fails_mid_way_is_reported_and_the_others_keep_their_sightings(world, faces):
@@ -150,15 +150,15 @@ def test_a_camera_that_fails_mid_way_is_reported_and_the_others_keep_their_sight
     try:
         copy = tmp / "fail.duckdb"
         shutil.copy(db_path, copy)
-        with GalleryDB(copy) as db:
+        with Store(copy) as db:
             w = Watch(db, parse_sources([f"north={tmp / 'north.mp4'}", f"street={dropping.url}",
                                          f"junk={garbage.url}"]),
                       WatchOptions("city", fast=True, retries=2, backoff=0.05, backoff_max=0.1, restart=True),
                       on_status=statuses.append)
             summary = w.run()
             cams = {c.name: c for c in summary.cameras}
-            sightings = db.sightings("city", run_id=summary.run_id)
-            run = db.watch_runs("city").row(-1, named=True)
+            sightings = db.sightings.query("city", run_id=summary.run_id)
+            run = db.runs.list("city").row(-1, named=True)
     finally:
         dropping.close()
         garbage.close()
@@ -180,7 +180,7 @@ def test_frames_pushed_by_the_app_are_watched_like_a_camera(astronaut, tmp_path)
     from workbench.live.cameras import CameraSpec, PushSource
     from workbench.search.enrol import Source, enrol_sources
 
-    with GalleryDB(tmp_path / "push.duckdb") as db:
+    with Store(tmp_path / "push.duckdb") as db:
         enrol_sources(db, "g", [Source("a", "eileen", astronaut)], workers=1)
         push = PushSource()
         w = Watch(db, [CameraSpec("webcam", "browser", "push")], WatchOptions("g", embed_async=False),
@@ -198,7 +198,7 @@ def test_frames_pushed_by_the_app_are_watched_like_a_camera(astronaut, tmp_path)
         threading.Thread(target=feed, daemon=True).start()
         summary = w.run()
         done.set()
-        rows = db.sightings("g", run_id=summary.run_id)
+        rows = db.sightings.query("g", run_id=summary.run_id)
     assert summary.cameras[0].state == "ended"
     assert rows["who"].to_list() == ["eileen"] and rows["camera"].to_list() == ["webcam"]
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from footage import lfw_photo, write_footage
 
 from workbench.cli import cli
-from workbench.store import GalleryDB
+from workbench.store import Store
 
 A, B, C = "Colin_Powell", "Tony_Blair", "Gerhard_Schroeder"
 
@@ -26,7 +26,7 @@ def watched_cli(faces, tmp_path_factory):
     clip = tmp / "lobby.mp4"
     write_footage(clip, [(A, lfw_photo(lfw, A, 2)), (C, lfw_photo(lfw, C, 1)), (B, lfw_photo(lfw, B, 2))])
     db = tmp / "cli.duckdb"
-    with GalleryDB(db) as g:
+    with Store(db) as g:
         enrol_sources(g, "city", [Source("a", A, lfw_photo(lfw, A, 1)), Source("b", B, lfw_photo(lfw, B, 1))],
                       workers=1)
     run = CliRunner()
@@ -88,15 +88,15 @@ def test_naming_an_anonymous_identity_enrols_it_with_consent(watched_cli, tmp_pa
         r = run.invoke(cli, ["--db", str(copy), "identities", "name", str(ident), "Gerhard", "--gallery", "city",
                              *unstated])
         assert r.exit_code == 1 and ("nothing was named" in r.output or "is empty" in r.output), r.output
-    with GalleryDB(copy) as g:
-        assert g.identities("city").height == 1 and "Gerhard" not in g.people("city")["name"].to_list()
+    with Store(copy) as g:
+        assert g.identities.list("city").height == 1 and "Gerhard" not in g.faces.people("city")["name"].to_list()
     r = run.invoke(cli, ["--db", str(copy), "identities", "name", str(ident), "Gerhard", "--gallery", "city", "--consent"])
     assert r.exit_code == 0 and "is now Gerhard" in r.stdout, r.output
-    with GalleryDB(copy) as g:
-        p = g.people("city").filter(pl.col("name") == "Gerhard").row(0, named=True)
+    with Store(copy) as g:
+        p = g.faces.people("city").filter(pl.col("name") == "Gerhard").row(0, named=True)
         assert p["consent"] is True and p["faces"] >= 1
-        assert g.thumbnail(int(g.faces("city").filter(pl.col("person") == "Gerhard")["id"][0]))[:2] == b"\xff\xd8"
-        assert g.identities("city").height == 0 and g.sightings("city", person="Gerhard").height >= 1
+        assert g.faces.thumbnail(int(g.faces.list("city").filter(pl.col("person") == "Gerhard")["id"][0]))[:2] == b"\xff\xd8"
+        assert g.identities.list("city").height == 0 and g.sightings.query("city", person="Gerhard").height >= 1
 
 
 def test_watchlist_commands(watched_cli):

@@ -141,9 +141,9 @@ def test_two_sessions_searches_run_at_once_in_workers_that_load_their_models_onc
     from workbench.pipeline import models
     from workbench.search import search_image
     from workbench.search.enrol import load_demo_gallery
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
-    db = GalleryDB(db_path)
+    db = Store(db_path)
     load_demo_gallery(db)  # through the same two workers
     here = models.load_counts()
     test = demo_photos / "face-recognition-examples/knn_examples/test"
@@ -169,7 +169,7 @@ def test_two_sessions_searches_run_at_once_in_workers_that_load_their_models_onc
             t.join()
     assert results["one"].faces[0].best.person == "obama", results
     assert results["two"].faces[0].best.person == "alex_lacamoire", results
-    assert {s["source"] for s in db.search_log().to_dicts()} == {"obama1.jpg", "alex_lacamoire1.jpg"}
+    assert {s["source"] for s in db.search_log.rows().to_dicts()} == {"obama1.jpg", "alex_lacamoire1.jpg"}
     pids = {pid for pid, _ in seen.values()}
     assert len(pids) == 2  # two worker processes, one search each, at the same time
     dlib = ("dlib.hog", "dlib.shape5", "dlib.resnet")

@@ -89,14 +89,14 @@ def test_a_third_model_registered_in_one_place_has_thresholds_and_ranges(project
 def test_a_third_model_enrols_searches_and_verifies_through_the_library(projection, astronaut, obama, tmp_path):
     from workbench.search import search_image
     from workbench.search.enrol import Source, enrol_sources
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     s = Settings(model=projection)
-    with GalleryDB(tmp_path / "p.duckdb", projection) as db:  # a file of 64-d vectors
+    with Store(tmp_path / "p.duckdb", dim=zoo.embedder(projection).dim) as db:  # a file of 64-d vectors
         report = enrol_sources(db, "g", [Source("a.png", "eileen", astronaut), Source("o.jpg", "obama", obama)], s,
                                consent=True, workers=1)
         assert report.enrolled == 2, report.skipped
-        matrix = db.matrix("g", projection)
+        matrix = db.vectors.matrix("g", projection)
         assert matrix.vectors.shape == (2, 64) and matrix.model == projection
         found = search_image(db, "g", astronaut, s)
         best = found.faces[0].best

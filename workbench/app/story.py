@@ -26,10 +26,11 @@ from workbench.pipeline.compare import is_match
 from workbench.search import search_image
 from workbench.search.enrol import DEMO_SUBDIR, enrol_path
 from workbench.search.service import SearchResult
-from workbench.store import GalleryDB
+from workbench.store import Store
 from workbench.types import Consent
 
-#: The gallery the story enrols into (kept apart from the user's galleries).
+#: The gallery the story enrols into (kept apart from the user's galleries), one per model: a
+#: gallery holds one model's vectors, and the story can be told with each (see :func:`watchlist`).
 WATCHLIST = "story watch list"
 #: The crowd: a group photo of people none of whom is on the watch list.
 CROWD = ("retinaface", "img3.jpg")
@@ -66,15 +67,31 @@ def _percent(settings: Settings) -> float:
     return float(compare.similarity(settings.threshold_, settings.similarity_base))
 
 
+def _same_model(crowd: SearchResult, settings: Settings) -> None:
+    """Refuse a crowd searched with another model than ``settings``': its distances are on
+    another scale than the settings' thresholds."""
+    other = {fr.face.embedding.model for fr in crowd.faces if fr.face.embedding is not None} - {settings.model}
+    if other:
+        from workbench.errors import ModelMismatchError
+
+        raise ModelMismatchError(watchlist(settings), settings.model, other.pop())
+
+
+def watchlist(settings: Settings) -> str:
+    """The story's watch-list gallery for the settings' model: ``story watch list (Dlib)``."""
+    return f"{WATCHLIST} ({settings.model})"
+
+
 # -- 1. the watch list ---------------------------------------------------------------------
 
-def enrol_watchlist(db: GalleryDB, settings: Settings = Settings(), progress: Progress | None = None) -> Step:
+def enrol_watchlist(db: Store, settings: Settings = Settings(), progress: Progress | None = None) -> Step:
     """Enrol the demo's five people (idempotent: a second run finds every photo enrolled)."""
-    report = enrol_path(db, WATCHLIST, demo_path(*DEMO_SUBDIR), settings, consent=CONSENT, progress=progress)
-    people = db.people(WATCHLIST)
-    faces = db.faces(WATCHLIST)
+    report = enrol_path(db, watchlist(settings), demo_path(*DEMO_SUBDIR), settings, consent=CONSENT,
+                        progress=progress)
+    people = db.faces.people(watchlist(settings))
+    faces = db.faces.list(watchlist(settings))
     thumbs = tuple((th, str(f["person"])) for f in faces.iter_rows(named=True)
-                   if (th := db.thumbnail(f["id"])))
+                   if (th := db.faces.thumbnail(f["id"])))
     names = ", ".join(sorted(people["name"].to_list()))
     text = (f"A watch list is a gallery of people the police are looking for. We enrolled {faces.height} photos of "
             f"{people.height} people ({names}) from the face_recognition project's examples. Each photo's face "
@@ -87,14 +104,14 @@ def enrol_watchlist(db: GalleryDB, settings: Settings = Settings(), progress: Pr
 
 # -- 2. the crowd ----------------------------------------------------------------------------
 
-def search_crowd(db: GalleryDB, settings: Settings = Settings()) -> SearchResult:
+def search_crowd(db: Store, settings: Settings = Settings()) -> SearchResult:
     """Every face of the crowd photo against every watch-list face (face by face, all of them)."""
-    size = int(db.matrix(WATCHLIST).vectors.shape[0])
-    return search_image(db, WATCHLIST, demo_path(*CROWD), settings, top_k=max(size, 1), per_person=False,
+    size = int(db.vectors.matrix(watchlist(settings), settings.model).vectors.shape[0])
+    return search_image(db, watchlist(settings), demo_path(*CROWD), settings, top_k=max(size, 1), per_person=False,
                         name="/".join(CROWD), client="story")
 
 
-def crowd_step(db: GalleryDB, crowd: SearchResult, settings: Settings = Settings()) -> Step:
+def crowd_step(db: Store, crowd: SearchResult, settings: Settings = Settings()) -> Step:
     image = capture.load_image(demo_path(*CROWD))
     labels = []
     for i, fr in enumerate(crowd.faces, 1):
@@ -120,8 +137,11 @@ def crowd_step(db: GalleryDB, crowd: SearchResult, settings: Settings = Settings
 # -- 3. a looser threshold ---------------------------------------------------------------------
 
 def loosen_threshold(crowd: SearchResult, settings: Settings = Settings()) -> Step:
-    """How many crowd faces a looser threshold turns into "matches" (no recomputation)."""
+    """How many crowd faces a looser threshold turns into "matches" (no recomputation; the crowd
+    must have been searched with the settings' model)."""
     import plotly.graph_objects as go
+
+    _same_model(crowd, settings)
 
     best = np.array([fr.best.distance for fr in crowd.faces if fr.best is not None])
     rows = [(s, compare.distance_for_similarity(s, settings.similarity_base)) for s in LOOSER]
@@ -143,16 +163,19 @@ def loosen_threshold(crowd: SearchResult, settings: Settings = Settings()) -> St
 
 # -- 4. at scale -----------------------------------------------------------------------------
 
-def stranger_distances(db: GalleryDB, settings: Settings = Settings(), crowd: SearchResult | None = None,
+def stranger_distances(db: Store, settings: Settings = Settings(), crowd: SearchResult | None = None,
                        progress: Progress | None = None) -> np.ndarray:
     """Distances of faces known not to be on the watch list to every watch-list face: the
-    strangers' photos (deepface's unit-test people) and, when given, the crowd's faces."""
+    strangers' photos (deepface's unit-test people) and, when given, the crowd's faces (which
+    must have been searched with the same model: a crowd of another model's vectors is refused)."""
+    gallery = db.vectors.matrix(watchlist(settings), settings.model).vectors  # before any model time
+    if crowd is not None:
+        _same_model(crowd, settings)
     files = sorted(p for p in demo_path(*STRANGERS).iterdir() if capture.is_image(p))
     found, _ = embed_files(files, settings, db, progress)
     vectors = [e.vector for e in found if e.vector is not None]
     if crowd is not None:
         vectors += [fr.face.embedding.vector for fr in crowd.faces if fr.face.embedding is not None]
-    gallery = db.matrix(WATCHLIST).vectors
     return compare.distances(np.stack(vectors), gallery, settings.metric_).reshape(-1)
 
 
@@ -186,7 +209,7 @@ def scale_step(impostor: np.ndarray, settings: Settings = Settings(), gallery_si
 AUDIT_PER_GROUP = 40
 
 
-def audit_step(db: GalleryDB, settings: Settings = Settings(), progress: Progress | None = None,
+def audit_step(db: Store, settings: Settings = Settings(), progress: Progress | None = None,
                per_group: int = AUDIT_PER_GROUP) -> Step:
     """Step 5: the demographic audit (:mod:`workbench.evaluation.runners.audit`) on a small sample of
     UTKFace's labelled adults, with the current model and detector; a message when the data set

@@ -18,7 +18,7 @@ from workbench import config
 from workbench.app import privacy
 from workbench.errors import ModelMismatchError, WorkbenchError
 from workbench.pipeline import Settings, capture, compare, detect, zoo
-from workbench.store import MEMORY, GalleryDB
+from workbench.store import MEMORY, Store
 
 T = TypeVar("T")
 
@@ -26,12 +26,10 @@ DEFAULT_GALLERY = "demo"
 
 
 @st.cache_resource(show_spinner="Opening the gallery database ...")
-def get_db(path: str, _model: str = zoo.DEFAULT_MODEL) -> GalleryDB:
-    """One connection per process and DB file, whatever the model (galleries of several models
-    share a file; two connections to one file would fight over compaction); each thread gets its
-    own cursor from it. ``_model`` (not part of the cache key) only decides the vector size of a
-    file created here: pages pass the session's model to every call that reads or writes vectors."""
-    return GalleryDB(path, _model)
+def get_db(path: str) -> Store:
+    """One store per process and DB file (two connections to one file would fight over compaction);
+    it carries no model: pages pass the sidebar's model to every read and write of vectors."""
+    return Store(path)
 
 
 @dataclass(frozen=True)
@@ -80,8 +78,8 @@ def sidebar() -> Current | None:
                              "but the small faces of a crowd are lost. 0 searches at full size.")
     st.session_state["_switch_buttons"] = 0
     try:
-        db = get_db(db_path, model)
-        galleries = db.galleries()
+        db = get_db(db_path)
+        galleries = db.galleries.list()
     except WorkbenchError as err:
         st.error(literal(err))
         return None
@@ -90,18 +88,18 @@ def sidebar() -> Current | None:
     if st.session_state.get("_pending_gallery") in options:  # a gallery just created on the Enrol page
         st.session_state["gallery"] = st.session_state.pop("_pending_gallery")
     gallery = sb.selectbox("Gallery", options, key="gallery", accept_new_options=True,
-                           help="Type a new name to start a new gallery. A gallery keeps the model of its "
-                                "first faces: galleries of several models can share the database file.")
+                           help="Type a new name to start a new gallery (made when faces are enrolled, for the "
+                                "sidebar's model, which it keeps); galleries of several models share the file.")
     gallery = gallery or DEFAULT_GALLERY
     if gallery in names:
         row = galleries.row(names.index(gallery), named=True)
         note = f"{row['faces']} faces of {row['model']}"
         sb.caption(literal(f"{gallery}: {note}" + ("" if row["model"] == model else
                                                    f" (not {model}: searching it needs {row['model']})")))
-    if zoo.embedder(model).dim != db.dim:
-        fits = ", ".join(name for name in zoo.embedder_names() if zoo.embedder(name).dim == db.dim)
+    if zoo.embedder(model).dim != db.db.dim:
+        fits = ", ".join(name for name in zoo.embedder_names() if zoo.embedder(name).dim == db.db.dim)
         sb.warning(literal(f"{model} makes {zoo.embedder(model).dim}-d vectors; this database file holds "
-                           f"{db.dim}-d vectors (models: {fits}): use another database file for it."))
+                           f"{db.db.dim}-d vectors (models: {fits}): use another database file for it."))
     return Current(Settings(detector=detector, model=model, threshold=threshold, max_side=int(max_side) or None),
                    gallery, db_path)
 
@@ -174,33 +172,35 @@ def stay_local() -> None:
                  "it on this machine.", icon="⚠️")
 
 
-def db() -> GalleryDB:
+def db() -> Store:
     """The database of the sidebar's file (one object per file, whatever the model)."""
-    cur = current()
-    return get_db(cur.db_path, cur.settings.model)
+    return get_db(current().db_path)
 
 
-def gallery_matrix(gallery: str, *, same_model: bool = True):
-    """The gallery's vectors, or ``None`` with a note when the gallery does not exist yet, or
-    (``same_model``) when it holds another model's vectors than the sidebar's: they are never
-    compared, and the note offers to switch the model."""
-    from workbench.errors import GalleryError
+def known_gallery(gallery: str) -> bool:
+    """Whether the gallery exists; if not, a note in the main area says how to make one."""
+    if db().galleries.exists(gallery):
+        return True
+    from workbench.search.enrol import demo_folder
 
+    st.info(f"Gallery {literal(gallery)} does not exist yet: enrol faces on the Enrol page"
+            + (", or load the demo gallery on Home." if demo_folder() is not None else "."))
+    return False
+
+
+def gallery_matrix(gallery: str):
+    """The gallery's vectors for the sidebar's model, or ``None`` with a note when it does not exist or
+    holds another model's (the note offers to switch); an empty one is said so, before any result."""
+    if not known_gallery(gallery):
+        return None
     try:
-        return db().matrix(gallery, current().settings.model if same_model else None)
+        matrix = db().vectors.matrix(gallery, current().settings.model)
     except ModelMismatchError as err:
         model_mismatch(err)
         return None
-    except GalleryError:
-        from workbench.search.enrol import demo_folder
-
-        st.info(f"Gallery {literal(gallery)} does not exist yet: enrol faces on the Enrol page"
-                + (", or load the demo gallery on Home." if demo_folder() is not None else "."))
-        return None
-
-
-def _use_model(model: str) -> None:
-    st.session_state["_use_model"] = model  # applied by sidebar() before its model widget is drawn
+    if not len(matrix.vectors):
+        st.info(f"Gallery {literal(gallery)} is empty: nobody in it can be named or matched. Enrol faces first.")
+    return matrix
 
 
 def model_mismatch(err: ModelMismatchError) -> None:
@@ -208,8 +208,9 @@ def model_mismatch(err: ModelMismatchError) -> None:
     st.warning(literal(str(err)))
     n = st.session_state.get("_switch_buttons", 0)
     st.session_state["_switch_buttons"] = n + 1
+    # the choice is applied by sidebar() before its model widget is drawn
     st.button(literal(f"Use {err.gallery_model}, this gallery's model"), key=f"switch_model_{n}",
-              on_click=_use_model, args=(err.gallery_model,))
+              on_click=st.session_state.__setitem__, args=("_use_model", err.gallery_model))
 
 
 #: Every ASCII punctuation character may be backslash-escaped in Markdown (CommonMark); escaping

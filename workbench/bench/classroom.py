@@ -279,7 +279,8 @@ def bench_classroom(sessions: Sequence[int], settings: Settings = Settings(), *,
     from playwright.sync_api import sync_playwright
 
     from workbench.search.enrol import load_demo_gallery
-    from workbench.store import GalleryDB
+    from workbench.pipeline.embed import model_info
+    from workbench.store import Store
 
     pictures = photos(3 + sum(sessions))
     baseline, warm, rest = pictures[0], pictures[1:3], pictures[3:]
@@ -288,7 +289,7 @@ def bench_classroom(sessions: Sequence[int], settings: Settings = Settings(), *,
     db_path = tmp / "classroom.duckdb"
     if db_path.exists():
         db_path.unlink()
-    with GalleryDB(db_path, settings.model) as db:
+    with Store(db_path, dim=model_info(settings.model).dim) as db:
         load_demo_gallery(db, settings)
     url, proc = start_app(db_path, tmp)
     rows: list[ClassroomRow] = []
@@ -308,8 +309,8 @@ def bench_classroom(sessions: Sequence[int], settings: Settings = Settings(), *,
                 browser.close()
     finally:
         stop_app(proc)
-    with GalleryDB(db_path, settings.model, read_only=True) as db:
-        used = db.search_log().select("model", "detector").unique().rows()
+    with Store(db_path, read_only=True) as db:
+        used = db.search_log.rows().select("model", "detector").unique().rows()
     if used and used != [(settings.model, settings.detector)]:
         raise WorkbenchError(f"the sessions searched with {used}, not {settings.model} + {settings.detector}: "
                              "the sidebar's choice did not take")

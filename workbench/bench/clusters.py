@@ -27,7 +27,7 @@ from workbench.live.cameras import parse_sources
 from workbench.live.watch import Watch, WatchOptions
 from workbench.pipeline import Settings, compare
 from workbench.search.clusters import METHODS, cluster_labels, default_identity_threshold, purity
-from workbench.store import GalleryDB
+from workbench.store import Store
 
 THRESHOLDS = (0.40, 0.45, 0.51, 0.55, 0.60)
 HAMILTON_REFERENCES = {"lin-manuel-miranda": "lin-manuel-miranda.png", "alex-lacamoire": "alex-lacamoire.png"}
@@ -42,16 +42,16 @@ def _scores(truth: list[str], vecs: np.ndarray, online: list[int], metric: str) 
     return rows
 
 
-def _watch(db: GalleryDB, cams: list[str], settings: Settings) -> list[dict]:
+def _watch(db: Store, cams: list[str], settings: Settings) -> list[dict]:
     summary = Watch(db, parse_sources(cams), WatchOptions("strangers", settings, fast=True, restart=True,
                                                           embed_async=False)).run()
-    sids, ids, vecs = db.anonymous_vectors("strangers")
-    rows = db.sightings("strangers", run_id=summary.run_id)
+    sids, ids, vecs = db.identities.anonymous_vectors("strangers", settings.model)
+    rows = db.sightings.query("strangers", run_id=summary.run_id)
     by_id = {r["id"]: r for r in rows.iter_rows(named=True)}
     return [{**by_id[int(s)], "vector": v} for s, v in zip(sids, vecs) if int(s) in by_id]
 
 
-def lfw_footage(db: GalleryDB, lfw: Path, workdir: Path, settings: Settings, *, people: int, photos: int,
+def lfw_footage(db: Store, lfw: Path, workdir: Path, settings: Settings, *, people: int, photos: int,
                 seed: int) -> dict:
     names = sorted(d.name for d in lfw.iterdir() if d.is_dir() and len(list(d.glob("*.jpg"))) >= photos)
     rng = random.Random(seed)
@@ -75,7 +75,7 @@ def lfw_footage(db: GalleryDB, lfw: Path, workdir: Path, settings: Settings, *, 
             "scores": _scores(truth, vecs, [r["identity_id"] for r in kept], settings.metric_)}
 
 
-def hamilton(db: GalleryDB, examples: Path, settings: Settings) -> dict:
+def hamilton(db: Store, examples: Path, settings: Settings) -> dict:
     from workbench.pipeline import analyze_source, main_face
 
     refs = {name: main_face(analyze_source(examples / f, settings)).embedding.vector
@@ -100,13 +100,13 @@ def bench_clusters(faces: Path, *, people: int = 20, photos: int = 4, seed: int 
            "match_threshold": settings.threshold_, "thresholds": list(THRESHOLDS)}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        with GalleryDB(work / "lfw.duckdb") as db:
-            db.create_gallery("strangers")
+        with Store(work / "lfw.duckdb") as db:
+            db.galleries.create("strangers", settings.model)
             out["lfw"] = lfw_footage(db, faces / "lfw", work, settings, people=people, photos=photos, seed=seed)
         if progress:
             progress(1, 2, "LFW footage")
-        with GalleryDB(work / "hamilton.duckdb") as db:
-            db.create_gallery("strangers")
+        with Store(work / "hamilton.duckdb") as db:
+            db.galleries.create("strangers", settings.model)
             out["hamilton"] = hamilton(db, faces / "face-recognition-examples", settings)
         if progress:
             progress(2, 2, "the shared clip")

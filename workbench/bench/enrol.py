@@ -81,7 +81,7 @@ def bench_enrol(folder: str, *, runs: int = 3, workers: int | None = None, deepf
     from workbench.evaluation.runners.verification import read_pairs
     from workbench.pipeline import Settings, parallel
     from workbench.search.enrol import Source, enrol_sources
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     root = Path(folder)
     files = sorted(p for p in root.iterdir() if is_image(p))
@@ -96,22 +96,22 @@ def bench_enrol(folder: str, *, runs: int = 3, workers: int | None = None, deepf
     steps = runs + 2 + deepface_runs
     tick = (lambda i, label: progress(i, steps, label)) if progress else (lambda i, label: None)
     with tempfile.TemporaryDirectory() as tmp:
-        with GalleryDB(Path(tmp) / "warm.duckdb") as db:  # start the pool and load its models
+        with Store(Path(tmp) / "warm.duckdb") as db:  # start the pool and load its models
             enrol_sources(db, "warm", sources[: max(parallel.MIN_PARALLEL, workers) * 2], workers=workers)
         times, reenrol = [], []
         for r in range(runs):
-            with GalleryDB(Path(tmp) / f"run{r}.duckdb") as db:
+            with Store(Path(tmp) / f"run{r}.duckdb") as db:
                 t0 = time.perf_counter()
                 rep = enrol_sources(db, "bench", sources, settings, workers=workers)
                 times.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
                 enrol_sources(db, "bench", sources, settings, workers=workers)  # every hash known
                 reenrol.append(time.perf_counter() - t0)
-                faces = db.faces("bench", with_embeddings=True)
+                faces = db.vectors.table("bench", settings.model)
             tick(r + 1, f"run {r + 1}")
         ours = {Path(p).name: np.asarray(e, np.float32)
                 for p, e in zip(faces["source_path"].to_list(), faces["embedding"].to_list())}
-        with GalleryDB(Path(tmp) / "one.duckdb") as db:
+        with Store(Path(tmp) / "one.duckdb") as db:
             enrol_sources(db, "w", sources[:1], workers=1)  # load the models here
             t0 = time.perf_counter()
             enrol_sources(db, "bench", sources, settings, workers=1)

@@ -85,6 +85,8 @@ class IndexBench:
 
 #: DuckDB's own cache while benchmarks read millions of vectors (its default is 80 % of RAM).
 MEMORY_LIMIT = "4GB"
+#: The model the synthetic vectors stand for: they are made at Dlib's distances and spread.
+SYNTHETIC_MODEL = "Dlib"
 
 
 def synthetic_db(size: int, workdir: str, *, seed: int = 0, queries: int = 1000,
@@ -96,7 +98,7 @@ def synthetic_db(size: int, workdir: str, *, seed: int = 0, queries: int = 1000,
     from pathlib import Path
 
     from workbench.bench import synthetic
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     base = Path(workdir) / f"synthetic-{size}-s{seed}-q{queries}"
     db_path, q_path = base.with_suffix(".duckdb"), base.with_suffix(".queries.npy")
@@ -105,10 +107,11 @@ def synthetic_db(size: int, workdir: str, *, seed: int = 0, queries: int = 1000,
     db_path.unlink(missing_ok=True)
     qs = []
     t0 = time.perf_counter()
-    with GalleryDB(db_path) as db:
-        db.set_memory_limit(MEMORY_LIMIT)  # leave RAM to the vectors (and to others)
+    with Store(db_path) as db:
+        db.db.set_memory_limit(MEMORY_LIMIT)  # leave RAM to the vectors (and to others)
         for c in synthetic.clustered(size, seed=seed, queries=queries):
-            db.add_vectors_bulk("synthetic", c.people, c.person_index, c.vectors, sha_prefix=f"{len(qs)}:")
+            db.faces.add_bulk("synthetic", c.people, c.person_index, c.vectors, model=SYNTHETIC_MODEL,
+                              sha_prefix=f"{len(qs)}:")
             qs.append(c.queries)
             if progress:
                 progress(min(len(qs) * 500_000, size), size, "writing the synthetic gallery")
@@ -153,16 +156,16 @@ def bench_search_scale(size: int, *, kinds: tuple[str, ...] = ("exact",), workdi
     import gc
 
     from workbench.search import index
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     db_path, q, _ = synthetic_db(size, workdir, seed=seed, queries=queries, progress=progress)
     tune, test = q[: len(q) // 2], q[len(q) // 2:]
     rows: list[IndexBench] = []
-    with GalleryDB(db_path, read_only=True) as db:
-        db.set_memory_limit(MEMORY_LIMIT)
+    with Store(db_path, read_only=True) as db:
+        db.db.set_memory_limit(MEMORY_LIMIT)
         rss0 = rss_mb()
         t0 = time.perf_counter()
-        exact = index.build(db, "synthetic", "exact")
+        exact = index.build(db, "synthetic", "exact", SYNTHETIC_MODEL)
         cold = time.perf_counter() - t0
         ram = rss_mb() - rss0
         # the baseline and the truth: a plain full scan over the same arrays (no copy)
@@ -189,7 +192,7 @@ def bench_search_scale(size: int, *, kinds: tuple[str, ...] = ("exact",), workdi
         del exact
         gc.collect()
         t0 = time.perf_counter()
-        exact = index.load(db, "synthetic", "exact", build_missing=False)
+        exact = index.load(db, "synthetic", "exact", SYNTHETIC_MODEL, build_missing=False)
         cold_cached = time.perf_counter() - t0
         same = bool(np.array_equal(exact.index.ids, saved_ids))
         rows.insert(1, replace(rows[0], cold_start_s=round(cold_cached, 2),
@@ -201,10 +204,10 @@ def bench_search_scale(size: int, *, kinds: tuple[str, ...] = ("exact",), workdi
         del exact
         gc.collect()
     for n, kind in enumerate(k for k in kinds if k != "exact"):
-        with GalleryDB(db_path, read_only=True) as db:
+        with Store(db_path, read_only=True) as db:
             index.index_path(db, "synthetic", kind).unlink(missing_ok=True)
             rss0 = rss_mb()
-            gi = index.build(db, "synthetic", kind)
+            gi = index.build(db, "synthetic", kind, SYNTHETIC_MODEL)
             ram = rss_mb() - rss0
             index.save(db, gi)
         knob, values = index.SWEEP[kind]
@@ -220,9 +223,9 @@ def bench_search_scale(size: int, *, kinds: tuple[str, ...] = ("exact",), workdi
         build_s = gi.build_s + gi.load_s
         del gi
         gc.collect()
-        with GalleryDB(db_path, read_only=True) as db:  # cold start: file -> saved index -> synced
+        with Store(db_path, read_only=True) as db:  # cold start: file -> saved index -> synced
             t0 = time.perf_counter()
-            gi = index.load(db, "synthetic", kind, build_missing=False)
+            gi = index.load(db, "synthetic", kind, SYNTHETIC_MODEL, build_missing=False)
             cold = time.perf_counter() - t0
             _time_queries(gi, test[:5])
             own = {}

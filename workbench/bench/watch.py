@@ -22,7 +22,7 @@ import numpy as np
 from workbench.live.cameras import parse_sources
 from workbench.live.watch import Watch, WatchOptions
 from workbench.pipeline import Settings
-from workbench.store import GalleryDB
+from workbench.store import Store
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def _cpu_seconds(pids: set[int]) -> float:
     return total
 
 
-def _watch(db: GalleryDB, clip: Path, n: int, *, runner: str, fast: bool, max_frames: int | None,
+def _watch(db: Store, clip: Path, n: int, *, runner: str, fast: bool, max_frames: int | None,
            settings: Settings) -> tuple[object, float]:
     specs = parse_sources([f"cam{i + 1}={clip}" for i in range(n)])
     opts = WatchOptions("bench", settings, fast=fast, restart=True, max_frames=max_frames)
@@ -79,7 +79,7 @@ def _watch(db: GalleryDB, clip: Path, n: int, *, runner: str, fast: bool, max_fr
     return summary, time.perf_counter() - t0
 
 
-def _run(db: GalleryDB, clip: Path, n: int, runner: str, max_frames: int | None, settings: Settings) -> WatchRun:
+def _run(db: Store, clip: Path, n: int, runner: str, max_frames: int | None, settings: Settings) -> WatchRun:
     before = _load()
     s, seconds = _watch(db, clip, n, runner=runner, fast=False, max_frames=max_frames, settings=settings)
     cams = [c.as_dict() for c in s.cameras]
@@ -101,7 +101,7 @@ def _resized(clip: Path, size: tuple[int, int], out: Path, max_frames: int | Non
     return out
 
 
-def cpu_cost(db: GalleryDB, clip: Path, size: tuple[int, int], workdir: Path, max_frames: int | None,
+def cpu_cost(db: Store, clip: Path, size: tuple[int, int], workdir: Path, max_frames: int | None,
              settings: Settings) -> CpuCost:
     """CPU seconds (this process and its embedding workers) per second of video, one camera,
     every frame processed (``--fast``): the cores a real-time camera of this size needs."""
@@ -159,13 +159,13 @@ def bench_watch(clip: str | os.PathLike, *, cameras: list[int], ray: bool = Fals
             progress(done, steps, label)
 
     parallel.submit_embed_chips([np.zeros((150, 150, 3), np.uint8)] * 2, settings.model).result()  # pool up
-    with tempfile.TemporaryDirectory() as tmp, GalleryDB(Path(tmp) / "bench.duckdb") as db:
+    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "bench.duckdb") as db:
         folder = gallery_folder or demo_folder()
         if folder:
             enrol_path(db, "bench", folder, settings)
         else:
-            db.create_gallery("bench")
-        baseline = plain_loop_fps(clip, db.matrix("bench"), settings, max_frames)
+            db.galleries.create("bench", settings.model)
+        baseline = plain_loop_fps(clip, db.vectors.matrix("bench", settings.model), settings, max_frames)
         step("bench video loop")
         single, _ = _watch(db, clip, 1, runner="local", fast=True, max_frames=max_frames, settings=settings)
         single_fps = single.cameras[0].fps

@@ -37,9 +37,12 @@ class Ctx:
                                  max_side=side)
 
     def open_db(self, create: bool = True, read_only: bool = False):
-        from workbench.store import GalleryDB
+        """The database file (a new one sized for ``--model``'s vectors; an existing one of another
+        size is refused in one line)."""
+        from workbench.pipeline.embed import model_info
+        from workbench.store import Store
 
-        return GalleryDB(self.db_path, self.settings.model, create=create, read_only=read_only)
+        return Store(self.db_path, dim=model_info(self.settings.model).dim, create=create, read_only=read_only)
 
 
 def strict(obj: Any) -> Any:

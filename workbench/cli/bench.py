@@ -272,18 +272,20 @@ def _bench_matrix(obj: Ctx, gallery: str | None):
     """The gallery the video benchmark searches: a named one, else the demo photos in a temp DB."""
     import tempfile
 
+    from workbench.pipeline.embed import model_info
     from workbench.search.enrol import demo_folder, enrol_path
-    from workbench.store import GalleryDB
+    from workbench.store import Store
 
     if gallery:
         with obj.open_db(create=False, read_only=True) as db:
-            return db.matrix(gallery, obj.settings.model)
+            return db.vectors.matrix(gallery, obj.settings.model)
     folder = demo_folder()
     if folder is None:
         return None
-    with tempfile.TemporaryDirectory() as tmp, GalleryDB(Path(tmp) / "demo.duckdb", obj.settings.model) as db:
+    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "demo.duckdb",
+                                                     dim=model_info(obj.settings.model).dim) as db:
         enrol_path(db, "demo", folder, obj.settings)
-        return db.matrix("demo")
+        return db.vectors.matrix("demo", obj.settings.model)
 
 
 def _lfw_options(fn):

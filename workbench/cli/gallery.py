@@ -19,14 +19,25 @@ def gallery() -> None:
 def gallery_list(obj: Ctx, as_json: bool) -> None:
     """Every gallery with its number of people and faces."""
     with obj.open_db(create=False, read_only=True) as db:
-        df = db.galleries()
+        df = db.galleries.list()
     if as_json:
         _echo_json(df.to_dicts())
     elif df.height == 0:
         click.echo(f"{obj.db_path}: no galleries")
     else:
         for r in df.iter_rows(named=True):
-            click.echo(f"{r['gallery']}: {r['people']} people, {r['faces']} faces")
+            click.echo(f"{r['gallery']}: {r['people']} people, {r['faces']} faces ({r['model']})")
+
+
+@gallery.command("create")
+@click.argument("name")
+@click.pass_obj
+def gallery_create(obj: Ctx, name: str) -> None:
+    """Make an empty gallery NAME for --model's vectors (enrol and import make one when needed;
+    a watch with nobody enrolled needs one made first). A gallery keeps its model."""
+    with obj.open_db() as db:
+        db.galleries.create(name, obj.settings.model)
+    click.echo(f"{name}: a gallery of {obj.settings.model} vectors")
 
 
 @gallery.command("show")
@@ -36,8 +47,8 @@ def gallery_list(obj: Ctx, as_json: bool) -> None:
 def gallery_show(obj: Ctx, name: str, as_json: bool) -> None:
     """People and faces of gallery NAME."""
     with obj.open_db(create=False, read_only=True) as db:
-        people = db.people(name)
-        faces = db.faces(name)
+        people = db.faces.people(name)
+        faces = db.faces.list(name)
     if as_json:
         _echo_json({"gallery": name, "people": people.to_dicts(), "faces": faces.to_dicts()})
         return
@@ -80,19 +91,19 @@ def gallery_delete(obj: Ctx, name: str, person: str | None, face_id: int | None,
     if person is not None and face_id is not None:
         raise WorkbenchError("give --person or --face, not both; nothing was changed")
     with obj.open_db(create=False) as db:
-        counts = db.deletion_counts(name, person=person, face_id=face_id)
+        counts = db.removal.counts(name, person=person, face_id=face_id)
         if face_id is not None:
             _announce(f"{name}: face #{face_id}", counts)
-            db.delete_face(name, face_id)
+            db.removal.delete_face(name, face_id)
             click.echo(f"{name}: deleted face #{face_id}")
         elif person is not None:
             _announce(f"{name}: {person}", counts)
-            n = db.delete_person(name, person)
+            n = db.removal.delete_person(name, person)
             click.echo(f"{name}: deleted {person} and {n} face(s)")
         else:
             _confirmed(yes, f"deleting gallery {name}", counts)
             _announce(f"gallery {name}", counts)
-            n = db.delete_gallery(name)
+            n = db.removal.delete_gallery(name)
             click.echo(f"deleted gallery {name} and its {n} face(s)")
 
 
@@ -103,10 +114,10 @@ def gallery_delete(obj: Ctx, name: str, person: str | None, face_id: int | None,
 def gallery_purge(obj: Ctx, name: str, yes: bool) -> None:
     """Remove every person and face of gallery NAME (the gallery stays, empty); needs --yes."""
     with obj.open_db(create=False) as db:
-        counts = db.deletion_counts(name)
+        counts = db.removal.counts(name)
         _confirmed(yes, f"purging gallery {name}", counts)
         _announce(f"gallery {name}", counts)
-        n = db.purge_gallery(name)
+        n = db.removal.purge_gallery(name)
     click.echo(f"{name}: purged {n} face(s)")
 
 
@@ -117,7 +128,7 @@ def gallery_purge(obj: Ctx, name: str, yes: bool) -> None:
 def gallery_export(obj: Ctx, name: str, parquet: str) -> None:
     """Write gallery NAME (people, faces, vectors) to a Parquet file."""
     with obj.open_db(create=False, read_only=True) as db:
-        n = db.export_parquet(name, parquet)
+        n = db.transfer.export_parquet(name, parquet)
     click.echo(f"{name}: exported {n} face(s) to {parquet}")
 
 
@@ -129,7 +140,7 @@ def gallery_import(obj: Ctx, parquet: str, name: str | None) -> None:
     """Load a Parquet export into a gallery (duplicates skipped)."""
     _check_file(parquet)
     with obj.open_db() as db:
-        added, skipped = db.import_parquet(parquet, name)
+        added, skipped = db.transfer.import_parquet(parquet, name)
     click.echo(f"imported {added} face(s), {skipped} already present")
 
 
@@ -142,14 +153,14 @@ def gallery_purge_all(obj: Ctx, yes: bool) -> None:
         counts = None
         try:  # name what would go when the file can be read; a locked or missing one still needs --yes
             with obj.open_db(create=False, read_only=True) as db:
-                counts = db.purge_counts()
+                counts = db.removal.purge_counts()
         except WorkbenchError:
             pass
         _confirmed(False, "purge-all", counts)
     with obj.open_db(create=False) as db:
-        _announce(str(obj.db_path), db.purge_counts())
-        removed = db.purge_all()
-        size = db.path.stat().st_size if not db.in_memory else 0
+        _announce(str(obj.db_path), db.removal.purge_counts())
+        removed = db.removal.purge_all()
+        size = db.db.path.stat().st_size if not db.db.in_memory else 0
     rows = ", ".join(f"{n} {t}" for t, n in removed.items())
     click.echo(f"{obj.db_path}: purged {rows}; file compacted to {size} bytes")
 
@@ -159,8 +170,8 @@ def gallery_purge_all(obj: Ctx, yes: bool) -> None:
 def gallery_compact(obj: Ctx) -> None:
     """Rewrite the database file so no deleted row's bytes remain in it."""
     with obj.open_db(create=False) as db:
-        before = db.path.stat().st_size
-        after = db.compact()
+        before = db.db.path.stat().st_size
+        after = db.db.compact()
     click.echo(f"{obj.db_path}: {before} -> {after} bytes")
 
 
@@ -176,5 +187,5 @@ def log_group() -> None:
 def log_export(obj: Ctx, out: str, with_probes: bool) -> None:
     """Write the search log to OUT (.csv, .json or .parquet)."""
     with obj.open_db(create=False, read_only=True) as db:
-        n = db.export_search_log(out, with_probes=with_probes)
+        n = db.search_log.export(out, with_probes=with_probes)
     click.echo(f"exported {n} search(es) to {out}")

@@ -21,7 +21,7 @@ def identities() -> None:
 def identities_list(obj: Ctx, gallery: str, as_json: bool) -> None:
     """Every anonymous identity with its sightings, cameras and first/last time."""
     with obj.open_db(create=False, read_only=True) as db:
-        df = db.identities(gallery)
+        df = db.identities.list(gallery)
     if as_json:
         _echo_json(df.to_dicts())
         return
@@ -34,8 +34,9 @@ def identities_list(obj: Ctx, gallery: str, as_json: bool) -> None:
 
 @identities.command("recluster")
 @click.option("--gallery", required=True)
-@click.option("--threshold", "distance", type=click.FloatRange(0, min_open=True), default=None,
-              help="Largest distance inside a cluster (default 0.85 x the model's threshold).")
+@click.option("--threshold", "distance", type=float, default=None,
+              help="Largest distance inside a cluster (default 0.85 x the model's threshold); a distance the "
+                   "model's metric can reach.")
 @click.option("--method", type=click.Choice(["agglomerative", "dbscan"]), default="agglomerative", show_default=True)
 @click.pass_obj
 def identities_recluster(obj: Ctx, gallery: str, distance: float | None, method: str) -> None:
@@ -43,47 +44,51 @@ def identities_recluster(obj: Ctx, gallery: str, distance: float | None, method:
     from workbench.search.clusters import default_identity_threshold, recluster
 
     s = obj.settings
-    t = distance or default_identity_threshold(s.model, s.metric_)
+    t = default_identity_threshold(s.model, s.metric_) if distance is None else distance
     with obj.open_db(create=False) as db:
-        r = recluster(db, gallery, metric=s.metric_, threshold=t, method=method)
+        r = recluster(db, gallery, model=s.model, metric=s.metric_, threshold=t, method=method)
     click.echo(f"{gallery}: {r.sightings} anonymous sighting(s): {r.before} identities -> {r.after} "
                f"({method}, threshold {t}); {r.kept_ids} kept their id")
 
 
 @identities.command("merge")
-@click.argument("keep", type=int)
-@click.argument("others", type=int, nargs=-1, required=True)
+@click.argument("keep")
+@click.argument("others", nargs=-1, required=True)
 @click.option("--gallery", required=True)
 @click.pass_obj
-def identities_merge(obj: Ctx, keep: int, others: tuple[int, ...], gallery: str) -> None:
-    """Merge identities OTHERS into KEEP (the same stranger)."""
+def identities_merge(obj: Ctx, keep: str, others: tuple[str, ...], gallery: str) -> None:
+    """Merge identities OTHERS into KEEP (the same stranger). An identity is its number (7) or
+    its label as lists show it ("unknown 0007")."""
     from workbench.search.clusters import merge
+    from workbench.store import identity_id, identity_label
 
     with obj.open_db(create=False) as db:
-        n = merge(db, gallery, keep, others)
-    click.echo(f"{gallery}: moved {n} sighting(s) into identity {keep}")
+        n = merge(db, gallery, identity_id(keep), [identity_id(o) for o in others], model=obj.settings.model)
+    click.echo(f"{gallery}: moved {n} sighting(s) into {identity_label(identity_id(keep))}")
 
 
 @identities.command("split")
-@click.argument("identity", type=int)
+@click.argument("identity")
 @click.option("--sightings", "sighting_ids", required=True, help="Comma-separated sighting ids to move out.")
 @click.option("--gallery", required=True)
 @click.pass_obj
-def identities_split(obj: Ctx, identity: int, sighting_ids: str, gallery: str) -> None:
-    """Move some sightings of IDENTITY into a new identity (two people taken for one)."""
+def identities_split(obj: Ctx, identity: str, sighting_ids: str, gallery: str) -> None:
+    """Move some sightings of IDENTITY (7 or "unknown 0007") into a new identity (two people
+    taken for one)."""
     from workbench.search.clusters import split
+    from workbench.store import identity_id
 
     try:
         ids = [int(x) for x in sighting_ids.split(",") if x.strip()]
     except ValueError:
         raise WorkbenchError(f"--sightings wants comma-separated ids, got {sighting_ids!r}") from None
     with obj.open_db(create=False) as db:
-        new = split(db, gallery, identity, ids)
+        new = split(db, gallery, identity_id(identity), ids, model=obj.settings.model)
     click.echo(f"{gallery}: {len(ids)} sighting(s) moved to new identity {new}")
 
 
 @identities.command("name")
-@click.argument("identity", type=int)
+@click.argument("identity")
 @click.argument("person")
 @click.option("--gallery", required=True)
 @click.option("--consent/--no-consent", default=None,
@@ -91,13 +96,14 @@ def identities_split(obj: Ctx, identity: int, sighting_ids: str, gallery: str) -
 @click.option("--reason", default=None, help="With --no-consent: why they may be enrolled anyway.")
 @click.option("--notes", default=None)
 @click.pass_obj
-def identities_name(obj: Ctx, identity: int, person: str, gallery: str, consent: bool | None,
+def identities_name(obj: Ctx, identity: str, person: str, gallery: str, consent: bool | None,
                     reason: str | None, notes: str | None) -> None:
-    """Name IDENTITY as PERSON: its vectors (and kept chips) are enrolled, its sightings become theirs.
-    Naming enrols, so it needs the consent choice enrol needs."""
+    """Name IDENTITY (7 or "unknown 0007") as PERSON: its vectors (and kept chips) are enrolled,
+    its sightings become theirs. Naming enrols, so it needs the consent choice enrol needs, and
+    the gallery's model (--model)."""
     choice = consent_choice(consent, reason, "nothing was named")
     with obj.open_db(create=False) as db:
-        n = db.name_identity(gallery, identity, person, consent=choice, notes=notes)
+        n = db.identities.name(gallery, identity, person, model=obj.settings.model, consent=choice, notes=notes)
     click.echo(f"{gallery}: identity {identity} is now {person} ({n} face(s) enrolled)")
 
 
@@ -114,7 +120,7 @@ def watchlist() -> None:
 def watchlist_add(obj: Ctx, person: str, gallery: str, name: str) -> None:
     """Put PERSON (enrolled in GALLERY) on a watchlist."""
     with obj.open_db(create=False) as db:
-        db.add_to_watchlist(gallery, person, name)
+        db.watchlist.add(gallery, person, name)
     click.echo(f"{gallery}: {person} is on watchlist {name}")
 
 
@@ -126,7 +132,7 @@ def watchlist_add(obj: Ctx, person: str, gallery: str, name: str) -> None:
 def watchlist_remove(obj: Ctx, person: str, gallery: str, name: str | None) -> None:
     """Take PERSON off a watchlist (or all)."""
     with obj.open_db(create=False) as db:
-        n = db.remove_from_watchlist(gallery, person, name)
+        n = db.watchlist.remove(gallery, person, name)
     click.echo(f"{gallery}: {person} taken off {n} watchlist(s)")
 
 
@@ -137,7 +143,7 @@ def watchlist_remove(obj: Ctx, person: str, gallery: str, name: str | None) -> N
 def watchlist_list(obj: Ctx, gallery: str, as_json: bool) -> None:
     """Everyone on a watchlist of GALLERY."""
     with obj.open_db(create=False, read_only=True) as db:
-        df = db.watchlist(gallery)
+        df = db.watchlist.list(gallery)
     if as_json:
         _echo_json(df.to_dicts())
         return

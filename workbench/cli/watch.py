@@ -58,11 +58,11 @@ def _threshold_of(settings, similarity: float | None, distance: float | None, wh
 @click.option("--alert-similarity", type=click.FloatRange(1, 99.999), default=None,
               help="Alert on watchlisted people only at this similarity (percent) or more, e.g. 99; default: the "
                    "labelling threshold.")
-@click.option("--alert-threshold", type=click.FloatRange(0, min_open=True), default=None,
-              help="The same as a distance.")
-@click.option("--identity-threshold", type=click.FloatRange(0, min_open=True), default=None,
+@click.option("--alert-threshold", type=float, default=None,
+              help="The same as a distance the model's metric can reach.")
+@click.option("--identity-threshold", type=float, default=None,
               help="Largest distance that joins an unknown face to an anonymous identity (default 0.85 x the "
-                   "model's threshold).")
+                   "model's threshold); a distance the model's metric can reach.")
 @click.option("--restart", is_flag=True, help="Play files from the start, not from where the last run stopped.")
 @click.option("--max-frames", type=click.IntRange(1), default=None, help="Stop each camera after N frames.")
 @click.option("--retries", default=5, show_default=True, type=click.IntRange(0),
@@ -82,7 +82,8 @@ def watch(obj: Ctx, cameras: tuple[str, ...], gallery: str, fast: bool, keep_chi
           restart: bool, max_frames: int | None, retries: int, runner: str, ray_address: str | None,
           report_dir: str | None, verbose: bool, as_json: bool) -> None:
     """Watch CAMERAS (NAME=SOURCE: a video file, a folder of videos, a device index such as 0,
-    rtsp:// or http:// streams) at once, searching GALLERY, and log every sighting."""
+    rtsp:// or http:// streams) at once, searching GALLERY, and log every sighting. The gallery
+    must exist and hold --model's vectors (checked before any model loads)."""
     from tqdm import tqdm
 
     from workbench.live.cameras import parse_sources
@@ -97,7 +98,18 @@ def watch(obj: Ctx, cameras: tuple[str, ...], gallery: str, fast: bool, keep_chi
                            alert_threshold=_threshold_of(s, alert_similarity, alert_threshold, "alert"),
                            identity_threshold=identity_threshold, restart=restart, max_frames=max_frames,
                            retries=retries)
-    with obj.open_db() as db:
+    with obj.open_db(create=False) as db:
+        if ray_address:
+            mode = "ray"
+        elif runner == "auto":
+            mode = "processes" if len(specs) > 1 else "local"
+        else:
+            mode = "local" if runner == "threads" else "processes"
+        w = Watch(db, specs, options, runner=mode, ray_address=None if ray_address == "local" else ray_address)
+        db.galleries.check(gallery, s.model)  # unknown, or another model's: one line, before any model loads
+        if db.galleries.size(gallery) == 0:
+            click.echo(f"workbench: gallery {gallery!r} is empty: nobody can be named, so every face becomes an "
+                       "anonymous identity ('unknown 0007')", err=True)
         bars = _bars(specs)
 
         def say(line: str) -> None:
@@ -122,14 +134,7 @@ def watch(obj: Ctx, cameras: tuple[str, ...], gallery: str, fast: bool, keep_chi
             if verbose:
                 say(f"batch {n} committed: {new} new, {updated} updated sighting(s)")
 
-        if ray_address:
-            mode = "ray"
-        elif runner == "auto":
-            mode = "processes" if len(specs) > 1 else "local"
-        else:
-            mode = "local" if runner == "threads" else "processes"
-        w = Watch(db, specs, options, on_alert=on_alert, on_status=on_status, on_batch=on_batch,
-                  runner=mode, ray_address=None if ray_address == "local" else ray_address)
+        w.on_alert, w.on_status, w.on_batch = on_alert, on_status, on_batch
         if ray_address:
             from workbench.pipeline import raycluster
 
@@ -142,7 +147,7 @@ def watch(obj: Ctx, cameras: tuple[str, ...], gallery: str, fast: bool, keep_chi
         if report_dir:
             from workbench.live.sightings_report import write_sightings_report
 
-            page = write_sightings_report(db, gallery, report_dir, settings=s, alert_threshold=w.alert_threshold,
+            page = write_sightings_report(db, gallery, report_dir, alert_threshold=w.alert_threshold,
                                           run_id=summary.run_id)
     out = summary.as_dict()
     if report_dir:
@@ -181,7 +186,7 @@ def _since(value: str | None) -> dt.datetime | None:
 @cli.command()
 @click.option("--gallery", required=True, help="Gallery whose sightings to show.")
 @click.option("--person", default=None, help="Only this enrolled person.")
-@click.option("--identity", default=None, help="Only this anonymous identity (id or 'unknown 0007').")
+@click.option("--identity", default=None, help="Only this anonymous identity (7, or 'unknown 0007' as lists show it).")
 @click.option("--camera", default=None, help="Only this camera.")
 @click.option("--since", default=None, help="Only sightings since a time (ISO) or an age (30m, 2h, 1d).")
 @click.option("--run", "run_id", type=int, default=None, help="Only this watch run.")
@@ -203,12 +208,12 @@ def sightings(obj: Ctx, gallery: str, person: str | None, identity: str | None, 
                    alerts_only=alerts_only)
     with obj.open_db(create=False, read_only=True) as db:
         if export_path:
-            n = db.export_sightings(export_path, gallery, **filters)
+            n = db.sightings.export(export_path, gallery, **filters)
             click.echo(f"exported {n} sighting(s) to {export_path}", err=as_json)
         if report_dir:
             from workbench.live.sightings_report import write_sightings_report
 
-            page = write_sightings_report(db, gallery, report_dir, settings=obj.settings, **filters)
+            page = write_sightings_report(db, gallery, report_dir, **filters)
             click.echo(f"report: {page}", err=as_json)
         if who:
             from workbench.live.sightings_report import who_was_there_json
@@ -222,7 +227,7 @@ def sightings(obj: Ctx, gallery: str, person: str | None, identity: str | None, 
                            f"{', '.join(r['cameras'])}: {r['first_seen']} to {r['last_seen']}"
                            + (f", {r['alerts']} alert(s)" if r["alerts"] else ""))
             return
-        df = db.sightings(gallery, **filters)
+        df = db.sightings.query(gallery, **filters)
     if as_json:
         _echo_json(df.drop("has_chip").to_dicts())
         return

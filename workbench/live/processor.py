@@ -86,7 +86,7 @@ class LiveProcessor:
         if self.matrix is not None and self.matrix.model and self.matrix.model != self.settings.model:
             from workbench.errors import ModelMismatchError
 
-            raise ModelMismatchError("(live)", self.matrix.model, self.settings.model)
+            raise ModelMismatchError(self.matrix.gallery or "(live)", self.matrix.model, self.settings.model)
         self._lock = threading.Lock()
         self._stats: collections.deque[FrameStats] = collections.deque(maxlen=self.history)
         self._frame = 0

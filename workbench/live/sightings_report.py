@@ -1,6 +1,8 @@
 """Who was there: the sightings log as strict JSON and a self-contained HTML report with a
 timeline (who x time, coloured by camera), the alerts each threshold would have raised on
-the same footage, and the face chips kept for each identity."""
+the same footage, and the face chips kept for each identity. The model, detector, metric and
+thresholds are the ones stored with the sightings (the runs that made them), never the
+caller's settings: a report of SFace sightings quotes SFace's thresholds whatever --model says."""
 
 from __future__ import annotations
 
@@ -13,8 +15,8 @@ import polars as pl
 
 from workbench.evaluation.reports.report import ExampleItem, Examples, Header, write_report
 from workbench.live import watch_plots
-from workbench.pipeline.compare import default_threshold, distance_for_similarity, is_match
-from workbench.store import GalleryDB
+from workbench.pipeline.compare import default_metric, default_threshold, distance_for_similarity, is_match
+from workbench.store import Store
 
 #: Similarity levels the alert table always shows (Rekognition's 80 % default and 99 % advice).
 ALERT_LEVELS = (80.0, 90.0, 95.0, 99.0)
@@ -44,9 +46,9 @@ def alert_counts(sightings: pl.DataFrame, watched: set[str], model: str, metric:
     return pl.DataFrame(rows)
 
 
-def who_was_there_json(db: GalleryDB, gallery: str, **filters: Any) -> dict[str, Any]:
+def who_was_there_json(db: Store, gallery: str, **filters: Any) -> dict[str, Any]:
     """Every identity seen, with first/last times and cameras: a strict-JSON-ready dict."""
-    who = db.who_was_there(gallery, **filters)
+    who = db.sightings.who_was_there(gallery, **filters)
     out = []
     for r in who.iter_rows(named=True):
         out.append({k: (_finite(v) if not hasattr(v, "isoformat") else v.isoformat()) for k, v in r.items()})
@@ -55,17 +57,34 @@ def who_was_there_json(db: GalleryDB, gallery: str, **filters: Any) -> dict[str,
             "alerts": int(sum(r["alerts"] for r in out))}
 
 
-def write_sightings_report(db: GalleryDB, gallery: str, out_dir: str | os.PathLike, *, settings,
+def _as_recorded(db: Store, gallery: str, s: pl.DataFrame) -> tuple[str, str, str, dict[str, float]]:
+    """``(model, detector, metric, labelling thresholds by name)`` the sightings ``s`` were made
+    with: the gallery's model (every vector of a gallery is its model's) and what their runs stored."""
+    model = db.galleries.model(gallery)
+    runs = db.runs.list(gallery)
+    runs = runs.filter(pl.col("id").is_in(s["run_id"].unique().to_list())) if s.height else runs.clear()
+    metrics = sorted(set(runs["metric"].drop_nulls().to_list())) or [default_metric(model)]
+    detectors = sorted(set(runs["detector"].drop_nulls().to_list()))
+    by_run = {int(r["id"]): float(r["threshold"]) for r in runs.iter_rows(named=True) if r["threshold"] is not None}
+    if len(set(by_run.values())) <= 1:
+        thresholds = {"labelling threshold": next(iter(by_run.values()), default_threshold(model, metrics[0]))}
+    else:
+        thresholds = {f"labelling threshold of run {run}": t for run, t in sorted(by_run.items())}
+    return model, ", ".join(detectors) or "-", metrics[0], thresholds
+
+
+def write_sightings_report(db: Store, gallery: str, out_dir: str | os.PathLike, *,
                            alert_threshold: float | None = None, time_axis: str = "wall",
                            **filters: Any) -> Path:
-    """``report.html`` (plus CSV/Parquet tables) of the sightings of ``gallery`` matching ``filters``."""
-    s = db.sightings(gallery, **filters)
-    who = db.who_was_there(gallery, **filters)
-    watched = set(db.watchlist(gallery)["person"].to_list())
-    extra = {"labelling threshold": settings.threshold_}
+    """``report.html`` (plus CSV/Parquet tables) of the sightings of ``gallery`` matching ``filters``,
+    with the model, detector and thresholds their runs stored."""
+    s = db.sightings.query(gallery, **filters)
+    who = db.sightings.who_was_there(gallery, **filters)
+    watched = set(db.watchlist.list(gallery)["person"].to_list())
+    model, detector, metric, extra = _as_recorded(db, gallery, s)
     if alert_threshold is not None:
         extra["alert threshold of the run"] = alert_threshold
-    alerts = alert_counts(s, watched, settings.model, settings.metric_, extra)
+    alerts = alert_counts(s, watched, model, metric, extra)
     cameras = sorted(set(s["camera"].to_list()))
     people = who.filter(pl.col("kind") == "person").height
     anonymous = who.filter(pl.col("kind") == "anonymous").height
@@ -84,8 +103,8 @@ def write_sightings_report(db: GalleryDB, gallery: str, out_dir: str | os.PathLi
              "'unknown NNNN' is an anonymous identity: tracks that matched nobody, grouped by face vector "
              "(it can join two strangers who look alike, or split one person seen at different angles).",
              "Times are the camera's wall clock when the frame arrived; video times are in the tables."]
-    header = Header("Who was there: sightings", settings.model, settings.detector, settings.metric_,
-                    settings.threshold_, f"gallery {gallery}; cameras: {', '.join(cameras) or 'none'}",
+    header = Header("Who was there: sightings", model, detector, metric, next(iter(extra.values())),
+                    f"gallery {gallery}; cameras: {', '.join(cameras) or 'none'}",
                     {"sightings": s.height, "people": people, "anonymous identities": anonymous,
                      "cameras": len(cameras)})
     flat = _rounded(who.with_columns(pl.col("cameras").list.join(", ")))
@@ -105,13 +124,13 @@ def _rounded(df: pl.DataFrame, digits: int = 3) -> pl.DataFrame:
     return df.with_columns(pl.col(c).round(digits) for c, t in df.schema.items() if t == pl.Float64)
 
 
-def _chip_examples(db: GalleryDB, s: pl.DataFrame, per_identity: int = 6) -> list[Examples]:
+def _chip_examples(db: Store, s: pl.DataFrame, per_identity: int = 6) -> list[Examples]:
     kept = s.filter(pl.col("has_chip"))
     if kept.height == 0:
         return []
     items = []
     for who, group in kept.group_by("who", maintain_order=True):
-        chips = [db.sighting_chip(i) for i in group["id"].head(per_identity).to_list()]
+        chips = [db.sightings.chip(i) for i in group["id"].head(per_identity).to_list()]
         cams = ", ".join(sorted(set(group["camera"].to_list())))
         items.append(ExampleItem(f"{who[0]} ({group.height} sightings with chips; {cams})",
                                  tuple(c for c in chips if c)))

@@ -11,6 +11,11 @@ batch in progress; a new run of the same files resumes where the last commit lef
 
 A camera that ends, stalls, disconnects or sends garbage is reported (a status line and its
 summary) and never stops the others.
+
+The gallery must exist and hold the watch's model: both are checked before any model loads or
+any run is recorded, so a wrong gallery is one line and no run is left behind. Once the run is
+recorded it always ends with a status (``completed``, ``stopped``, ``failed`` when it could not
+start its cameras, ``interrupted`` when the writer itself stops on an error).
 """
 
 from __future__ import annotations
@@ -20,19 +25,19 @@ import datetime as dt
 import queue
 import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-import numpy as np
 
 from workbench.live.camera_worker import Closed, Mark, Opened, Status
 from workbench.live.cameras import CameraSpec, PushSource
 from workbench.live.sources import videos_in
 from workbench.live.watch_records import Alert, CameraSummary, WatchOptions, WatchSummary
-from workbench.pipeline.compare import is_match
-from workbench.search.clusters import IdentityBook, default_identity_threshold
-from workbench.store import GalleryDB, GalleryMatrix, Progress, SightingRow, SightingUpdate
+from workbench.errors import RangeError
+from workbench.pipeline.compare import check_threshold, is_match
+from workbench.search.clusters import IdentityBook, checked_identity_threshold, default_identity_threshold
+from workbench.store import GalleryMatrix, Progress, SightingRow, SightingUpdate, Store
 
 TERMINAL = ("ended", "failed", "stopped")
 __all__ = ["Alert", "CameraSummary", "Watch", "WatchOptions", "WatchSummary"]
@@ -40,6 +45,23 @@ __all__ = ["Alert", "CameraSummary", "Watch", "WatchOptions", "WatchSummary"]
 
 def _when(ts: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(ts)
+
+
+@dataclass
+class OpenSighting:
+    """What the writer remembers of a sighting still open, to decide and describe its alert."""
+
+    person: str
+    watchlists: tuple[str, ...]
+    camera: str
+    alerted: bool = False
+
+
+def _alert(threshold: float, settings) -> float:
+    try:
+        return check_threshold(threshold, settings.model, settings.metric_)
+    except RangeError as err:
+        raise RangeError(f"alert {err}") from None
 
 
 class Watch:
@@ -54,7 +76,7 @@ class Watch:
             the cores) or ``"ray"`` (an actor per camera; ``ray_address`` as ``ray.init``).
     """
 
-    def __init__(self, db: GalleryDB, specs: Sequence[CameraSpec], options: WatchOptions, *,
+    def __init__(self, db: Store, specs: Sequence[CameraSpec], options: WatchOptions, *,
                  on_alert: Callable[[Alert], None] | None = None,
                  on_status: Callable[[Status], None] | None = None,
                  on_batch: Callable[[int, int, int], None] | None = None,
@@ -66,9 +88,9 @@ class Watch:
         self.push = push or {}
         self.runner, self.ray_address = runner, ray_address
         self.threshold = s.threshold_
-        self.alert_threshold = options.alert_threshold if options.alert_threshold is not None else self.threshold
-        self.identity_threshold = (options.identity_threshold if options.identity_threshold is not None
-                                   else default_identity_threshold(s.model, s.metric_))
+        self.alert_threshold = self.threshold if options.alert_threshold is None else _alert(options.alert_threshold, s)
+        self.identity_threshold = (default_identity_threshold(s.model, s.metric_) if options.identity_threshold is None
+                                   else checked_identity_threshold(options.identity_threshold, s.model, s.metric_))
         self.stop_event = threading.Event()
         self.events: queue.Queue = queue.Queue()
         self.summaries = {c.name: CameraSummary(c.name, c.source, c.kind) for c in self.specs}
@@ -76,7 +98,7 @@ class Watch:
         self.run_id = -1
         self._ids: list[int] = []
         self._by_key: dict[tuple, int] = {}
-        self._meta: dict[int, list] = {}  # sighting id -> [person name, watchlists, alerted, camera]
+        self._meta: dict[int, OpenSighting] = {}
         self._new: dict[int, SightingRow] = {}
         self._updates: dict[int, SightingUpdate] = {}
         self._marks: dict[tuple[str, str], Mark] = {}
@@ -91,13 +113,8 @@ class Watch:
     # -- setting up ------------------------------------------------------------------------
 
     def _matrix(self) -> GalleryMatrix:
-        from workbench.errors import GalleryError
-
-        try:
-            return self.db.matrix(self.options.gallery)
-        except GalleryError:  # a new gallery: everyone is a stranger
-            dim = self.db.dim
-            return GalleryMatrix(np.zeros(0, np.int64), np.zeros(0, np.int64), [], [], np.zeros((0, dim), np.float32))
+        """The gallery's vectors, refused (one line) when the gallery is unknown or of another model."""
+        return self.db.vectors.matrix(self.options.gallery, self.options.settings.model)
 
     def start_frames(self) -> dict[str, dict[str, int]]:
         """Where each camera's files resume (``camera -> source -> frame``), from the last
@@ -107,24 +124,35 @@ class Watch:
             files += ([(c.name, c.source)] if c.kind == "file" else
                       [(c.name, str(v)) for v in videos_in(Path(c.source))] if c.kind == "folder" else [])
         if self.options.restart:
-            self.db.reset_watch_progress(self.options.gallery, [c.name for c in self.specs])
+            self.db.runs.reset(self.options.gallery, [c.name for c in self.specs])
             return {}
         out: dict[str, dict[str, int]] = {}
         for cam, src in files:
-            out.setdefault(cam, {})[src] = self.db.resume_watch(self.options.gallery, cam, src)
+            out.setdefault(cam, {})[src] = self.db.runs.resume(self.options.gallery, cam, src)
         return out
 
     def start(self) -> None:
-        """Record the run and start every camera."""
+        """Check the gallery, record the run and start every camera; a run that cannot start its
+        cameras is ended ``failed`` before the error goes on."""
         o, s = self.options, self.options.settings
-        matrix = self._matrix()
+        matrix = self._matrix()  # unknown gallery, or another model's: before any model time or run
+        book = IdentityBook.load(self.db, o.gallery, model=s.model, metric=s.metric_, threshold=self.identity_threshold)
         starts = self.start_frames()
-        self.run_id = self.db.start_watch_run(
+        self.run_id = self.db.runs.start(
             gallery=o.gallery, model=s.model, detector=s.detector, metric=s.metric_, threshold=self.threshold,
             alert_threshold=self.alert_threshold, identity_threshold=self.identity_threshold,
             sources=[c.label() for c in self.specs], mode=self.runner, keep_chips=o.keep_chips)
-        self.book = IdentityBook.load(self.db, o.gallery, metric=s.metric_, threshold=self.identity_threshold)
-        self.watched = self.db.watchlisted(o.gallery)
+        try:
+            self._start_cameras(matrix, starts, book)
+        except BaseException as err:
+            self.stop()
+            self.db.runs.end(self.run_id, "failed", f"the cameras could not start: {err}")
+            raise
+
+    def _start_cameras(self, matrix: GalleryMatrix, starts: dict[str, dict[str, int]], book: IdentityBook) -> None:
+        o = self.options
+        self.book = book
+        self.watched = self.db.watchlist.lists_of(o.gallery)
         self.names = dict(zip(matrix.person_ids.tolist(), matrix.people))
         if self.runner == "ray":
             from workbench.live import ray_watch
@@ -212,7 +240,7 @@ class Watch:
             failed = [n for n, c in self.summaries.items() if c.state == "failed"]
             if status == "completed" and self.stop_event.is_set():
                 status = "stopped"
-            self.db.end_watch_run(self.run_id, status, "failed: " + ", ".join(failed) if failed else "")
+            self.db.runs.end(self.run_id, status, "failed: " + ", ".join(failed) if failed else "")
             if self.runner == "ray":
                 from workbench.live import ray_watch
 
@@ -251,12 +279,13 @@ class Watch:
 
     def _sighting_id(self) -> int:
         if not self._ids:
-            self._ids = self.db.allocate_ids("sighting_ids", 64)
+            self._ids = self.db.runs.allocate_ids("sighting_ids", 64)
         return self._ids.pop(0)
 
     def _alerting(self, sid: int, distance: float | None) -> bool:
-        person, lists, alerted, _ = self._meta[sid]
-        return bool(lists) and not alerted and distance is not None and bool(is_match(distance, self.alert_threshold))
+        meta = self._meta[sid]
+        return (bool(meta.watchlists) and not meta.alerted and distance is not None
+                and bool(is_match(distance, self.alert_threshold)))
 
     def _opened(self, ev: Opened) -> None:
         sid = self._sighting_id()
@@ -265,7 +294,7 @@ class Watch:
         identity = None
         if ev.person_id is None:
             n_before = len(self.book)
-            identity, _, _ = self.book.assign(ev.vector, lambda: self.db.allocate_ids("identity_ids", 1)[0])
+            identity, _, _ = self.book.assign(ev.vector, lambda: self.db.runs.allocate_ids("identity_ids", 1)[0])
             self.new_identities += len(self.book) - n_before
             summary.identities.add(identity)
         else:
@@ -273,7 +302,7 @@ class Watch:
         if ev.decision == 1 and ev.first is not None:
             summary.latency_ms.append((ev.decided_at - ev.first.arrived) * 1000)
         lists = self.watched.get(ev.person_id, ()) if ev.person_id is not None else ()
-        self._meta[sid] = [self.names.get(ev.person_id, ""), lists, False, ev.camera]
+        self._meta[sid] = OpenSighting(self.names.get(ev.person_id, ""), tuple(lists), ev.camera)
         alert = self._alerting(sid, ev.distance)
         self._new[sid] = SightingRow(
             sid, ev.camera, ev.source, ev.track, ev.decision, ev.first.index, ev.last.index, ev.first.video_s,
@@ -287,11 +316,11 @@ class Watch:
 
     def _raise(self, sid: int, distance: float, similarity: float | None, stamp) -> None:
         meta = self._meta[sid]
-        meta[2] = True
+        meta.alerted = True
         self.alerts += 1
-        self.recent_alerts.append(Alert(sid, meta[3], meta[0], tuple(meta[1]), distance, similarity, stamp.video_s,
-                                        _when(stamp.wall)))
-        self.summaries[meta[3]].alerts += 1
+        self.recent_alerts.append(Alert(sid, meta.camera, meta.person, meta.watchlists, distance, similarity,
+                                        stamp.video_s, _when(stamp.wall)))
+        self.summaries[meta.camera].alerts += 1
         if self.on_alert:
             self.on_alert(self.recent_alerts[-1])
 
@@ -302,7 +331,7 @@ class Watch:
         alert = self._alerting(sid, ev.distance)
         if alert:
             self._raise(sid, ev.distance, ev.similarity, ev.last)
-        alerted, lists = self._meta[sid][2], tuple(self._meta[sid][1])
+        alerted, lists = self._meta[sid].alerted, self._meta[sid].watchlists
         if sid in self._new:
             self._new[sid] = replace(self._new[sid], last_frame=ev.last.index, last_video_s=ev.last.video_s,
                                      last_seen=_when(ev.last.wall), distance=ev.distance, similarity=ev.similarity,
@@ -310,7 +339,7 @@ class Watch:
         else:
             self._updates[sid] = SightingUpdate(sid, ev.last.index, ev.last.video_s, _when(ev.last.wall),
                                                 ev.distance, ev.similarity, ev.box, ev.checks, alerted, lists)
-        if not self._meta[sid][2]:
+        if not self._meta[sid].alerted:
             self._meta.pop(sid, None)
 
     def flush(self) -> None:
@@ -318,8 +347,9 @@ class Watch:
         if not (self._new or self._updates or self._marks_dirty):
             return
         marks = [Progress(m.camera, m.source, m.frame, m.video_s) for m in self._marks.values()]
-        self.db.write_watch_batch(self.run_id, self.options.gallery, list(self._new.values()),
-                                  list(self._updates.values()), self.book.changes(), marks)
+        self.db.sightings.write_batch(self.run_id, self.options.gallery, self.options.settings.model,
+                                      list(self._new.values()), list(self._updates.values()), self.book.changes(),
+                                      marks)
         if self._new or self._updates:
             self.batches += 1
             if self.on_batch:

@@ -14,7 +14,7 @@ Two steps, both stated with their thresholds:
   the clusters that hold most of their members.
 
 :func:`merge` and :func:`split` are the manual fixes; naming an identity is
-:meth:`workbench.store.GalleryDB.name_identity`. :func:`purity` measures clusters against known
+:meth:`workbench.store.identities.Identities.name`. :func:`purity` measures clusters against known
 people.
 """
 
@@ -26,9 +26,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from workbench.errors import GalleryError
+from workbench.errors import GalleryError, RangeError
 from workbench.pipeline import compare
-from workbench.store import GalleryDB, IdentityRow, identity_label
+from workbench.store import IdentityRow, Store, identity_label
 
 #: Default identity threshold as a share of the model's match threshold: a stranger is joined
 #: to an identity only when closer than a match would need (strangers are not in the gallery,
@@ -45,7 +45,7 @@ class IdentityBook:
     """The anonymous identities of one gallery, in memory, for online assignment.
 
     Args:
-        ids, labels, centroids, members: as :meth:`GalleryDB.identity_book` returns them.
+        ids, labels, centroids, members: as :meth:`~workbench.store.identities.Identities.book` returns them.
         metric: the model's metric; ``threshold``: the largest distance that joins an identity.
     """
 
@@ -60,8 +60,9 @@ class IdentityBook:
         self._dirty: set[int] = set()
 
     @classmethod
-    def load(cls, db: GalleryDB, gallery: str, *, metric: str, threshold: float) -> IdentityBook:
-        return cls(*db.identity_book(gallery), metric=metric, threshold=threshold)
+    def load(cls, db: Store, gallery: str, *, model: str, metric: str, threshold: float) -> IdentityBook:
+        """The identities of ``gallery``, whose vectors are ``model``'s (checked)."""
+        return cls(*db.identities.book(gallery, model), metric=metric, threshold=threshold)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -133,22 +134,33 @@ class Reclustered:
     kept_ids: int
 
 
-def _apply(db: GalleryDB, gallery: str, sids: np.ndarray, new_ids: np.ndarray, vecs: np.ndarray) -> None:
+def _apply(db: Store, gallery: str, model: str, sids: np.ndarray, new_ids: np.ndarray, vecs: np.ndarray) -> None:
     centroids = {int(i): vecs[new_ids == i].mean(axis=0) for i in np.unique(new_ids)}
-    db.assign_identities(gallery, sids.tolist(), new_ids.tolist(), centroids)
+    db.identities.assign(gallery, model, sids.tolist(), new_ids.tolist(), centroids)
 
 
-def recluster(db: GalleryDB, gallery: str, *, metric: str, threshold: float,
+def checked_identity_threshold(threshold: float, model: str, metric: str) -> float:
+    """An identity threshold, if it is a distance ``model``'s ``metric`` can reach (a
+    :class:`RangeError` in one line otherwise)."""
+    try:
+        return compare.check_threshold(threshold, model, metric)
+    except RangeError as err:
+        raise RangeError(f"identity {err}") from None
+
+
+def recluster(db: Store, gallery: str, *, model: str, metric: str, threshold: float,
               method: str = "agglomerative") -> Reclustered:
-    """Cluster every anonymous sighting of ``gallery`` again and store the result; a cluster
-    keeps the old id that most of its sightings had (when no larger cluster took it)."""
-    sids, old, vecs = db.anonymous_vectors(gallery)
+    """Cluster every anonymous sighting of ``gallery`` (of ``model``'s vectors) again and store
+    the result; a cluster keeps the old id that most of its sightings had (when no larger
+    cluster took it). ``threshold`` must be a distance the metric can reach."""
+    threshold = checked_identity_threshold(threshold, model, metric)
+    sids, old, vecs = db.identities.anonymous_vectors(gallery, model)
     labels = cluster_labels(vecs, metric=metric, threshold=threshold, method=method)
     new_ids = np.zeros(len(sids), np.int64)
     taken: set[int] = set()
     kept = 0
     order = sorted(set(labels.tolist()), key=lambda c: -int((labels == c).sum()))
-    fresh = iter(db.allocate_ids("identity_ids", len(order)))
+    fresh = iter(db.runs.allocate_ids("identity_ids", len(order)))
     for c in order:
         mask = labels == c
         best = next((i for i, _ in Counter(old[mask].tolist()).most_common() if i not in taken), None)
@@ -159,34 +171,35 @@ def recluster(db: GalleryDB, gallery: str, *, metric: str, threshold: float,
         taken.add(int(best))
         new_ids[mask] = best
     if len(sids):
-        _apply(db, gallery, sids, new_ids, vecs)
+        _apply(db, gallery, model, sids, new_ids, vecs)
     return Reclustered(len(sids), len(set(old.tolist())), len(order), kept)
 
 
-def merge(db: GalleryDB, gallery: str, keep: int, others: Sequence[int]) -> int:
+def merge(db: Store, gallery: str, keep: int, others: Sequence[int], *, model: str) -> int:
     """Move every sighting of ``others`` into identity ``keep``; returns sightings moved."""
-    sids, ids, vecs = db.anonymous_vectors(gallery)
+    sids, ids, vecs = db.identities.anonymous_vectors(gallery, model)
     wanted = {int(keep), *map(int, others)}
     missing = wanted - set(ids.tolist())
     if missing:
-        raise GalleryError(f"no anonymous identity {', '.join(map(str, sorted(missing)))} in gallery {gallery!r}")
+        raise GalleryError(f"no anonymous identity {', '.join(map(identity_label, sorted(missing)))} "
+                           f"in gallery {gallery!r}")
     moved = np.isin(ids, list(wanted - {int(keep)}))
     ids = np.where(moved, int(keep), ids)
-    _apply(db, gallery, sids, ids, vecs)
+    _apply(db, gallery, model, sids, ids, vecs)
     return int(moved.sum())
 
 
-def split(db: GalleryDB, gallery: str, identity: int, sighting_ids: Sequence[int]) -> int:
+def split(db: Store, gallery: str, identity: int, sighting_ids: Sequence[int], *, model: str) -> int:
     """Move the given sightings of ``identity`` into a new identity; returns its id."""
-    sids, ids, vecs = db.anonymous_vectors(gallery)
+    sids, ids, vecs = db.identities.anonymous_vectors(gallery, model)
     chosen = np.isin(sids, list(map(int, sighting_ids))) & (ids == int(identity))
     if not chosen.any():
-        raise GalleryError(f"none of those sightings belongs to identity {identity}")
+        raise GalleryError(f"none of those sightings belongs to {identity_label(int(identity))}")
     if chosen.sum() == (ids == int(identity)).sum():
         raise GalleryError("a split must leave at least one sighting in the identity")
-    new = db.allocate_ids("identity_ids", 1)[0]
+    new = db.runs.allocate_ids("identity_ids", 1)[0]
     ids = np.where(chosen, new, ids)
-    _apply(db, gallery, sids, ids, vecs)
+    _apply(db, gallery, model, sids, ids, vecs)
     return int(new)
 
 

@@ -16,8 +16,8 @@ import numpy as np
 from workbench.errors import GalleryError, WorkbenchError
 from workbench.pipeline import Settings, capture, parallel, quality
 from workbench.pipeline.capture import ImageSource
-from workbench.store import FaceRecord, GalleryDB
-from workbench.store.gallery import as_consent
+from workbench.store import FaceRecord, Store
+from workbench.store.faces import as_consent
 from workbench.types import Box, Consent
 
 #: ``progress(done, total, label)`` is called after each source.
@@ -114,7 +114,7 @@ def plan(path: str | os.PathLike, person: str | None = None, *, every_s: float =
     return sources
 
 
-def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settings: Settings = Settings(), *,
+def enrol_sources(db: Store, gallery: str, sources: Iterable[Source], settings: Settings = Settings(), *,
                   consent: bool | Consent | None = None, notes: str | None = None,
                   progress: Progress | None = None, keep_faces: bool = False,
                   workers: int | None = None, batch_size: int | None = None,
@@ -126,7 +126,7 @@ def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settin
     is the person (:data:`SEVERAL_FACES`, with the boxes: the workbench never guesses whose
     face a name belongs to), or it is already enrolled (a duplicate: its sha256 is in the
     gallery, so it is not even decoded). ``consent`` is recorded on every person of the call
-    (see :meth:`~workbench.store.GalleryDB.add_faces`); a refusal without a reason is refused
+    (see :meth:`~workbench.store.faces.Faces.add`); a refusal without a reason is refused
     before any work. New sources are analysed in parallel (one process
     per core, see :mod:`workbench.pipeline.parallel`; ``workers=1`` keeps it in this process). With
     ``keep_faces``, the report lists every detected face with a thumbnail and its verdict.
@@ -137,7 +137,7 @@ def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settin
     ``analyser`` replaces :func:`workbench.pipeline.parallel.analyse_sources` (same arguments and
     yields), e.g. :func:`workbench.pipeline.raycluster.analyse_sources_ray` for a Ray cluster.
     """
-    db.check_gallery_model(gallery, settings.model)  # another model's gallery: refused before any model time
+    db.galleries.check_writable(gallery, settings.model)  # another model's gallery: refused before any model time
     sources = list(sources)
     as_consent(consent)  # a refusal without a stated reason fails before any model time
     records: list[FaceRecord] = []
@@ -150,7 +150,7 @@ def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settin
     def flush() -> None:
         nonlocal duplicates
         if records:
-            new, dup_in_db = db.add_faces(gallery, records, consent=consent, notes=notes, model=settings.model)
+            new, dup_in_db = db.faces.add(gallery, records, model=settings.model, consent=consent, notes=notes)
             ids.extend(new)
             duplicates += dup_in_db
             people.update(r.person for r in records)
@@ -168,7 +168,7 @@ def enrol_sources(db: GalleryDB, gallery: str, sources: Iterable[Source], settin
             except WorkbenchError as err:
                 skipped.append(Skip(src.label, f"unreadable: {getattr(err, 'reason', err)}"))
                 data = sha = None
-            if sha is not None and (sha in pending or db.has_image(gallery, sha, settings.model)):
+            if sha is not None and (sha in pending or db.faces.has_image(gallery, sha, settings.model)):
                 duplicates += 1
             elif sha is not None:
                 pending.add(sha)
@@ -240,7 +240,7 @@ def _record(src: Source, res: parallel.Analysed, keep_faces: bool, skipped: list
     )
 
 
-def enrol_path(db: GalleryDB, gallery: str, path: str | os.PathLike, settings: Settings = Settings(), *,
+def enrol_path(db: Store, gallery: str, path: str | os.PathLike, settings: Settings = Settings(), *,
                person: str | None = None, consent: bool | Consent | None = None, notes: str | None = None,
                every_s: float = 1.0, progress: Progress | None = None, face: int | None = None,
                batch_size: int | None = None, workers: int | None = None,
@@ -270,7 +270,7 @@ def demo_folder() -> Path | None:
     return folder if folder.is_dir() else None
 
 
-def load_demo_gallery(db: GalleryDB, settings: Settings = Settings(), gallery: str = "demo",
+def load_demo_gallery(db: Store, settings: Settings = Settings(), gallery: str = "demo",
                       progress: Progress | None = None) -> EnrolReport:
     """Enrol the demo photos into ``gallery`` (idempotent): 9 photos of 5 people, recorded as a
     public-figure exception to consent (see :data:`DEMO_CONSENT`)."""

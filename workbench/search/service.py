@@ -15,7 +15,7 @@ from workbench.errors import GalleryError, NoFaceError
 from workbench.pipeline import Analysis, Settings, analyze, capture, compare, quality
 from workbench.pipeline.capture import ImageSource, load_image
 from workbench.search.rank import rank, redecide
-from workbench.store import GalleryDB, SearchAudit
+from workbench.store import SearchAudit, Store
 from workbench.types import Face, Match, Timings
 
 MATCH, NO_MATCH, NOT_SEARCHED = "match", "no match", "not searched"
@@ -107,19 +107,19 @@ class SearchResult:
 PER_PERSON_DEPTH = 10
 
 
-def _check_index_metric(metric: str, model: str | None = None) -> None:
+def _check_index_metric(metric: str, model: str) -> None:
     """Indexes rank by euclidean distance; for vectors stored at unit length (SFace) euclidean and
     cosine rank alike (``|a - b|^2 = 2 - 2 cos``), so a cosine search may use one too."""
     from workbench.pipeline import zoo
 
-    unit = model is not None and zoo.has_embedder(model) and zoo.embedder(model).unit_length
+    unit = zoo.has_embedder(model) and zoo.embedder(model).unit_length
     if metric != "euclidean" and not (metric == "cosine" and unit):
         raise GalleryError(f"search indexes rank by euclidean distance, not {metric}: search without an index")
 
 
-def rank_with_index(queries: np.ndarray, db: GalleryDB, gallery: str, kind: str, *, metric: str,
+def rank_with_index(queries: np.ndarray, db: Store, gallery: str, kind: str, *, model: str, metric: str,
                     threshold: float, top_k: int = 5, per_person: bool = True,
-                    similarity_base: float | None = None, model: str | None = None) -> tuple[list[list[Match]], int]:
+                    similarity_base: float | None = None) -> tuple[list[list[Match]], int]:
     """:func:`rank` through a search index of :mod:`workbench.search.index` instead of every vector:
     the index proposes candidates, whose stored vectors are then ranked exactly by :func:`rank`.
     With ``per_person``, ``top_k * PER_PERSON_DEPTH`` faces are asked for, so a person with
@@ -128,23 +128,29 @@ def rank_with_index(queries: np.ndarray, db: GalleryDB, gallery: str, kind: str,
     from workbench.search import index
 
     _check_index_metric(metric, model)
-    gi = index.opened(db, gallery, kind)
+    gi = index.opened(db, gallery, kind, model)
     q = np.atleast_2d(np.asarray(queries, np.float32))
     _, ids = gi.search(q, top_k * (PER_PERSON_DEPTH if per_person else 1))
     out = []
     for row, found in zip(q, ids):
-        out += rank(row, db.matrix_of(gallery, found, model), metric=metric, threshold=threshold, top_k=top_k,
+        out += rank(row, db.vectors.matrix_of(gallery, found, model), metric=metric, threshold=threshold, top_k=top_k,
                     per_person=per_person, similarity_base=similarity_base)
     return out, gi.index.size
 
 
-def _gallery_faces(db: GalleryDB, gallery: str) -> int:
-    sizes = db.galleries()
-    row = sizes.filter(sizes["gallery"] == gallery)
-    return int(row["faces"][0]) if row.height else 0
+def check_searchable(db: Store, gallery: str, model: str) -> int:
+    """The number of faces of ``gallery``, once it is known to exist, to hold ``model``'s
+    vectors and to hold at least one face: an empty gallery would answer "no match" for
+    everyone, so it is refused in one line, like an unknown one or one of another model."""
+    db.galleries.check(gallery, model)
+    n = db.galleries.size(gallery)
+    if n == 0:
+        raise GalleryError(f"gallery {gallery!r} is empty: there is nobody to search for, so every face would "
+                           "be 'no match'; enrol faces into it first")
+    return n
 
 
-def search_image(db: GalleryDB, gallery: str, source: ImageSource, settings: Settings = Settings(), *,
+def search_image(db: Store, gallery: str, source: ImageSource, settings: Settings = Settings(), *,
                  top_k: int = 5, per_person: bool = True, log: bool = True, name: str = "",
                  keep_probe: bool = False, client: str = "library", index_kind: str | None = None,
                  analyse: Callable[[bytes | np.ndarray, str, Settings], Analysis] | None = None) -> SearchResult:
@@ -164,11 +170,11 @@ def search_image(db: GalleryDB, gallery: str, source: ImageSource, settings: Set
     "accepted"); ranking and the log stay in this process, the database's one writer.
 
     Raises:
-        GalleryError: unknown gallery, or one of another model (checked before any work), or an
-            index with a cosine model.
+        GalleryError: unknown or empty gallery, or one of another model (checked before any
+            work), or an index with a cosine model.
         ImageError / NoFaceError: unreadable probe, or no face at all in it.
     """
-    db.check_gallery_model(gallery, settings.model, must_exist=True)  # unknown, or another model's: before any work
+    size = check_searchable(db, gallery, settings.model)  # unknown, empty or another model's: before any work
     if index_kind is not None:
         _check_index_metric(settings.metric_, settings.model)
     t0 = time.perf_counter()
@@ -187,38 +193,37 @@ def search_image(db: GalleryDB, gallery: str, source: ImageSource, settings: Set
     queries = (np.stack([faces[i].embedding.vector for i in searched]) if searched
                else np.zeros((0, 1), np.float32))
     if not searched:
-        gallery_faces, found = _gallery_faces(db, gallery), []
+        gallery_faces, found = size, []
     elif index_kind is None:
-        matrix = db.matrix(gallery, settings.model)
+        matrix = db.vectors.matrix(gallery, settings.model)
         gallery_faces = int(matrix.vectors.shape[0])
         found = rank(queries, matrix, metric=settings.metric_, threshold=settings.threshold_, top_k=top_k,
                      per_person=per_person, similarity_base=settings.similarity_base)
     else:
-        found, gallery_faces = rank_with_index(queries, db, gallery, index_kind, metric=settings.metric_,
-                                                threshold=settings.threshold_, top_k=top_k,
-                                                per_person=per_person, similarity_base=settings.similarity_base,
-                                                model=settings.model)
+        found, gallery_faces = rank_with_index(queries, db, gallery, index_kind, model=settings.model,
+                                                metric=settings.metric_, threshold=settings.threshold_, top_k=top_k,
+                                                per_person=per_person, similarity_base=settings.similarity_base)
     search_ms = (time.perf_counter() - t1) * 1000.0
     by_face = dict(zip(searched, found))
     ranked = [by_face.get(i, []) for i in range(len(faces))]  # every face, [] when not searched
     timings = replace(analysis.timings, search_ms=search_ms)
     if log:
-        db.log_search(gallery=gallery, detector=settings.detector, metric=settings.metric_,
-                      threshold=settings.threshold_, top_k=top_k,
-                      result_face_ids=[[m.face_id for m in ms] for ms in ranked],
-                      result_distances=[[m.distance for m in ms] for ms in ranked],
-                      detect_ms=timings.detect_ms, embed_ms=timings.embed_ms, search_ms=search_ms,
-                      source=name, model=settings.model, audit=SearchAudit(
-                          client=client, probe_sha256=capture.sha256(given),
-                          probe_width=int(analysis.shape[1]), probe_height=int(analysis.shape[0]),
-                          probe_boxes=tuple(tuple(f.box.as_list()) for f in faces),
-                          probe_quality=tuple(f.quality.reason or "ok" for f in faces),
-                          upsample=settings.upsample, max_side=settings.max_side, per_person=per_person,
-                          similarity_base=settings.similarity_base, gallery_faces=gallery_faces,
-                          result_people=tuple(tuple(m.person for m in ms) for ms in ranked),
-                          result_match=tuple(tuple(m.match for m in ms) for ms in ranked),
-                          probe_image=capture.encode_jpeg(load_image(given) if image is None else image)
-                          if keep_probe else None))
+        db.search_log.add(gallery=gallery, detector=settings.detector, metric=settings.metric_,
+                        threshold=settings.threshold_, top_k=top_k,
+                        result_face_ids=[[m.face_id for m in ms] for ms in ranked],
+                        result_distances=[[m.distance for m in ms] for ms in ranked],
+                        detect_ms=timings.detect_ms, embed_ms=timings.embed_ms, search_ms=search_ms,
+                        source=name, model=settings.model, audit=SearchAudit(
+                            client=client, probe_sha256=capture.sha256(given),
+                            probe_width=int(analysis.shape[1]), probe_height=int(analysis.shape[0]),
+                            probe_boxes=tuple(tuple(f.box.as_list()) for f in faces),
+                            probe_quality=tuple(f.quality.reason or "ok" for f in faces),
+                            upsample=settings.upsample, max_side=settings.max_side, per_person=per_person,
+                            similarity_base=settings.similarity_base, gallery_faces=gallery_faces,
+                            result_people=tuple(tuple(m.person for m in ms) for ms in ranked),
+                            result_match=tuple(tuple(m.match for m in ms) for ms in ranked),
+                            probe_image=capture.encode_jpeg(load_image(given) if image is None else image)
+                            if keep_probe else None))
     return SearchResult(gallery, settings.metric_, settings.threshold_,
                         tuple(FaceResult(f, tuple(ms)) for f, ms in zip(faces, ranked)), timings,
                         settings.similarity_base)

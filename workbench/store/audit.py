@@ -1,7 +1,6 @@
-"""The search log: every search recorded for audit, and its export.
-
-A mixin of :class:`workbench.store.GalleryDB`. Logging a search never changes the faces, so
-it does not invalidate any search matrix (see ``Database.faces_version``).
+"""The search log: every search recorded for audit, with the model its vectors came from,
+and its export. Logging a search never changes the faces, so it keeps every search matrix
+(see :class:`~workbench.store.vectors.FaceVersions`).
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import polars as pl
 
 from workbench.errors import GalleryError
 from workbench.files import atomic_path
-from workbench.store.db import reads
+from workbench.store.db import Database, reads
 
 
 @dataclass(frozen=True)
@@ -48,16 +47,19 @@ class SearchAudit:
 
 
 class SearchLog:
-    """The ``searches`` table (a mixin of :class:`~workbench.store.GalleryDB`)."""
+    """The ``searches`` table of ``db``."""
 
-    def log_search(self, *, gallery: str, detector: str, metric: str, threshold: float, top_k: int,
-                   result_face_ids: list[list[int]], result_distances: list[list[float]],
-                   detect_ms: float, embed_ms: float, search_ms: float, source: str = "",
-                   audit: SearchAudit | None = None, model: str | None = None) -> None:
-        """Append one search (with vectors of ``model``, default this session's) to the log;
-        ``audit`` adds what an auditor needs (see :class:`SearchAudit`)."""
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, *, gallery: str, model: str, detector: str, metric: str, threshold: float, top_k: int,
+            result_face_ids: list[list[int]], result_distances: list[list[float]],
+            detect_ms: float, embed_ms: float, search_ms: float, source: str = "",
+            audit: SearchAudit | None = None) -> None:
+        """Append one search with vectors of ``model`` to the log; ``audit`` adds what an auditor
+        needs (see :class:`SearchAudit`)."""
         a = audit or SearchAudit()
-        with self.transaction() as cur:
+        with self.db.transaction() as cur:
             cur.execute(
                 "INSERT INTO searches (gallery, model, detector, metric, threshold, top_k, n_faces, "
                 "result_face_ids, result_distances, detect_ms, embed_ms, search_ms, source, "
@@ -65,7 +67,7 @@ class SearchLog:
                 "upsample, max_side, per_person, similarity_base, gallery_faces, result_people, "
                 "result_match, probe_image, probe_quality) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [gallery, model or self.model, detector, metric, float(threshold), int(top_k), len(result_face_ids),
+                [gallery, model, detector, metric, float(threshold), int(top_k), len(result_face_ids),
                  result_face_ids, result_distances, float(detect_ms), float(embed_ms), float(search_ms), source,
                  _version(), a.client, a.probe_sha256, a.probe_width, a.probe_height,
                  [list(map(int, b)) for b in a.probe_boxes], a.upsample, a.max_side, a.per_person,
@@ -74,13 +76,14 @@ class SearchLog:
             )
 
     @reads
-    def search_log(self, limit: int | None = None) -> pl.DataFrame:
+    def rows(self, limit: int | None = None) -> pl.DataFrame:
+        """The log, newest first."""
         sql = "SELECT * FROM searches ORDER BY id DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return self._frame(sql)
+        return self.db.frame(sql)
 
-    def export_search_log(self, path: str | os.PathLike | io.BytesIO, *, kind: str | None = None,
+    def export(self, path: str | os.PathLike | io.BytesIO, *, kind: str | None = None,
                           with_probes: bool = False) -> int:
         """Write the search log to ``.csv``, ``.json`` (one object per line) or ``.parquet``.
 
@@ -93,7 +96,7 @@ class SearchLog:
         kind = (kind or ("" if buffer else Path(path).suffix)).lower().lstrip(".")
         if kind not in ("csv", "json", "jsonl", "parquet"):
             raise GalleryError(f"{path}: export the search log as .csv, .json or .parquet")
-        log = self.search_log().sort("id")
+        log = self.rows().sort("id")
         if not (with_probes and kind == "parquet"):
             log = log.drop("probe_image", strict=False)
         if kind == "csv":

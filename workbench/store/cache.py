@@ -1,6 +1,6 @@
 """The embedding cache table: one vector per (image content, model, detector settings).
 
-A mixin of :class:`workbench.store.GalleryDB`. The key is the image's sha256, the model and
+Every read names the model (it is part of the key). The key is the image's sha256, the model and
 the detector with its upsampling and downscaling, since each of these changes the vector; and
 ``face_rule`` says how the one face of a photo was chosen (a row made under another rule is
 not used, and is replaced when the photo is analysed again). Images without a usable face are
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from workbench.store.db import reads
+from workbench.store.db import Database, reads
 from workbench.store.results import first
 
 TABLE = "embedding_cache"
@@ -30,60 +30,62 @@ _DDL = (
 
 
 class EmbeddingCache:
-    """The ``embedding_cache`` table (a mixin of :class:`~workbench.store.GalleryDB`)."""
+    """The ``embedding_cache`` table of ``db``."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     @reads
-    def _cache_exists(self) -> bool:
-        row = first(self.cursor().execute(
+    def _exists(self) -> bool:
+        row = first(self.db.cursor().execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [TABLE]))
         return bool(row and row[0])
 
     @reads
-    def cache_size(self) -> int:
+    def size(self) -> int:
         """Number of cached images (all models)."""
-        if not self._cache_exists():
+        if not self._exists():
             return 0
-        return int(first(self.cursor().execute(f"SELECT count(*) FROM {TABLE}"))[0])
+        return int(first(self.db.cursor().execute(f"SELECT count(*) FROM {TABLE}"))[0])
 
-    def cache_clear(self) -> int:
+    def clear(self) -> int:
         """Forget every cached embedding; returns how many were removed."""
-        if not self._cache_exists():
+        if not self._exists():
             return 0
-        with self.transaction() as cur:
+        with self.db.transaction() as cur:
             n = first(cur.execute(f"SELECT count(*) FROM {TABLE}"))[0]
             cur.execute(f"DELETE FROM {TABLE}")
         return int(n)
 
     @reads
-    def _cache_has_rule(self) -> bool:
-        row = first(self.cursor().execute(
+    def _has_rule(self) -> bool:
+        row = first(self.db.cursor().execute(
             "SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = 'face_rule'",
             [TABLE]))
         return bool(row and row[0])
 
     @reads
-    def cache_lookup(self, shas: Sequence[str], key: CacheKey,
+    def lookup(self, shas: Sequence[str], key: CacheKey,
                      face_rule: str = "") -> dict[str, tuple[Any, int, str | None, Any]]:
         """``sha256 -> (vector or None, faces found, failure reason, box)`` for the images cached
         under ``key`` and ``face_rule``."""
-        if not shas or not self._cache_exists() or not self._cache_has_rule():
+        if not shas or not self._exists() or not self._has_rule():
             return {}
-        rows = self.cursor().execute(
+        rows = self.db.cursor().execute(
             f"SELECT image_sha256, embedding, faces, failure, box FROM {TABLE} WHERE model = ? AND detector = ? "
             "AND upsample = ? AND max_side = ? AND coalesce(face_rule, '') = ? "
             "AND image_sha256 IN (SELECT unnest(?))",
             [*key, face_rule, list(shas)]).fetchall()
         return {r[0]: tuple(r[1:]) for r in rows}
 
-    def cache_store(self, rows: Sequence[tuple], key: CacheKey, face_rule: str = "") -> None:
+    def store(self, rows: Sequence[tuple], key: CacheKey, face_rule: str = "") -> None:
         """Remember ``(sha256, vector or None, faces found, failure[, box])`` per image, in one
         transaction (a table made before ``face_rule`` existed gains the column first)."""
-        if self._cache_exists() and not self._cache_has_rule():
-            with self.transaction() as cur:
+        if self._exists() and not self._has_rule():
+            with self.db.transaction() as cur:
                 cur.execute(f"ALTER TABLE {TABLE} ADD COLUMN face_rule VARCHAR")
-            with self._write_lock:  # see workbench.store.schema: an ALTER is checkpointed at once
-                self.cursor().execute("CHECKPOINT")
-        with self.transaction() as cur:
+            self.db.checkpoint()  # see workbench.store.schema: an ALTER is checkpointed at once
+        with self.db.transaction() as cur:
             cur.execute(_DDL)
             cur.executemany(
                 f"INSERT OR REPLACE INTO {TABLE} (image_sha256, model, detector, upsample, max_side, embedding, "

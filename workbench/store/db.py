@@ -23,7 +23,6 @@ from typing import Any, Iterator
 import polars as pl
 
 from workbench.errors import DatabaseError, GalleryError
-from workbench.pipeline import zoo
 from workbench.store import derived, schema
 from workbench.store.results import first, query_frame
 
@@ -90,33 +89,38 @@ class _SharedLock:
 
 
 def reads(method):
-    """A read method: runs while no compaction is swapping the connection underneath it."""
+    """A read method of a part of the store (an object whose ``db`` is its :class:`Database`):
+    runs while no compaction is swapping the connection underneath it."""
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        with self._rw.shared():
+        with self.db.reading():
             return method(self, *args, **kwargs)
     return wrapper
 
 
 class Database:
-    """The workbench database at ``path``, opened for vectors of ``model``.
+    """The workbench database file at ``path``: its connection, locks, transactions and compaction.
+
+    It knows no model: a file holds vectors of one size (``dim``), in galleries that each state
+    their own model (:class:`~workbench.store.galleries.Galleries`); every read and write of
+    vectors names its model.
 
     Args:
         path: the DuckDB file; created (with its folder) when missing unless ``create`` is false.
-        model: the embedding model of this session: new galleries are made for it, and writes
-            and searches that name no model use it. A file holds galleries of every model of
-            the same vector size (see :mod:`workbench.store.schema`); a gallery keeps one model.
+        dim: the vector size of a file created here (default :data:`schema.DEFAULT_DIM`, the size
+            of Dlib's and SFace's vectors); an existing file keeps its own, and with ``dim`` given,
+            one of another size is refused (a model of that size needs a file of its own).
         create: create a missing file; when false, a missing file is a :class:`DatabaseError`.
         read_only: open without write access (several readers may share the file).
     """
 
-    def __init__(self, path: str | os.PathLike, model: str = zoo.DEFAULT_MODEL, *, create: bool = True,
+    def __init__(self, path: str | os.PathLike, *, dim: int | None = None, create: bool = True,
                  read_only: bool = False) -> None:
         import duckdb
 
         self.path = Path(path)
-        self.model = model
-        self.dim = zoo.embedder(model).dim
+        #: the file's vector size
+        self.dim = int(dim or schema.DEFAULT_DIM)
         self.in_memory = str(path) == MEMORY
         self.read_only = read_only
         self._local = threading.local()
@@ -125,12 +129,10 @@ class Database:
         # DuckDB allows one writer per process at a time anyway; serialising our own
         # transactions turns write-write conflicts between threads into a short wait.
         self._write_lock = threading.RLock()
-        #: per gallery id, bumped whenever its faces change (a logged search changes none)
-        self._faces_version: dict[int, int] = {}
-        self._faces_epoch = 0  # bumped when every gallery's faces change at once (purge-all)
-        #: the model the file was made for, and whether its galleries state their own (a file of an
-        #: older version opened read-only cannot be migrated: its galleries are all ``file_model``'s)
-        self.file_model = model
+        #: the model a file of an older version was made for, and whether its galleries state their
+        #: own (a file of an older version opened read-only cannot be migrated: its galleries are all
+        #: ``file_model``'s); a file of this version states a model per gallery
+        self.file_model: str | None = None
         self.gallery_models = True
         if self.in_memory:
             self._con = duckdb.connect(MEMORY)
@@ -156,7 +158,7 @@ class Database:
                                         "enrol some faces first")
                 self._create_schema()
             elif exists:
-                self.file_model = schema.check_meta(self.cursor(), self.path, self.model, self.dim)
+                self.file_model, self.dim = schema.check_meta(self.cursor(), self.path, dim)
                 if not read_only:
                     with self._write_lock:
                         schema.migrate(self.cursor(), self.file_model)
@@ -172,7 +174,7 @@ class Database:
 
     def _create_schema(self) -> None:
         with self.transaction() as cur:
-            schema.create(cur, self.model, self.dim)
+            schema.create(cur, self.dim)
 
     # -- connection plumbing ------------------------------------------------------------
 
@@ -193,13 +195,28 @@ class Database:
     def close(self) -> None:
         self._con.close()
 
-    def _frame(self, sql: str, params: list | None = None) -> pl.DataFrame:
+    def frame(self, sql: str, params: list | None = None) -> pl.DataFrame:
         """Run a query on this thread's cursor and return the whole result as polars."""
         return query_frame(self.cursor(), sql, params)
 
     def reading(self):
         """``with db.reading(): ...``: a read that compaction waits for."""
         return self._rw.shared()
+
+    def next_ids(self, sequence: str, n: int) -> list[int]:
+        """``n`` fresh values of ``sequence`` (outside any transaction: a crash only skips some)."""
+        with self._write_lock:
+            rows = self.cursor().execute(f"SELECT nextval('{sequence}') FROM range(?)", [int(n)]).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def checkpoint(self) -> None:
+        """Write the WAL into the file now (after an ``ALTER TABLE``, see :mod:`workbench.store.schema`)."""
+        with self._write_lock:
+            self.cursor().execute("CHECKPOINT")
+
+    def set_memory_limit(self, limit: str) -> None:
+        """Cap DuckDB's own cache (``"4GB"``), leaving memory to vectors held in numpy."""
+        self.cursor().execute(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
 
     def __enter__(self):
         return self
@@ -225,41 +242,12 @@ class Database:
                         f"{self.path}: write failed, nothing was changed ({first_line(err)})") from err
                 raise
 
-    # -- which faces changed: the search matrix cache is kept until then -------------------
+    # -- privacy: compaction -------------------------------------------------------------
 
-    def faces_version(self, gallery_id: int) -> tuple[int, int]:
-        """A value that changes whenever the faces of this gallery change in this process."""
-        return self._faces_epoch, self._faces_version.get(gallery_id, 0)
-
-    def _faces_changed(self, gallery_id: int | None = None) -> None:
-        """Call after a write that adds, removes or re-labels faces (``None``: every gallery)."""
-        with self._write_lock:
-            if gallery_id is None:
-                self._faces_epoch += 1
-            else:
-                self._faces_version[gallery_id] = self._faces_version.get(gallery_id, 0) + 1
-
-    # -- privacy: purge everything and compaction ----------------------------------------
-
-    @reads
     def data_tables(self) -> list[str]:
         """Every table of this database except ``meta``: all that may hold face data."""
-        return schema.data_tables(self.cursor())
-
-    def purge_all(self) -> dict[str, int]:
-        """Purge everything: empty every table but ``meta`` (galleries, people, faces, the search
-        log and any table added later, such as caches), remove derived files, compact.
-
-        Returns the number of rows removed per table.
-        """
-        removed: dict[str, int] = {}
-        with self.transaction() as cur:
-            for table in schema.data_tables(cur):
-                removed[table] = int(first(cur.execute(f'SELECT count(*) FROM "{table}"'))[0])
-                cur.execute(f'DELETE FROM "{table}"')
-        self._faces_changed(None)
-        self.compact()  # removes the derived files too
-        return removed
+        with self.reading():
+            return schema.data_tables(self.cursor())
 
     def compact(self) -> int:
         """Rewrite the database into a fresh file and swap it in atomically; returns its size.

@@ -4,7 +4,9 @@ A file holds vectors of one size (``meta.dim``, the ``FLOAT[dim]`` column: fixed
 read straight into numpy, which the million-face search relies on), and galleries of any models
 of that size side by side: each gallery states its model (``galleries.model``), and its vectors
 are only ever compared with vectors of that model. Dlib and SFace (both 128-d) share a file;
-a 512-d model needs a file of its own. ``meta.model`` keeps the model the file was made for.
+a 512-d model needs a file of its own. ``meta.model`` is the model of the older one-model layout:
+a file made then is migrated with it (its galleries take that model); a new file names a model
+of its size there, for older versions of the workbench that read it.
 
 Change the schema here: new tables go in :func:`create`, and a file made before the change
 gets them in :func:`migrate`. DuckDB 1.5 cannot replay an ``ALTER TABLE ... ADD COLUMN``
@@ -21,6 +23,8 @@ from workbench.errors import DatabaseError
 from workbench.store.results import first
 
 SCHEMA_VERSION = "1"
+#: The vector size of a new file unless asked otherwise: Dlib's and SFace's (both 128-d).
+DEFAULT_DIM = 128
 
 #: Search-log columns an auditor needs beyond the original ones (who/when is out of scope:
 #: there are no accounts; ``searched_at`` says when).
@@ -81,7 +85,7 @@ def _create_watch_tables(cur: Any) -> None:
         cur.execute(ddl)
 
 
-def create(cur: Any, model: str, dim: int) -> None:
+def create(cur: Any, dim: int) -> None:
     """Every table of a new database (inside the caller's transaction)."""
     for seq in ("gallery_ids", "person_ids", "face_ids", "search_ids"):
         cur.execute(f"CREATE SEQUENCE {seq}")
@@ -116,8 +120,18 @@ def create(cur: Any, model: str, dim: int) -> None:
     _create_watch_tables(cur)
     cur.executemany(
         "INSERT INTO meta VALUES (?, ?)",
-        [["schema_version", SCHEMA_VERSION], ["model", model], ["dim", str(dim)]],
+        [["schema_version", SCHEMA_VERSION], ["model", _legacy_model(dim)], ["dim", str(dim)]],
     )
+
+
+def _legacy_model(dim: int) -> str:
+    """``meta.model`` of a new file: unused by this version (each gallery states its model), it is
+    what an older version of the workbench takes for the file's model, so it names a model of the
+    file's vector size (Dlib for 128-d)."""
+    from workbench.pipeline import zoo
+
+    sized = [name for name in zoo.embedder_names() if zoo.embedder(name).dim == dim]
+    return zoo.DEFAULT_MODEL if zoo.DEFAULT_MODEL in sized else (sized[0] if sized else "")
 
 
 def blank(cur: Any) -> bool:
@@ -126,24 +140,27 @@ def blank(cur: Any) -> bool:
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"))[0] == 0
 
 
-def check_meta(cur: Any, path: Path, model: str, dim: int) -> str:
-    """Refuse a file that is not a workbench database, or whose vectors are not ``dim``-d;
-    returns the model the file was made for."""
+def check_meta(cur: Any, path: Path, dim: int | None) -> tuple[str | None, int]:
+    """Refuse a file that is not a workbench database, or (with ``dim``) whose vectors are not
+    ``dim``-d; returns the model a file of an older version was made for (``None`` for a file of
+    this version) and the file's vector size."""
     import duckdb
+
+    from workbench.pipeline import zoo
 
     try:
         meta = dict(cur.execute("SELECT key, value FROM meta").fetchall())
     except duckdb.Error:
         raise DatabaseError(f"{path}: not a workbench database (no meta table)") from None
-    if meta.get("dim") != str(dim):
-        raise DatabaseError(
-            f"{path}: built for model {meta.get('model')} ({meta.get('dim')}-d vectors); {model} makes "
-            f"{dim}-d vectors, which need a file of their own: use --db for another file"
-        )
-    return str(meta.get("model"))
+    have = int(meta.get("dim") or 0)
+    if dim is not None and have != dim:
+        fits = ", ".join(n for n in zoo.embedder_names() if zoo.embedder(n).dim == have) or "none of the known models"
+        raise DatabaseError(f"{path}: holds {have}-d vectors (models: {fits}); {dim}-d vectors need a file "
+                            "of their own: use --db for another file")
+    return meta.get("model"), have
 
 
-def migrate(cur: Any, file_model: str) -> None:
+def migrate(cur: Any, file_model: str | None) -> None:
     """Bring a file made by an older version up to date, and checkpoint at once.
 
     Additive only: missing columns are added (galleries made before models were per gallery get

@@ -1,11 +1,13 @@
-"""The sightings log: watch runs, one row per track per identification decision, and where
-each camera's file got to. A mixin of :class:`workbench.store.GalleryDB`.
+"""The sightings log: one row per track per identification decision, with the model of its
+vector (the gallery's), and where each camera's file got to. The runs themselves are
+:mod:`workbench.store.watch_runs`.
 
 One process writes (the watch's driver, see :mod:`workbench.live.watch`): rows arrive in
 batches, each batch one transaction (new sightings, updates of earlier ones, the anonymous
 identities they created or moved, and each camera's progress), so a crash loses at most the
-batch in progress and never leaves half of one. Deleting a person or a gallery deletes their
-sightings through :func:`forget_sightings` (then the caller compacts the file).
+batch in progress and never leaves half of one. A batch of another model than its gallery's is
+refused whole. Deleting a person or a gallery deletes their sightings through
+:func:`forget_sightings` (then the caller compacts the file).
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from typing import Any, Sequence
 import numpy as np
 import polars as pl
 
-from workbench.errors import GalleryError
+from workbench.errors import GalleryError, ModelMismatchError
 from workbench.files import atomic_path
-from workbench.store.db import reads
+from workbench.store.db import Database, reads
+from workbench.store.galleries import Galleries
+from workbench.store.identities import identity_id
 from workbench.store.results import first, query_frame
 
 
@@ -147,56 +151,30 @@ _SELECT = (
 
 
 class Sightings:
-    """Watch runs and the sightings log (a mixin of :class:`~workbench.store.GalleryDB`)."""
+    """The ``sightings`` and ``watch_progress`` tables of ``db``."""
 
-    def allocate_ids(self, sequence: str, n: int) -> list[int]:
-        """``n`` fresh ids of ``sighting_ids`` or ``identity_ids`` (a crash only skips some)."""
-        if sequence not in ("sighting_ids", "identity_ids") or n <= 0:
-            return []
-        with self._write_lock:
-            rows = self.cursor().execute(f"SELECT nextval('{sequence}') FROM range(?)", [int(n)]).fetchall()
-        return [int(r[0]) for r in rows]
+    def __init__(self, db: Database, galleries: Galleries) -> None:
+        self.db, self.galleries = db, galleries
 
-    def start_watch_run(self, *, gallery: str, model: str, detector: str, metric: str, threshold: float,
-                        alert_threshold: float, identity_threshold: float, sources: Sequence[str], mode: str,
-                        keep_chips: bool) -> int:
-        """Record a watch run (and a row of the search log naming it); returns its id."""
-        with self.transaction() as cur:
-            self.gallery_id(gallery, create=True, cur=cur)
-            run = int(first(cur.execute(
-                "INSERT INTO watch_runs (gallery, model, detector, metric, threshold, alert_threshold, "
-                "identity_threshold, sources, mode, keep_chips, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "'running') RETURNING id",
-                [gallery, model, detector, metric, float(threshold), float(alert_threshold),
-                 float(identity_threshold), list(sources), mode, bool(keep_chips)]))[0])
-        from workbench.store.audit import SearchAudit
-
-        self.log_search(gallery=gallery, detector=detector, metric=metric, threshold=threshold, top_k=1,
-                        result_face_ids=[], result_distances=[], detect_ms=0.0, embed_ms=0.0, search_ms=0.0,
-                        source=f"watch run {run}: " + "; ".join(sources),
-                        audit=SearchAudit(client="watch", upsample=None))
-        return run
-
-    def end_watch_run(self, run_id: int, status: str, notes: str = "") -> None:
-        with self.transaction() as cur:
-            cur.execute("UPDATE watch_runs SET ended_at = current_timestamp, status = ?, notes = ? WHERE id = ?",
-                        [status, notes, int(run_id)])
-
-    def write_watch_batch(self, run_id: int, gallery: str, new: Sequence[SightingRow],
-                          updates: Sequence[SightingUpdate] = (), identities: Sequence[IdentityRow] = (),
-                          progress: Sequence[Progress] = ()) -> None:
+    def write_batch(self, run_id: int, gallery: str, model: str, new: Sequence[SightingRow],
+                    updates: Sequence[SightingUpdate] = (), identities: Sequence[IdentityRow] = (),
+                    progress: Sequence[Progress] = ()) -> None:
         """One batch of the watch, all or nothing: new sightings, updates of earlier ones, the
-        anonymous identities touched, each camera's progress and the run's counters."""
-        with self.transaction() as cur:
-            gid = self.gallery_id(gallery, cur=cur)
+        anonymous identities touched, each camera's progress and the run's counters. Every
+        vector is ``model``'s, the gallery's (:class:`ModelMismatchError` otherwise)."""
+        with self.db.transaction() as cur:
+            gid = self.galleries.check(gallery, model, cur=cur)
+            for r in new:
+                if r.model != model:
+                    raise ModelMismatchError(gallery, model, r.model)
             for ident in identities:
                 if ident.new:
                     cur.execute("INSERT INTO identities (id, gallery_id, model, label, centroid, members) "
                                 "VALUES (?, ?, ?, ?, ?, ?)",
-                                [ident.id, gid, self.model, ident.label, _vec(ident.centroid), ident.members])
+                                [ident.id, gid, model, ident.label, _vec(ident.centroid), ident.members])
                 else:
-                    cur.execute("UPDATE identities SET centroid = ?, members = ? WHERE id = ?",
-                                [_vec(ident.centroid), ident.members, ident.id])
+                    cur.execute("UPDATE identities SET centroid = ?, members = ? WHERE id = ? AND model = ?",
+                                [_vec(ident.centroid), ident.members, ident.id, model])
             if new:
                 cur.executemany(
                     "INSERT INTO sightings (id, run_id, gallery_id, camera, source, track, decision, first_frame, "
@@ -225,62 +203,24 @@ class Sightings:
                         [len(new), int(alerts), run_id])
 
     @reads
-    def watch_progress(self, gallery: str, camera: str, source: str) -> int:
-        """The frame a resumed run of ``camera`` on file ``source`` starts from (0: from the start)."""
-        row = first(self.cursor().execute(
-            "SELECT w.frame FROM watch_progress w JOIN galleries g ON g.id = w.gallery_id "
-            "WHERE g.name = ? AND w.camera = ? AND w.source = ?", [gallery, camera, source]))
-        return int(row[0]) if row else 0
-
-    def resume_watch(self, gallery: str, camera: str, source: str) -> int:
-        """The frame a new run of ``camera`` on file ``source`` resumes from; sightings an earlier
-        (killed) run logged from that frame on are removed first, since the new run logs them
-        again (no duplicates), with identities left empty by that. 0: play from the start."""
-        with self.transaction() as cur:
-            row = first(cur.execute(
-                "SELECT w.frame, w.gallery_id FROM watch_progress w JOIN galleries g ON g.id = w.gallery_id "
-                "WHERE g.name = ? AND w.camera = ? AND w.source = ?", [gallery, camera, source]))
-            if not row or not row[0]:
-                return 0
-            cur.execute("DELETE FROM sightings WHERE gallery_id = ? AND camera = ? AND source = ? AND first_frame >= ?",
-                        [row[1], camera, source, int(row[0])])
-            cur.execute("DELETE FROM identities i WHERE gallery_id = ? AND NOT EXISTS "
-                        "(SELECT 1 FROM sightings s WHERE s.identity_id = i.id)", [row[1]])
-        return int(row[0])
-
-    def reset_watch_progress(self, gallery: str, cameras: Sequence[str]) -> None:
-        """Forget where ``cameras`` got to, so their files play from the start again."""
-        with self.transaction() as cur:
-            gid = self.gallery_id(gallery, create=True, cur=cur)
-            cur.execute("DELETE FROM watch_progress WHERE gallery_id = ? AND list_contains(?, camera)",
-                        [gid, list(cameras)])
-
-    @reads
-    def watch_runs(self, gallery: str | None = None) -> pl.DataFrame:
-        where, params = ("WHERE gallery = ?", [gallery]) if gallery else ("", [])
-        return query_frame(self.cursor(), f"SELECT * FROM watch_runs {where} ORDER BY id", params)
-
-    @reads
-    def sightings(self, gallery: str | None = None, *, person: str | None = None,
-                  identity: int | str | None = None, camera: str | None = None,
-                  since: dt.datetime | None = None, run_id: int | None = None,
-                  alerts_only: bool = False, limit: int | None = None) -> pl.DataFrame:
+    def query(self, gallery: str | None = None, *, person: str | None = None,
+              identity: int | str | None = None, camera: str | None = None,
+              since: dt.datetime | None = None, run_id: int | None = None,
+              alerts_only: bool = False, limit: int | None = None) -> pl.DataFrame:
         """Sightings, oldest first, with names: ``who`` is the person, the anonymous identity's
-        label, or ``unknown``. Filters combine; an unknown gallery is a :class:`GalleryError`."""
+        label, or ``unknown``. ``identity`` is spelt as anywhere else (``7``, ``"0007"`` or
+        ``"unknown 0007"``, see :func:`~workbench.store.identities.identity_id`). Filters
+        combine; an unknown gallery is a :class:`GalleryError`."""
         where, params = [], []
         if gallery is not None:
             where.append("s.gallery_id = ?")
-            params.append(self.gallery_id(gallery))
+            params.append(self.galleries.id(gallery))
         if person is not None:
             where.append("p.name = ?")
             params.append(person)
         if identity is not None:
-            if isinstance(identity, int) or str(identity).isdigit():
-                where.append("s.identity_id = ?")
-                params.append(int(identity))
-            else:
-                where.append("i.label = ?")
-                params.append(str(identity))
+            where.append("s.identity_id = ?")
+            params.append(identity_id(identity))
         if camera is not None:
             where.append("s.camera = ?")
             params.append(camera)
@@ -295,18 +235,18 @@ class Sightings:
         sql = _SELECT + (f"WHERE {' AND '.join(where)} " if where else "") + "ORDER BY s.first_seen, s.id"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return query_frame(self.cursor(), sql, params)
+        return query_frame(self.db.cursor(), sql, params)
 
     @reads
-    def sighting_chip(self, sighting_id: int) -> bytes | None:
+    def chip(self, sighting_id: int) -> bytes | None:
         """The JPEG face chip kept with a sighting (``--keep-chips``), if any."""
-        row = first(self.cursor().execute("SELECT chip FROM sightings WHERE id = ?", [int(sighting_id)]))
+        row = first(self.db.cursor().execute("SELECT chip FROM sightings WHERE id = ?", [int(sighting_id)]))
         return bytes(row[0]) if row and row[0] is not None else None
 
     def who_was_there(self, gallery: str, **filters: Any) -> pl.DataFrame:
         """Every identity seen (person, anonymous identity or unknown) with its first and last
-        time (wall clock and video), cameras, sightings and alerts; filters as :meth:`sightings`."""
-        s = self.sightings(gallery, **filters)
+        time (wall clock and video), cameras, sightings and alerts; filters as :meth:`query`."""
+        s = self.query(gallery, **filters)
         if s.height == 0:
             return pl.DataFrame(schema={"who": pl.String, "kind": pl.String, "cameras": pl.List(pl.String),
                                         "sightings": pl.UInt32, "alerts": pl.UInt32,
@@ -323,7 +263,7 @@ class Sightings:
                      pl.col("last_video_s").max(), pl.col("distance").min().alias("best_distance"))
                 .sort("first_seen", "who"))
 
-    def export_sightings(self, path: str | os.PathLike | io.BytesIO, gallery: str, *, kind: str | None = None,
+    def export(self, path: str | os.PathLike | io.BytesIO, gallery: str, *, kind: str | None = None,
                          **filters: Any) -> int:
         """Write sightings to ``.csv`` or ``.parquet`` (or a buffer, ``kind`` naming the format);
         chips stay out of CSV. Returns the number of rows written."""
@@ -331,11 +271,11 @@ class Sightings:
         kind = (kind or ("" if buffer else Path(path).suffix)).lower().lstrip(".")
         if kind not in ("csv", "parquet"):
             raise GalleryError(f"{path}: export sightings as .csv or .parquet")
-        df = self.sightings(gallery, **filters)
+        df = self.query(gallery, **filters)
         if kind == "parquet":
             ids = df["id"].to_list()
-            with self.reading():
-                chips = dict(self.cursor().execute(
+            with self.db.reading():
+                chips = dict(self.db.cursor().execute(
                     "SELECT id, chip FROM sightings WHERE list_contains(?::BIGINT[], id)", [ids]).fetchall())
             df = df.with_columns(pl.Series("chip", [chips.get(i) for i in ids], dtype=pl.Binary))
             write = df.write_parquet

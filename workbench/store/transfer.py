@@ -1,6 +1,8 @@
-"""Moving galleries in and out: Parquet export and import, and bulk inserts at benchmark scale.
+"""Moving galleries in and out: Parquet export and import.
 
-A mixin of :class:`workbench.store.GalleryDB`. An import is all or nothing.
+An import is all or nothing: the file's vectors keep the model they were exported with, and a
+gallery of another model is refused (:meth:`~workbench.store.faces.Faces.add`). Bulk inserts
+at benchmark scale are :meth:`~workbench.store.faces.Faces.add_bulk`.
 """
 
 from __future__ import annotations
@@ -8,7 +10,6 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import polars as pl
@@ -16,8 +17,9 @@ import polars as pl
 from workbench.errors import DatabaseError, GalleryError, RangeError
 from workbench.files import atomic_path
 from workbench.pipeline import zoo
-from workbench.store.db import first_line, reads
-from workbench.store.gallery import FaceRecord, people_sql
+from workbench.store.db import Database, first_line, reads
+from workbench.store.faces import FaceRecord, Faces, people_sql
+from workbench.store.galleries import Galleries
 from workbench.types import Consent
 
 
@@ -31,17 +33,21 @@ def _consent(row: dict) -> Consent | None:
 
 
 class Transfer:
-    """Parquet exchange and bulk loads (a mixin of :class:`~workbench.store.GalleryDB`)."""
+    """Parquet exchange of ``db``'s galleries."""
+
+    def __init__(self, db: Database, galleries: Galleries, faces: Faces) -> None:
+        self.db, self.galleries, self.faces = db, galleries, faces
 
     @reads
     def export_parquet(self, gallery: str, path: str | os.PathLike | io.BytesIO) -> int:
-        """Write a gallery's people and faces (with vectors) to one Parquet file (or buffer)."""
-        gid = self.gallery_id(gallery)
-        df = self._frame(
+        """Write a gallery's people and faces, with their vectors and the model that made them
+        (the ``model`` column), to one Parquet file (or buffer)."""
+        gid = self.galleries.id(gallery)
+        df = self.db.frame(
             "SELECT g.name AS gallery, p.name AS person, p.notes, p.consent, p.consent_reason, p.consent_at, "
             "f.image_sha256, "
             "f.source_path, f.box, f.landmarks, f.quality, f.det_score, f.model, f.detector, "
-            f"f.embedding, f.thumbnail, f.enrolled_at FROM faces f JOIN ({people_sql(self.cursor())}) p "
+            f"f.embedding, f.thumbnail, f.enrolled_at FROM faces f JOIN ({people_sql(self.db.cursor())}) p "
             "ON p.id = f.person_id "
             "JOIN galleries g ON g.id = f.gallery_id WHERE f.gallery_id = ? ORDER BY f.id", [gid]
         )
@@ -71,14 +77,21 @@ class Transfer:
         models_in = sorted(map(str, df["model"].unique().to_list()))
         if len(models_in) > 1:
             raise DatabaseError(f"{p}: holds {', '.join(models_in)} vectors mixed; a gallery keeps one model")
-        model = models_in[0] if models_in else self.model
-        known = zoo.embedder(model).dim if zoo.has_embedder(model) else None
-        if df.height and known != self.dim:
-            raise DatabaseError(f"{p}: holds {model} vectors; this database stores {self.dim}-d vectors "
-                                f"({self.file_model} and models of that size)")
         target = gallery or (df["gallery"][0] if df.height else None)
         if not target:
             raise GalleryError(f"{p}: empty export and no --gallery given")
+        if not models_in:  # no vector, so no model to make a gallery for: nothing to do
+            if not self.galleries.exists(target):
+                raise GalleryError(f"{p}: an empty export (no face, so no model), and no gallery {target!r} "
+                                   "to import it into; nothing was changed")
+            return 0, 0
+        model = models_in[0]
+        known = zoo.embedder(model).dim if zoo.has_embedder(model) else None
+        if known != self.db.dim:
+            fits = ", ".join(n for n in zoo.embedder_names() if zoo.embedder(n).dim == self.db.dim)
+            raise DatabaseError(f"{p}: holds {model} vectors; this database stores {self.db.dim}-d vectors "
+                                f"(models: {fits})")
+        self.galleries.check_writable(target, model)
         self._check_vectors(p, df, model)
         records = []
         for row in df.iter_rows(named=True):
@@ -90,7 +103,7 @@ class Transfer:
                 thumbnail=row.get("thumbnail") or b"",
             ))
         meta = {r["person"]: (r.get("notes"), _consent(r)) for r in df.iter_rows(named=True)}
-        ids, skipped = self.add_faces(target, records, people_meta=meta, model=model)
+        ids, skipped = self.faces.add(target, records, people_meta=meta, model=model)
         return len(ids), skipped
 
     def _check_vectors(self, p: Path, df: pl.DataFrame, model: str) -> None:
@@ -98,55 +111,13 @@ class Transfer:
         could have made: of its dimension, finite, of plausible length (its zoo entry's ``implausible``)."""
         rows = df["embedding"].to_list()
         for i, v in enumerate(rows):
-            if v is None or len(v) != self.dim:
+            if v is None or len(v) != self.db.dim:
                 size = "no" if v is None else f"a {len(v)}-d"
                 raise DatabaseError(f"{p}: row {i} has {size} vector, which cannot go in a {model} "
-                                    f"({self.dim}-d) database; nothing was changed")
+                                    f"({self.db.dim}-d) database; nothing was changed")
         vectors = np.asarray([[np.nan if x is None else x for x in v] for v in rows], np.float64)
         bad, rule = zoo.embedder(model).implausible(vectors)
         if bad.any():
             i = int(np.argmax(bad))
             raise RangeError(f"{p}: {int(bad.sum())} of {len(rows)} vectors are not {model} face vectors "
                              f"(wanted: {rule}; first: row {i}, person {df['person'][i]!r}); nothing was changed")
-
-    def add_vectors_bulk(self, gallery: str, people: Sequence[str], person_index: np.ndarray,
-                         vectors: np.ndarray, *, sha_prefix: str = "bulk:", detector: str = "",
-                         chunk: int = 500_000, model: str | None = None) -> int:
-        """Append many faces at once through Arrow, in one transaction; returns faces added.
-
-        For synthetic galleries of millions of faces (no thumbnails, landmarks or quality).
-        ``people`` names the identities, ``person_index[i]`` is row ``i``'s index into it, and
-        each row's image hash is ``sha_prefix`` followed by its row number.
-        """
-        import pyarrow as pa
-
-        vecs = np.asarray(vectors, np.float32)
-        model = model or self.model
-        if vecs.ndim != 2 or vecs.shape[1] != self.dim:
-            raise DatabaseError(f"{self.path}: vectors must be (N, {self.dim}) for {model}; nothing was changed")
-        pidx = np.asarray(person_index, np.int64)
-        with self.transaction() as cur:
-            gid = self.gallery_id(gallery, create=True, cur=cur, model=model)
-            self._adopt_model(cur, gid, gallery, model)
-            cur.register("_bulk_people", pa.table({"name": pa.array(list(people), pa.string())}))
-            cur.execute("INSERT INTO people (gallery_id, name) SELECT DISTINCT ?, name FROM _bulk_people "
-                        "WHERE name NOT IN (SELECT name FROM people WHERE gallery_id = ?)", [gid, gid])
-            cur.unregister("_bulk_people")
-            ids = dict(cur.execute("SELECT name, id FROM people WHERE gallery_id = ?", [gid]).fetchall())
-            pid_of = np.array([ids[p] for p in people], np.int64)
-            for s in range(0, len(vecs), chunk):
-                v = np.ascontiguousarray(vecs[s:s + chunk])
-                part = pa.table({
-                    "n": pa.array(np.arange(s, s + len(v), dtype=np.int64)),
-                    "person_id": pa.array(pid_of[pidx[s:s + chunk]]),
-                    "embedding": pa.FixedSizeListArray.from_arrays(pa.array(v.reshape(-1)), self.dim),
-                })
-                cur.register("_bulk_faces", part)
-                cur.execute(
-                    "INSERT INTO faces (gallery_id, person_id, image_sha256, source_path, model, detector, "
-                    f"embedding) SELECT ?, person_id, ? || n, '', ?, ?, embedding::FLOAT[{self.dim}] "
-                    "FROM _bulk_faces ORDER BY n", [gid, sha_prefix, model, detector])
-                cur.unregister("_bulk_faces")
-        self._faces_changed(gid)
-        return int(len(vecs))
-

@@ -28,7 +28,7 @@ from workbench.errors import WorkbenchError
 from workbench.pipeline import Settings, analyze, capture, embed, workpool
 from workbench.pipeline.align import dlib5_in_box
 from workbench.pipeline.analyze import CHOICE_RULE_ID, central_face, face_score  # noqa: F401  (face_score: one rule)
-from workbench.store import GalleryDB
+from workbench.store import Store
 from workbench.types import DLIB5, Box, Detection, Face
 
 #: How an evaluation picks the face of a photo with several (see :func:`pick_face`).
@@ -101,17 +101,17 @@ def whole_image_vector(image: np.ndarray, settings: Settings) -> np.ndarray:
     return embed.embed_faces(image, [det], settings.model)[0]
 
 
-def size(db: GalleryDB) -> int:
+def size(db: Store) -> int:
     """Number of cached images (all models)."""
-    return db.cache_size()
+    return db.cache.size()
 
 
-def clear(db: GalleryDB) -> int:
+def clear(db: Store) -> int:
     """Forget every cached embedding; returns how many were removed."""
-    return db.cache_clear()
+    return db.cache.clear()
 
 
-def embed_files(paths: Sequence[str | os.PathLike], settings: Settings = Settings(), db: GalleryDB | None = None,
+def embed_files(paths: Sequence[str | os.PathLike], settings: Settings = Settings(), db: Store | None = None,
                 progress: Callable[[int, int, str], None] | None = None, *, rule: str = "central",
                 whole_image: bool = False) -> tuple[list[Embedded], CacheStats]:
     """The vector of every file's face (the one :func:`pick_face` picks by ``rule``), from the
@@ -140,7 +140,7 @@ def embed_files(paths: Sequence[str | os.PathLike], settings: Settings = Setting
         except WorkbenchError as err:
             hashed.append((str(p), "", None, f"unreadable: {getattr(err, 'reason', err)}"))
     key, face_rule = _key(settings, rule, whole_image), _rule(settings)
-    known = (db.cache_lookup(sorted({h for _, h, _, _ in hashed if h}), key, face_rule)
+    known = (db.cache.lookup(sorted({h for _, h, _, _ in hashed if h}), key, face_rule)
              if db is not None else {})
     out: list[Embedded] = []
     new: dict[str, Embedded] = {}
@@ -195,6 +195,6 @@ def _analyse(path: str, sha: str, data: bytes, settings: Settings, rule: str, wh
     return Embedded(path, sha, None, len(analysis.faces), NO_FACE)
 
 
-def _store(db: GalleryDB, items: list[Embedded], key: tuple, face_rule: str) -> None:
-    db.cache_store([(e.sha256, None if e.vector is None else e.vector.astype(float).tolist(), e.faces, e.failure,
+def _store(db: Store, items: list[Embedded], key: tuple, face_rule: str) -> None:
+    db.cache.store([(e.sha256, None if e.vector is None else e.vector.astype(float).tolist(), e.faces, e.failure,
                      e.box) for e in items], key, face_rule)

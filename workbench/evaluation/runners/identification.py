@@ -25,7 +25,7 @@ from workbench.errors import WorkbenchError
 from workbench.evaluation.datasets import embedding as cache
 from workbench.evaluation.stats import metrics
 from workbench.pipeline import Settings, capture, compare
-from workbench.store import GalleryDB
+from workbench.store import Store
 
 
 #: Sources of who a probe is (see :class:`ProbeIdentity`).
@@ -109,7 +109,7 @@ class Probes:
         return [p for p, who in zip(self.paths, self.persons) if who is None]
 
 
-def load_probes(folder: str | os.PathLike, settings: Settings, db: GalleryDB | None = None,
+def load_probes(folder: str | os.PathLike, settings: Settings, db: Store | None = None,
                 progress: Callable[[int, int, str], None] | None = None,
                 identity: ProbeIdentity = ProbeIdentity()) -> Probes:
     """Embed every photo under ``folder`` (one level of person sub-folders); files that are
@@ -196,7 +196,7 @@ class SearchReport:
                 "group_column": self.group_column, "groups": self.groups}
 
 
-def eval_search(db: GalleryDB, gallery: str, probes_dir: str | os.PathLike, settings: Settings = Settings(), *,
+def eval_search(db: Store, gallery: str, probes_dir: str | os.PathLike, settings: Settings = Settings(), *,
                 labels=None, max_rank: int = 10, use_cache: bool = True, identity: ProbeIdentity = ProbeIdentity(),
                 include_fta: bool = True, progress: Callable[[int, int, str], None] | None = None) -> SearchReport:
     """Search every probe photo (the face :func:`~workbench.pipeline.choose_face` picks) in
@@ -206,7 +206,7 @@ def eval_search(db: GalleryDB, gallery: str, probes_dir: str | os.PathLike, sett
     Photos without a face are failures to acquire: with ``include_fta`` (the default, as
     NIST counts them) each is a search that returned nobody (a miss when mated).
     """
-    matrix = db.matrix(gallery, settings.model)  # unknown gallery or another model's: fails before model time
+    matrix = db.vectors.matrix(gallery, settings.model)  # unknown gallery or another model's: fails before model time
     if matrix.vectors.shape[0] == 0:
         raise WorkbenchError(f"gallery {gallery!r} is empty: enrol faces first")
     probes = load_probes(probes_dir, settings, db if use_cache else None, progress, identity)

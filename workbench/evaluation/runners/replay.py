@@ -26,7 +26,7 @@ from workbench.evaluation.stats import metrics
 from workbench.evaluation.stats import scale as scale_mod
 from workbench.pipeline import Settings, compare
 from workbench.pipeline.compare import is_match
-from workbench.store import GalleryDB
+from workbench.store import Store
 
 #: Rekognition's default (80 %), stricter settings, and the 99 % police were told to use.
 SIMILARITIES = (80.0, 90.0, 95.0, 99.0)
@@ -134,7 +134,7 @@ def thresholds_for(settings: Settings, similarities=SIMILARITIES, extra: float |
     return {s: compare.distance_for_similarity(s, settings.similarity_base) for s in sims}
 
 
-def run_replay(db: GalleryDB, gallery: str, probes_dir: str | os.PathLike, settings: Settings = Settings(), *,
+def run_replay(db: Store, gallery: str, probes_dir: str | os.PathLike, settings: Settings = Settings(), *,
                labels=None, similarities=SIMILARITIES, extra_similarity: float | None = None,
                use_cache: bool = True, identity: ProbeIdentity = ProbeIdentity(),
                progress: Callable[[int, int, str], None] | None = None) -> ReplayReport:
@@ -146,7 +146,7 @@ def run_replay(db: GalleryDB, gallery: str, probes_dir: str | os.PathLike, setti
     match on it may be right); one whose person is not stated is left out too (listed), and
     when no probe is known to be innocent the replay refuses to run.
     """
-    matrix = db.matrix(gallery, settings.model)
+    matrix = db.vectors.matrix(gallery, settings.model)
     if matrix.vectors.shape[0] == 0:
         raise WorkbenchError(f"gallery {gallery!r} is empty: enrol faces first")
     probes = load_probes(probes_dir, settings, db if use_cache else None, progress, identity)

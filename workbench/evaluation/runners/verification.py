@@ -235,7 +235,7 @@ def eval_pairs(csv_path: str | os.PathLike, images_dir: str | os.PathLike | None
         csv_path: ``file_x,file_y,Decision`` rows.
         images_dir: where the files are (default: the CSV's folder); see :func:`resolve`.
         settings: model, detector and the decision threshold.
-        db: a :class:`~workbench.store.GalleryDB` whose embedding cache to use, or ``None``.
+        db: a :class:`~workbench.store.Store` whose embedding cache to use, or ``None``.
         labels: :class:`~workbench.evaluation.datasets.labels.Labels` by ``file`` for the per-group breakdown.
     """
     from workbench.pipeline.capture import is_image

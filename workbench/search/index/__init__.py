@@ -59,6 +59,8 @@ class GalleryIndex:
     #: the query setting chosen at build time and the recall it gave, e.g.
     #: ``{"nprobe": 160, "self_recall": 0.991, "probes": 200}`` (empty for exact kinds)
     tuned: dict[str, Any] = field(default_factory=dict)
+    #: the model of the vectors it holds (the gallery's)
+    model: str = ""
 
     def search(self, queries: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """``(distances (M, k), face ids (M, k))``, nearest first (-1 ids pad a small gallery)."""
@@ -78,15 +80,16 @@ def _new(kind: str, dim: int, **opts: Any) -> Any:
     return FaissIndex(kind, dim, **{k: v for k, v in opts.items() if k != "k_factor"})
 
 
-def build(db: Any, gallery: str, kind: str = "exact", progress: Progress | None = None,
+def build(db: Any, gallery: str, kind: str, model: str, progress: Progress | None = None,
           **opts: Any) -> GalleryIndex:
-    """Build an index of ``kind`` over every face of ``gallery`` in the database."""
-    fp = db.fingerprint(gallery)
+    """Build an index of ``kind`` over every face of ``gallery`` (a :class:`~workbench.store.Store`'s),
+    whose vectors are ``model``'s (checked)."""
+    fp = db.vectors.fingerprint(gallery)
     t0 = time.perf_counter()
-    ids, vecs = db.load_vectors(gallery)
+    ids, vecs = db.vectors.load(gallery, model)
     load_s = time.perf_counter() - t0
     t1 = time.perf_counter()
-    idx = _new(kind, db.dim, **opts)
+    idx = _new(kind, db.db.dim, **opts)
     tuned: dict[str, Any] = {}
     if idx is None:
         idx = ExactIndex(ids, vecs)
@@ -95,7 +98,7 @@ def build(db: Any, gallery: str, kind: str = "exact", progress: Progress | None 
         knob = SWEEP[kind][0]
         if knob is not None and knob not in opts:  # a setting asked for is kept as it is
             tuned = self_tune(idx, ids, vecs)
-    return GalleryIndex(gallery, kind, idx, fp, time.perf_counter() - t1, load_s, tuned)
+    return GalleryIndex(gallery, kind, idx, fp, time.perf_counter() - t1, load_s, tuned, model)
 
 
 def sync(db: Any, gi: GalleryIndex) -> tuple[int, int]:
@@ -103,10 +106,10 @@ def sync(db: Any, gi: GalleryIndex) -> tuple[int, int]:
 
     Nothing is read beyond one aggregate when the fingerprint has not changed.
     """
-    fp = db.fingerprint(gi.gallery)
+    fp = db.vectors.fingerprint(gi.gallery)
     if fp == gi.fingerprint:
         return 0, 0
-    current = db.face_ids(gi.gallery)
+    current = db.vectors.face_ids(gi.gallery)
     held = gi.index.ids
     removed = held[~np.isin(held, current)]
     new = current[~np.isin(current, held)]
@@ -114,12 +117,12 @@ def sync(db: Any, gi: GalleryIndex) -> tuple[int, int]:
         try:
             gi.index.remove(removed)
         except NotImplementedError:
-            rebuilt = build(db, gi.gallery, gi.kind)
+            rebuilt = build(db, gi.gallery, gi.kind, gi.model)
             gi.index, gi.fingerprint, gi.tuned = rebuilt.index, rebuilt.fingerprint, rebuilt.tuned
             return len(new), len(removed)
     if len(new):
         lo = int(new.min())
-        ids, vecs = db.load_vectors(gi.gallery, min_id=lo)
+        ids, vecs = db.vectors.load(gi.gallery, gi.model, min_id=lo)
         mask = np.isin(ids, new)
         gi.index.add(ids[mask], vecs[mask])
     gi.fingerprint = fp
@@ -131,18 +134,22 @@ _OPEN: dict[tuple[str, str, str], GalleryIndex] = {}
 _OPEN_LOCK = threading.Lock()
 
 
-def opened(db: Any, gallery: str, kind: str, progress: Progress | None = None) -> GalleryIndex:
-    """The index of ``gallery`` for searching: loaded (or built and saved) once per process,
-    then only synced with the database (one aggregate when nothing changed). A classroom
-    (in-memory) gallery's index is built in memory and never saved."""
+def opened(db: Any, gallery: str, kind: str, model: str, progress: Progress | None = None) -> GalleryIndex:
+    """The index of ``gallery`` (whose vectors are ``model``'s: checked) for searching: loaded
+    (or built and saved) once per process, then only synced with the database (one aggregate
+    when nothing changed). A classroom (in-memory) gallery's index is built in memory and never
+    saved."""
     if kind not in KINDS:
         raise GalleryError(f"unknown index kind {kind!r}; choose one of: {', '.join(KINDS)}")
-    key = (str(Path(db.path).resolve()) if not db.in_memory else f"memory:{id(db)}", gallery, kind)
+    db.galleries.check(gallery, model)
+    key = (str(Path(db.db.path).resolve()) if not db.db.in_memory else f"memory:{id(db)}", gallery, kind)
     with _OPEN_LOCK:
         gi = _OPEN.get(key)
+        if gi is not None and gi.model != model:  # the gallery was deleted and made again for another model
+            gi = None
         if gi is None:
-            gi = (build(db, gallery, kind, progress=progress) if db.in_memory
-                  else load(db, gallery, kind, progress=progress))
+            gi = (build(db, gallery, kind, model, progress=progress) if db.db.in_memory
+                  else load(db, gallery, kind, model, progress=progress))
             _OPEN[key] = gi
         else:
             sync(db, gi)
@@ -155,7 +162,7 @@ def opened(db: Any, gallery: str, kind: str, progress: Progress | None = None) -
 def index_path(db: Any, gallery: str, kind: str) -> Path:
     """Where the index of ``gallery`` of ``kind`` lives (named by the storage layer, which
     removes it with every compaction)."""
-    return _derived_path(db.path, gallery, kind)
+    return _derived_path(db.db.path, gallery, kind)
 
 
 def save(db: Any, gi: GalleryIndex) -> Path:
@@ -175,20 +182,24 @@ def save(db: Any, gi: GalleryIndex) -> Path:
             faiss.write_index(gi.index._index, str(tmp))
     with atomic_path(path.with_name(path.name + ".json")) as tmp:
         tmp.write_text(json.dumps(
-            {"gallery": gi.gallery, "kind": gi.kind, "fingerprint": list(gi.fingerprint),
+            {"gallery": gi.gallery, "model": gi.model, "kind": gi.kind, "fingerprint": list(gi.fingerprint),
              "nlist": getattr(gi.index, "nlist", 0), "tuned": gi.tuned}))
     return path
 
 
-def load(db: Any, gallery: str, kind: str, *, build_missing: bool = True, progress: Progress | None = None,
-         **opts: Any) -> GalleryIndex:
-    """The saved index of a gallery, brought up to date with the database (:func:`sync`);
-    built and saved when there is none (or it cannot be read)."""
+def load(db: Any, gallery: str, kind: str, model: str, *, build_missing: bool = True,
+         progress: Progress | None = None, **opts: Any) -> GalleryIndex:
+    """The saved index of a gallery of ``model``'s vectors (checked), brought up to date with the
+    database (:func:`sync`); built and saved when there is none (or it cannot be read, or holds
+    another model's vectors)."""
+    db.galleries.check(gallery, model)
     path = index_path(db, gallery, kind)
     meta_path = path.with_name(path.name + ".json")
     t0 = time.perf_counter()
     try:
         meta = json.loads(meta_path.read_text())
+        if meta.get("model", model) != model:
+            raise ValueError("an index of another model's vectors")
         tuned = dict(meta["tuned"])  # a file from before indexes tuned themselves is rebuilt
         knob = SWEEP.get(kind, (None,))[0]
         # the setting chosen when it was built (a rebuild below, if the file fails, tunes afresh)
@@ -199,21 +210,22 @@ def load(db: Any, gallery: str, kind: str, *, build_missing: bool = True, progre
                 if kind == "exact":
                     idx: Any = ExactIndex(ids, vecs)
                 else:
-                    idx = _new(kind, db.dim, nlist=int(meta.get("nlist", 0)), **opts, **saved)
+                    idx = _new(kind, db.db.dim, nlist=int(meta.get("nlist", 0)), **opts, **saved)
                     idx.loads(np.load(fh), ids, vecs)
         else:
             import faiss
 
             raw = faiss.read_index(str(path))
-            idx = _new(kind, db.dim, nlist=int(meta.get("nlist", 0)), **opts, **saved)
+            idx = _new(kind, db.db.dim, nlist=int(meta.get("nlist", 0)), **opts, **saved)
             idx._index, idx._inner = raw, faiss.downcast_index(raw.index)
             idx._ids = faiss.vector_to_array(raw.id_map).astype(np.int64)
             idx.tune()
-        gi = GalleryIndex(gallery, kind, idx, tuple(meta["fingerprint"]), 0.0, time.perf_counter() - t0, tuned)
+        gi = GalleryIndex(gallery, kind, idx, tuple(meta["fingerprint"]), 0.0, time.perf_counter() - t0, tuned,
+                          model)
     except (OSError, ValueError, KeyError, RuntimeError):
         if not build_missing:
             raise GalleryError(f"{path}: no usable {kind} index; build it first") from None
-        gi = build(db, gallery, kind, progress=progress, **opts)
+        gi = build(db, gallery, kind, model, progress=progress, **opts)
         save(db, gi)
         return gi
     added, removed = sync(db, gi)
