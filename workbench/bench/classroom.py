@@ -148,12 +148,18 @@ def _settle(page, timeout_s: float) -> None:
 
 
 def _choose(page, key: str, option: str) -> None:
-    """Pick ``option`` in the sidebar's selectbox ``key``."""
-    page.locator(f".st-key-{key}").click()
-    page.keyboard.type(option)
-    page.keyboard.press("Enter")
-    page.wait_for_timeout(500)  # the rerun starts (checked after the run: the search log's settings)
-    _settle(page, 120)
+    """Pick ``option`` in the sidebar's selectbox ``key`` (typed, as a person would; tried again
+    while the box does not show it, as happens on a busy machine)."""
+    box = page.locator(f".st-key-{key} input")
+    for _ in range(5):
+        if box.input_value() == option:
+            return
+        page.locator(f".st-key-{key}").click()
+        page.keyboard.type(option)
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(500)  # the rerun starts
+        _settle(page, 120)
+    raise WorkbenchError(f"the sidebar's {key} could not be set to {option} in a browser session")
 
 
 def _open_search(page, url: str, settings: Settings) -> None:
