@@ -67,7 +67,8 @@ def app(obj: Ctx, port: int, address: str | None, expose: bool, headless: bool, 
 def bench_classroom(obj: Ctx, sessions: str, timeout: float, workdir: str | None, as_json: bool) -> None:
     """A class searching at once: the app started as `workbench app` does, N Chromium sessions on its
     Search page (loopback only), each uploading a different photo; served, errors, p50/p95/slowest
-    seconds from upload to answer, beside one session alone in the same run."""
+    seconds from upload to answer, beside one session alone in the same run; the p95 seconds to the
+    page's first line about the search; CPU seconds of the app's server, its workers and the browsers."""
     from dataclasses import asdict
     from pathlib import Path
 
