@@ -1,11 +1,14 @@
+import hashlib
+
 import streamlit as st
 
 from workbench import pipeline
-from workbench.app import ui, work
+from workbench.app import explain_view, ui, work
 from workbench.evaluation.reports import plots
 from workbench.evaluation.runners import verification as evaluate
-from workbench.pipeline import annotate, capture, compare
+from workbench.pipeline import annotate, capture, compare, occlusion
 from workbench.pipeline.analyze import CHOICE_RULE
+from workbench.search import explain
 
 cur = ui.current()
 s = cur.settings
@@ -62,3 +65,13 @@ if comparison is not None:
         st.plotly_chart(plots.pair_distance_figure(genuine, impostor, v.threshold, v.distance))
         st.caption(f"Where this pair falls among the {len(genuine)} same-person and {len(impostor)} "
                    f"different-person pairs of gallery {ui.literal(cur.gallery)}.")
+
+    asked = explain_view.ask("cmp_explain", matrix.people if matrix is not None else [],
+                             len(occlusion.explainable_models()), "the first photo's face, against the second's")
+    inputs = (*(hashlib.sha256(c[1]).hexdigest() for c, _ in photos), comparison.a.index, comparison.b.index, s,
+              cur.gallery)
+    if asked:
+        explain_view.keep("cmp_explain", inputs, ui.attempt(
+            explain.explain_comparison, (photos[0][1], photos[1][1]), comparison, s, matrix=matrix,
+            person=asked.person, steps=asked.steps, progress=ui.progress_callback("Explaining")))
+    explain_view.show("cmp_explain", inputs, v.threshold)

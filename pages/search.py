@@ -3,9 +3,9 @@ import hashlib
 import polars as pl
 import streamlit as st
 
-from workbench.app import ui, work
+from workbench.app import explain_view, ui, work
 from workbench.pipeline import annotate, capture, compare, quality
-from workbench.search import search_image
+from workbench.search import explain, search_image
 
 cur = ui.current()
 s = cur.settings
@@ -73,3 +73,14 @@ if choice is not None:
                     at = "MATCH" if compare.is_match(m.distance, s.threshold_) else (
                         "would match" if compare.is_match(m.distance, whatif) else "no")
                     col.caption(f"{m.rank}. {ui.literal(m.person)} · {m.similarity:.0f} % · {m.distance:.3f} · {at}")
+        searched = [i for i, fr in enumerate(result.faces, 1) if fr.searched]
+        matrix = ui.gallery_matrix(cur.gallery) if searched else None
+        if matrix is not None and len(matrix.vectors):  # an empty gallery has no closest face to explain
+            asked = explain_view.ask("search_explain", matrix.people, 1, "against its closest gallery face",
+                                     faces=searched)
+            inputs = (key, explain_view.face("search_explain"))
+            if asked:
+                explain_view.keep("search_explain", inputs, ui.attempt(
+                    explain.explain_search_face, image, result.faces[asked.face - 1].face, matrix, s,
+                    number=asked.face, name=name, person=asked.person, steps=asked.steps))
+            explain_view.show("search_explain", inputs, s.threshold_)

@@ -6,7 +6,7 @@ from workbench.app import story
 cur = ui.current()
 s = cur.settings
 st.title("The story: what police face search does, and where it fails")
-st.markdown("Five steps, one click each, on real photos that ship with the workbench. Each step says what "
+st.markdown("Six steps, one click each, on real photos that ship with the workbench. Each step says what "
             "happened in one paragraph, and shows the figure behind it. The watch list goes into its own "
             f"gallery, *{ui.literal(story.watchlist(s))}*, next to yours.")
 if st.session_state.get("story_settings") != s:  # another model, detector or threshold: the answers are redone
@@ -31,9 +31,10 @@ actions = {
     4: lambda: story.scale_step(story.stranger_distances(ui.db(), s, crowd(),
                                                          progress=ui.progress_callback("Comparing strangers")), s),
     5: lambda: story.audit_step(ui.db(), s, progress=ui.progress_callback("Comparing labelled faces")),
+    6: lambda: story.further_away(ui.db(), s),
 }
 titles = {1: "Enrol a small watch list", 2: "Search a crowd photo", 3: "Lower the bar",
-          4: "The same error rate at scale", 5: "Who bears the errors?"}
+          4: "The same error rate at scale", 5: "Who bears the errors?", 6: "The same person, further from the camera"}
 
 for n, action in actions.items():
     with st.container(border=True):

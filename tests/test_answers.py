@@ -98,7 +98,8 @@ def test_a_face_the_gate_rejects_is_not_searched_and_the_log_says_why(astronaut,
         (face,) = r.faces
         assert not face.searched and face.matches == () and face.verdict() == "not searched"
         assert face.face.quality.rule == "the face is 91 px, the gate needs at least 120 px"
-        assert r.summary().startswith("1 face found, 0 searched (1 not searched: 1 too small); 0 matched")
+        assert r.summary().startswith("1 face found, 0 large enough for hog + Dlib to recognise (at least 120 px), "
+                                      "0 searched (1 not searched: 1 too small); 0 matched"), r.summary()
         row = db.search_log.rows().row(0, named=True)
         assert row["probe_quality"] == ["too_small"] and row["result_face_ids"] == [[]]
         assert search_image(db, "g", astronaut).faces[0].verdict() == "match"  # the default gate: searched
@@ -112,7 +113,7 @@ def test_cli_search_says_no_match_and_states_the_gate_rule(astronaut, astronaut_
     flipped = tmp_path / "flipped.png"  # her upside-down twin is nobody the gallery knows: "no match"
     r = run("--db", db_path, "--upsample", "2", "search", small, "--gallery", "g")
     assert r.exit_code == 0, r.output
-    assert "not searched: too small: the face is" in r.stdout and "the gate needs at least 36 px" in r.stdout
+    assert "not searched: too small: the face is" in r.stdout and "Dlib's gate needs at least 37 px" in r.stdout
     Image.fromarray(np.ascontiguousarray(astronaut[:, ::-1] // 3 + 60)).save(flipped)
     r = run("--db", db_path, "--threshold", "0.05", "search", flipped, "--gallery", "g")
     assert r.exit_code == 0, r.output
@@ -299,7 +300,8 @@ def test_max_side_zero_finds_the_small_faces_the_cap_loses(astronaut, tmp_path):
     out = json.loads(full.stdout)
     assert out["found"] == 1 and out["accepted"] == 1 and out["rejected"] == {} and out["max_side"] is None
     text = run("--max-side", "0", "detect", big).stdout
-    assert "1 face found, 1 accepted" in text and "searched at full size" in text
+    assert "1 face found, 1 large enough for hog + Dlib to recognise (at least 37 px); 1 accepted" in text, text
+    assert "searched at full size" in text and out["large_enough"] == 1 and out["min_size"] == 37
 
 
 def test_the_face_rule_measurements_run_on_a_tiny_lfw(astronaut, tmp_path):

@@ -9,7 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["home", "story", "live", "cameras", "enrol", "search", "compare", "gallery", "metrics", "glossary", "audit"]
+PAGES = ["home", "story", "live", "cameras", "enrol", "search", "compare", "gallery", "metrics", "glossary", "audit",
+         "robustness"]
 
 
 def app(db_path: Path, monkeypatch) -> AppTest:

@@ -35,3 +35,15 @@ def test_detect_bench_reports_each_cap(astronaut):
     rows = bench_detect(big, [800], repeat=1)
     assert [r.max_side for r in rows] == [None, 800]
     assert rows[0].speedup_vs_full == 1.0 and all(r.faces >= 1 for r in rows)
+
+
+def test_explain_bench_times_a_map_per_face_against_one_plain_embedding(demo_photos, blank_png):
+    photo = demo_photos / "face-recognition-examples/knn_examples/train/obama/obama.jpg"
+    r = CliRunner().invoke(cli, ["bench", "explain", str(photo), str(blank_png), "--steps", "2", "--repeat", "1",
+                                 "--json"])
+    assert r.exit_code == 0, r.output
+    rows = {row["model"]: row for row in json.loads(r.stdout)}
+    assert set(rows) == {"Dlib", "SFace"}  # every model with chips; the blank photo has no face: skipped
+    assert all(row["faces"] == 1 and row["embeddings_per_map"] == 2 * 2 + 2 and row["ratio"] > 0
+               for row in rows.values())
+    assert rows["Dlib"]["chip_side"] == 150 and rows["SFace"]["chip_side"] == 112

@@ -23,7 +23,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PAGES = {"home": "", "story": "story", "live": "live", "cameras": "cameras", "enrol": "enrol", "search": "search",
-         "compare": "compare", "gallery": "gallery", "metrics": "metrics", "evaluate": "evaluate", "audit": "audit"}
+         "compare": "compare", "gallery": "gallery", "metrics": "metrics", "evaluate": "evaluate", "audit": "audit",
+         "robustness": "robustness"}
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run", "--disable-quic", "--disable-features=WebRtcHideLocalIpsWithMdns",
          "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
@@ -306,5 +307,35 @@ def test_compare_on_the_couple_photo_lets_the_user_choose_the_face(server, brows
         text = _wait_text(page, r"Called DIFFERENT people")
         assert "compared face 1 (outlined; as asked)" in text
         page.screenshot(path=str(shots / "compare-couple.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_compare_explains_the_match_in_chromium(server, browser, demo_photos, shots):
+    """The Compare page's "Explain this match": chips, both models' maps, the closest impostors."""
+    knn = demo_photos / "face-recognition-examples" / "knn_examples"
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        _open(page, f"{server}/compare")
+        uploads = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+        uploads.nth(0).set_input_files(str(knn / "test" / "obama1.jpg"))
+        _wait_text(page, r"obama1")
+        uploads.nth(1).set_input_files(str(knn / "train" / "obama" / "obama.jpg"))
+        _wait_text(page, r"Called the SAME person")
+        steps = page.locator(".st-key-cmp_explain_steps input")
+        steps.fill("4")
+        steps.press("Enter")
+        _wait_text(page, r"Explain this match \(18 embeddings per model")
+        page.get_by_role("button", name=re.compile("Explain this match")).click()
+        _wait_text(page, r"\d+ embeddings in \d", timeout_s=240)
+        settle(page)
+        text = _main_text(page)
+        assert "Dlib: 150 x 150 px chip" in text and "SFace: 112 x 112 px chip" in text, text[-3000:]
+        assert "made the two faces look alike" in text and "Who else looks like this probe" in text
+        page.set_viewport_size({"width": 1400, "height": 4200})  # the whole page: Streamlit scrolls inside
+        page.wait_for_timeout(1500)
+        top = page.get_by_role("heading", name="Explain this match").bounding_box()["y"]
+        page.screenshot(path=str(shots / "compare-explain.png"),
+                        clip={"x": 0, "y": top - 10, "width": 1400, "height": 2050})
     finally:
         page.close()

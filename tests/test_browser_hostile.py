@@ -58,9 +58,10 @@ FILES = [f"![f](http:\\\\{BEACON}:9\\f{i}.png) <img src=x> **f{i}** $y$ :blue[z]
 #: Every page (a page added to the app belongs here too), by URL: how its title starts.
 TITLES = {"": "Face-recognition workbench", "story": "The story", "live": "Live", "enrol": "Enrol",
           "search": "Search", "compare": "Compare two faces", "gallery": "Gallery:", "metrics": "Metrics",
-          "evaluate": "Evaluate", "glossary": "Glossary", "cameras": "Cameras", "audit": "Audit"}
+          "evaluate": "Evaluate", "glossary": "Glossary", "cameras": "Cameras", "audit": "Audit",
+          "robustness": "Robustness"}
 NAV = ["Home", "Story", "Live", "Cameras", "Enrol", "Search", "Compare", "Gallery", "Metrics", "Evaluate", "Audit",
-       "Glossary"]
+       "Robustness", "Glossary"]
 
 #: Records, in every page, whether Streamlit's own sidebar list of the pages/ folder ever appeared.
 WATCH_NAV = """

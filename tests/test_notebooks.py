@@ -1,6 +1,7 @@
 """The classroom notebooks run top to bottom in a real Jupyter kernel (nbclient), offline; a
-failing cell fails the test. Notebook 1 runs on the demo photos that ship with the package, 2
-and 3 need deepface's full pair lists from ../shared/data/faces. Outputs are never committed."""
+failing cell fails the test. Notebooks 1 and 6 run on the demo photos that ship with the package, 2
+and 3 need deepface's full pair lists from ../shared/data/faces, 4 UTKFace and 5 LFW. Outputs are never
+committed."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
-def test_there_are_four_classroom_notebooks_without_outputs():
+def test_the_classroom_notebooks_are_there_without_outputs():
     assert [p.name for p in NOTEBOOKS] == ["01-pixels-to-vector.ipynb", "02-thresholds-and-false-matches.ipynb",
-                                           "03-bias-audit.ipynb", "04-demographic-audit.ipynb"]
+                                           "03-bias-audit.ipynb", "04-demographic-audit.ipynb",
+                                           "05-robustness-camera-quality.ipynb",
+                                           "06-explain-a-match.ipynb"]
     for p in NOTEBOOKS:
         for cell in json.loads(p.read_text())["cells"]:
             if cell["cell_type"] == "code":
@@ -30,8 +33,8 @@ def classroom_db(tmp_path_factory) -> Path:
 
 
 def photos_for(notebook: Path, request) -> Path:
-    """Notebook 1 needs only the packaged demo photos; the others the shared folder (or skip)."""
-    return request.getfixturevalue("demo_photos" if notebook.name.startswith("01-") else "faces")
+    """Notebooks 1 and 6 need only the packaged demo photos; the others the shared folder (or skip)."""
+    return request.getfixturevalue("demo_photos" if notebook.name.startswith(("01-", "06-")) else "faces")
 
 
 @pytest.mark.integration
@@ -45,6 +48,8 @@ def test_notebook_runs_top_to_bottom(path, request, classroom_db, monkeypatch):
     monkeypatch.setenv("WORKBENCH_FACES", str(faces))
     monkeypatch.setenv("WORKBENCH_DB", str(classroom_db))
     monkeypatch.setenv("WORKBENCH_NOTEBOOK_PER_GROUP", "6")  # the audit notebook on a small subset
+    monkeypatch.setenv("WORKBENCH_NOTEBOOK_PAIRS", "2")  # the robustness notebook on 2 + 2 pairs
+    monkeypatch.setenv("WORKBENCH_NOTEBOOK_STEPS", "3")  # the explanation notebook on a coarse grid
     nb = nbformat.read(path, as_version=4)
     nbclient.NotebookClient(nb, timeout=180, kernel_name="python3",
                             resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()

@@ -28,11 +28,11 @@ def test_step_four_carries_the_measured_rate_to_the_big_gallery_with_its_range()
 def test_story_runs_its_five_steps_on_the_packaged_demo(demo_photos, db_path, monkeypatch):
     monkeypatch.setenv("WORKBENCH_FACES", str(demo_photos))
     at = open_page(app(db_path, monkeypatch).run(), "story")
-    for n in range(1, 6):
+    for n in range(1, 7):
         at.button(key=f"story_{n}").click().run()
         assert not at.exception and not at.error, (n, [e.value for e in at.error])
     steps = at.session_state["story_steps"]
-    assert sorted(steps) == [1, 2, 3, 4, 5]
+    assert sorted(steps) == [1, 2, 3, 4, 5, 6]
     assert steps[1].figure == "9 faces of 5 people" and len(steps[1].images) == 9
     from workbench.app import ui
 
@@ -60,8 +60,11 @@ def test_story_runs_its_five_steps_on_the_packaged_demo(demo_photos, db_path, mo
     assert "300,000" in steps[4].text and "EXTRAPOLATED" in steps[4].text
     assert steps[4].figure.startswith("at 80 %: about")
     assert not steps[5].available and "UTKFace" in steps[5].text  # the demo has no labelled groups
+    # step 6: the packaged Obama photo at each face width, the camera distance beside it (1080p, 90 degrees)
+    assert steps[6].figure.split("; ")[0].endswith("match") and "24 px (6.4 m)" in steps[6].figure, steps[6].figure
+    assert "1080p camera with a 90° lens" in steps[6].text and len(steps[6].images) == 8
     shown = " ".join(m.value for m in at.markdown)
-    assert "The figure" in shown and len(at.get("plotly_chart")) == 2 and at.get("image")
+    assert "The figure" in shown and len(at.get("plotly_chart")) == 3 and at.get("image")
 
 
 def test_step_five_audits_labelled_adults_per_group_with_counts(faces, db_path, monkeypatch):

@@ -33,6 +33,7 @@ def main() -> None:
         st.Page("pages/metrics.py", title="Metrics", icon=":material/monitoring:"),
         st.Page("pages/evaluate.py", title="Evaluate", icon=":material/balance:"),
         st.Page("pages/audit.py", title="Audit", icon=":material/groups:"),
+        st.Page("pages/robustness.py", title="Robustness", icon=":material/blur_on:"),
         st.Page("pages/glossary.py", title="Glossary", icon=":material/menu_book:"),
     ]
     # drawn first, by ui.navigation, so it never blinks; the pages/ folder's own list stays off

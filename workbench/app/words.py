@@ -58,6 +58,15 @@ GLOSSARY: dict[str, str] = {
               "of Congress in 2018: every match is a false match.",
     "extrapolation": "A figure carried beyond what was measured (for example to a gallery of millions) with a "
                      "model and its assumptions; it is an estimate, not a measurement.",
+    "aligned chip": "The small square image a model really receives: the face cut out, turned and scaled so the "
+                    "eyes and nose land in the same place every time (150 x 150 pixels for Dlib, 112 x 112 for "
+                    "SFace). Hair, clothes and background outside it never reach the model.",
+    "occlusion map": "Which parts of one probe's chip moved one distance: each small square is covered in turn, "
+                     "the chip embedded again, and the square coloured by how far the distance moved. Red: that "
+                     "square made the two faces look alike to the model; blue: it made them look different. One "
+                     "probe, one model: not what the model looks at in general.",
+    "impostor": "Someone other than the probe's own person. The closest impostors in a gallery are the people a "
+                "false match would most likely name.",
 }
 
 

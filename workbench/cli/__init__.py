@@ -5,7 +5,8 @@ One module per command group (``faces``: detect/verify/enrol/search, ``gallery``
 Add a command in the module of its group (or a new module imported here).
 """
 
-from workbench.cli import app, bench, benchmarks, evaluate, faces, gallery, identities, watch  # noqa: F401  (register the commands)
+from workbench.cli import (  # noqa: F401  (register the commands)
+    app, bench, benchmarks, evaluate, faces, gallery, identities, robustness, watch)
 from workbench.cli.base import cli, main
 
 __all__ = ["cli", "main"]

@@ -359,3 +359,28 @@ def bench_face_size(obj: Ctx, pairs_txt: str, images: str | None, folds: str, as
     for r in rows:
         click.echo(f"{r.size or 'as is':>8} {r.pairs:>6} {r.accuracy:>9.4f} {r.false_non_matches:>7} "
                    f"{r.false_matches:>6}  {r.detected}/{r.photos}")
+
+
+@bench.command("explain")
+@click.argument("photos", nargs=-1, type=click.Path())
+@click.option("--steps", default=8, show_default=True, type=click.IntRange(1, 32), help="Patch positions per axis.")
+@click.option("--repeat", default=3, show_default=True, type=click.IntRange(1), help="Plain embeddings timed per face.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def bench_explain(obj: Ctx, photos: tuple[str, ...], steps: int, repeat: int, as_json: bool) -> None:
+    """An occlusion map per face, for each model with chips, vs one plain embedding of the same chip
+    (default PHOTOS: the packaged k-NN training photos, 9 faces of 5 people)."""
+    from workbench.bench.common import as_dicts
+    from workbench.bench.explain import bench_explain
+    from workbench.search.enrol import demo_folder
+
+    paths = [Path(p) for p in photos] or sorted(p for p in (demo_folder() or Path(".")).rglob("*") if p.is_file())
+    rows = bench_explain(paths, obj.settings, steps=steps, repeat=repeat, progress=_progress("benchmarking"))
+    if as_json:
+        _echo_json(as_dicts(rows))
+        return
+    for r in rows:
+        click.echo(f"{r.model} ({r.chip_side} px chip, {r.patch} px patches, {r.positions} x {r.positions}): "
+                   f"{r.map_s:.2f} s per face for {r.embeddings_per_map} embeddings ({r.faces} faces); one plain "
+                   f"embedding {r.plain_embedding_ms:.1f} ms -> a map costs {r.ratio:.0f} of them "
+                   f"({r.ms_per_embedding_in_map:.1f} ms each in the batch)")

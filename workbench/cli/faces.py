@@ -34,6 +34,8 @@ def detect(ctx: click.Context, image: str, as_json: bool) -> None:
         "accepted": f.quality.accepted, "reason": f.quality.reason, "rule": f.quality.rule or None,
     } for i, f in enumerate(analysis.faces, 1)]
     counts = face_counts(analysis.faces)
+    counts["large_enough"] = sum(f.quality.size >= obj.settings.gate_.min_size for f in analysis.faces)
+    counts["min_size"] = obj.settings.gate_.min_size
     h, w = analysis.shape[:2]
     if as_json:
         out = {"image": image, "width": w, "height": h, "max_side": obj.settings.max_side, **counts,
@@ -46,7 +48,9 @@ def detect(ctx: click.Context, image: str, as_json: bool) -> None:
         return
     if not faces:
         raise NoFaceError(f"{image}: no face found")
-    click.echo(f"{image}: {counts_line(counts)} in {analysis.timings.detect_ms:.0f} ms "
+    s = obj.settings
+    crowd = quality.large_enough(counts["found"], counts["large_enough"], f"{s.detector} + {s.model}", s.gate_.min_size)
+    click.echo(f"{image}: {crowd}; {counts_line(counts).split(', ', 1)[1]} in {analysis.timings.detect_ms:.0f} ms "
                f"({w}x{h}, {_side_words(obj.settings.max_side, w, h)})")
     for f, face in zip(faces, analysis.faces):
         verdict = "accepted" if f["accepted"] else f"rejected: {quality.describe(face.quality)}"

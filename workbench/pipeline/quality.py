@@ -74,6 +74,13 @@ class QualityThresholds:
     min_sharpness: float = 0.010
     min_exposure: float = 64.0
     max_yaw: float = 0.7
+    #: Whose limits these are (a model's name), so a rejection says so: "SFace needs at least 20 px";
+    #: empty for limits given by hand ("the gate needs ...").
+    owner: str = ""
+
+    @property
+    def who(self) -> str:
+        return f"{self.owner}'s gate" if self.owner else "the gate"
 
 
 DEFAULT_THRESHOLDS = QualityThresholds()
@@ -130,26 +137,40 @@ def assess(
     size = int(min(detection.box.width, detection.box.height))
     sharpness, brightness, yaw = measure(image, detection)
     light = exposure(image, detection)
-    reason, rule = None, ""
-    t = thresholds
-    if size < t.min_size:
-        reason, rule = TOO_SMALL, f"the face is {size} px, the gate needs at least {t.min_size} px"
-    elif light < t.min_exposure:
-        reason, rule = TOO_DARK, (f"the brightest patch of the face reaches {light:.0f} of 255, the gate needs "
-                                  f"{t.min_exposure:.0f}: the photo is under-exposed (measured on the face's "
-                                  "highlights, not on its skin tone)")
-    elif sharpness < t.min_sharpness:
-        reason, rule = BLURRED, (f"sharpness {sharpness:.4f} (fine detail per unit of the face's contrast), the gate "
-                                 f"needs at least {t.min_sharpness:.3f}")
-    elif abs(yaw) > t.max_yaw:
-        reason, rule = EXTREME_POSE, (f"head turned {abs(yaw):.2f} of the way to profile, the gate allows "
-                                      f"up to {t.max_yaw:.2f}")
+    reason, rule = decide(size, light, sharpness, yaw, thresholds)
     return Quality(size=size, sharpness=round(sharpness, 5), brightness=round(brightness, 2),
                    yaw=round(yaw, 3), reason=reason, exposure=round(light, 1), rule=rule)
 
 
+def decide(size: int, light: float, sharpness: float, yaw: float,
+           thresholds: QualityThresholds = DEFAULT_THRESHOLDS) -> tuple[str | None, str]:
+    """``(reason, rule in words)`` for a face's measurements (``(None, "")``: accepted), checked in
+    the order of :data:`REASONS`. The robustness lab re-decides stored measurements with other
+    limits through this one function."""
+    t = thresholds
+    if size < t.min_size:
+        return TOO_SMALL, f"the face is {size} px, {t.who} needs at least {t.min_size} px"
+    if light < t.min_exposure:
+        return TOO_DARK, (f"the brightest patch of the face reaches {light:.0f} of 255, the gate needs "
+                          f"{t.min_exposure:.0f}: the photo is under-exposed (measured on the face's "
+                          "highlights, not on its skin tone)")
+    if sharpness < t.min_sharpness:
+        return BLURRED, (f"sharpness {sharpness:.4f} (fine detail per unit of the face's contrast), {t.who} "
+                         f"needs at least {t.min_sharpness:.4f}")
+    if abs(yaw) > t.max_yaw:
+        return EXTREME_POSE, f"head turned {abs(yaw):.2f} of the way to profile, the gate allows up to {t.max_yaw:.2f}"
+    return None, ""
+
+
 #: Each rejection reason in plain words.
 WORDS = {TOO_SMALL: "too small", TOO_DARK: "too dark", BLURRED: "blurred", EXTREME_POSE: "turned too far away"}
+
+
+def large_enough(found: int, large: int, recogniser: str, min_size: int) -> str:
+    """A crowd in words: ``"159 faces found, 2 large enough for yunet + SFace to recognise (at
+    least 36 px)"`` (the face size a model needs is its own: its gate's ``min_size``)."""
+    faces = f"{found} face{'s' if found != 1 else ''} found"
+    return f"{faces}, {large} large enough for {recogniser} to recognise (at least {min_size} px)"
 
 
 def describe(q: Quality) -> str:

@@ -59,6 +59,8 @@ class SearchResult:
     faces: tuple[FaceResult, ...]
     timings: Timings
     similarity_base: float = 0.0
+    recogniser: str = ""   # "yunet + SFace": whose gate decided which faces are large enough
+    min_size: int = 0      # that gate's minimum face size (px)
 
     @property
     def searched(self) -> list[FaceResult]:
@@ -88,10 +90,14 @@ class SearchResult:
         return sum(f.verdict(threshold) == MATCH for f in self.faces)
 
     def summary(self, whatif: float | None = None) -> str:
-        """One line for a reader: ``"23 faces found, 20 searched (3 not searched: 3 too small);
-        2 matched at 80 % (distance 0.600), 11 would match at 70 % (distance 0.714)"``."""
+        """One line for a reader: ``"23 faces found, 21 large enough for hog + Dlib to recognise (at
+        least 36 px), 20 searched (3 not searched: 2 too small, 1 blurred); 2 matched at 80 % (distance
+        0.600), 11 would match at 70 % (distance 0.714)"``."""
         n, k = len(self.faces), len(self.searched)
         text = f"{n} face{'s' if n != 1 else ''} found"
+        if self.recogniser:
+            large = sum(f.face.quality.size >= self.min_size for f in self.faces)
+            text = quality.large_enough(n, large, self.recogniser, self.min_size)
         if k < n:
             why = ", ".join(f"{c} {quality.WORDS.get(r, r)}" for r, c in self.rejected().items())
             text += f", {k} searched ({n - k} not searched: {why})"
@@ -226,4 +232,4 @@ def search_image(db: Store, gallery: str, source: ImageSource, settings: Setting
                             if keep_probe else None))
     return SearchResult(gallery, settings.metric_, settings.threshold_,
                         tuple(FaceResult(f, tuple(ms)) for f, ms in zip(faces, ranked)), timings,
-                        settings.similarity_base)
+                        settings.similarity_base, f"{settings.detector} + {settings.model}", settings.gate_.min_size)
