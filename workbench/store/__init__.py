@@ -33,7 +33,7 @@ from workbench.store.removal import Removal
 from workbench.store.sightings import IdentityRow, Progress, SightingRow, Sightings, SightingUpdate
 from workbench.store.transfer import Transfer
 from workbench.store.vectors import FaceVersions, GalleryMatrix, Vectors
-from workbench.store.watch_runs import WatchRuns
+from workbench.store.watch_runs import RunCamera, WatchRuns
 from workbench.store.watchlist import Watchlist
 
 
@@ -72,5 +72,5 @@ class Store:
         self.close()
 
 
-__all__ = ["MEMORY", "Database", "FaceRecord", "GalleryMatrix", "IdentityRow", "Progress", "SearchAudit", "SightingRow",
-           "SightingUpdate", "Store", "identity_id", "identity_label"]
+__all__ = ["MEMORY", "Database", "FaceRecord", "GalleryMatrix", "IdentityRow", "Progress", "RunCamera", "SearchAudit",
+           "SightingRow", "SightingUpdate", "Store", "identity_id", "identity_label"]
