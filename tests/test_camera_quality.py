@@ -203,3 +203,19 @@ def test_an_old_file_gains_the_reason_column_and_the_cameras_table(db_path):
         cols = {r[0] for r in g.db.cursor().execute("DESCRIBE sightings").fetchall()}
         assert "why_unknown" in cols
         assert g.runs.cameras([run]) == [] and g.sightings.query("g").columns[-2:] == ["why_unknown", "conditions"]
+
+
+def test_deleting_a_gallery_deletes_its_runs_cameras_and_counts_them_first(db_path):
+    from workbench.store import RunCamera
+
+    with Store(db_path) as g:
+        for name in ("g", "h"):
+            g.galleries.create(name, "Dlib")
+            g.runs.start(gallery=name, model="Dlib", detector="hog", metric="euclidean", threshold=0.6,
+                         alert_threshold=0.6, identity_threshold=0.5, sources=["far=a.mp4"], mode="local",
+                         keep_chips=False, cameras=[RunCamera("far", "a.mp4", "distance=25", "25 m ...")])
+        assert g.removal.counts("g")["watch_cameras"] == 1
+        g.removal.delete_gallery("g")
+        left = g.db.cursor().execute("SELECT r.gallery, c.quality FROM watch_cameras c JOIN watch_runs r "
+                                     "ON r.id = c.run_id").fetchall()
+    assert left == [("h", "distance=25")]
