@@ -1,6 +1,6 @@
 import streamlit as st
 
-from workbench.app import downloads, ui
+from workbench.app import downloads, ui, work
 from workbench.evaluation.reports import audit_report
 from workbench.evaluation.runners import audit
 
@@ -29,10 +29,11 @@ adults = c5.checkbox("Adults only (age label 18 and over)", key="audit_adults",
 exposures = c6.multiselect("Failures to acquire at these light levels (1 = as it is)", [1.0, 0.6, 0.4, 0.3],
                            default=[1.0], key="audit_exposures")
 if st.button("Run the audit", type="primary", disabled=not combos, key="audit_run"):
-    st.session_state["audit_report"] = ui.attempt(
-        audit.run_audit, folder, audit.combo_settings(combos, cur.settings.upsample), db=ui.db(),
-        column=group_by, per_group=per_group, target_fmr=target, exposures=exposures, min_age=18 if adults else None,
-        progress=ui.progress_callback("Auditing"))
+    with work.batch_lane():  # its photos never hold up a class's searches
+        st.session_state["audit_report"] = ui.attempt(
+            audit.run_audit, folder, audit.combo_settings(combos, cur.settings.upsample), db=ui.db(),
+            column=group_by, per_group=per_group, target_fmr=target, exposures=exposures,
+            min_age=18 if adults else None, progress=ui.progress_callback("Auditing"))
 report = st.session_state.get("audit_report")
 if report is not None:
     for line in audit_report.headline(report):

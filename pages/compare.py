@@ -3,7 +3,7 @@ import hashlib
 import streamlit as st
 
 from workbench import pipeline
-from workbench.app import explain_view, ui
+from workbench.app import explain_view, ui, work
 from workbench.evaluation.reports import plots
 from workbench.evaluation.runners import verification as evaluate
 from workbench.pipeline import annotate, capture, compare, occlusion
@@ -21,7 +21,7 @@ for col, key, label in zip(cols, ("cmp_a", "cmp_b"), ("first", "second")):
     with col:
         choice = ui.image_input(f"{label.capitalize()} photo", key)
         image = ui.attempt(capture.load_image, choice[1], choice[0]) if choice else None  # bad bytes: a message
-        analysis = ui.attempt(ui.analysis_of, choice[1], choice[0], s) if image is not None else None
+        analysis = ui.attempt(work.analysis_of, choice[1], choice[0], s) if image is not None else None
         photos.append((choice, image))
         analyses.append(analysis)
         slots.append(st.empty())

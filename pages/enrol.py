@@ -1,6 +1,6 @@
 import streamlit as st
 
-from workbench.app import ui, words
+from workbench.app import ui, words, work
 from workbench.app.consent import MISSING, consent_choice
 from workbench.pipeline import annotate, capture
 from workbench.search.enrol import SEVERAL_FACES, Source, enrol_sources
@@ -73,7 +73,8 @@ if st.button("Enrol", type="primary", disabled=not sources):
         st.error(MISSING)
     else:
         report = ui.attempt(enrol_sources, ui.db(), cur.gallery, sources, cur.settings, consent=consent,
-                            notes=notes or None, progress=ui.progress_callback("Enrolling"), keep_faces=True)
+                            notes=notes or None, progress=ui.progress_callback("Enrolling"), keep_faces=True,
+                            analyser=work.enrolment_analyser())
         if report is not None:
             data = {s.label: s.data for s in sources}
             st.session_state["enrol_pending"] = [
@@ -99,7 +100,8 @@ for n, item in enumerate(st.session_state.get("enrol_pending", [])):
     if c1.button("Enrol this face", key=f"enrol_pick_go_{n}", disabled=face is None):
         report = ui.attempt(enrol_sources, ui.db(), cur.gallery,
                             [Source(item["label"], item["person"], item["data"], face=options.index(face) + 1)],
-                            cur.settings, consent=item["consent"], notes=item["notes"], keep_faces=True)
+                            cur.settings, consent=item["consent"], notes=item["notes"], keep_faces=True,
+                            analyser=work.enrolment_analyser())
         if report is not None:
             st.session_state["enrol_pending"].pop(n)
             st.session_state["enrol_last"] = (report, item["person"], {item["label"]: item["data"]})

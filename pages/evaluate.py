@@ -2,7 +2,7 @@ import polars as pl
 import streamlit as st
 
 from workbench import config
-from workbench.app import downloads, ui, words
+from workbench.app import downloads, ui, words, work
 from workbench.evaluation.reports import plots, readable, report
 from workbench.evaluation.runners import replay
 from workbench.evaluation.runners import verification as evaluate
@@ -84,12 +84,13 @@ with tab_pairs:
     if options and st.button("Evaluate", key="eval_run"):
         kind, name = pick.split(": ", 1)
         progress = ui.progress_callback("Evaluating")  # drawn at once; names each file from the first one
-        if kind == "pairs":
-            r = ui.attempt(evaluate.eval_pairs, csvs[name], None, s, db=ui.db(), labels=labels,
-                           include_fta=not exclude, progress=progress)
-        else:
-            r = ui.attempt(evaluate.eval_folder, folders[name], s, db=ui.db(), labels=labels,
-                           include_fta=not exclude, progress=progress)
+        with work.batch_lane():  # its photos never hold up a class's searches
+            if kind == "pairs":
+                r = ui.attempt(evaluate.eval_pairs, csvs[name], None, s, db=ui.db(), labels=labels,
+                               include_fta=not exclude, progress=progress)
+            else:
+                r = ui.attempt(evaluate.eval_folder, folders[name], s, db=ui.db(), labels=labels,
+                               include_fta=not exclude, progress=progress)
         st.session_state["eval_pairs_report"] = r
     r = st.session_state.get("eval_pairs_report")
     if r is not None:
@@ -122,9 +123,10 @@ with tab_search:
     probes = st.selectbox("Probe folder", list(folders_any) or ["(none)"], key="search_probes")
     who = identity_picker("search")
     if folders_any and st.button("Search all probes", key="search_run", disabled=who is None):
-        st.session_state["eval_search_report"] = ui.attempt(
-            eval_search, ui.db(), cur.gallery, folders_any[probes], s, labels=labels, identity=who,
-            progress=ui.progress_callback("embedding"))
+        with work.batch_lane():
+            st.session_state["eval_search_report"] = ui.attempt(
+                eval_search, ui.db(), cur.gallery, folders_any[probes], s, labels=labels, identity=who,
+                progress=ui.progress_callback("embedding"))
     sr = st.session_state.get("eval_search_report")
     if sr is not None:
         for line in readable.search_headline(sr):  # the answer in words first
@@ -150,9 +152,10 @@ with tab_replay:
     who = identity_picker("replay")
     extra = st.slider("Another similarity threshold (%)", 50.0, 99.9, 70.0, 0.5, key="replay_similarity")
     if folders_any and st.button("Run the replay", key="replay_run", disabled=who is None):
-        st.session_state["eval_replay_report"] = ui.attempt(
-            replay.run_replay, ui.db(), cur.gallery, folders_any[probes], s, labels=labels, identity=who,
-            extra_similarity=extra, progress=ui.progress_callback("embedding"))
+        with work.batch_lane():
+            st.session_state["eval_replay_report"] = ui.attempt(
+                replay.run_replay, ui.db(), cur.gallery, folders_any[probes], s, labels=labels, identity=who,
+                extra_similarity=extra, progress=ui.progress_callback("embedding"))
     rr = st.session_state.get("eval_replay_report")
     if rr is not None:
         st.markdown(f"**{len(rr.probes)} innocent probes** against **{rr.gallery_faces} faces** "

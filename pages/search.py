@@ -3,7 +3,7 @@ import hashlib
 import polars as pl
 import streamlit as st
 
-from workbench.app import explain_view, ui
+from workbench.app import explain_view, ui, work
 from workbench.pipeline import annotate, capture, compare, quality
 from workbench.search import explain, search_image
 
@@ -26,8 +26,9 @@ if choice is not None:
         image = ui.attempt(capture.load_image, data, name)
         searchable = matrix is not None and len(matrix.vectors) > 0  # else said so above: no "no match" for all
         # the bytes as uploaded: the search log hashes the file the user gave, as the CLI does
-        result = image is not None and searchable and ui.attempt(search_image, ui.db(), cur.gallery, data, s, top_k=int(top_k),
-                                                  name=name, keep_probe=keep_probe, client="app")
+        result = image is not None and searchable and ui.attempt(
+            search_image, ui.db(), cur.gallery, data, s, top_k=int(top_k), name=name, keep_probe=keep_probe,
+            client="app", analyse=work.search_analyser())  # analysed in the shared worker pool
         st.session_state["search_key"] = key if result else None
         st.session_state["search_result"] = (image, result) if result else None
     stored = st.session_state.get("search_result")

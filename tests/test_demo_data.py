@@ -73,3 +73,22 @@ def test_the_demo_photos_are_declared_as_package_data(demo_photos):
     package = ROOT / "workbench"
     covered = {p for pattern in declared.get("workbench", []) for p in package.glob(pattern) if p.is_file()}
     assert set((demo_photos / n) for n in demo_files(demo_photos)) | {demo_photos / "SOURCES.md"} <= covered
+
+
+def test_the_pickers_offer_the_demo_photos_listed_once_not_the_research_data_sets(tmp_path, monkeypatch):
+    """LFW and UTKFace stay out of the Search, Compare and Enrol pickers (15,332 names in every rerun
+    of those pages); the listing is kept until a folder's content changes."""
+    from workbench.app import ui
+
+    shared = tmp_path / "faces"
+    for name in ("lfw/Ann_Smith/Ann_Smith_0001.jpg", "utkface-balanced/20_1_0_x.jpg", "deepface-unit/img1.jpg",
+                 "couple.jpg"):
+        (shared / name).parent.mkdir(parents=True, exist_ok=True)
+        (shared / name).write_bytes(b"x")
+    monkeypatch.setenv("WORKBENCH_FACES", str(shared))
+    assert list(ui.sample_images()) == ["couple.jpg", "deepface-unit/img1.jpg"]
+    hits = config._demo_files.cache_info().hits
+    ui.sample_images()
+    assert config._demo_files.cache_info().hits == hits + 1  # listed once
+    (shared / "deepface-unit" / "img2.jpg").write_bytes(b"x")
+    assert "deepface-unit/img2.jpg" in ui.sample_images()  # a new photo is offered

@@ -18,3 +18,16 @@ def loaded_models() -> list[str]:
     from workbench.pipeline import models
 
     return models.loaded()
+
+
+def search_job(data, name, settings, barrier=None):
+    """A search's job as the app's work pool runs it (:func:`workbench.pipeline.workpool.analyse_photo`),
+    after ``barrier`` (two jobs meet there only when two workers run them at once), with the worker's
+    process id and its model load counts."""
+    import os
+
+    from workbench.pipeline import models, workpool
+
+    if barrier is not None:
+        barrier.wait(timeout=120)
+    return os.getpid(), workpool.analyse_photo(data, name, settings, "accepted"), models.load_counts()

@@ -13,7 +13,10 @@ class ImageError(WorkbenchError):
 
     def __init__(self, name: str, reason: str) -> None:
         super().__init__(f"{name}: {reason}")
-        self.reason = reason
+        self.name, self.reason = name, reason
+
+    def __reduce__(self):  # raised in a worker process, re-raised in the app's: the same error
+        return type(self), (self.name, self.reason)
 
 
 class VideoError(WorkbenchError):
@@ -48,6 +51,9 @@ class ModelMismatchError(GalleryError):
             f"gallery {gallery!r} holds {gallery_model} vectors, and {model} vectors are never compared with "
             f"them: choose {gallery_model} (--model {gallery_model}, or in the sidebar), or another gallery")
         self.gallery, self.gallery_model, self.model = gallery, gallery_model, model
+
+    def __reduce__(self):
+        return type(self), (self.gallery, self.gallery_model, self.model)
 
 
 class DatabaseError(WorkbenchError):

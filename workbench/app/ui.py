@@ -111,14 +111,6 @@ def threshold_words(percent: float, distance: float, default: float, metric: str
             "similarity.")
 
 
-@st.cache_data(max_entries=8, show_spinner="Finding and measuring the faces ...")
-def analysis_of(data: bytes, name: str, settings: Settings):
-    """Every face of an uploaded photo, analysed once per photo and settings (in memory only)."""
-    from workbench.pipeline import analyze_source
-
-    return analyze_source(data, settings)
-
-
 def current() -> Current:
     """The sidebar's choices, for pages (the entry script has stored them)."""
     cur = st.session_state.get("_current")
@@ -309,11 +301,12 @@ def progress_callback(label: str) -> Callable[[int, int, str], None]:
 
 def _samples(keep: Callable[[Path], bool]) -> dict[str, Path]:
     base = config.photos_dir()
-    return {str(p.relative_to(base)): p for p in sorted(base.rglob("*")) if p.is_file() and keep(p)}
+    return {name: base / name for name in config.demo_files(base) if keep(base / name)}
 
 
 def sample_images() -> dict[str, Path]:
-    """Demo photos by relative name: ../shared/data/faces when present, else the packaged ones."""
+    """Demo photos by relative name: ../shared/data/faces when present (without its research data
+    sets), else the packaged ones. Listed once per process (:func:`workbench.config.demo_files`)."""
     return _samples(capture.is_image)
 
 

@@ -10,6 +10,7 @@ import click
 
 from workbench import config
 from workbench.cli.base import Ctx, cli
+from workbench.cli.bench import bench
 from workbench.errors import WorkbenchError
 
 
@@ -52,3 +53,49 @@ def app(obj: Ctx, port: int, address: str | None, expose: bool, headless: bool, 
         os.execve(sys.executable, cmd, env)
     sys.exit(subprocess.call(cmd, env=env, cwd=entry.parent))
 
+
+
+@bench.command("classroom")
+@click.option("--sessions", default="12", show_default=True,
+              help="Class sizes, comma-separated (e.g. 12,30): that many browser sessions search at once, each "
+                   "with a different photo, after one session alone.")
+@click.option("--timeout", default=300.0, show_default=True, type=click.FloatRange(1), help="Seconds a session may wait.")
+@click.option("--workdir", type=click.Path(file_okay=False), default=None,
+              help="Keep the app's database and log here (default: a temporary folder).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def bench_classroom(obj: Ctx, sessions: str, timeout: float, workdir: str | None, as_json: bool) -> None:
+    """A class searching at once: the app started as `workbench app` does, N Chromium sessions on its
+    Search page (loopback only), each uploading a different photo; served, errors, p50/p95/slowest
+    seconds from upload to answer, beside one session alone in the same run; the p95 seconds to the
+    page's first line about the search; CPU seconds of the app's server, its workers and the browsers."""
+    from dataclasses import asdict
+    from pathlib import Path
+
+    from workbench.bench.classroom import bench_classroom as run
+    from workbench.cli.base import _echo_json, _progress
+
+    try:
+        sizes = [int(x) for x in sessions.split(",") if x.strip()]
+    except ValueError:
+        raise WorkbenchError(f"--sessions wants whole numbers, got {sessions!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise WorkbenchError(f"--sessions wants class sizes of 1 or more, got {sessions!r}")
+    rows = run(sizes, obj.settings, timeout_s=timeout, workdir=Path(workdir) if workdir else None,
+               progress=_progress("classes"))
+    if as_json:
+        _echo_json([asdict(r) for r in rows])
+        return
+    s = obj.settings
+    click.echo(f"{s.detector} + {s.model}, 9-face demo gallery, a different photo per session")
+    click.echo(f"{'sessions':>8} {'served':>8} {'errors':>6} {'p50 s':>7} {'p95 s':>7} {'slowest':>8} "
+               f"{'first word p95':>14} {'load':>5} {'CPU s: server':>13} {'workers':>7} {'browser':>7}")
+    fmt = (lambda v: "-" if v is None else f"{v:.2f}")
+    for r in rows:
+        click.echo(f"{r.sessions:>8} {f'{r.served}/{r.sessions}':>8} {r.errors:>6} {fmt(r.p50_s):>7} {fmt(r.p95_s):>7} "
+                   f"{fmt(r.slowest_s):>8} {fmt(r.first_word_p95_s):>14} {r.load_before:>5.1f} {r.server_cpu_s:>13.2f} "
+                   f"{r.workers_cpu_s:>7.2f} {r.browser_cpu_s:>7.2f}")
+    for r in rows:
+        for o in r.outcomes:
+            if o.error:
+                click.echo(f"session with {o.photo}: {o.error}", err=True)

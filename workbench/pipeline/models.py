@@ -27,6 +27,7 @@ from workbench.errors import ModelError, WeightsCorruptError, WeightsMissingErro
 _lock = threading.RLock()
 _cache: dict[str, Any] = {}
 _use_locks: dict[str, threading.Lock] = {}
+_loads: dict[str, int] = {}
 
 
 def dlib_weights(file_name: str) -> Path:
@@ -101,7 +102,14 @@ def get(name: str) -> Any:
     with _lock:
         if name not in _cache:
             _cache[name] = LOADERS[name]()
+            _loads[name] = _loads.get(name, 0) + 1
         return _cache[name]
+
+
+def load_counts() -> dict[str, int]:
+    """How many times this process has built each model (the app's workers: once each)."""
+    with _lock:
+        return dict(_loads)
 
 
 def _use_lock(key: str) -> threading.Lock:

@@ -228,3 +228,24 @@ def submit_embed_chips(chips: list[np.ndarray], model: str, workers: int | None 
 def source_bytes(data: ImageSource) -> bytes | np.ndarray:
     """Bytes of a path (read once), or the bytes/array as given."""
     return data if isinstance(data, (bytes, np.ndarray)) else capture.read_bytes(data)
+
+
+#: One source's analysis, as a job of the app's work pool (:mod:`workbench.pipeline.workpool`).
+analyse_one = _analyse_one
+
+
+def run_in_pool(fn: Callable, *args, workers: int | None = None):
+    """``fn(*args)`` (module-level, picklable) in a worker process of the shared pool; its value,
+    or its error raised here. A pool broken by a dead worker is replaced and the job tried once
+    more."""
+    from concurrent.futures import BrokenExecutor
+
+    n = default_workers() if workers is None else max(1, workers)
+    for attempt in (0, 1):
+        pool = _get_pool(n)
+        try:
+            return pool.submit(fn, *args).result()
+        except BrokenExecutor:
+            _discard_pool(pool)
+            if attempt:
+                raise

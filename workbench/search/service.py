@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from typing import Callable
 
 import numpy as np
 
 from workbench.errors import GalleryError, NoFaceError
-from workbench.pipeline import Settings, analyze, capture, compare, quality
+from workbench.pipeline import Analysis, Settings, analyze, capture, compare, quality
 from workbench.pipeline.capture import ImageSource, load_image
 from workbench.search.rank import rank, redecide
 from workbench.store import SearchAudit, Store
@@ -157,7 +158,8 @@ def check_searchable(db: Store, gallery: str, model: str) -> int:
 
 def search_image(db: Store, gallery: str, source: ImageSource, settings: Settings = Settings(), *,
                  top_k: int = 5, per_person: bool = True, log: bool = True, name: str = "",
-                 keep_probe: bool = False, client: str = "library", index_kind: str | None = None) -> SearchResult:
+                 keep_probe: bool = False, client: str = "library", index_kind: str | None = None,
+                 analyse: Callable[[bytes | np.ndarray, str, Settings], Analysis] | None = None) -> SearchResult:
     """Every face of a probe image, with its ranked candidates from ``gallery``.
 
     The search log records the settings, the results and the probe's sha256, size and face
@@ -168,6 +170,10 @@ def search_image(db: Store, gallery: str, source: ImageSource, settings: Setting
 
     Faces the quality gate rejects are listed but not searched (see :class:`FaceResult`); the
     log records every face found with its quality verdict.
+
+    ``analyse(given, name, settings)`` finds and embeds the faces elsewhere (the app's work pool:
+    :func:`workbench.pipeline.workpool.analyse_photo` in a worker process, with ``embed_faces``
+    "accepted"); ranking and the log stay in this process, the database's one writer.
 
     Raises:
         GalleryError: unknown or empty gallery, or one of another model (checked before any
@@ -180,9 +186,11 @@ def search_image(db: Store, gallery: str, source: ImageSource, settings: Setting
     t0 = time.perf_counter()
     # the audit hashes the bytes the user gave (a file's content), read once
     given = source if isinstance(source, (np.ndarray, bytes, bytearray, memoryview)) else capture.read_bytes(source)
-    image = load_image(given, name or None)
-    load_ms = (time.perf_counter() - t0) * 1000.0
-    analysis = analyze(image, settings, embed_faces="accepted", load_ms=load_ms)
+    if analyse is None:
+        image = load_image(given, name or None)
+        analysis = analyze(image, settings, embed_faces="accepted", load_ms=(time.perf_counter() - t0) * 1000.0)
+    else:
+        image, analysis = None, analyse(given, name, settings)
     if not analysis.faces:
         raise NoFaceError(f"{name or 'probe'}: no face found")
     faces = analysis.faces
@@ -213,14 +221,15 @@ def search_image(db: Store, gallery: str, source: ImageSource, settings: Setting
                         detect_ms=timings.detect_ms, embed_ms=timings.embed_ms, search_ms=search_ms,
                         source=name, model=settings.model, audit=SearchAudit(
                             client=client, probe_sha256=capture.sha256(given),
-                            probe_width=int(image.shape[1]), probe_height=int(image.shape[0]),
+                            probe_width=int(analysis.shape[1]), probe_height=int(analysis.shape[0]),
                             probe_boxes=tuple(tuple(f.box.as_list()) for f in faces),
                             probe_quality=tuple(f.quality.reason or "ok" for f in faces),
                             upsample=settings.upsample, max_side=settings.max_side, per_person=per_person,
                             similarity_base=settings.similarity_base, gallery_faces=gallery_faces,
                             result_people=tuple(tuple(m.person for m in ms) for ms in ranked),
                             result_match=tuple(tuple(m.match for m in ms) for ms in ranked),
-                            probe_image=capture.encode_jpeg(image) if keep_probe else None))
+                            probe_image=capture.encode_jpeg(load_image(given) if image is None else image)
+                            if keep_probe else None))
     return SearchResult(gallery, settings.metric_, settings.threshold_,
                         tuple(FaceResult(f, tuple(ms)) for f, ms in zip(faces, ranked)), timings,
                         settings.similarity_base, f"{settings.detector} + {settings.model}", settings.gate_.min_size)

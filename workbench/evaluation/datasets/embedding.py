@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from workbench.errors import WorkbenchError
-from workbench.pipeline import Settings, analyze, capture, embed
+from workbench.pipeline import Settings, analyze, capture, embed, workpool
 from workbench.pipeline.align import dlib5_in_box
 from workbench.pipeline.analyze import CHOICE_RULE_ID, central_face, face_score  # noqa: F401  (face_score: one rule)
 from workbench.store import Store
@@ -146,27 +146,35 @@ def embed_files(paths: Sequence[str | os.PathLike], settings: Settings = Setting
     new: dict[str, Embedded] = {}
     unsaved: list[Embedded] = []
     hits = 0
-    for i, (path, sha, data, failure) in enumerate(hashed, 1):
-        if failure is not None:
-            out.append(Embedded(path, sha, None, 0, failure))
-        elif sha in known:
-            vec, n, why, box = known[sha]
-            out.append(Embedded(path, sha, None if vec is None else np.asarray(vec, np.float32), n or 0, why, True,
-                                tuple(box) if box is not None else None))
-            hits += 1
-        elif sha in new:
-            out.append(replace(new[sha], path=path))
-        else:
-            new[sha] = _analyse(path, sha, data, settings, rule, whole_image)
-            out.append(new[sha])
-            # an unreadable file is not a result of the model; only real outcomes are kept
-            if not (new[sha].failure or "").startswith("unreadable"):
-                unsaved.append(new[sha])
-        if db is not None and len(unsaved) >= STORE_EVERY:
-            _store(db, unsaved, key, face_rule)
-            unsaved = []
-        if progress:
-            progress(i, len(hashed), path)
+    todo: dict[str, tuple] = {}  # each new photo once, in order: analysed here, or in the app's batch lane
+    for path, sha, data, failure in hashed:
+        if failure is None and sha not in known and sha not in todo:
+            todo[sha] = (path, sha, data, settings, rule, whole_image)
+    analysed = workpool.map_batch(_analyse, list(todo.values()))
+    try:
+        for i, (path, sha, data, failure) in enumerate(hashed, 1):
+            if failure is not None:
+                out.append(Embedded(path, sha, None, 0, failure))
+            elif sha in known:
+                vec, n, why, box = known[sha]
+                out.append(Embedded(path, sha, None if vec is None else np.asarray(vec, np.float32), n or 0, why,
+                                    True, tuple(box) if box is not None else None))
+                hits += 1
+            elif sha in new:
+                out.append(replace(new[sha], path=path))
+            else:
+                new[sha] = next(analysed)
+                out.append(new[sha])
+                # an unreadable file is not a result of the model; only real outcomes are kept
+                if not (new[sha].failure or "").startswith("unreadable"):
+                    unsaved.append(new[sha])
+            if db is not None and len(unsaved) >= STORE_EVERY:
+                _store(db, unsaved, key, face_rule)
+                unsaved = []
+            if progress:
+                progress(i, len(hashed), path)
+    finally:
+        analysed.close()  # a run stopped half-way drops the photos still queued
     if db is not None and unsaved:
         _store(db, unsaved, key, face_rule)
     return out, CacheStats(hits, len(new))

@@ -18,7 +18,7 @@ import numpy as np
 
 from workbench.evaluation.datasets.embedding import face_score
 from workbench.evaluation.stats.metrics import wilson
-from workbench.pipeline import Settings, capture, detect, quality
+from workbench.pipeline import Settings, capture, detect, quality, workpool
 
 NO_FACE = "no_face"
 #: Every outcome counted, in order: no face, each gate reason, accepted.
@@ -82,17 +82,30 @@ def measure_acquisition(paths: Sequence[str | os.PathLike], groups: Sequence[str
     tally: dict[tuple[str, float, str], dict[str, int]] = {
         (d, e, g): {} for d in detectors for e in exposures for g in names}
     images = {g: 0 for g in names}
-    for i, (path, group) in enumerate(zip(paths, groups), 1):
-        image = capture.load_image(path)
-        images[group] += 1
-        for e in exposures:
-            dimmed = dim(image, e)
-            for d in detectors:
-                what, _ = outcome(dimmed, Settings(detector=d, model=settings.model, upsample=settings.upsample,
-                                                   max_side=settings.max_side, gate=settings.gate))
+    # one photo, every level and detector, is one job (in the app: of the batch lane, in a worker)
+    found = workpool.map_batch(photo_outcomes, [(str(p), tuple(detectors), tuple(exposures), settings) for p in paths])
+    try:
+        for i, (path, group, outcomes) in enumerate(zip(paths, groups, found), 1):
+            images[group] += 1
+            for (d, e), what in outcomes.items():
                 counts = tally[(d, e, group)]
                 counts[what] = counts.get(what, 0) + 1
-        if progress:
-            progress(i, len(paths), str(path))
+            if progress:
+                progress(i, len(paths), str(path))
+    finally:
+        found.close()
     return [AcquisitionRow(d, float(e), g, images[g], tally[(d, e, g)]) for d in detectors for e in exposures
             for g in names]
+
+
+def photo_outcomes(path: str, detectors: Sequence[str], exposures: Sequence[float],
+                   settings: Settings) -> dict[tuple[str, float], str]:
+    """One photo's outcome per ``(detector, exposure)``."""
+    image = capture.load_image(path)
+    out = {}
+    for e in exposures:
+        dimmed = dim(image, e)
+        for d in detectors:
+            out[(d, e)], _ = outcome(dimmed, Settings(detector=d, model=settings.model, upsample=settings.upsample,
+                                                      max_side=settings.max_side, gate=settings.gate))
+    return out

@@ -1,0 +1,43 @@
+"""`workbench bench classroom`, small: the app started as `workbench app` starts it, one session
+alone, then three Chromium sessions searching at once, each with a different photo (loopback
+only). Everyone is served without an error, every page says where its search stands before the
+answer, and the search log holds each photo once: no answer came from a cache. No speed is
+asserted (the figures are the README's, measured by hand)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from test_browser import CHROMIUM
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+
+def test_three_sessions_search_at_once_and_each_is_served_and_told_where_it_stands(tmp_path):
+    from workbench.bench.classroom import bench_classroom
+    from workbench.store import Store
+
+    rows = bench_classroom([3], workdir=tmp_path, timeout_s=600)
+    assert [r.sessions for r in rows] == [1, 3]
+    for r in rows:
+        assert (r.served, r.errors) == (r.sessions, 0), r.outcomes
+        for o in r.outcomes:  # the queue or progress line came first, from the page itself
+            assert o.first_word_s is not None and 0 <= o.first_word_s <= o.seconds, o
+    photos = [o.photo for r in rows for o in r.outcomes]
+    assert len(set(photos)) == len(photos) == 4
+    with Store(tmp_path / "classroom.duckdb", read_only=True) as db:
+        log = db.search_log.rows()
+    assert log.height == 6 and log["probe_sha256"].n_unique() == 6  # with the warm-up's two, each photo once
+    assert set(log["client"].to_list()) == {"app"}
+
+
+def test_a_class_size_that_is_not_one_is_refused_in_one_line():
+    from workbench.cli import cli
+
+    for bad in ("0", "three", ""):
+        result = CliRunner().invoke(cli, ["bench", "classroom", "--sessions", bad])
+        assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1 and "--sessions" in result.output, result.output
