@@ -20,7 +20,10 @@ db = ui.db()
 st.title("Cameras")
 st.caption(f"Several cameras searched at once against gallery **{ui.literal(cur.gallery)}**. Every track that is "
            "identified becomes a row of the sightings log (in the database); faces that match nobody are grouped "
-           "into anonymous identities ('unknown 0007'); people on a watchlist raise alerts.")
+           "into anonymous identities ('unknown 0007'); people on a watchlist raise alerts. An unknown row says why: "
+           "no face of the track passed the quality gate (which rule), or how far under the threshold its best "
+           "candidate was. Each camera can be made worse (further away, fewer pixels, JPEG, fewer frames, night) "
+           "to see where recognition stops.")
 
 clips = ui.sample_videos()
 uploads = st.file_uploader("Upload videos", type=["mp4", "avi", "mov", "mkv", "webm"], accept_multiple_files=True,
@@ -33,7 +36,8 @@ if uploads:  # OpenCV reads files: uploads live in a temporary folder for this s
 options = list(clips) + [view.STREAM, view.WEBCAM]
 n = st.number_input("Cameras", 1, 4, 2, key="cam_n")
 slots = st.columns(int(n))
-chosen: list[tuple[str, str, str]] = []
+chosen: list[tuple] = []
+qualities_ok = True
 for i, col in enumerate(slots):
     name = col.text_input("Name", f"camera {i + 1}", key=f"cam_name_{i}")
     source = col.selectbox("Source", options, key=f"cam_src_{i}")
@@ -42,8 +46,21 @@ for i, col in enumerate(slots):
                          placeholder="rtsp://user:password@camera:554/stream",
                          help="rtsp://, http:// (MJPEG, HLS) ... A user and password in it are used to connect "
                               "and never stored or shown.") if source == view.STREAM else ""
-    chosen.append((name.strip() or f"camera {i + 1}", source, url))
-streams = any(src == view.STREAM for _, src, _ in chosen)
+    distance = col.number_input("Distance from the camera (m; 0 = as recorded)", 0.0, 1000.0, 0.0, 1.0,
+                                key=f"cam_dist_{i}", help="Faces as a 1080p camera with a 90° lens sees a 16-cm face "
+                                "from this far: the footage's own faces are measured and every frame is shrunk to "
+                                "match (never enlarged).")
+    more = col.expander("More camera quality")
+    resolution = more.selectbox("Camera resolution", view.RESOLUTION_CHOICES, key=f"cam_res_{i}")
+    jpeg = more.slider("JPEG quality (0 = as recorded)", 0, 100, 0, key=f"cam_jpeg_{i}")
+    fps = more.number_input("Frames a second (0 = as recorded)", 0.0, 60.0, 0.0, 1.0, key=f"cam_fps_{i}")
+    night = more.selectbox("Light", list(view.NIGHT_CHOICES), key=f"cam_night_{i}")
+    quality = ui.attempt(view.camera_quality, distance, resolution, jpeg, fps, night)
+    qualities_ok = qualities_ok and quality is not None
+    if quality is not None and not quality.as_recorded:
+        col.caption(ui.literal(quality.words))
+    chosen.append((name.strip() or f"camera {i + 1}", source, url, quality))
+streams = any(c[1] == view.STREAM for c in chosen)
 retries = st.number_input("Reconnection attempts before a stream is reported failed", 0, 20, 5,
                           key="cam_retries") if streams else 5
 
@@ -71,7 +88,7 @@ if known:
 
 watch: Watch | None = st.session_state.get("cam_watch")
 holder = st.session_state.setdefault("cam_holder", {})  # what the WebRTC thread may read (no session state there)
-if any(src == view.WEBCAM for _, src, _ in chosen):
+if any(c[1] == view.WEBCAM for c in chosen):
     push = st.session_state.setdefault("cam_push", PushSource())
     import av
     from streamlit_webrtc import WebRtcMode, webrtc_streamer
@@ -89,7 +106,8 @@ if any(src == view.WEBCAM for _, src, _ in chosen):
                     media_stream_constraints={"video": True, "audio": False}, async_processing=True)
 
 go, stop = st.columns(2)
-if go.button("Start watching", type="primary", key="cam_start", disabled=bool(watch and watch.running) or not known):
+if go.button("Start watching", type="primary", key="cam_start",
+             disabled=bool(watch and watch.running) or not known or not qualities_ok):
     specs = ui.attempt(view.camera_specs, chosen, clips)
     if specs:
         push = {"webcam": st.session_state["cam_push"]} if any(sp.kind == "push" for sp in specs) else {}

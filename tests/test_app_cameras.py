@@ -160,3 +160,29 @@ def test_a_stream_with_a_password_is_watched_and_its_password_never_shown(camera
     assert f"127.0.0.1:{closed}/s" in after  # the failed camera's source and message, without the password
     for text in (during, after):
         assert "s3cr3t" not in text and "admin:" not in text
+
+
+def test_a_camera_made_worse_on_the_page_says_its_conditions_and_why_faces_stay_unknown(cameras_app):
+    """Issue 21: a camera-quality control per source; the conditions it made are shown and recorded
+    with the run, and every unknown sighting says why (hog + Dlib, the sidebar's default)."""
+    at, db = cameras_app
+    at.toggle(key="cam_fast").set_value(True).run()
+    at.number_input(key="cam_dist_1").set_value(30.0).run()
+    assert "30 m from a 1080p camera (1,920 px across) with a 90° lens" in shown(at)
+    at.button(key="cam_start").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    finish(at)
+    text = shown(at)
+    assert "Camera quality: 30 m from a 1080p camera" in text and "this footage's faces measure" in text, text
+    table = at.dataframe[0].value
+    assert "why unknown" in table.columns and set(table["camera"]) == {"camera 1"}  # 5-px faces: no face found
+    strangers = table[~table["who"].isin([A, B])]
+    assert len(strangers) and all(w.startswith("under the threshold: the best candidate, ") for w in strangers["why unknown"])
+    assert all(w == "" for w in table[table["who"].isin([A, B])]["why unknown"])
+    from workbench.app import ui
+
+    g = ui.get_db(str(db))  # the app's connection
+    run = int(g.runs.list("demo")["id"].max())
+    cams = {c.camera: c for _, c in g.runs.cameras([run])}
+    assert cams["camera 2"].quality == "distance=30" and cams["camera 1"].quality == ""
+    assert "faces measure" in cams["camera 2"].conditions and cams["camera 1"].conditions == "as recorded"

@@ -95,7 +95,7 @@ def test_a_database_whose_creation_was_killed_opens_and_is_completed(tmp_path):
         Store(blank, read_only=True)
     with Store(blank) as g:
         assert g.db.data_tables() == ["faces", "galleries", "identities", "people", "searches", "sightings",
-                                   "watch_progress", "watch_runs", "watchlist"]
+                                   "watch_cameras", "watch_progress", "watch_runs", "watchlist"]
     other = tmp_path / "other.duckdb"
     con = duckdb.connect(str(other))
     con.execute("CREATE TABLE stuff (x INT)")

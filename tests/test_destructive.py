@@ -117,7 +117,7 @@ def test_a_blank_value_of_any_option_is_one_line_and_changes_nothing(path, cmd, 
 def test_after_every_blank_value_the_rows_are_as_they_were(shared):
     assert gallery_state(shared)[1] == {"faces": 4, "galleries": 2, "meta": 3, "people": 3, "searches": 3,
                                         "sightings": 4, "identities": 0, "watch_progress": 0, "watch_runs": 0,
-                                        "watchlist": 0}
+                                        "watch_cameras": 0, "watchlist": 0}
 
 
 def test_an_empty_person_no_longer_deletes_the_gallery(two_people):

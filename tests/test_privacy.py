@@ -90,7 +90,7 @@ def test_purge_everything_empties_every_data_table_including_new_ones(uncompress
     removed = db.removal.purge_all()
     assert removed["faces"] == 120 and removed["people"] == 3 and removed["embedding_cache"] == 1
     assert set(removed) == {"faces", "people", "galleries", "searches", "embedding_cache", "sightings", "identities",
-                            "watchlist", "watch_progress", "watch_runs"}
+                            "watchlist", "watch_progress", "watch_cameras", "watch_runs"}
     assert not side.exists()
     assert sum(any(traces(db_path, r).values()) for r in recs) == 0
     assert db.galleries.list().height == 0

@@ -73,6 +73,10 @@ def _threshold_of(settings, similarity: float | None, distance: float | None, wh
                    "for one camera, processes for more.")
 @click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None,
               help="Run each camera as a Ray actor: --ray (a local cluster), --ray auto, --ray ray://HOST:10001.")
+@click.option("--quality", "qualities", multiple=True, metavar="[CAMERA:]KEY=VALUE,...",
+              help="What a worse camera would make of the frames, e.g. far:distance=25 (faces as seen from 25 m by "
+                   "a 1080p camera with a 90° lens), resolution=720p, fov=60, scale=0.3, jpeg=20, fps=10, "
+                   "night=3%. Without CAMERA: every camera. Repeat for each camera.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), default=None,
               help="Write the who-was-there HTML report of this run into this folder.")
 @click.option("-v", "--verbose", is_flag=True, help="A line on stderr for every committed batch.")
@@ -81,19 +85,20 @@ def _threshold_of(settings, similarity: float | None, distance: float | None, wh
 def watch(obj: Ctx, cameras: tuple[str, ...], gallery: str, fast: bool, keep_chips: bool, batch_size: int,
           alert_similarity: float | None, alert_threshold: float | None, identity_threshold: float | None,
           restart: bool, max_frames: int | None, retries: int, runner: str, ray_address: str | None,
-          report_dir: str | None, verbose: bool, as_json: bool) -> None:
+          qualities: tuple[str, ...], report_dir: str | None, verbose: bool, as_json: bool) -> None:
     """Watch CAMERAS (NAME=SOURCE: a video file, a folder of videos, a device index such as 0,
     rtsp:// or http:// streams) at once, searching GALLERY, and log every sighting. The gallery
     must exist and hold --model's vectors (checked before any model loads)."""
     from tqdm import tqdm
 
     from workbench.live.cameras import parse_sources
+    from workbench.live.sources import with_qualities
     from workbench.live.watch import Watch, WatchOptions
 
     ray_address, cameras = _ray_choice(ray_address, cameras)
     if not gallery.strip():
         raise WorkbenchError("--gallery needs a name")
-    specs = parse_sources(list(cameras))
+    specs = with_qualities(parse_sources(list(cameras)), qualities)
     s = obj.settings
     options = WatchOptions(gallery, s, fast=fast, keep_chips=keep_chips, batch_size=batch_size,
                            alert_threshold=_threshold_of(s, alert_similarity, alert_threshold, "alert"),
@@ -119,6 +124,10 @@ def watch(obj: Ctx, cameras: tuple[str, ...], gallery: str, fast: bool, keep_chi
         def on_alert(a) -> None:
             say(f"ALERT {a.camera}: {a.person} (watchlist {', '.join(a.watchlists)}) at {a.video_s:.1f} s, "
                 f"distance {a.distance:.3f}" + (f", similarity {a.similarity:.1f} %" if a.similarity else ""))
+
+        for c in specs:
+            if not c.quality.as_recorded:
+                say(f"{c.name}: {c.quality.words}")
 
         def on_status(st) -> None:
             if st.state in ("failed", "reconnecting") or (st.state == "ended" and st.message):
@@ -164,7 +173,11 @@ def watch(obj: Ctx, cameras: tuple[str, ...], gallery: str, fast: bool, keep_chi
             click.echo(f"  {c['camera']}: {c['state']}, {c['frames']} frames ({c['dropped']} dropped) at "
                        f"{c['fps']:.1f} fps, {c['faces']} faces, {c['sightings']} sightings, people: "
                        f"{', '.join(c['people']) or 'none'}, {c['anonymous_identities']} unknown{lat}"
+                       + (f", {c['tracks_failing_the_gate']} track(s) with no face past the gate"
+                          if c["tracks_failing_the_gate"] else "")
                        + (f" - {c['message']}" if c["message"] else ""))
+            if c["conditions"] != "as recorded":
+                click.echo(f"    camera quality: {c['conditions']}")
         if report_dir:
             click.echo(f"report: {page}")
     if any(c.state == "failed" for c in summary.cameras) and all(c.state == "failed" for c in summary.cameras):
@@ -258,11 +271,16 @@ def sightings(obj: Ctx, gallery: str, person: str | None, identity: str | None, 
     if df.height == 0:
         click.echo(f"{gallery}: no sightings match")
         return
+    said = set()
     for r in df.iter_rows(named=True):
+        if r["conditions"] != "as recorded" and (r["run_id"], r["camera"]) not in said:
+            said.add((r["run_id"], r["camera"]))
+            click.echo(f"{r['camera']} (run {r['run_id']}), camera quality: {r['conditions']}")
         d = "" if r["distance"] is None else f" distance {r['distance']:.3f}"
         click.echo(f"#{r['id']} {r['first_seen']:%Y-%m-%d %H:%M:%S} {r['camera']}: {r['who']} "
                    f"(frames {r['first_frame']}-{r['last_frame']}, {r['first_video_s']:.1f}-{r['last_video_s']:.1f} s)"
-                   f"{d}" + (" ALERT" if r["alert"] else ""))
+                   f"{d}" + (" ALERT" if r["alert"] else "")
+                   + (f"\n    why unknown: {r['why_unknown']}" if r["why_unknown"] else ""))
 
 
 def _follow(obj: Ctx, gallery: str, photo: str, face: int | None, positions_csv: str | None,

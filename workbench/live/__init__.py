@@ -5,6 +5,7 @@ from frame to frame (:class:`Track`, Hungarian assignment on IoU). Frames are an
 :mod:`workbench.pipeline.annotate`. Frame statistics are :class:`workbench.types.FrameStats`.
 """
 
+from workbench.live.camera_quality import CameraQuality, parse_quality
 from workbench.live.processor import (
            REALTIME,
            LiveProcessor,
@@ -15,5 +16,5 @@ from workbench.live.summary import Seen, as_rows
 from workbench.live.tracking import UNKNOWN, Track, Tracker
 from workbench.types import FrameStats
 
-__all__ = ["REALTIME", "UNKNOWN", "FrameStats", "LiveProcessor", "Seen", "Track", "Tracker", "as_rows",
-           "process_video", "stage_summary"]
+__all__ = ["REALTIME", "UNKNOWN", "CameraQuality", "FrameStats", "LiveProcessor", "Seen", "Track", "Tracker",
+           "as_rows", "parse_quality", "process_video", "stage_summary"]

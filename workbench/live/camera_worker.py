@@ -4,8 +4,15 @@ either way it writes nothing: events go back to the one writer (:mod:`workbench.
 
 A sighting is one track under one identification decision: it opens at the track's first
 decision, re-checks that give the same answer fold into it (closest distance kept), a re-check
-that names someone else closes it and opens another, and it closes when the track ends. Only
-vectors, boxes, distances and (when asked) face chips leave the camera; frames stay here.
+that names someone else closes it and opens another, and it closes when the track ends. A track
+that ends with no decision because none of its faces passed the quality gate is a sighting too,
+with no vector, saying which rule kept it out; every unknown sighting says why
+(:mod:`workbench.live.unknown`). Only vectors, boxes, distances and (when asked) face chips leave
+the camera; frames stay here.
+
+The camera's quality setting (``spec.quality``, :mod:`workbench.live.camera_quality`) is applied
+to each frame here, as it is decoded and before detection, whichever runner runs the camera; the
+conditions it made (with the footage's measured face width) are sent once as :class:`Conditions`.
 """
 
 from __future__ import annotations
@@ -13,13 +20,17 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from workbench.live import unknown
+from workbench.live.camera_quality import CameraFilter, sample_frames
 from workbench.live.cameras import (CameraFrame, CameraSpec, PushSource, SourceCounters, Stamp, file_frames,
                                     folder_frames, stream_frames)
 from workbench.live.processor import LiveProcessor
+from workbench.live.sources import videos_in
 from workbench.live.tracking import Track
 from workbench.pipeline import Settings
 from workbench.store import GalleryMatrix
@@ -44,9 +55,10 @@ class Opened:
     distance: float | None
     similarity: float | None
     box: tuple[int, int, int, int]
-    vector: np.ndarray
+    vector: np.ndarray | None  # None: no face of the track passed the gate
     chip: bytes | None
     decided_at: float  # perf_counter: identity latency is decided_at - first.arrived
+    why_unknown: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,18 @@ class Closed:
     similarity: float | None
     box: tuple[int, int, int, int]
     checks: int
+    candidate_id: int | None = None
+    why_unknown: str | None = None
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """Under which conditions a camera's frames were watched (its quality setting in words, with
+    the footage's measured face width and the factor frames were shrunk by)."""
+
+    camera: str
+    spec: str
+    words: str
 
 
 @dataclass(frozen=True)
@@ -89,6 +113,8 @@ class _Open:
     distance: float | None
     similarity: float | None
     box: tuple[int, int, int, int]
+    candidate_id: int | None = None
+    why_unknown: str | None = None
     checks: int = 1
 
 
@@ -150,6 +176,13 @@ class CameraWorker:
         return {"frames": self.frames, "dropped": self.counters.dropped, "faces": self.faces,
                 "reconnects": self.counters.reconnects, "fps": round(self.frames / span, 2) if span > 0 else 0.0}
 
+    def _why(self, match: Any) -> str | None:
+        """Why a decision leaves the track unknown (``None`` when it names someone)."""
+        if match is not None and match.match:
+            return None
+        st = self.config.settings
+        return unknown.under_threshold(match, st.threshold_, st.similarity_base)
+
     def _on_decision(self, tr: Track, match: Any, vec: np.ndarray, chip: np.ndarray | None) -> None:
         pid = match.person_id if match is not None and match.match else None
         cand = match.person_id if match is not None else None
@@ -161,13 +194,15 @@ class CameraWorker:
             cur.checks += 1
             if dist is not None and (cur.distance is None or dist < cur.distance):
                 cur.distance, cur.similarity, cur.box = dist, sim, box
+                cur.candidate_id, cur.why_unknown = cand, self._why(match)
             return
         if cur is not None:
             self._close(tr, cur)
         n = self._decisions.get(tr.id, 0) + 1
         self._decisions[tr.id] = n
         key = (self.spec.name, tr.id, n)
-        self._open[tr.id] = _Open(key, pid, dist, sim, box)
+        why = self._why(match)
+        self._open[tr.id] = _Open(key, pid, dist, sim, box, cand, why)
         jpeg = None
         if chip is not None:
             from workbench.pipeline.capture import encode_jpeg
@@ -175,16 +210,23 @@ class CameraWorker:
             jpeg = encode_jpeg(np.ascontiguousarray(chip))
         first = tr.first_stamp if n == 1 else tr.last_stamp
         self.emit(Opened(key, self.spec.name, (first or tr.last_stamp).source, tr.id, n, first, tr.last_stamp, pid,
-                         cand, dist, sim, box, np.asarray(vec, np.float32), jpeg, time.perf_counter()))
+                         cand, dist, sim, box, np.asarray(vec, np.float32), jpeg, time.perf_counter(), why))
 
     def _close(self, tr: Track, cur: _Open) -> None:
-        self.emit(Closed(cur.key, tr.last_stamp, cur.distance, cur.similarity, cur.box, cur.checks))
+        self.emit(Closed(cur.key, tr.last_stamp, cur.distance, cur.similarity, cur.box, cur.checks, cur.candidate_id,
+                         cur.why_unknown))
 
     def _on_track_end(self, tr: Track) -> None:
         cur = self._open.pop(tr.id, None)
         self._decisions.pop(tr.id, None)
         if cur is not None and tr.last_stamp is not None:
             self._close(tr, cur)
+        elif cur is None and tr.identified_at < 0 and not tr.pending and tr.rejection is not None \
+                and tr.first_stamp is not None:
+            # no face of the track passed the gate: a sighting of nobody, saying which rule kept it out
+            self.emit(Opened((self.spec.name, tr.id, 1), self.spec.name, tr.first_stamp.source, tr.id, 1,
+                             tr.first_stamp, tr.last_stamp or tr.first_stamp, None, None, None, None,
+                             tuple(tr.box.as_list()), None, None, time.perf_counter(), unknown.gated(tr.rejection)))
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -210,16 +252,36 @@ class CameraWorker:
                    if t.first_stamp is not None and t.first_stamp.source == frame.source]
         return Mark(self.spec.name, frame.source, min([frame.index + 1, *waiting]), frame.video_s, resumable)
 
+    def camera_filter(self) -> CameraFilter:
+        """The camera's quality, with a file's (or a folder's first) faces measured up front when a
+        distance needs their width; a live source's are measured on its first frame with a face."""
+        cam = CameraFilter(self.spec.quality)
+        if not cam.ready and self.spec.kind in ("file", "folder"):
+            videos = [self.spec.source] if self.spec.kind == "file" else [str(v) for v in videos_in(Path(self.spec.source))]
+            for video in videos:
+                if cam.measure(sample_frames(video)):
+                    break
+        return cam
+
     def run(self) -> None:
         """Process the camera to its end; the last event is a :class:`Status` ended/failed/stopped."""
         resumable = self.spec.kind in ("file", "folder")
         last: CameraFrame | None = None
         self._status("running")
         try:
+            cam = self.camera_filter()
+            said = cam.quality.as_recorded
             for frame in self.frames_iter():
                 if self.stop.is_set():
                     break
-                annotated, st = self.proc.process(frame.image, stamp=frame.stamp())
+                if not cam.keeps(frame.video_s):
+                    continue
+                if not cam.ready and not cam.measure([frame.image]):
+                    continue  # no face yet to measure the footage by (nor to see at any distance)
+                if not said:
+                    self.emit(Conditions(self.spec.name, cam.quality.spec, cam.conditions(frame.image.shape[1])))
+                    said = True
+                annotated, st = self.proc.process(cam.apply(frame.image, frame.index), stamp=frame.stamp())
                 self.frames += 1
                 self.faces += st.faces if st.detected else 0
                 if self.config.draw:

@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 
 from workbench.evaluation.reports.report import ExampleItem, Examples, Header, write_report
-from workbench.live import watch_plots
+from workbench.live import unknown, watch_plots
 from workbench.pipeline.compare import default_metric, default_threshold, distance_for_similarity, is_match
 from workbench.store import Store
 
@@ -44,6 +44,25 @@ def alert_counts(sightings: pl.DataFrame, watched: set[str], model: str, metric:
         rows.append({"threshold": name, "distance": round(d, 4), "alerts": n,
                      "sightings_of_watchlisted_candidates": len(dist)})
     return pl.DataFrame(rows)
+
+
+def why_unknown_counts(sightings: pl.DataFrame) -> pl.DataFrame:
+    """Unknown sightings per camera and kind of reason (``too small``, ``under the threshold`` ...)."""
+    rows = sightings.filter(pl.col("why_unknown").is_not_null())
+    if rows.height == 0:
+        return pl.DataFrame(schema={"camera": pl.String, "why unknown": pl.String, "sightings": pl.UInt32})
+    return (rows.with_columns(pl.col("why_unknown").map_elements(unknown.kind, return_dtype=pl.String)
+                              .alias("why unknown"))
+            .group_by("camera", "why unknown").agg(pl.len().alias("sightings")).sort("camera", "why unknown"))
+
+
+def camera_conditions(db: Store, sightings: pl.DataFrame) -> pl.DataFrame:
+    """Each camera of the runs that made ``sightings``, with its camera-quality conditions as recorded."""
+    runs = sightings["run_id"].unique().sort().to_list() if sightings.height else []
+    rows = [{"run": run, "camera": c.camera, "source": c.source, "setting": c.quality or "as recorded",
+             "conditions": c.conditions} for run, c in db.runs.cameras(runs)]
+    return pl.DataFrame(rows, schema={"run": pl.Int64, "camera": pl.String, "source": pl.String,
+                                      "setting": pl.String, "conditions": pl.String})
 
 
 def who_was_there_json(db: Store, gallery: str, **filters: Any) -> dict[str, Any]:
@@ -99,10 +118,23 @@ def write_sightings_report(db: Store, gallery: str, out_dir: str | os.PathLike, 
         headline.append(f"Watchlist alerts on this footage: {a.get('80 % similarity', 0)} at 80 % similarity, "
                         f"{a.get('99 % similarity', 0)} at 99 % (each counts a sighting whose best candidate is "
                         "a watchlisted person within that threshold).")
+    why = why_unknown_counts(s)
+    if why.height:
+        by_kind = why.group_by("why unknown").agg(pl.col("sightings").sum()).sort("sightings", descending=True)
+        headline.append("Why unknown sightings stayed unknown: " + ", ".join(
+            f"{r['why unknown']} {r['sightings']}" for r in by_kind.iter_rows(named=True)) + ".")
+    conditions = camera_conditions(db, s)
+    worse = conditions.filter(pl.col("setting") != "as recorded")
+    for r in worse.iter_rows(named=True):
+        headline.append(f"Camera {r['camera']} (run {r['run']}) was made worse: {r['conditions']}.")
     notes = ["A sighting is one track of one camera under one identification decision, not one frame. "
              "'unknown NNNN' is an anonymous identity: tracks that matched nobody, grouped by face vector "
              "(it can join two strangers who look alike, or split one person seen at different angles).",
-             "Times are the camera's wall clock when the frame arrived; video times are in the tables."]
+             "Times are the camera's wall clock when the frame arrived; video times are in the tables.",
+             "An unknown sighting says why: no face of the track passed the model's quality gate (the rule, the "
+             "measured value and the limit, on the track's largest face), or its best candidate was under the "
+             "threshold (by how much). A camera's quality setting (distance, resolution, JPEG, frame rate, light) "
+             "is recorded with its run: see the camera_conditions table."]
     header = Header("Who was there: sightings", model, detector, metric, next(iter(extra.values())),
                     f"gallery {gallery}; cameras: {', '.join(cameras) or 'none'}",
                     {"sightings": s.height, "people": people, "anonymous identities": anonymous,
@@ -115,6 +147,7 @@ def write_sightings_report(db: Store, gallery: str, out_dir: str | os.PathLike, 
                ("Alerts each threshold would have raised", watch_plots.alert_threshold_figure(alerts))]
     examples = _chip_examples(db, s)
     return write_report(out_dir, header, figures, {"who_was_there": flat, "sightings": table,
+                                                   "why_unknown": why, "camera_conditions": conditions,
                                                    "alert_thresholds": alerts},
                         notes, headline=headline, examples=examples)
 

@@ -11,11 +11,13 @@ exception's) pass through :meth:`CameraSpec.scrub` before they leave the camera.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Sequence
 from urllib.parse import unquote
 
 from workbench.errors import WorkbenchError
+from workbench.live.camera_quality import CameraQuality, parse_quality
 from workbench.pipeline.capture import is_video
 
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://", "rtmp://", "udp://", "tcp://", "srt://")
@@ -77,13 +79,15 @@ class CameraSpec:
     """A camera: its name, what it reads, and its kind (file, folder, device, stream or push).
 
     ``source`` is what is shown and stored (for a stream, without user information);
-    ``secret`` is the full URL when it differs, kept in memory to connect (never in ``repr``).
+    ``secret`` is the full URL when it differs, kept in memory to connect (never in ``repr``);
+    ``quality`` what a worse camera would make of its frames (:mod:`workbench.live.camera_quality`).
     """
 
     name: str
     source: str
     kind: str
     secret: str = field(default="", repr=False, compare=False)
+    quality: CameraQuality = field(default_factory=CameraQuality)
 
     @property
     def target(self) -> str:
@@ -173,3 +177,25 @@ def parse_sources(args: list[str]) -> list[CameraSpec]:
             raise WorkbenchError(f"two cameras are called {s.name!r}: give each NAME=SOURCE a different name")
         seen.add(s.name)
     return specs
+
+
+def with_qualities(specs: Sequence[CameraSpec], settings: Sequence[str]) -> list[CameraSpec]:
+    """``specs`` with the camera-quality settings ``[CAMERA:]KEY=VALUE,...`` (``far:distance=25``;
+    without a camera, every camera); a camera's own setting replaces the one for every camera."""
+    everyone: CameraQuality | None = None
+    own: dict[str, CameraQuality] = {}
+    names = [s.name for s in specs]
+    for text in settings:
+        head, colon, rest = text.partition(":")
+        if colon and "=" not in head:
+            camera = head.strip()
+            if camera not in names:
+                raise WorkbenchError(f"--quality {text!r}: no camera is called {camera!r} (cameras: {', '.join(names)})")
+            if camera in own:
+                raise WorkbenchError(f"--quality: camera {camera!r} is given twice")
+            own[camera] = parse_quality(rest)
+        elif everyone is not None:
+            raise WorkbenchError("--quality for every camera is given twice")
+        else:
+            everyone = parse_quality(text)
+    return [replace(s, quality=own.get(s.name, everyone or s.quality)) for s in specs]

@@ -45,6 +45,9 @@ class Track:
     #: frame that opened the track and of the last frame it was detected in
     first_stamp: Any = None
     last_stamp: Any = None
+    #: the gate's verdict on the largest face of the track it rejected (a ``Quality``), while no
+    #: face of it has passed: why the track stays unknown if none ever does
+    rejection: Any = None
 
     def expected(self, frame: int) -> Box:
         """Where the face should be at ``frame``: its last detected box moved by its velocity."""

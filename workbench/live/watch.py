@@ -30,14 +30,14 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 
-from workbench.live.camera_worker import Closed, Mark, Opened, Status
+from workbench.live.camera_worker import Closed, Conditions, Mark, Opened, Status
 from workbench.live.cameras import CameraSpec, PushSource
 from workbench.live.sources import videos_in
 from workbench.live.watch_records import Alert, CameraSummary, WatchOptions, WatchSummary
 from workbench.errors import RangeError
 from workbench.pipeline.compare import check_threshold, is_match
 from workbench.search.clusters import IdentityBook, checked_identity_threshold, default_identity_threshold
-from workbench.store import GalleryMatrix, Progress, SightingRow, SightingUpdate, Store
+from workbench.store import GalleryMatrix, Progress, RunCamera, SightingRow, SightingUpdate, Store
 
 TERMINAL = ("ended", "failed", "stopped")
 __all__ = ["Alert", "CameraSummary", "Watch", "WatchOptions", "WatchSummary"]
@@ -55,6 +55,12 @@ class OpenSighting:
     watchlists: tuple[str, ...]
     camera: str
     alerted: bool = False
+
+
+def _alerting(meta: OpenSighting, distance: float | None, threshold: float) -> bool:
+    """Whether a sighting raises its alert now: a watchlisted person, not alerted yet, within ``threshold``."""
+    return (bool(meta.watchlists) and not meta.alerted and distance is not None
+            and bool(is_match(distance, threshold)))
 
 
 def _alert(threshold: float, settings) -> float:
@@ -93,7 +99,7 @@ class Watch:
                                    else checked_identity_threshold(options.identity_threshold, s.model, s.metric_))
         self.stop_event = threading.Event()
         self.events: queue.Queue = queue.Queue()
-        self.summaries = {c.name: CameraSummary(c.name, c.source, c.kind) for c in self.specs}
+        self.summaries = {c.name: CameraSummary(c.name, c.source, c.kind, conditions=c.quality.words) for c in specs}
         self.workers: dict[str, Any] = {}
         self.run_id = -1
         self._ids: list[int] = []
@@ -141,7 +147,8 @@ class Watch:
         self.run_id = self.db.runs.start(
             gallery=o.gallery, model=s.model, detector=s.detector, metric=s.metric_, threshold=self.threshold,
             alert_threshold=self.alert_threshold, identity_threshold=self.identity_threshold,
-            sources=[c.label() for c in self.specs], mode=self.runner, keep_chips=o.keep_chips)
+            sources=[c.label() for c in self.specs], mode=self.runner, keep_chips=o.keep_chips,
+            cameras=[RunCamera(c.name, c.source, c.quality.spec, c.quality.words) for c in self.specs])
         try:
             self._start_cameras(matrix, starts, book)
         except BaseException as err:
@@ -266,6 +273,9 @@ class Watch:
             if ev.resumable:
                 self._marks[(ev.camera, ev.source)] = ev
                 self._marks_dirty = True
+        elif isinstance(ev, Conditions):  # what the camera's quality setting made of its footage
+            self.summaries[ev.camera].conditions = ev.words
+            self.db.runs.set_conditions(self.run_id, ev.camera, ev.words)
         elif isinstance(ev, Status):
             c = self.summaries[ev.camera]
             c.state, c.message = ev.state, ev.message or c.message
@@ -282,33 +292,30 @@ class Watch:
             self._ids = self.db.runs.allocate_ids("sighting_ids", 64)
         return self._ids.pop(0)
 
-    def _alerting(self, sid: int, distance: float | None) -> bool:
-        meta = self._meta[sid]
-        return (bool(meta.watchlists) and not meta.alerted and distance is not None
-                and bool(is_match(distance, self.alert_threshold)))
-
     def _opened(self, ev: Opened) -> None:
         sid = self._sighting_id()
         self._by_key[ev.key] = sid
         summary = self.summaries[ev.camera]
         identity = None
-        if ev.person_id is None:
+        if ev.person_id is None and ev.vector is not None:  # no vector: no face of the track passed the gate
             n_before = len(self.book)
             identity, _, _ = self.book.assign(ev.vector, lambda: self.db.runs.allocate_ids("identity_ids", 1)[0])
             self.new_identities += len(self.book) - n_before
             summary.identities.add(identity)
-        else:
+        elif ev.person_id is not None:
             summary.people.add(self.names.get(ev.person_id, str(ev.person_id)))
-        if ev.decision == 1 and ev.first is not None:
+        else:
+            summary.gated += 1
+        if ev.decision == 1 and ev.first is not None and ev.vector is not None:
             summary.latency_ms.append((ev.decided_at - ev.first.arrived) * 1000)
         lists = self.watched.get(ev.person_id, ()) if ev.person_id is not None else ()
         self._meta[sid] = OpenSighting(self.names.get(ev.person_id, ""), tuple(lists), ev.camera)
-        alert = self._alerting(sid, ev.distance)
+        alert = _alerting(self._meta[sid], ev.distance, self.alert_threshold)
         self._new[sid] = SightingRow(
             sid, ev.camera, ev.source, ev.track, ev.decision, ev.first.index, ev.last.index, ev.first.video_s,
             ev.last.video_s, _when(ev.first.wall), _when(ev.last.wall), ev.person_id, ev.candidate_id, identity,
             ev.distance, ev.similarity, self.threshold, self.options.settings.model, ev.box, 1, alert, lists,
-            ev.vector, ev.chip)  # every sighting keeps its vector: the log can be searched by photo
+            ev.vector, ev.chip, ev.why_unknown)  # every searched sighting keeps its vector: the log can be searched by photo
         summary.sightings += 1
         self.sightings += 1
         if alert:
@@ -328,17 +335,19 @@ class Watch:
         sid = self._by_key.pop(ev.key, None)
         if sid is None:
             return
-        alert = self._alerting(sid, ev.distance)
+        alert = _alerting(self._meta[sid], ev.distance, self.alert_threshold)
         if alert:
             self._raise(sid, ev.distance, ev.similarity, ev.last)
         alerted, lists = self._meta[sid].alerted, self._meta[sid].watchlists
         if sid in self._new:
             self._new[sid] = replace(self._new[sid], last_frame=ev.last.index, last_video_s=ev.last.video_s,
                                      last_seen=_when(ev.last.wall), distance=ev.distance, similarity=ev.similarity,
-                                     box=ev.box, checks=ev.checks, alert=alerted)
+                                     box=ev.box, checks=ev.checks, alert=alerted, candidate_id=ev.candidate_id,
+                                     why_unknown=ev.why_unknown)
         else:
             self._updates[sid] = SightingUpdate(sid, ev.last.index, ev.last.video_s, _when(ev.last.wall),
-                                                ev.distance, ev.similarity, ev.box, ev.checks, alerted, lists)
+                                                ev.distance, ev.similarity, ev.box, ev.checks, alerted, lists,
+                                                ev.candidate_id, ev.why_unknown)
         if not self._meta[sid].alerted:
             self._meta.pop(sid, None)
 

@@ -60,6 +60,10 @@ class CameraSummary:
     people: set[str] = field(default_factory=set)
     identities: set[int] = field(default_factory=set)
     latency_ms: list[float] = field(default_factory=list)
+    #: tracks none of whose faces passed the quality gate (sightings of nobody, with the rule)
+    gated: int = 0
+    #: the camera's quality setting in words (with the footage's measured faces, once known)
+    conditions: str = "as recorded"
 
     def as_dict(self) -> dict[str, Any]:
         lat = np.asarray(self.latency_ms) if self.latency_ms else None
@@ -67,6 +71,7 @@ class CameraSummary:
                 "message": self.message, "frames": self.frames, "dropped": self.dropped, "faces": self.faces,
                 "fps": self.fps, "reconnects": self.reconnects, "sightings": self.sightings, "alerts": self.alerts,
                 "people": sorted(self.people), "anonymous_identities": len(self.identities),
+                "tracks_failing_the_gate": self.gated, "conditions": self.conditions,
                 "named_tracks": len(self.latency_ms),
                 "identity_latency_p50_ms": None if lat is None else round(float(np.percentile(lat, 50)), 1),
                 "identity_latency_p95_ms": None if lat is None else round(float(np.percentile(lat, 95)), 1)}

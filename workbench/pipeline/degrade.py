@@ -144,13 +144,18 @@ def seed_of(image: np.ndarray, level: Level) -> int:
 def to_width(image: np.ndarray, face_width: float, width: float) -> np.ndarray:
     """The whole photo shrunk (area interpolation) so a face ``face_width`` px wide becomes ``width``
     px wide; a copy as it is when ``width >= face_width`` (never enlarged)."""
+    return scaled(image, float(width) / float(face_width))
+
+
+def scaled(image: np.ndarray, factor: float) -> np.ndarray:
+    """The whole photo shrunk to ``factor`` of its size (area interpolation, as a sensor with fewer
+    pixels would record it); a copy as it is when ``factor >= 1`` (never enlarged)."""
     import cv2
 
-    f = float(width) / float(face_width)
-    if f >= 1.0:
+    if factor >= 1.0:
         return image.copy()
     h, w = image.shape[:2]
-    return cv2.resize(image, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(image, (max(1, round(w * factor)), max(1, round(h * factor))), interpolation=cv2.INTER_AREA)
 
 
 def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
@@ -283,3 +288,12 @@ def camera_distance(face_px: float, pixels: int = CAMERA_PIXELS, fov_degrees: fl
         raise WorkbenchError(f"a face width must be positive, got {face_px}")
     per_metre = face_px / face_m
     return pixels / (2.0 * per_metre * math.tan(math.radians(fov_degrees) / 2.0))
+
+
+def face_width_at(distance_m: float, pixels: int = CAMERA_PIXELS, fov_degrees: float = CAMERA_FOV,
+                  face_m: float = FACE_METRES) -> float:
+    """The other way round: how many pixels wide a face ``face_m`` wide appears ``distance_m``
+    metres from a camera of ``pixels`` across and a ``fov_degrees`` horizontal field of view."""
+    if distance_m <= 0:
+        raise WorkbenchError(f"a distance must be positive, got {distance_m}")
+    return face_m * pixels / (2.0 * distance_m * math.tan(math.radians(fov_degrees) / 2.0))

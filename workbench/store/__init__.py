@@ -34,7 +34,7 @@ from workbench.store.sighting_vectors import SightingMatrix, SightingVectors
 from workbench.store.sightings import IdentityRow, Progress, SightingRow, Sightings, SightingUpdate
 from workbench.store.transfer import Transfer
 from workbench.store.vectors import FaceVersions, GalleryMatrix, Vectors
-from workbench.store.watch_runs import WatchRuns
+from workbench.store.watch_runs import RunCamera, WatchRuns
 from workbench.store.watchlist import Watchlist
 
 
@@ -74,5 +74,5 @@ class Store:
         self.close()
 
 
-__all__ = ["MEMORY", "Database", "FaceRecord", "GalleryMatrix", "IdentityRow", "Progress", "SearchAudit", "SightingMatrix", "SightingRow",
-           "SightingUpdate", "Store", "identity_id", "identity_label"]
+__all__ = ["MEMORY", "Database", "FaceRecord", "GalleryMatrix", "IdentityRow", "Progress", "RunCamera", "SearchAudit",
+           "SightingMatrix", "SightingRow", "SightingUpdate", "Store", "identity_id", "identity_label"]

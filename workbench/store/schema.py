@@ -51,6 +51,9 @@ PEOPLE_COLUMNS: tuple[tuple[str, str], ...] = (
 #: watchlists and where each camera's file got to. Vectors are ``FLOAT[]`` with their model
 #: beside them, so the tables do not depend on one model's dimension.
 WATCH_SEQUENCES = ("watch_run_ids", "sighting_ids", "identity_ids")
+#: Columns added to the watch's tables after they first shipped (issue 21): why a sighting stayed
+#: unknown, in words (the quality gate's rule, or how far under the threshold its best candidate was).
+SIGHTING_COLUMNS: tuple[tuple[str, str], ...] = (("why_unknown", "VARCHAR"),)
 WATCH_TABLES: dict[str, str] = {
     "watch_runs": (
         "CREATE TABLE IF NOT EXISTS watch_runs (id INTEGER PRIMARY KEY DEFAULT nextval('watch_run_ids'), "
@@ -65,7 +68,8 @@ WATCH_TABLES: dict[str, str] = {
         "last_video_s DOUBLE, first_seen TIMESTAMP, last_seen TIMESTAMP, person_id INTEGER, "
         "candidate_id INTEGER, identity_id INTEGER, distance DOUBLE, similarity DOUBLE, threshold DOUBLE, "
         "model VARCHAR, box INTEGER[4], checks INTEGER DEFAULT 1, alert BOOLEAN DEFAULT false, "
-        "watchlists VARCHAR[], embedding FLOAT[], chip BLOB)"),
+        "watchlists VARCHAR[], embedding FLOAT[], chip BLOB, "
+        + ", ".join(f"{name} {sql_type}" for name, sql_type in SIGHTING_COLUMNS) + ")"),
     "identities": (
         "CREATE TABLE IF NOT EXISTS identities (id INTEGER PRIMARY KEY DEFAULT nextval('identity_ids'), "
         "gallery_id INTEGER NOT NULL, model VARCHAR NOT NULL, label VARCHAR NOT NULL, centroid FLOAT[], "
@@ -73,6 +77,10 @@ WATCH_TABLES: dict[str, str] = {
     "watchlist": (
         "CREATE TABLE IF NOT EXISTS watchlist (gallery_id INTEGER NOT NULL, person_id INTEGER NOT NULL, "
         "list VARCHAR NOT NULL, added_at TIMESTAMP DEFAULT current_timestamp)"),
+    # one row per camera of a run: its camera-quality setting, and the conditions it made in words
+    "watch_cameras": (
+        "CREATE TABLE IF NOT EXISTS watch_cameras (run_id INTEGER NOT NULL, camera VARCHAR NOT NULL, "
+        "source VARCHAR, quality VARCHAR, conditions VARCHAR)"),
     "watch_progress": (
         "CREATE TABLE IF NOT EXISTS watch_progress (gallery_id INTEGER NOT NULL, camera VARCHAR NOT NULL, "
         "source VARCHAR NOT NULL, frame BIGINT, video_s DOUBLE, run_id INTEGER, "
@@ -170,10 +178,12 @@ def migrate(cur: Any, file_model: str | None) -> None:
     read-only file can still be opened).
     """
     missing = []
-    for table, columns in (("searches", AUDIT_COLUMNS), ("people", PEOPLE_COLUMNS)):
+    tables = set(data_tables(cur))
+    for table, columns in (("searches", AUDIT_COLUMNS), ("people", PEOPLE_COLUMNS), ("sightings", SIGHTING_COLUMNS)):
+        if table not in tables:
+            continue  # made whole below
         have = {r[0] for r in cur.execute(f"DESCRIBE {table}").fetchall()}
         missing += [(table, n, t) for n, t in columns if n not in have]
-    tables = set(data_tables(cur))
     missing_tables = [t for t in WATCH_TABLES if t not in tables]
     gallery_model = not galleries_state_models(cur)
     if not missing and not missing_tables and not gallery_model:

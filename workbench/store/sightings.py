@@ -59,6 +59,7 @@ class SightingRow:
     watchlists: tuple[str, ...] = ()
     embedding: np.ndarray | None = None
     chip: bytes | None = None
+    why_unknown: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ class SightingUpdate:
     checks: int
     alert: bool
     watchlists: tuple[str, ...] = ()
+    candidate_id: int | None = None
+    why_unknown: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,7 +112,8 @@ def _watch_rows(gallery_id: int, gallery: str, person_ids: Sequence[int] | None)
     the deletion and its preview."""
     if person_ids is None:
         return [(t, "gallery_id = ?", [gallery_id]) for t in ("sightings", "identities", "watchlist", "watch_progress")] \
-            + [("watch_runs", "gallery = ?", [gallery])]
+            + [("watch_cameras", "run_id IN (SELECT id FROM watch_runs WHERE gallery = ?)", [gallery]),
+               ("watch_runs", "gallery = ?", [gallery])]
     ids = [int(i) for i in person_ids]
     if not ids:
         return []
@@ -122,7 +126,7 @@ def _watch_rows(gallery_id: int, gallery: str, person_ids: Sequence[int] | None)
 
 
 #: The watch's tables (they are counted and deleted by :func:`_watch_rows`, not by a generic link).
-WATCH_TABLES = ("sightings", "identities", "watchlist", "watch_progress", "watch_runs")
+WATCH_TABLES = ("sightings", "identities", "watchlist", "watch_progress", "watch_cameras", "watch_runs")
 
 
 def forget_sightings(cur: Any, gallery_id: int, gallery: str, person_ids: Sequence[int] | None = None) -> None:
@@ -148,9 +152,10 @@ _SELECT = (
     "s.last_frame, s.first_video_s, s.last_video_s, s.first_seen, s.last_seen, "
     "coalesce(p.name, i.label, 'unknown') AS who, p.name AS person, s.identity_id, i.label AS identity, "
     "c.name AS candidate, s.distance, s.similarity, s.threshold, s.model, s.box, s.checks, s.alert, "
-    "s.watchlists, s.chip IS NOT NULL AS has_chip "
+    "s.watchlists, s.chip IS NOT NULL AS has_chip, s.why_unknown, coalesce(wc.conditions, 'as recorded') AS conditions "
     "FROM sightings s JOIN galleries g ON g.id = s.gallery_id LEFT JOIN people p ON p.id = s.person_id "
     "LEFT JOIN people c ON c.id = s.candidate_id LEFT JOIN identities i ON i.id = s.identity_id "
+    "LEFT JOIN watch_cameras wc ON wc.run_id = s.run_id AND wc.camera = s.camera "
 )
 
 
@@ -184,18 +189,19 @@ class Sightings:
                     "INSERT INTO sightings (id, run_id, gallery_id, camera, source, track, decision, first_frame, "
                     "last_frame, first_video_s, last_video_s, first_seen, last_seen, person_id, candidate_id, "
                     "identity_id, distance, similarity, threshold, model, box, checks, alert, watchlists, "
-                    "embedding, chip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                    "?, ?, ?, ?)",
+                    "embedding, chip, why_unknown) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                    "?, ?, ?, ?, ?, ?, ?, ?)",
                     [[r.id, run_id, gid, r.camera, r.source, r.track, r.decision, r.first_frame, r.last_frame,
                       r.first_video_s, r.last_video_s, r.first_seen, r.last_seen, r.person_id, r.candidate_id,
                       r.identity_id, r.distance, r.similarity, r.threshold, r.model, list(r.box), r.checks,
-                      r.alert, list(r.watchlists), _vec(r.embedding), r.chip] for r in new])
+                      r.alert, list(r.watchlists), _vec(r.embedding), r.chip, r.why_unknown] for r in new])
             if updates:
                 cur.executemany(
                     "UPDATE sightings SET last_frame = ?, last_video_s = ?, last_seen = ?, distance = ?, "
-                    "similarity = ?, box = ?, checks = ?, alert = ?, watchlists = ? WHERE id = ?",
+                    "similarity = ?, box = ?, checks = ?, alert = ?, watchlists = ?, "
+                    "candidate_id = coalesce(?, candidate_id), why_unknown = ? WHERE id = ?",
                     [[u.last_frame, u.last_video_s, u.last_seen, u.distance, u.similarity, list(u.box), u.checks,
-                      u.alert, list(u.watchlists), u.id] for u in updates])
+                      u.alert, list(u.watchlists), u.candidate_id, u.why_unknown, u.id] for u in updates])
             for p in progress:
                 cur.execute("DELETE FROM watch_progress WHERE gallery_id = ? AND camera = ? AND source = ?",
                             [gid, p.camera, p.source])

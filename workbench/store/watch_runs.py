@@ -12,6 +12,7 @@ DuckDB file at a time, so a ``running`` row this object did not start is dead.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Sequence
 
 import polars as pl
@@ -20,6 +21,18 @@ from workbench.store.audit import SearchAudit, SearchLog
 from workbench.store.db import Database, reads
 from workbench.store.galleries import Galleries
 from workbench.store.results import first, query_frame
+
+@dataclass(frozen=True)
+class RunCamera:
+    """One camera of a run as recorded: its source as shown, its camera-quality setting (as
+    ``workbench.live.camera_quality.parse_quality`` reads it, ``""`` as recorded) and the
+    conditions it made, in words."""
+
+    camera: str
+    source: str
+    quality: str = ""
+    conditions: str = "as recorded"
+
 
 #: What the next run writes into a dead run's notes.
 DEAD_RUN = "it never ended (its process was killed or crashed); marked when run {run} started"
@@ -41,10 +54,10 @@ class WatchRuns:
 
     def start(self, *, gallery: str, model: str, detector: str, metric: str, threshold: float,
               alert_threshold: float, identity_threshold: float, sources: Sequence[str], mode: str,
-              keep_chips: bool) -> int:
-        """Record a run on ``gallery`` with ``model`` (and a row of the search log naming it);
-        returns its id. An unknown gallery, or one of another model, is refused; runs left
-        ``running`` by a dead process are marked ``interrupted``."""
+              keep_chips: bool, cameras: Sequence[RunCamera] = ()) -> int:
+        """Record a run on ``gallery`` with ``model`` and its ``cameras`` (and a row of the search
+        log naming it); returns its id. An unknown gallery, or one of another model, is refused;
+        runs left ``running`` by a dead process are marked ``interrupted``."""
         with self._lock:
             live = sorted(self._live)
         with self.db.transaction() as cur:
@@ -55,6 +68,10 @@ class WatchRuns:
                 "'running') RETURNING id",
                 [gallery, model, detector, metric, float(threshold), float(alert_threshold),
                  float(identity_threshold), list(sources), mode, bool(keep_chips)]))[0])
+            if cameras:
+                cur.executemany("INSERT INTO watch_cameras (run_id, camera, source, quality, conditions) "
+                                "VALUES (?, ?, ?, ?, ?)",
+                                [[run, c.camera, c.source, c.quality, c.conditions] for c in cameras])
             cur.execute("UPDATE watch_runs SET status = 'interrupted', ended_at = current_timestamp, "
                         "notes = ? WHERE status = 'running' AND id <> ? AND NOT list_contains(?::INTEGER[], id)",
                         [DEAD_RUN.format(run=run), run, live])
@@ -73,6 +90,20 @@ class WatchRuns:
                         [status, notes, int(run_id)])
         with self._lock:
             self._live.discard(int(run_id))
+
+    def set_conditions(self, run_id: int, camera: str, conditions: str) -> None:
+        """What a camera's quality setting made of its footage, once measured (see :class:`RunCamera`)."""
+        with self.db.transaction() as cur:
+            cur.execute("UPDATE watch_cameras SET conditions = ? WHERE run_id = ? AND camera = ?",
+                        [conditions, int(run_id), camera])
+
+    @reads
+    def cameras(self, run_ids: Sequence[int]) -> list[tuple[int, RunCamera]]:
+        """The cameras of runs ``run_ids`` as recorded, ``(run id, camera)`` in run and camera order."""
+        rows = self.db.cursor().execute(
+            "SELECT run_id, camera, source, quality, conditions FROM watch_cameras "
+            "WHERE list_contains(?::INTEGER[], run_id) ORDER BY run_id, camera", [[int(r) for r in run_ids]]).fetchall()
+        return [(int(r[0]), RunCamera(r[1], r[2] or "", r[3] or "", r[4] or "as recorded")) for r in rows]
 
     @reads
     def list(self, gallery: str | None = None) -> pl.DataFrame:
