@@ -121,7 +121,9 @@ def json_commands(group: click.Group = cli, path: tuple[str, ...] = ()):
 #: benchmarks run by hand on real data, and `watch` (its JSON is parsed strictly in test_watch_cli.py)
 BY_HAND = {("bench", "enrol"), ("bench", "video"), ("bench", "watch"), ("bench", "clusters"), ("bench", "face-choice"),
            ("bench", "face-size"), ("watch",),
-           ("eval", "lfw"), ("eval", "audit")}  # minutes of model time on the shared data sets; their JSON: test_lfw, test_audit
+           ("eval", "lfw"), ("eval", "audit"),  # minutes of model time on the shared data sets; their JSON: test_lfw, test_audit
+           ("eval", "robustness"),  # LFW's photos degraded: its JSON in test_robustness
+           ("bench", "classroom")}  # Chromium sessions against the app: test_bench_classroom
 
 
 @pytest.fixture(scope="module")
@@ -160,6 +162,8 @@ def _cases(tmp: Path, db: Path, photos: list[Path], png: Path) -> dict[tuple[str
         ("watchlist", "list"): ["watchlist", "list", "--gallery", "g"],
         ("bench", "search"): ["bench", "search", "--sizes", "50"],
         ("bench", "detect"): ["bench", "detect", png, "--sides", "256"],
+        ("bench", "explain"): ["bench", "explain", png, "--steps", "1", "--repeat", "1"],
+        ("bench", "sightings"): ["bench", "sightings", "--size", "300", "--probes", "3", "--cameras", "2"],
     }
 
 

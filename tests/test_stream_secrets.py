@@ -89,6 +89,9 @@ def test_a_watch_of_streams_with_passwords_keeps_no_password(tmp_path, refusing_
     cams = [f"rtsp://admin:{SECRET}@127.0.0.1:{closed}/s",
             f"door=http://admin:{SECRET}@127.0.0.1:{refusing_server}/video.mjpg?pwd={SECRET}"]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    made = subprocess.run([sys.executable, "-m", "workbench.cli", "--db", str(db), "gallery", "create", "g"],
+                          capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert made.returncode == 0, made.stderr  # a watch never makes its gallery
     r = subprocess.run([sys.executable, "-m", "workbench.cli", "--db", str(db), "watch", *cams, "--gallery", "g",
                         "--retries", "0", "--report", str(report), "--json"],
                        capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
