@@ -58,11 +58,12 @@ def failures(r) -> None:
 def show_scale(answer, key: str) -> None:
     """The scale answer in words (300,000 and 20 million faces at 80 % and 99 %), its chart and table."""
     st.subheader("At the scale of real databases")
-    for sim in (80.0, 99.0):
-        for n in (300_000, 20_000_000):
-            st.markdown(ui.literal(answer.sentence(n, sim)))
+    for line in report.scale_sentences(answer):  # the same sentences as the report and the CLI
+        st.markdown(ui.literal(line))
     st.caption(ui.literal(scale.ASSUMES))
     st.plotly_chart(plots.scale_figure(answer), key=f"{key}_fig")
+    if answer.groups:
+        st.plotly_chart(plots.scale_groups_figure(answer), key=f"{key}_groups")
     st.dataframe(pl.DataFrame(scale.table(answer)), hide_index=True, key=f"{key}_table")
 
 

@@ -28,8 +28,7 @@ actions = {
     1: lambda: story.enrol_watchlist(ui.db(), s, progress=ui.progress_callback("Enrolling the watch list")),
     2: lambda: story.crowd_step(ui.db(), crowd(), s),
     3: lambda: story.loosen_threshold(crowd(), s),
-    4: lambda: story.scale_step(story.stranger_distances(ui.db(), s, crowd(),
-                                                         progress=ui.progress_callback("Comparing strangers")), s),
+    4: lambda: story.scale_step(s, db=ui.db()),
     5: lambda: story.audit_step(ui.db(), s, progress=ui.progress_callback("Comparing labelled faces")),
     6: lambda: story.further_away(ui.db(), s),
 }

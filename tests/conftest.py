@@ -16,9 +16,11 @@ from workbench import config
 
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path_factory, monkeypatch):
-    """Never touch the user's data/ folder: models home and DB default go to a tmp folder."""
+    """Never touch the user's data/ folder: models home, scale references and DB default go to a
+    tmp folder (no reference is built there: the scale answer rests on the packaged photos)."""
     home = tmp_path_factory.getbasetemp() / "models"
     monkeypatch.setenv("WORKBENCH_MODELS", str(home))
+    monkeypatch.setenv("WORKBENCH_REFERENCES", str(tmp_path_factory.getbasetemp() / "no-references"))
     monkeypatch.delenv("WORKBENCH_DB", raising=False)
     monkeypatch.delenv("WORKBENCH_ALLOW_DOWNLOADS", raising=False)
 

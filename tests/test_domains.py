@@ -155,6 +155,7 @@ def _cases(tmp: Path, db: Path, photos: list[Path], png: Path) -> dict[tuple[str
         ("eval", "pairs"): ["eval", "pairs", tmp / "pairs.csv", "--images", tmp / "people"],
         ("eval", "folder"): ["eval", "folder", tmp / "people"],
         ("eval", "search"): ["eval", "search", "--probes", tmp / "people", "--gallery", "g"],  # no non-mated probe
+        ("eval", "scale"): ["eval", "scale"],
         ("eval", "replay"): ["eval", "replay", "--probes", tmp / "people" / "person01", "--gallery", "g0",
                              "--none-enrolled"],
         ("sightings",): ["sightings", "--gallery", "g"],

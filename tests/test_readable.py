@@ -85,8 +85,11 @@ def test_evaluate_charts_write_rates_as_percentages_and_one_in_n():
 def test_story_step_four_writes_gallery_sizes_and_candidates_per_search_in_words():
     from workbench.app import story
 
+    from workbench.evaluation.stats import scale
+
     d = np.random.default_rng(0).normal(0.9, 0.1, 3000)  # strangers: at 99 % far under one candidate per search
-    chart = story.scale_step(d, Settings(), 300_000).chart
+    answer = scale.scale_answer(d, scale.thresholds_for(Settings().similarity_base))
+    chart = story.scale_step(Settings(), 300_000, answer=answer).chart
     assert_written_out(chart, expect={"xaxis": "1 million", "yaxis": "1"})
     assert any(t.startswith("1 in ") for t in chart.layout.yaxis.ticktext), chart.layout.yaxis.ticktext
 

@@ -13,16 +13,21 @@ from workbench.app import story
 
 
 def test_step_four_carries_the_measured_rate_to_the_big_gallery_with_its_range():
+    from workbench.evaluation.stats import scale
     from workbench.pipeline import Settings
 
+    def step(d):
+        answer = scale.scale_answer(d, scale.thresholds_for(Settings().similarity_base), sizes=(300_000,))
+        return story.scale_step(Settings(), 300_000, answer=answer)
+
     # 30 of 300 stranger comparisons under the threshold (10 %): measured, not fitted
-    d = np.r_[np.full(30, 0.5), np.full(270, 0.9)]
-    step = story.scale_step(d, Settings(), 300_000)
-    assert "at 80 %: about 30,000 false candidates per search (measured)" in step.figure, step.figure
-    assert "30 false matches in 300 comparisons" in step.text and "EXTRAPOLATED" in step.text
-    none = story.scale_step(np.full(300, 0.9), Settings(), 300_000)
-    # nothing measured is not "nothing at scale": the bound the data allows is said in words
-    assert "The data alone can only say there would be fewer than" in none.text, none.text
+    s = step(np.r_[np.full(30, 0.5), np.full(270, 0.9)])
+    assert "at 80 %: about 30,000 false candidates per search (measured, 300 comparisons)" in s.figure, s.figure
+    assert "30 false matches in 300 comparisons" in s.text and "EXTRAPOLATED" in s.text
+    none = step(np.full(300, 0.9))
+    # nothing measured is not "nothing at scale": the range the data allow leads, with its count
+    assert "Measured on 300 comparisons, 0 false matches:" in none.text, none.text
+    assert "at 80 %: between 0 and 3,800 false candidates per search (0 false matches in 300" in none.figure
 
 
 def test_story_runs_its_five_steps_on_the_packaged_demo(demo_photos, db_path, monkeypatch):

@@ -7,6 +7,9 @@
   Never relative to the folder a command is run from.
 * ``WORKBENCH_ALLOW_DOWNLOADS=1``: let DeepFace fetch missing weights from the internet.
   Off by default: the workbench must run offline.
+* ``WORKBENCH_REFERENCES``: where the scale answer's reference impostor sets are kept (built by
+  hand with ``workbench eval scale-reference``). Default: ``data/references`` of the checkout, or
+  ``$XDG_DATA_HOME/face-workbench/references`` for an installed package.
 * ``WORKBENCH_FACES``: the folder of shared photos (default ``../shared/data/faces``), which also
   holds the research data sets (LFW, UTKFace) when the user has them.
 
@@ -43,6 +46,17 @@ def models_home() -> Path:
     if (root / "pyproject.toml").is_file():  # a checkout (the editable install): its own data folder
         return root / DEFAULT_MODELS
     return user_data_dir() / "models"
+
+
+def references_dir() -> Path:
+    """The scale answer's reference sets (see the module doc), as an absolute path."""
+    env = os.environ.get("WORKBENCH_REFERENCES")
+    if env:
+        return Path(env).expanduser().resolve()
+    root = project_root()
+    if (root / "pyproject.toml").is_file():
+        return root / "data" / "references"
+    return user_data_dir() / "references"
 
 
 def user_data_dir() -> Path:

@@ -5,7 +5,8 @@ behind it.
 1. enrol a small watch list (the face_recognition project's 5 people, 9 photos);
 2. search a crowd photo (``retinaface/img3.jpg``: about 23 strangers) against it;
 3. loosen the threshold and count the strangers who become "matches";
-4. the same false-match rate at scale: a 300,000-face gallery (Washington County's mugshots);
+4. the same false-match rate at scale: a 300,000-face gallery (Washington County's mugshots), the
+   library's one scale answer (LFW when its reference is built, else the packaged photos);
 5. the per-group audit on a sample of UTKFace's adults (a message when the data set is absent);
 6. the same person further from the camera: a packaged photo of Obama shrunk face width by face
    width and compared with his enrolled photo (the robustness lab's degradation, on one photo).
@@ -23,7 +24,6 @@ import numpy as np
 
 from workbench import config
 from workbench.errors import WorkbenchError
-from workbench.evaluation.datasets.embedding import embed_files
 from workbench.pipeline import Settings, annotate, capture, compare
 from workbench.pipeline.compare import is_match
 from workbench.search import search_image
@@ -37,8 +37,6 @@ from workbench.types import Consent
 WATCHLIST = "story watch list"
 #: The crowd: a group photo of people none of whom is on the watch list.
 CROWD = ("retinaface", "img3.jpg")
-#: Strangers for the false-match rate: deepface's unit-test photos (other public figures).
-STRANGERS = ("deepface-unit",)
 #: Washington County (Oregon) searched about 300,000 mugshots with Rekognition (2017-2019).
 SCALE_GALLERY = 300_000
 #: The consent record of the watch list: the demo's people did not consent; they are public figures
@@ -166,44 +164,44 @@ def loosen_threshold(crowd: SearchResult, settings: Settings = Settings()) -> St
 
 # -- 4. at scale -----------------------------------------------------------------------------
 
-def stranger_distances(db: Store, settings: Settings = Settings(), crowd: SearchResult | None = None,
-                       progress: Progress | None = None) -> np.ndarray:
-    """Distances of faces known not to be on the watch list to every watch-list face: the
-    strangers' photos (deepface's unit-test people) and, when given, the crowd's faces (which
-    must have been searched with the same model: a crowd of another model's vectors is refused)."""
-    gallery = db.vectors.matrix(watchlist(settings), settings.model).vectors  # before any model time
-    if crowd is not None:
-        _same_model(crowd, settings)
-    files = sorted(p for p in demo_path(*STRANGERS).iterdir() if capture.is_image(p))
-    found, _ = embed_files(files, settings, db, progress)
-    vectors = [e.vector for e in found if e.vector is not None]
-    if crowd is not None:
-        vectors += [fr.face.embedding.vector for fr in crowd.faces if fr.face.embedding is not None]
-    return compare.distances(np.stack(vectors), gallery, settings.metric_).reshape(-1)
-
-
-def scale_step(impostor: np.ndarray, settings: Settings = Settings(), gallery_size: int = SCALE_GALLERY) -> Step:
-    """Step 4: the measured stranger comparisons, carried to a gallery of ``gallery_size`` faces by
-    the library's scale answer (:func:`workbench.evaluation.stats.scale.scale_answer`)."""
+def scale_step(settings: Settings = Settings(), gallery_size: int = SCALE_GALLERY, db: Store | None = None,
+               answer=None) -> Step:
+    """Step 4: the library's one scale answer
+    (:func:`workbench.evaluation.runners.scale_reference.answer_at_scale`: the largest impostor set
+    on the machine) for a gallery of ``gallery_size`` faces; ``answer`` when already computed."""
     from workbench.evaluation.reports import plots
+    from workbench.evaluation.runners.scale_reference import answer_at_scale
     from workbench.evaluation.stats import scale
 
-    answer = scale.scale_answer(impostor, scale.thresholds_for(settings.similarity_base),
-                                sizes=(1_000, 10_000, gallery_size, 1_000_000, 20_000_000))
+    if answer is None:
+        answer = answer_at_scale(settings, sizes=(1_000, 10_000, gallery_size, 1_000_000, 20_000_000), db=db)
     r80, r99 = answer.row(80.0), answer.row(99.0)
-    (e80, _), (e99, _) = r80.at(gallery_size), r99.at(gallery_size)
-    text = (f"Washington County, Oregon, searched about {gallery_size:,} mugshots. We compared strangers' faces "
-            "(the crowd's, and deepface's test photos of other public figures) with the watch list "
-            f"{answer.comparisons:,} times and counted false matches. {answer.sentence(gallery_size, 80.0)} "
+    basis = answer.basis.words() if answer.basis else "faces of different people"
+    text = (f"Washington County, Oregon, searched about {gallery_size:,} mugshots. How many innocent look-alikes "
+            f"would one search return there? We counted false matches among {answer.comparisons:,} comparisons of "
+            f"faces of different people: {basis}. {answer.sentence(gallery_size, 80.0)} "
             f"{answer.sentence(gallery_size, 99.0)} These figures are EXTRAPOLATED. {scale.ASSUMES}")
-
-    def figure(r, e) -> str:
-        how = "measured" if r.source == "measured" else "fitted tail; the data alone: fewer than " + \
-            scale.count(scale.expected_candidates(r.measured, gallery_size).high)
-        return f"at {r.similarity:g} %: {scale.per_search(e.value)} ({how})"
-
+    if answer.groups:
+        text += " Per group (UTKFace's labels): " + "; ".join(
+            f"{g}: {_figure(a.row(80.0), gallery_size)}" for g, a in answer.groups) + "."
+    text += "".join(f" {n}" for n in answer.notes)
     return Step(f"4. The same error rate in a {gallery_size:,}-face gallery", text,
-                f"{figure(r80, e80)}; {figure(r99, e99)}", chart=plots.scale_figure(answer))
+                f"{_figure(r80, gallery_size)}; {_figure(r99, gallery_size)}", chart=plots.scale_figure(answer))
+
+
+def _figure(r, size: int) -> str:
+    """One threshold's figure for a step's headline: the estimate and where it comes from, or the
+    measured range with its number of comparisons when that is all the data support."""
+    from workbench.evaluation.stats import scale
+
+    e, _ = r.at(size)
+    bound = scale.expected_candidates(r.measured, size)
+    if r.source == "range":
+        return (f"at {r.similarity:g} %: between {scale.count(bound.low)} and {scale.count(bound.high)} false "
+                f"candidates per search ({r.false_matches} false matches in {r.comparisons:,} comparisons)")
+    how = ("measured" if r.source == "measured" else
+           f"fitted tail; the data alone: fewer than {scale.count(bound.high)}")
+    return f"at {r.similarity:g} %: {scale.per_search(e.value)} ({how}, {r.comparisons:,} comparisons)"
 
 
 # -- 5. per group ----------------------------------------------------------------------------

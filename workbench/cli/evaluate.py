@@ -95,14 +95,23 @@ def _headline(failed: int, photos: int, skipped: int) -> None:
                    "the figures below rest on the rest")
 
 
-def _scale_lines(answer, sizes=(300_000, 20_000_000), similarities=(80.0, 99.0)) -> None:
+def scale_lines(answer, sizes=(300_000, 20_000_000), similarities=(80.0, 99.0)) -> list[str]:
+    """The one scale answer's lines for a terminal: what it rests on, its sentences, what it
+    assumes, one line per UTKFace group, and what is missing."""
     from workbench.evaluation.stats import scale
 
-    click.echo("  at scale (impostor distances measured here, extrapolated):")
-    for sim in similarities:
-        for n in sizes:
-            click.echo(f"    {answer.sentence(n, sim)}")
-    click.echo(f"    {scale.ASSUMES}")
+    on = answer.basis.words() if answer.basis else "the impostor distances measured here"
+    lines = [f"at scale, on {on} (EXTRAPOLATED):"]
+    lines += [f"  {answer.sentence(n, s)}" for s in similarities for n in sizes]
+    lines.append(f"  {scale.ASSUMES}")
+    lines += [f"  per group, {g}: {a.sentence(sizes[0], similarities[0])}" for g, a in answer.groups]
+    lines += [f"  note: {n}" for n in answer.notes]
+    return lines
+
+
+def _scale_lines(answer, sizes=(300_000, 20_000_000), similarities=(80.0, 99.0)) -> None:
+    for line in scale_lines(answer, sizes, similarities):
+        click.echo(f"  {line}")
 
 
 def _labels(path: str | None, column: str | None):
@@ -135,7 +144,8 @@ def eval_pairs(obj: Ctx, csv_path: str, images: str | None, exclude_fta: bool, l
     with _eval_db(obj, cache) as db:
         r = run(csv_path, images, obj.settings, db=db, labels=lab, include_fta=not exclude_fta,
                 progress=_progress("embedding"))
-    _pairs_out(r, as_json, report_dir)
+        answer = _at_scale(obj, db)
+    _pairs_out(r, as_json, report_dir, answer)
 
 
 @eval_group.command("folder")
@@ -157,16 +167,23 @@ def eval_folder(obj: Ctx, folder: str, max_impostors: int, seed: int, exclude_ft
     with _eval_db(obj, cache) as db:
         r = run(folder, obj.settings, db=db, labels=lab, max_impostors=max_impostors, seed=seed,
                 include_fta=not exclude_fta, progress=_progress("embedding"))
-    _pairs_out(r, as_json, report_dir)
+        answer = _at_scale(obj, db)
+    _pairs_out(r, as_json, report_dir, answer)
 
 
-def _pairs_out(r, as_json: bool, report_dir: str | None) -> None:
+def _at_scale(obj: Ctx, db):
+    """The library's one scale answer for the current settings (the same on every page and command)."""
+    from workbench.evaluation.runners.scale_reference import answer_at_scale
+
+    return answer_at_scale(obj.settings, db=db)
+
+
+def _pairs_out(r, as_json: bool, report_dir: str | None, answer=None) -> None:
     page = None
     if report_dir:
         from workbench.evaluation.reports.report import write_pairs_report
 
         page = write_pairs_report(r, report_dir)
-    answer = _pairs_scale(r)
     if as_json:
         from workbench.evaluation.stats import scale
 
@@ -200,19 +217,6 @@ def _pairs_out(r, as_json: bool, report_dir: str | None) -> None:
         _scale_lines(answer)
     if page:
         click.echo(f"  report: {page}")
-
-
-def _pairs_scale(r):
-    """The scale answer from a pairs evaluation's impostor distances (clustered by first photo)."""
-    import numpy as np
-
-    from workbench.evaluation.stats import scale
-
-    imp = ~r.same & np.isfinite(r.distances)
-    if not imp.any():
-        return None
-    first = np.array([p.a for p in r.pairs], dtype=object)[imp]
-    return scale.scale_answer(r.distances[imp], scale.thresholds_for(r.default_threshold), clusters=first)
 
 
 def _probe_eval(obj: Ctx, probes: str, labels: str | None, group_by: str | None, report_dir: str | None,

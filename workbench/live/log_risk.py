@@ -6,11 +6,9 @@ stranger, so a log of ``N`` sightings is read like a gallery of ``N`` faces: exp
 sightings per search ``N * p`` and the chance of at least one ``1 - (1 - p) ** N``, where ``p`` is
 the per-comparison false match rate at the threshold, measured on impostor pairs.
 
-:func:`scale_row` is the one place that asks for that rate: today from the impostor pairs of the
-packaged photos (``master-subset.csv``, 138 pairs of different people, through the embedding
-cache: model time once per database), the same pairs and call as ``workbench eval pairs`` on
-that file. When the scale answer becomes one library call (comparisons, model, threshold, on
-the largest impostor set on the machine), only :func:`scale_row` changes.
+:func:`scale_row` is the one place that asks for that rate, from the library's one scale answer
+(:mod:`workbench.evaluation.runners.scale_reference`): the LFW reference when built, else the
+packaged photos' impostor pairs, as on every other page and command.
 """
 
 from __future__ import annotations
@@ -25,8 +23,6 @@ from workbench.store import Store
 
 #: Log sizes the answer is always given for, besides the log's own.
 SIZES = (10_000, 100_000, 1_000_000)
-#: The impostor pairs today's answer rests on (inside the package).
-PAIRS = ("deepface-unit", "master-subset.csv")
 
 
 @dataclass(frozen=True)
@@ -95,19 +91,14 @@ def _num(x: float) -> float | None:
 
 
 def scale_row(comparisons: int, settings: Settings, db: Store | None = None) -> tuple[scale.ScaleRow, str]:
-    """The library's scale answer for ``comparisons`` comparisons at ``settings``' model, metric and
-    threshold: ``(row, what it rests on in words)``. The one call to switch to the scale answer
-    of the largest impostor set on the machine when it lands."""
-    from workbench import config
-    from workbench.evaluation.runners import verification
+    """The library's scale answer (:func:`~workbench.evaluation.runners.scale_reference.answer_at_scale`:
+    the largest impostor set on the machine) for ``comparisons`` comparisons at ``settings``' model,
+    metric and threshold: ``(row, what it rests on in words)``."""
+    from workbench.evaluation.runners.scale_reference import answer_at_scale
 
-    r = verification.eval_pairs(config.demo_dir().joinpath(*PAIRS), settings=settings, db=db)
-    imp = ~r.same & np.isfinite(r.distances)
-    first = np.array([p.a for p in r.pairs], dtype=object)[imp]
     sim = float(compare.similarity(settings.threshold_, settings.similarity_base))
-    answer = scale.scale_answer(r.distances[imp], {sim: settings.threshold_}, clusters=first,
-                                sizes=sorted({max(int(comparisons), 1), *SIZES}))
-    return answer.rows[0], f"the packaged photos' impostor pairs ({PAIRS[1]}, {settings.model})"
+    answer = answer_at_scale(settings, (80.0, 99.0), sorted({max(int(comparisons), 1), *SIZES}), extra=sim, db=db)
+    return answer.row(sim), answer.basis.words() if answer.basis else "the impostors measured"
 
 
 def log_risk(sightings: int, settings: Settings, db: Store | None = None) -> LogRisk:

@@ -263,6 +263,28 @@ def scale_figure(answer, sizes=None) -> go.Figure:
     return _layout(fig, "How many innocent look-alikes a search returns, by gallery size", height=420)
 
 
+def scale_groups_figure(answer, size: int = 300_000, similarity: float = 80.0) -> go.Figure:
+    """The scale answer per demographic group (UTKFace's labels): false candidates per search in a
+    gallery of ``size`` faces at ``similarity`` %, one bar per group with its 95 % range, the
+    number of comparisons under each bar."""
+    from workbench.evaluation.stats import scale
+
+    names, vals, lo, hi, text = [], [], [], [], []
+    for g, a in answer.groups:
+        r = a.row(similarity)
+        e, _ = r.at(size)
+        names.append(g)
+        vals.append(e.value)
+        lo.append(max(e.value - e.low, 0.0) if e.low == e.low else 0.0)
+        hi.append(max(e.high - e.value, 0.0) if e.high == e.high else 0.0)
+        text.append(f"{r.false_matches} in {r.comparisons:,}")
+    fig = go.Figure(go.Bar(x=names, y=vals, text=text, textposition="outside", marker_color=IMPOSTOR,
+                           error_y=dict(type="data", symmetric=False, array=hi, arrayminus=lo)))
+    fig.update_layout(xaxis=dict(title="group (UTKFace's labels)"),
+                      yaxis=dict(title=f"false candidates per search, {size:,} faces, {similarity:g} %"))
+    return _layout(fig, f"Per group: innocent look-alikes per search in {scale.count(size)} faces", height=400)
+
+
 # -- several models on one chart (LFW, the demographic audit) ---------------------------------
 
 #: One colour per model/detector line, in order.

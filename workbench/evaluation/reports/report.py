@@ -260,10 +260,16 @@ def write_replay_report(r: ReplayReport, out_dir: str | os.PathLike, settings) -
         headline = scale_sentences(r.scale)
         notes.append(scale.ASSUMES)
         figures.append(("At the scale of real databases", plots.scale_figure(r.scale)))
+        if r.scale.groups:
+            figures.append(("At scale, per group", plots.scale_groups_figure(r.scale)))
         tables["scale"] = pl.DataFrame(scale.table(r.scale))
     return write_report(out_dir, header, figures, tables, notes, headline=headline)
 
 
 def scale_sentences(answer, sizes=(300_000, 20_000_000), similarities=(80.0, 99.0)) -> list[str]:
-    """The scale answer's sentences for a report's headline (and the app)."""
-    return [answer.sentence(n, s) for s in similarities for n in sizes]
+    """The one scale answer's sentences for a report's headline (and the app): the sentences
+    (each says what it rests on), one per UTKFace group at the first size and similarity, and
+    what is missing."""
+    return ([answer.sentence(n, s) for s in similarities for n in sizes]
+            + [f"{g}: {a.sentence(sizes[0], similarities[0])}" for g, a in answer.groups]
+            + list(answer.notes))

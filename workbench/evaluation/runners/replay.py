@@ -23,6 +23,7 @@ import numpy as np
 from workbench.errors import WorkbenchError
 from workbench.evaluation.runners.identification import NONE_ENROLLED, ProbeIdentity, load_probes
 from workbench.evaluation.stats import metrics
+from workbench.evaluation.runners.scale_reference import answer_at_scale
 from workbench.evaluation.stats import scale as scale_mod
 from workbench.pipeline import Settings, compare
 from workbench.pipeline.compare import is_match
@@ -168,9 +169,9 @@ def run_replay(db: Store, gallery: str, probes_dir: str | os.PathLike, settings:
               if labels is not None else None)
     rows = replay_rows(d, thresholds_for(settings, similarities, extra_similarity), probe_groups=groups)
     fta = [f for f, who in probes.fta.items() if absent or (who is not None and who not in people)]
-    answer = scale_mod.scale_answer(d, scale_mod.thresholds_for(settings.similarity_base, (80.0, 99.0),
-                                                                extra_similarity),
-                                    clusters=np.repeat(np.arange(d.shape[0])[:, None], d.shape[1], axis=1))
+    # at scale: the library's one answer (the largest impostor set on the machine), as everywhere else;
+    # this gallery's own counts are the rows above
+    answer = answer_at_scale(settings, (80.0, 99.0), extra=extra_similarity, db=db if use_cache else None)
     return ReplayReport(gallery, int(matrix.vectors.shape[0]), [probes.paths[k] for k in keep], excluded,
                         probes.failed, rows, settings.metric_, d, labels.column if labels is not None else "",
                         unknown, fta, probes.skipped, identity.describe(), answer)

@@ -11,8 +11,16 @@ For a distance threshold ``t`` the per-comparison false match rate ``p`` is esti
 * **fitted tail**: a normal curve fitted to the closest fifth of the impostor distances
   (least squares on the probit scale: ``x = mu + sigma * z(p)``), read at ``t``, with the same
   cluster bootstrap for its range. This reaches thresholds no measured impostor came near,
-  and is a model, not a measurement: it is used as the estimate only when fewer than
-  :data:`MIN_MEASURED` false matches were seen.
+  and is a model, not a measurement. It is the estimate only when the measurement can support
+  it: fewer than :data:`MIN_MEASURED` false matches were seen, yet at least
+  :data:`MIN_TAIL_COMPARISONS` comparisons were made (so the closest fifth holds thousands of
+  distances) and the fitted rate lies inside the measured 95 % range. Otherwise the estimate is
+  the measured range itself (``source == "range"``): the answer leads with it and with the number
+  of comparisons, as it does whenever the comparisons come from a small set (the packaged photos:
+  :attr:`Basis.small`).
+
+Which impostors the answer rests on is said by its :class:`Basis` (the one call that picks the
+largest set on the machine: :func:`workbench.evaluation.runners.scale_reference.answer_at_scale`).
 
 Then, for ``N`` faces, with comparisons taken as independent (an assumption: the faces of one
 stranger are alike, so real false matches come in clumps):
@@ -26,7 +34,7 @@ Both assume the gallery's strangers are as alike to the probes as the measured i
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import NormalDist
 
 import numpy as np
@@ -41,6 +49,8 @@ SIZES = (1_000, 10_000, 25_000, 300_000, 1_000_000, 20_000_000)
 _NORMAL = NormalDist()
 #: Below this many measured false matches, the fitted tail is the estimate.
 MIN_MEASURED = 5
+#: Below this many comparisons, the fitted tail is never the estimate (nor the headline).
+MIN_TAIL_COMPARISONS = 10_000
 #: Share of the impostor distances (the closest) the tail is fitted to, and the least points.
 TAIL_SHARE = 0.2
 MIN_TAIL_POINTS = 10
@@ -56,6 +66,19 @@ class Range:
 
 
 @dataclass(frozen=True)
+class Basis:
+    """What a scale answer rests on, in words: which impostors, how many photos and people."""
+
+    dataset: str                 # "LFW", "UTKFace", "the packaged photos", "these pairs"
+    detail: str = ""             # e.g. "2,000 of 13,233 photos of 1,204 people, yunet + SFace"
+    small: bool = False          # a small sample: the answer leads with its range and its count
+    reference: str | None = None  # the reference file read, when one was
+
+    def words(self) -> str:
+        return f"{self.dataset} ({self.detail})" if self.detail else self.dataset
+
+
+@dataclass(frozen=True)
 class ScaleRow:
     """The answer at one threshold: the per-comparison rates, then per gallery size."""
 
@@ -65,14 +88,14 @@ class ScaleRow:
     false_matches: int
     measured: Range          # FMR measured (k/n); with k = 0, value 0 and high = the upper bound
     fitted: Range            # FMR from the fitted tail
-    source: str              # "measured" or "fitted": which one the estimate is
+    source: str              # "measured", "fitted" or "range": which one the estimate is
     sizes: tuple[int, ...]
     expected: tuple[Range, ...]   # false candidates per search, per size
     flagged: tuple[Range, ...]    # chance an innocent probe is flagged, per size
 
     @property
     def estimate(self) -> Range:
-        return self.measured if self.source == "measured" else self.fitted
+        return self.fitted if self.source == "fitted" else self.measured
 
     def at(self, size: int) -> tuple[Range, Range]:
         """``(expected false candidates, chance flagged)`` for a gallery of ``size`` faces."""
@@ -86,12 +109,18 @@ class ScaleAnswer:
     clusters: int
     rows: tuple[ScaleRow, ...]
     tail: tuple[float, float]     # (mu, sigma) of the fitted normal
+    basis: Basis | None = None    # which impostors (None: the caller's own distances)
+    groups: tuple[tuple[str, "ScaleAnswer"], ...] = ()  # per demographic group, when labels exist
+    notes: tuple[str, ...] = ()   # e.g. why no per-group figure, which reference is missing
 
     def row(self, similarity: float) -> ScaleRow:
         return min(self.rows, key=lambda r: abs(r.similarity - similarity))
 
     def sentence(self, size: int, similarity: float) -> str:
-        return sentence(self.row(similarity), size)
+        return sentence(self.row(similarity), size, self.basis)
+
+    def with_basis(self, basis: Basis, groups=(), notes=()) -> "ScaleAnswer":
+        return replace(self, basis=basis, groups=tuple(groups), notes=tuple(notes))
 
 
 def _boot_clusters(clusters: np.ndarray | None, n: int, n_boot: int, seed: int):
@@ -149,36 +178,54 @@ def flag_probability(fmr: Range, size: int) -> Range:
 
 
 def scale_answer(impostor, thresholds: dict[float, float], *, clusters=None, sizes=SIZES,
-                 n_boot: int = 400, seed: int = 0) -> ScaleAnswer:
+                 n_boot: int = 400, seed: int = 0, counts=None) -> ScaleAnswer:
     """The scale answer at each threshold (similarity percent -> distance) for each gallery size.
 
     Args:
-        impostor: measured impostor distances (any shape; flattened).
+        impostor: measured impostor distances (any shape; flattened); with ``counts``, a random
+            sample of them, used for the fitted tail only.
         thresholds: similarity percent -> distance threshold (see :func:`thresholds_for`).
         clusters: the same shape as ``impostor``: which probe (or photo) each distance belongs
             to, so the bootstrap resamples whole probes; ``None`` resamples single distances.
         sizes: gallery sizes to answer for.
+        counts: ``(k, n)`` for impostor sets too large to hold as distances: ``k[c, j]`` false
+            matches of cluster ``c`` at the ``j``-th threshold among its ``n[c]`` comparisons; the
+            measured rate and its bootstrap come from them (``n.sum()`` comparisons).
     """
     d = np.asarray(impostor, np.float64).reshape(-1)
     keep = np.isfinite(d)
     d = d[keep]
     cl = None if clusters is None else np.asarray(clusters).reshape(-1)[keep]
-    n = int(d.size)
-    mu, sigma = fit_tail(d)
     ts = np.array(list(thresholds.values()), np.float64)
-    boot_meas, boot_fit = [], []
-    n_boot = n_boot if n <= 100_000 else max(50, n_boot // 8)  # millions of distances: fewer resamples
-    if n:
-        for idx in _boot_clusters(cl, n, n_boot, seed):
+    if counts is None:  # the distances are all there is: one cluster per probe (or per distance)
+        ids = np.arange(d.size) if cl is None else np.unique(cl, return_inverse=True)[1].reshape(-1)
+        width = int(ids.max()) + 1 if ids.size else 0
+        kc = np.stack([np.bincount(ids, is_match(d, t), width) for t in ts], axis=1) if width else np.zeros((0, ts.size))
+        nc = np.bincount(ids, minlength=width).astype(np.float64)
+    else:
+        kc, nc = np.asarray(counts[0], np.float64).reshape(-1, ts.size), np.asarray(counts[1], np.float64).reshape(-1)
+    n = int(nc.sum())
+    mu, sigma = fit_tail(d)
+    rng = np.random.default_rng(seed)
+    c = nc.size
+    n_boot = n_boot if max(d.size, c) <= 100_000 else max(50, n_boot // 8)  # millions of distances: fewer resamples
+    bm = np.zeros((0, ts.size))
+    if n and c:  # measured: resample whole clusters, rate = their false matches / their comparisons
+        rates = []
+        for _ in range(n_boot):
+            w = np.bincount(rng.integers(0, c, c), minlength=c).astype(np.float64)
+            rates.append((w @ kc) / max(float(w @ nc), 1.0))
+        bm = np.array(rates)
+    boot_fit = []
+    if d.size:
+        for idx in _boot_clusters(cl, d.size, n_boot, seed):
             s = d[idx]
-            boot_meas.append(is_match(s[:, None], ts[None, :]).mean(axis=0) if s.size else np.zeros(ts.size))
             m2, s2 = fit_tail(s) if s.size >= 3 else (float("nan"), float("nan"))
             boot_fit.append([_fit_rate(m2, s2, t) for t in ts])
-    bm = np.array(boot_meas) if boot_meas else np.zeros((0, ts.size))
     bf = np.array(boot_fit) if boot_fit else np.zeros((0, ts.size))
     rows = []
     for j, (sim, t) in enumerate(thresholds.items()):
-        k = int(is_match(d, t).sum())
+        k = int(round(kc[:, j].sum())) if c else 0
         wl, wh = metrics.wilson(k, n)
         if k and bm.shape[0]:
             lo, hi = np.percentile(bm[:, j], [2.5, 97.5])
@@ -189,13 +236,23 @@ def scale_answer(impostor, thresholds: dict[float, float], *, clusters=None, siz
         col = bf[:, j][np.isfinite(bf[:, j])] if bf.shape[0] else np.zeros(0)
         fitted = (Range(fv, float(np.percentile(col, 2.5)), float(np.percentile(col, 97.5)))
                   if col.size else Range(fv, float("nan"), float("nan")))
-        source = "measured" if k >= MIN_MEASURED or not np.isfinite(fv) else "fitted"
-        est = measured if source == "measured" else fitted
+        source = _source(k, n, measured, fv)
+        est = fitted if source == "fitted" else measured
         rows.append(ScaleRow(float(sim), float(t), n, k, measured, fitted, source, tuple(int(s) for s in sizes),
                              tuple(expected_candidates(est, s) for s in sizes),
                              tuple(flag_probability(est, s) for s in sizes)))
-    n_clusters = int(np.unique(cl).size) if cl is not None and cl.size else n
-    return ScaleAnswer(n, n_clusters, tuple(rows), (mu, sigma))
+    return ScaleAnswer(n, int(c), tuple(rows), (mu, sigma))
+
+
+def _source(k: int, n: int, measured: Range, fitted: float) -> str:
+    """Which estimate an answer gives (see the module docstring): counted false matches when
+    there are :data:`MIN_MEASURED`; the fitted tail only when the measurement supports it; else
+    the measured range."""
+    if k >= MIN_MEASURED:
+        return "measured"
+    if n >= MIN_TAIL_COMPARISONS and fitted == fitted and measured.low <= fitted <= measured.high:
+        return "fitted"
+    return "range"
 
 
 def thresholds_for(similarity_base: float, similarities=(80.0, 99.0), extra: float | None = None) -> dict[float, float]:
@@ -247,24 +304,38 @@ def flag_clause(p: float) -> str:
     return f"the chance that person is flagged is {chance(p)}"
 
 
-def sentence(row: ScaleRow, size: int) -> str:
-    """The answer for one threshold and gallery size, in words, with its range and basis."""
+def sentence(row: ScaleRow, size: int, basis: Basis | None = None) -> str:
+    """The answer for one threshold and gallery size, in words, with its range and basis.
+
+    With a small basis, or no estimate the measurement supports (``source == "range"``), it
+    leads with the number of comparisons and the range; the fitted tail only follows, as a model."""
     e, f = row.at(size)
-    where = f"In a gallery of {size:,} faces at {row.similarity:g} % similarity (distance {row.threshold:.3f})"
+    where = f"in a gallery of {size:,} faces at {row.similarity:g} % similarity (distance {row.threshold:.3f})"
+    of = f" of {basis.words()}" if basis is not None else ""
     if row.comparisons == 0:
-        return f"{where}: no impostor comparisons were measured, so nothing can be said."
-    measured = f"{row.false_matches} false match{'es' if row.false_matches != 1 else ''} in {row.comparisons:,} comparisons"
-    if row.source == "measured":
-        return (f"{where}, a search of someone who is not in it would return {per_search(e.value)} "
-                f"(95 % range {count(e.low)} to {count(e.high)} per search); {flag_clause(f.value)}. "
-                f"Measured: {measured}.")
+        return f"{where[0].upper()}{where[1:]}: no impostor comparisons were measured{of}, so nothing can be said."
+    measured = (f"{row.false_matches} false match{'es' if row.false_matches != 1 else ''} in "
+                f"{row.comparisons:,} comparisons{of}")
+    if row.source == "measured" and not (basis is not None and basis.small):
+        return (f"{where[0].upper()}{where[1:]}, a search of someone who is not in it would return "
+                f"{per_search(e.value)} (95 % range {count(e.low)} to {count(e.high)} per search); "
+                f"{flag_clause(f.value)}. Measured: {measured}.")
     bound = expected_candidates(row.measured, size)
-    text = (f"{where}: we saw {measured}. The data alone can only say there would be fewer than "
-            f"{count(bound.high)} false candidates per search (95 %).")
+    if row.source == "fitted":
+        text = (f"{where[0].upper()}{where[1:]}: we saw {measured}. The data alone can only say there would be "
+                f"fewer than {count(bound.high)} false candidates per search (95 %).")
+    else:  # the measured range leads, with the number of comparisons it rests on
+        text = (f"Measured on {row.comparisons:,} comparisons{of}, {row.false_matches} false "
+                f"match{'es' if row.false_matches != 1 else ''}: {where}, a search of someone who is not in it "
+                f"would return between {count(bound.low)} and {count(bound.high)} false candidates (95 % range"
+                f"{'' if not row.false_matches else '; ' + count(bound.value) + ' at the measured rate'}).")
     if row.fitted.value == row.fitted.value:
-        text += (f" A normal curve fitted to the closest impostors suggests {per_search(e.value)} (range "
-                 f"{count(e.low)} to {count(e.high)} per search), and a chance of {chance(f.value)} that an "
-                 "innocent person is flagged: a model of the tail, not a measurement.")
+        text += (f" A normal curve fitted to the closest impostors suggests {per_search(expected_candidates(row.fitted, size).value)}"
+                 f" (range {count(expected_candidates(row.fitted, size).low)} to "
+                 f"{count(expected_candidates(row.fitted, size).high)} per search), and a chance of "
+                 f"{chance(flag_probability(row.fitted, size).value)} that an innocent person is flagged: a model "
+                 "of the tail, not a measurement" + (f", and {row.comparisons:,} comparisons are too few to check it."
+                                                if row.source == "range" else "."))
     return text
 
 
@@ -284,26 +355,35 @@ def _range(r: Range) -> dict:
 
 def as_dict(answer: ScaleAnswer) -> dict:
     """Strict-JSON form of a :class:`ScaleAnswer` (no NaN: unknown values are ``null``)."""
+    b = answer.basis
     return {"comparisons": answer.comparisons, "clusters": answer.clusters,
+            "basis": None if b is None else {"dataset": b.dataset, "detail": b.detail, "small": b.small,
+                                             "reference": b.reference, "words": b.words()},
+            "groups": {g: as_dict(a) for g, a in answer.groups}, "notes": list(answer.notes),
             "tail_normal": {"mu": _num(answer.tail[0]), "sigma": _num(answer.tail[1])}, "assumes": ASSUMES,
             "thresholds": [{"similarity": r.similarity, "threshold": round(r.threshold, 6),
                             "false_matches": r.false_matches, "comparisons": r.comparisons,
                             "estimate_from": r.source, "fmr_measured": _range(r.measured),
                             "fmr_fitted": _range(r.fitted),
                             "by_gallery_size": {str(s): {"false_candidates_per_search": _range(e),
-                                                         "p_innocent_flagged": _range(f), "sentence": sentence(r, s)}
+                                                         "p_innocent_flagged": _range(f),
+                                                         "sentence": sentence(r, s, answer.basis)}
                                                 for s, e, f in zip(r.sizes, r.expected, r.flagged)}}
                            for r in answer.rows]}
 
 
-def table(answer: ScaleAnswer) -> list[dict]:
-    """One row per threshold and gallery size, for a data frame (CSV/Parquet, the app's table)."""
+def table(answer: ScaleAnswer, group: str = "all") -> list[dict]:
+    """One row per threshold and gallery size (then the same per group), for a data frame
+    (CSV/Parquet, the app's table), each with what it rests on."""
     out = []
+    on = answer.basis.words() if answer.basis is not None else ""
     for r in answer.rows:
         for s, e, f in zip(r.sizes, r.expected, r.flagged):
-            out.append({"similarity": r.similarity, "threshold": round(r.threshold, 4), "gallery_faces": s,
-                        "false_candidates": e.value, "false_candidates_low": e.low,
+            out.append({"group": group, "similarity": r.similarity, "threshold": round(r.threshold, 4),
+                        "gallery_faces": s, "false_candidates": e.value, "false_candidates_low": e.low,
                         "false_candidates_high": e.high, "p_flagged": f.value, "p_flagged_low": f.low,
                         "p_flagged_high": f.high, "estimate_from": r.source,
-                        "false_matches_measured": r.false_matches, "comparisons": r.comparisons})
+                        "false_matches_measured": r.false_matches, "comparisons": r.comparisons, "based_on": on})
+    for g, a in answer.groups:
+        out += table(a, g)
     return out
