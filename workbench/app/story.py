@@ -24,6 +24,7 @@ import numpy as np
 
 from workbench import config
 from workbench.errors import WorkbenchError
+from workbench.evaluation.datasets.embedding import embed_files
 from workbench.pipeline import Settings, annotate, capture, compare
 from workbench.pipeline.compare import is_match
 from workbench.search import search_image
