@@ -49,7 +49,17 @@ def test_counts_per_cluster_give_the_same_answer_as_the_distances():
             (1200, a.false_matches, a.source)
         assert a.measured.value == pytest.approx(b.measured.value)
         assert b.measured.low <= b.measured.value <= b.measured.high
-    assert direct.row(80.0).false_matches == int((d <= 0.6).sum()) > 0
+    for sim, x in t.items():  # each threshold's false matches, counted by hand
+        assert direct.row(sim).false_matches == counted.row(sim).false_matches == int((d <= x).sum())
+    assert direct.row(80.0).false_matches > counted.row(99.0).false_matches
+    # false matches in clumps (4 of 40 probes match everyone): the range is wider than Wilson's,
+    # which takes the 1,200 comparisons as independent
+    from workbench.evaluation.stats import metrics
+
+    clumped = np.where(np.arange(40)[:, None] < 4, 0.5, 0.9) * np.ones((1, 30))
+    k = (clumped <= 0.6).sum(axis=1)[:, None]
+    a = scale.scale_answer(clumped, {80.0: 0.6}, clusters=who, counts=(k, np.full(40, 30)))
+    assert a.row(80.0).false_matches == 120 and a.row(80.0).measured.high > metrics.wilson(120, 1200)[1] + 0.02
 
 
 def test_a_small_basis_leads_with_its_range_and_its_count_even_with_false_matches():
