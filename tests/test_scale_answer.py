@@ -176,6 +176,11 @@ def test_with_an_lfw_reference_the_cli_and_the_story_give_one_figure(lfw_referen
     printed = _printed(r.output, 300_000, 80.0)
     assert "comparisons of LFW (30 of 13,233 photos" in printed
     assert printed in story.scale_step(Settings(), 300_000).text
+    from workbench.live.log_risk import log_risk
+
+    risk = log_risk(300_000, Settings())  # the sightings log rests on the same reference
+    assert risk.basis.startswith("LFW (30 of 13,233 photos")
+    assert risk.at(300_000) == scale_reference.answer_at_scale(Settings()).row(80.0).at(300_000)
 
 
 # -- per group: UTKFace's labels --------------------------------------------------------------
