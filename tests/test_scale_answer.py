@@ -84,6 +84,12 @@ def test_the_fitted_tail_is_the_estimate_only_where_the_measurement_supports_it(
     assert few.row(99.0).source == "range" and many.row(99.0).source == "fitted"
     assert few.sentence(300_000, 99.0).startswith("Measured on 3,000 comparisons, 0 false matches")
     assert "3,000 comparisons are too few to check it" in few.sentence(300_000, 99.0)
+    # one false match in 20,001 where the fitted curve expects a thousandth of one: the count
+    # refutes the curve, so the measured range leads
+    one = scale.scale_answer(np.r_[rng.normal(0.9, 0.1, 20_000), 0.29], {99.0: 0.3}, n_boot=50)
+    assert one.row(99.0).false_matches == 1 and one.row(99.0).fitted.value < 1e-7
+    assert one.row(99.0).source == "range"
+    assert one.sentence(300_000, 99.0).startswith("Measured on 20,001 comparisons, 1 false match:")
 
 
 # -- the packaged fallback (always runs) ------------------------------------------------------

@@ -199,7 +199,7 @@ def _figure(r, size: int) -> str:
     bound = scale.expected_candidates(r.measured, size)
     if r.source == "range":
         return (f"at {r.similarity:g} %: between {scale.count(bound.low)} and {scale.count(bound.high)} false "
-                f"candidates per search ({r.false_matches} false matches in {r.comparisons:,} comparisons)")
+                f"candidates per search ({r.false_matches:,} false matches in {r.comparisons:,} comparisons)")
     how = ("measured" if r.source == "measured" else
            f"fitted tail; the data alone: fewer than {scale.count(bound.high)}")
     return f"at {r.similarity:g} %: {scale.per_search(e.value)} ({how}, {r.comparisons:,} comparisons)"

@@ -53,7 +53,7 @@ class LogRisk:
         if r.comparisons == 0:
             return f"{where}: no impostor comparisons were measured, so the false-match risk is unknown."
         e, f = r.at(n)
-        measured = (f"{r.false_matches} false match{'es' if r.false_matches != 1 else ''} in "
+        measured = (f"{r.false_matches:,} false match{'es' if r.false_matches != 1 else ''} in "
                     f"{r.comparisons:,} comparisons of {self.basis}")
         if r.source == "measured" and r.comparisons >= scale.MIN_TAIL_COMPARISONS:
             text = (f"{where}, a photo of someone never filmed would return {scale.per_search(e.value)} "
@@ -61,7 +61,7 @@ class LogRisk:
                     f"false sighting is {scale.chance(f.value)}. Measured: {measured}.")
         elif r.source in ("range", "measured"):  # a small basis (or no tail it supports): range and count lead
             bound = scale.expected_candidates(r.measured, n)
-            text = (f"{where}: measured on {r.comparisons:,} comparisons of {self.basis}, {r.false_matches} false "
+            text = (f"{where}: measured on {r.comparisons:,} comparisons of {self.basis}, {r.false_matches:,} false "
                     f"match{'es' if r.false_matches != 1 else ''}: between {scale.count(bound.low)} and "
                     f"{scale.count(bound.high)} false sightings per search (95 % range).")
         else:
