@@ -92,6 +92,29 @@ def test_the_fitted_tail_is_the_estimate_only_where_the_measurement_supports_it(
     assert one.sentence(300_000, 99.0).startswith("Measured on 20,001 comparisons, 1 false match:")
 
 
+def test_a_reference_file_is_counted_pair_by_pair_and_names_its_model_and_detector(tmp_path):
+    from workbench.errors import WorkbenchError
+
+    rng = np.random.default_rng(5)
+    people = np.repeat([f"p{i}" for i in range(8)], 3)
+    v = (rng.normal(0, 0.035, (8, 1, 128)) + rng.normal(0, 0.01, (8, 3, 128))).reshape(24, 128).astype(np.float32)
+    ref = references.Reference("lfw", "Dlib", "yunet", np.array([f"{p}/{i}.jpg" for i, p in enumerate(people)]),
+                               people, v, np.array([""] * 24), {"total": 13_233})
+    references.save(references.path_for(tmp_path, "lfw", "Dlib", "yunet"), ref)
+    a = scale_reference.answer_at_scale(Settings(), folder=tmp_path)  # hog asked: the yunet file, said so
+    d = compare.distances(v, v)
+    other = people[:, None] != people[None, :]
+    iu = np.triu_indices(24, 1)
+    assert a.comparisons == int(other[iu].sum()) == 24 * 23 // 2 - 8 * 3
+    for sim, t in scale.thresholds_for(0.6).items():
+        assert a.row(sim).false_matches == int((d[iu] <= t)[other[iu]].sum())
+    assert a.row(80.0).false_matches > 0
+    assert a.basis.dataset == "LFW" and "24 of 13,233 photos of 8 people" in a.basis.detail
+    assert "Dlib/yunet, not hog" in a.basis.detail and a.basis.small
+    with pytest.raises(WorkbenchError, match="vectors of model Dlib, asked for SFace"):
+        references.load(references.path_for(tmp_path, "lfw", "Dlib", "yunet"), "SFace")
+
+
 # -- the packaged fallback (always runs) ------------------------------------------------------
 
 @pytest.fixture(scope="module")

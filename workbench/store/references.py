@@ -49,10 +49,13 @@ class Reference:
         return len(self.paths) >= int(self.meta.get("total", 0))
 
 
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
+
+
 def path_for(folder: str | os.PathLike, dataset: str, model: str, detector: str) -> Path:
     """``<folder>/<dataset>-<model>-<detector>.npz`` (names made safe for a file name)."""
-    safe = lambda s: "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in s)  # noqa: E731
-    return Path(folder) / f"{safe(dataset)}-{safe(model)}-{safe(detector)}.npz"
+    return Path(folder) / f"{_safe(dataset)}-{_safe(model)}-{_safe(detector)}.npz"
 
 
 def save(path: str | os.PathLike, ref: Reference) -> Path:
@@ -90,8 +93,7 @@ def find(folder: str | os.PathLike, dataset: str, model: str, detector: str) -> 
     exact = path_for(folder, dataset, model, detector)
     if exact.is_file():
         return exact
-    others = sorted(Path(folder).glob(path_for(folder, dataset, model, "*").name.replace("_.npz", "*.npz")))
-    for p in others:
+    for p in sorted(Path(folder).glob(f"{_safe(dataset)}-{_safe(model)}-*.npz")):
         try:
             with np.load(p, allow_pickle=False) as z:
                 meta = json.loads(str(z["meta"]))
