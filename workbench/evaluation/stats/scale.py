@@ -14,7 +14,7 @@ For a distance threshold ``t`` the per-comparison false match rate ``p`` is esti
   and is a model, not a measurement. It is the estimate only when the measurement can support
   it: fewer than :data:`MIN_MEASURED` false matches were seen, yet at least
   :data:`MIN_TAIL_COMPARISONS` comparisons were made (so the closest fifth holds thousands of
-  distances) and the fitted rate lies inside the measured 95 % range. Otherwise the estimate is
+  distances) and the fitted rate lies inside the Wilson interval of the count. Otherwise the estimate is
   the measured range itself (``source == "range"``): the answer leads with it and with the number
   of comparisons, as it does whenever the comparisons come from a small set (the packaged photos:
   :attr:`Basis.small`).
@@ -236,7 +236,7 @@ def scale_answer(impostor, thresholds: dict[float, float], *, clusters=None, siz
         col = bf[:, j][np.isfinite(bf[:, j])] if bf.shape[0] else np.zeros(0)
         fitted = (Range(fv, float(np.percentile(col, 2.5)), float(np.percentile(col, 97.5)))
                   if col.size else Range(fv, float("nan"), float("nan")))
-        source = _source(k, n, measured, fv)
+        source = _source(k, n, Range(k / n if n else float("nan"), wl, wh), fv)
         est = fitted if source == "fitted" else measured
         rows.append(ScaleRow(float(sim), float(t), n, k, measured, fitted, source, tuple(int(s) for s in sizes),
                              tuple(expected_candidates(est, s) for s in sizes),
@@ -246,7 +246,8 @@ def scale_answer(impostor, thresholds: dict[float, float], *, clusters=None, siz
 
 def _source(k: int, n: int, measured: Range, fitted: float) -> str:
     """Which estimate an answer gives (see the module docstring): counted false matches when
-    there are :data:`MIN_MEASURED`; the fitted tail only when the measurement supports it; else
+    there are :data:`MIN_MEASURED`; the fitted tail only when the measurement supports it (enough
+    comparisons, and the fitted rate inside the Wilson interval of the count, ``measured``); else
     the measured range."""
     if k >= MIN_MEASURED:
         return "measured"
@@ -314,7 +315,7 @@ def sentence(row: ScaleRow, size: int, basis: Basis | None = None) -> str:
     of = f" of {basis.words()}" if basis is not None else ""
     if row.comparisons == 0:
         return f"{where[0].upper()}{where[1:]}: no impostor comparisons were measured{of}, so nothing can be said."
-    measured = (f"{row.false_matches} false match{'es' if row.false_matches != 1 else ''} in "
+    measured = (f"{row.false_matches:,} false match{'es' if row.false_matches != 1 else ''} in "
                 f"{row.comparisons:,} comparisons{of}")
     if row.source == "measured" and not (basis is not None and basis.small):
         return (f"{where[0].upper()}{where[1:]}, a search of someone who is not in it would return "
@@ -325,7 +326,7 @@ def sentence(row: ScaleRow, size: int, basis: Basis | None = None) -> str:
         text = (f"{where[0].upper()}{where[1:]}: we saw {measured}. The data alone can only say there would be "
                 f"fewer than {count(bound.high)} false candidates per search (95 %).")
     else:  # the measured range leads, with the number of comparisons it rests on
-        text = (f"Measured on {row.comparisons:,} comparisons{of}, {row.false_matches} false "
+        text = (f"Measured on {row.comparisons:,} comparisons{of}, {row.false_matches:,} false "
                 f"match{'es' if row.false_matches != 1 else ''}: {where}, a search of someone who is not in it "
                 f"would return between {count(bound.low)} and {count(bound.high)} false candidates (95 % range"
                 f"{'' if not row.false_matches else '; ' + count(bound.value) + ' at the measured rate'}).")
