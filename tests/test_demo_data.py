@@ -40,13 +40,13 @@ def test_every_demo_file_is_listed_with_its_size_and_hash(demo_photos):
         assert name in files
 
 
-def test_demo_files_are_the_shared_files_unchanged(demo_photos, faces):
+def test_demo_files_are_the_shared_files_unchanged(demo_photos, faces_deepface):
     for name, p in demo_files(demo_photos).items():
         if name != "deepface-unit/master-subset.csv":
-            assert p.read_bytes() == (faces / name).read_bytes(), name
+            assert p.read_bytes() == (faces_deepface / name).read_bytes(), name
     # the subset is master.csv's rows whose two photos ship, in order
     have = {p.name for p in (demo_photos / "deepface-unit").glob("*.jpg")}
-    with (faces / "deepface-unit/master.csv").open() as fh:
+    with (faces_deepface / "deepface-unit/master.csv").open() as fh:
         rows = [r for r in csv.reader(fh)]
     expected = [rows[0]] + [r for r in rows[1:] if r[0] in have and r[1] in have]
     with (demo_photos / "deepface-unit/master-subset.csv").open() as fh:

@@ -51,8 +51,8 @@ def test_eval_pairs_master_json(master):
     assert out["cache"]["computed"] == out["images"] and out["failed_images"] == {}
 
 
-def test_eval_pairs_pivot_csv_with_foreign_paths_and_the_cache(master, faces, eval_db):
-    r = run("--db", eval_db, "eval", "pairs", faces / "deepface-unit" / "face-recognition-pivot.csv", "--json")
+def test_eval_pairs_pivot_csv_with_foreign_paths_and_the_cache(master, faces_deepface, eval_db):
+    r = run("--db", eval_db, "eval", "pairs", faces_deepface / "deepface-unit" / "face-recognition-pivot.csv", "--json")
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     # 'deepface/tests/dataset/imgN.jpg' resolved by file name: every photo found, none failed
@@ -61,7 +61,7 @@ def test_eval_pairs_pivot_csv_with_foreign_paths_and_the_cache(master, faces, ev
     # the photos master.csv already embedded came from the cache
     assert out["cache"]["hits"] >= master[0]["images"] - 1 and out["cache"]["computed"] < out["images"]
     again = json.loads(run("--db", eval_db, "--threshold", "0.5", "eval", "pairs",
-                           faces / "deepface-unit" / "face-recognition-pivot.csv", "--json").stdout)
+                           faces_deepface / "deepface-unit" / "face-recognition-pivot.csv", "--json").stdout)
     assert again["cache"]["computed"] == 0 and again["threshold"] == 0.5
     assert again["fmr"] <= out["fmr"] and again["fnmr"] >= out["fnmr"]
 
