@@ -160,12 +160,8 @@ def test_the_cli_the_story_the_report_and_the_sightings_log_give_one_figure(pack
 # -- LFW: a reference of a few dozen photos ---------------------------------------------------
 
 @pytest.fixture(scope="module")
-def lfw_reference(tmp_path_factory):
-    from workbench import config
-
-    base = config.faces_dir()
-    if base is None or not (base / "lfw").is_dir():
-        pytest.skip("LFW not found: ../shared/data/faces/lfw is absent (set WORKBENCH_FACES)")
+def lfw_reference(faces_lfw, tmp_path_factory):
+    """A reference of 30 LFW photos, built in two runs (16, then on to 30), skipped without LFW."""
     folder = tmp_path_factory.mktemp("references")
     db_path = folder / "cache.duckdb"
     with Store(db_path) as db:
@@ -214,13 +210,9 @@ def test_with_an_lfw_reference_the_cli_and_the_story_give_one_figure(lfw_referen
 
 # -- per group: UTKFace's labels --------------------------------------------------------------
 
-def test_per_group_figures_come_from_utkfaces_labels(tmp_path, monkeypatch):
-    from workbench import config
+def test_per_group_figures_come_from_utkfaces_labels(faces_utkface, tmp_path, monkeypatch):
     from workbench.evaluation.datasets.labels import parse_utkface_name
 
-    base = config.faces_dir()
-    if base is None or not (base / "utkface-balanced").is_dir():
-        pytest.skip("UTKFace not found: ../shared/data/faces/utkface-balanced is absent (set WORKBENCH_FACES)")
     with Store(tmp_path / "cache.duckdb") as db:
         _, ref = scale_reference.build("utkface", Settings(), db=db, per_group=3, folder=tmp_path)
     monkeypatch.setenv("WORKBENCH_REFERENCES", str(tmp_path))
