@@ -200,6 +200,7 @@ def test_with_an_lfw_reference_the_cli_and_the_story_give_one_figure(lfw_referen
     assert r.exit_code == 0, r.output
     printed = _printed(r.output, 300_000, 80.0)
     assert "comparisons of LFW (30 of 13,233 photos" in printed
+    assert "; reference file lfw-Dlib-hog.npz (EXTRAPOLATED):" in r.output
     assert printed in story.scale_step(Settings(), 300_000).text
     from workbench.live.log_risk import log_risk
 

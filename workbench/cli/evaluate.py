@@ -101,7 +101,8 @@ def scale_lines(answer, sizes=(300_000, 20_000_000), similarities=(80.0, 99.0)) 
     from workbench.evaluation.stats import scale
 
     on = answer.basis.words() if answer.basis else "the impostor distances measured here"
-    lines = [f"at scale, on {on} (EXTRAPOLATED):"]
+    ref = f"; reference file {answer.basis.reference}" if answer.basis and answer.basis.reference else ""
+    lines = [f"at scale, on {on}{ref} (EXTRAPOLATED):"]
     lines += [f"  {answer.sentence(n, s)}" for s in similarities for n in sizes]
     lines.append(f"  {scale.ASSUMES}")
     lines += [f"  per group, {g}: {a.sentence(sizes[0], similarities[0])}" for g, a in answer.groups]
