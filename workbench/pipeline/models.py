@@ -94,6 +94,19 @@ def _zoo() -> None:
     import workbench.pipeline.zoo  # noqa: F401 - importing the zoo registers every family's loaders
 
 
+def limit_threads(n: int | None) -> None:
+    """At most ``n`` OpenCV threads in this process (``None``: OpenCV's default, one per core).
+
+    For processes that each run one job of many (pool workers, camera processes): there are
+    already as many of them as cores, and OpenCV's own threads per process only queue for the same
+    cores (8 camera processes with 2 threads each on 2 cores). The vectors are the same either way.
+    """
+    if n:
+        import cv2
+
+        cv2.setNumThreads(int(n))
+
+
 def get(name: str) -> Any:
     """The model registered as ``name``, loaded on first use and cached for the process."""
     _zoo()

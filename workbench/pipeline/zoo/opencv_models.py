@@ -102,15 +102,15 @@ class HaarCascade(Detector):
 @dataclass(frozen=True)
 class SFace(Embedder):
     def aligned_chips(self, image: np.ndarray, detections: Sequence[Detection]) -> list[np.ndarray]:
-        from workbench.pipeline.capture import bgr_to_rgb, rgb_to_bgr
-
         if not detections:
             return []
-        bgr = rgb_to_bgr(image)
         rows = [np.array([d.box.left, d.box.top, d.box.width, d.box.height, *align.yunet5_of(d).reshape(-1), d.score],
                          dtype=np.float32) for d in detections]  # the YuNet-style rows alignCrop takes
+        # alignCrop warps each channel alike, so the RGB image gives the RGB chip: the same pixels as
+        # warping a BGR copy and flipping the chip back, without copying the whole photo
+        image = np.ascontiguousarray(image)
         with models.use(SFACE) as net:
-            return [bgr_to_rgb(net.alignCrop(bgr, row)) for row in rows]
+            return [net.alignCrop(image, row) for row in rows]
 
     def embed_chips(self, chips: Sequence[np.ndarray]) -> np.ndarray:
         with models.use(SFACE) as net:
@@ -119,7 +119,12 @@ class SFace(Embedder):
         return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
 
 
-register(YuNet("yunet", YUNET5, shipped=True, loads=(YUNET,)))
+#: YuNet's reach: LFW's subject (150 random photos, seed 0, each shrunk so the face's box is W px wide, on a
+#: 640 x 360 canvas) is found in 4 % of photos at 10 px, 54 % at 12, 77 % at 14, 93 % at 16, 97 % at 18,
+#: 99 % at 20 and 23 px: 18 px is the narrowest found in more than 95 %.
+YUNET_MIN_FACE = 18
+
+register(YuNet("yunet", YUNET5, shipped=True, loads=(YUNET,), min_face=YUNET_MIN_FACE))
 register(HaarCascade("haar", DLIB5, upsample=True, shipped=True, loads=(HAAR, SHAPE5)))
 #: SFace's thresholds are OpenCV's published ones (cosine similarity 0.363, i.e. distance 0.637; L2
 #: 1.128 between unit vectors), checked on the shared data (LFW, deepface-unit: see the README).
