@@ -139,6 +139,25 @@ def test_bench_watch_runs_at_a_tiny_size(watched_cli):
     assert len(out["load_average"]) == 3
 
 
+def test_bench_watch_sets_todays_camera_processes_beside_the_old_ones_with_their_cpu(watched_cli):
+    tmp, _, _ = watched_cli
+    r = CliRunner().invoke(cli, ["bench", "watch", str(tmp / "lobby.mp4"), "--cameras", "1", "--max-frames", "6",
+                                 "--runners", "processes", "--baseline", "--sizes", "none", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["local"] == [] and (out["detector"], out["model"]) == ("hog", "Dlib")
+    (old,), (now,) = out["processes_before"], out["processes"]
+    assert old["cv_threads"] is None and now["cv_threads"] == 1
+    assert set(out["before_over_now_min_fps"]) == {"1"}
+    before, after = out["every_frame_before_and_now"]  # 2 camera processes, no frame dropped
+    for run in (before, after):
+        assert run["frames_per_camera"] == [6, 6] and run["cameras_cpu_s"] > 0 and run["cpu_ms_per_frame"] > 0
+    assert before["cv_threads"] is None and after["cv_threads"] == 1
+    st = out["stages"]
+    assert st["frames"] == 6 and st["searched"] == 3 and st["detect_side"] == 640
+    assert st["detect_ms"] > 0 and st["decode_ms"] > 0
+
+
 def test_ray_option_takes_an_address_or_leaves_a_camera_alone():
     from workbench.cli.watch import _ray_choice
 

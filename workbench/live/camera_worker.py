@@ -131,8 +131,6 @@ class WorkerConfig:
     backoff: float = 0.5
     backoff_max: float = 8.0
     draw: bool = False
-    #: the long side frames are searched at (``None``: :func:`workbench.pipeline.detect.live_side`)
-    detect_side: int | None = None
     #: OpenCV's threads in a process that runs one camera (processes, Ray): 1, since the cameras
     #: already outnumber the cores; ``None`` keeps OpenCV's default (one per core, per process)
     cv_threads: int | None = 1
@@ -166,7 +164,7 @@ class CameraWorker:
         self._t0 = time.perf_counter()
         self._cpu0: float | None = None  # CPU seconds of this process when the first frame came
         kw = dict(embed_async=config.embed_async, draw=config.draw, want_chips=config.keep_chips,
-                  on_decision=self._on_decision, on_track_end=self._on_track_end, max_side=config.detect_side)
+                  on_decision=self._on_decision, on_track_end=self._on_track_end)
         self.proc = LiveProcessor.realtime(config.settings, matrix, **kw)
 
     # -- events --------------------------------------------------------------------------

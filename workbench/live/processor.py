@@ -64,8 +64,7 @@ class LiveProcessor:
         settings: pipeline choices (detector, model, threshold ...).
         matrix: the gallery's vectors, or ``None`` to only detect.
         recheck_every: re-embed a tracked face after this many frames.
-        max_side: frames are detected at most this wide; ``None``: as wide as the detector's reach
-            and the model's gate call for (:func:`workbench.pipeline.detect.live_side`).
+        max_side: frames are detected at most this wide (speed over tiny faces).
         iou_match: minimum box overlap to continue a track.
         history: how many frames of statistics to keep.
     """
@@ -73,7 +72,7 @@ class LiveProcessor:
     settings: Settings = field(default_factory=Settings)
     matrix: GalleryMatrix | None = None
     recheck_every: int = 15
-    max_side: int | None = None
+    max_side: int = 640
     iou_match: float = 0.3
     max_missed: int = 5
     history: int = 300
@@ -269,8 +268,7 @@ class LiveProcessor:
         detected = self._frame % max(self.detect_every, 1) == 0
         up = s.upsample if self.upsample is None else self.upsample
         if detected:
-            side = self.max_side or detect.live_side(max(image.shape[:2]), s.detector, self._gate.min_size)
-            dets = detect.detect_faces(image, s.detector, upsample=up, max_side=side)
+            dets = detect.detect_faces(image, s.detector, upsample=up, max_side=self.max_side)
             current = self._assign([d.box for d in dets])
         else:
             dets, current = [], self._tracker.coast(self._frame)

@@ -33,16 +33,15 @@ class WatchOptions:
     backoff_max: float = 8.0
     draw: bool = False
     embed_async: bool = True
-    #: see :class:`~workbench.live.camera_worker.WorkerConfig` (``bench watch`` sets the old ones
-    #: for its baseline: 640 px, OpenCV's default threads)
-    detect_side: int | None = None
+    #: see :class:`~workbench.live.camera_worker.WorkerConfig` (``bench watch`` sets the old
+    #: value, OpenCV's default threads, for its baseline)
     cv_threads: int | None = 1
 
     def worker_config(self, **over: Any) -> WorkerConfig:
         return WorkerConfig(**{**dict(settings=self.settings, fast=self.fast, keep_chips=self.keep_chips,
                                       embed_async=self.embed_async, max_frames=self.max_frames,
                                       retries=self.retries, backoff=self.backoff, backoff_max=self.backoff_max,
-                                      draw=self.draw, detect_side=self.detect_side, cv_threads=self.cv_threads),
+                                      draw=self.draw, cv_threads=self.cv_threads),
                                  **over})
 
 

@@ -12,8 +12,6 @@ Nothing caps the number of faces: a crowd photo returns every face found.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from workbench.pipeline import align, zoo
@@ -25,26 +23,6 @@ DEFAULT_DETECTOR = zoo.DEFAULT_DETECTOR
 #: Images whose long side exceeds this are shrunk before detection, then boxes are mapped
 #: back: a 1080p frame is searched at 1280 px (HOG cost grows with the pixel count).
 DEFAULT_MAX_SIDE = 1280
-
-
-#: Live video frames are searched at most this wide (speed over tiny faces; HOG's cost grows with pixels).
-LIVE_MAX_SIDE = 640
-
-
-def live_side(frame_side: int, detector: str, gate_min: int) -> int:
-    """The long side a live frame ``frame_side`` px wide is searched at.
-
-    :data:`LIVE_MAX_SIDE`, or less for a detector that states its reach (``Detector.min_face``):
-    just wide enough that the narrowest face the model's quality gate lets through (``gate_min``
-    px in the frame) is still ``min_face`` px where the detector looks, rounded up to a multiple of
-    32. A narrower face could never be embedded, so searching for it costs time and names nobody.
-    yunet + SFace on a 640 x 360 frame: 640 x 18 / 23 -> 512 px, about 0.64 of the pixels.
-    """
-    side = min(int(frame_side), LIVE_MAX_SIDE)
-    reach = zoo.detector(detector).min_face
-    if reach and gate_min > 0:
-        side = min(side, max(32, math.ceil(frame_side * reach / gate_min / 32) * 32))
-    return side
 
 
 def _downscale(image: np.ndarray, max_side: int | None) -> tuple[np.ndarray, float]:

@@ -116,9 +116,8 @@ class Detector:
     """A face detector: boxes, scores and (for some) five points of every face in an RGB image.
 
     ``scheme`` is the landmark scheme of its detections (``dlib5``: dlib's predictor is run in its
-    boxes); ``upsample`` whether the ``upsample`` knob applies to it; ``min_face`` the narrowest
-    face (box width, px) it finds reliably, where measured (live video is searched just wide enough
-    for it, :func:`workbench.pipeline.detect.live_side`); ``loads`` as for :class:`Embedder`.
+    boxes); ``upsample`` whether the ``upsample`` knob applies to it; ``loads`` as for
+    :class:`Embedder`.
     """
 
     name: str
@@ -126,7 +125,6 @@ class Detector:
     upsample: bool = False
     shipped: bool = False
     loads: tuple[str, ...] = ()
-    min_face: int | None = None
 
     def load(self) -> None:
         for name in self.loads:

@@ -119,12 +119,7 @@ class SFace(Embedder):
         return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
 
 
-#: YuNet's reach: LFW's subject (150 random photos, seed 0, each shrunk so the face's box is W px wide, on a
-#: 640 x 360 canvas) is found in 4 % of photos at 10 px, 54 % at 12, 77 % at 14, 93 % at 16, 97 % at 18,
-#: 99 % at 20 and 23 px: 18 px is the narrowest found in more than 95 %.
-YUNET_MIN_FACE = 18
-
-register(YuNet("yunet", YUNET5, shipped=True, loads=(YUNET,), min_face=YUNET_MIN_FACE))
+register(YuNet("yunet", YUNET5, shipped=True, loads=(YUNET,)))
 register(HaarCascade("haar", DLIB5, upsample=True, shipped=True, loads=(HAAR, SHAPE5)))
 #: SFace's thresholds are OpenCV's published ones (cosine similarity 0.363, i.e. distance 0.637; L2
 #: 1.128 between unit vectors), checked on the shared data (LFW, deepface-unit: see the README).
