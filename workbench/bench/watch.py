@@ -6,8 +6,8 @@ latency p50/p95 (from the frame a face could first be seen in to its name), and 
 written per second; on threads, on a process per camera, and through Ray. Baselines in the
 same run: the plain live loop of ``bench video`` on the same clip (one camera, as fast as
 possible), the process runner (the same shape of work without Ray) for Ray's overhead, and with
-``baseline`` the process runner as it was before each camera process ran OpenCV on one thread
-(:data:`BEFORE`), just ahead of today's. CPU seconds are counted per run for the camera processes
+``one_thread`` the process runner with OpenCV on one thread in each camera process
+(:data:`ONE_THREAD`), just ahead of the default's (OpenCV's own threads, one per core). CPU seconds are counted per run for the camera processes
 (from their first frames) and the watch's own process (the single writer), and
 :func:`stage_costs` says where one camera's CPU goes.
 """
@@ -42,8 +42,8 @@ class WatchRun:
     sightings_per_s: float
     load_before: float
     load_after: float
-    #: OpenCV's threads per camera process (``None``: OpenCV's default, as before)
-    cv_threads: int | None = 1
+    #: OpenCV's threads per camera process (``None``: OpenCV's default, one per core)
+    cv_threads: int | None = None
     #: CPU seconds during the run: the camera processes together from their first frames (models
     #: loaded), and the watch's own process (the writer; with threads, the cameras too)
     cameras_cpu_s: float | None = None
@@ -83,8 +83,8 @@ def _cpu_seconds(pids: set[int]) -> float:
     return total
 
 
-#: What the baseline run sets back: OpenCV's own threads (one per core) in every camera process.
-BEFORE = {"cv_threads": None}
+#: The alternative ``one_thread`` times beside the default: one OpenCV thread in every camera process.
+ONE_THREAD = {"cv_threads": 1}
 
 
 def _watch(db: Store, clip: Path, n: int, *, runner: str, fast: bool, max_frames: int | None,
@@ -112,7 +112,7 @@ def _run(db: Store, clip: Path, n: int, runner: str, max_frames: int | None, set
     return WatchRun(runner, n, round(seconds, 2), [c["fps"] for c in cams], [c["dropped"] for c in cams],
                     [c["identity_latency_p50_ms"] for c in cams], [c["identity_latency_p95_ms"] for c in cams],
                     s.sightings, round(s.sightings / seconds, 3) if seconds > 0 else 0.0, before, _load(),
-                    options.get("cv_threads", 1), cpu, writer, frames,
+                    options.get("cv_threads"), cpu, writer, frames,
                     round(cpu * 1000 / sum(frames), 2) if cpu is not None and sum(frames) else None)
 
 
@@ -244,14 +244,14 @@ def plain_loop_fps(clip: Path, matrix, settings: Settings, max_frames: int | Non
 def bench_watch(clip: str | os.PathLike, *, cameras: list[int], ray: bool = False, max_frames: int | None = None,
                 sizes: list[tuple[int, int]] = (), gallery_folder: str | os.PathLike | None = None,
                 settings: Settings | None = None, runners: tuple[str, ...] = ("local", "processes"),
-                baseline: bool = False, stages: bool = True, progress: Callable[[int, int, str], None] | None = None) -> dict:
+                one_thread: bool = False, stages: bool = True, progress: Callable[[int, int, str], None] | None = None) -> dict:
     """Everything above in one run; returns a strict-JSON-ready dict (see the module docstring)."""
     from workbench.pipeline import parallel, zoo
     from workbench.search.enrol import demo_folder, enrol_path
 
     settings = settings or Settings()
     clip = Path(clip)
-    steps = 2 + len(cameras) * (len(runners) + int(ray) + int(baseline)) + len(sizes) + int(stages) + 2 * int(baseline)
+    steps = 2 + len(cameras) * (len(runners) + int(ray) + int(one_thread)) + len(sizes) + int(stages) + 2 * int(one_thread)
     done = 0
 
     def step(label: str) -> None:
@@ -273,18 +273,18 @@ def bench_watch(clip: str | os.PathLike, *, cameras: list[int], ray: bool = Fals
         single, _ = _watch(db, clip, 1, runner="local", fast=True, max_frames=max_frames, settings=settings)
         single_fps = single.cameras[0].fps
         step("one camera, as fast as possible")
-        local, procs, before = [], [], []
+        local, procs, single = [], [], []
         for runner, rows, words in (("local", local, "threads"), ("processes", procs, "processes")):
             for n in cameras if runner in runners else ():
-                if runner == "processes" and baseline:  # the same cameras as before, just ahead of today's
-                    before.append(_run(db, clip, n, runner, max_frames, settings, **BEFORE))
-                    step(f"{n} camera(s), processes as before")
+                if runner == "processes" and one_thread:  # the same cameras, just ahead of the default's
+                    single.append(_run(db, clip, n, runner, max_frames, settings, **ONE_THREAD))
+                    step(f"{n} camera(s), processes, one OpenCV thread each")
                 rows.append(_run(db, clip, n, runner, max_frames, settings))
                 step(f"{n} camera(s), {words}")
-        per_frame = []  # every frame processed, 2 camera processes (one per core): a frame's CPU as before and now
-        for options in (BEFORE, {}) if baseline else ():
+        per_frame = []  # every frame processed, 2 camera processes (one per core): a frame's CPU either way
+        for options in ({}, ONE_THREAD) if one_thread else ():
             per_frame.append(_run(db, clip, 2, "processes", max_frames, settings, fast=True, **options))
-            step("2 cameras, every frame, " + ("as before" if options else "now"))
+            step("2 cameras, every frame, " + ("one OpenCV thread each" if options else "OpenCV's threads"))
         costs_by_stage = None
         if stages:
             costs_by_stage = stage_costs(clip, settings, db.vectors.matrix("bench", settings.model), max_frames)
@@ -309,9 +309,9 @@ def bench_watch(clip: str | os.PathLike, *, cameras: list[int], ray: bool = Fals
             "one_camera_vs_bench_video": round(single_fps / baseline, 3) if baseline else None,
             "detector": settings.detector, "model": settings.model,
             "local": [asdict(r) for r in local], "processes": [asdict(r) for r in procs],
-            "processes_before": [asdict(r) for r in before],
-            "before_over_now_min_fps": {str(b.cameras): round(b.min_fps / a.min_fps, 3) if a.min_fps else None
-                                        for b, a in zip(before, procs)},
+            "processes_one_thread": [asdict(r) for r in single],
+            "one_thread_over_default_min_fps": {str(b.cameras): round(b.min_fps / a.min_fps, 3) if a.min_fps else None
+                                                for b, a in zip(single, procs)},
             "stages": asdict(costs_by_stage) if costs_by_stage else None,
-            "every_frame_before_and_now": [asdict(r) for r in per_frame],
+            "every_frame_default_and_one_thread": [asdict(r) for r in per_frame],
             "ray": [asdict(r) for r in rays], "ray_overhead_processes_over_ray_min_fps": overhead, "cpu_per_camera": [asdict(c) for c in costs]}

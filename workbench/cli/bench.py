@@ -220,15 +220,15 @@ def bench_video(obj: Ctx, file: str, runs: int, detect_every: int | None, frame_
 @click.option("--max-frames", type=click.IntRange(1), default=None, help="Frames per camera (default: the whole clip).")
 @click.option("--runners", type=click.Choice(["both", "threads", "processes"]), default="both", show_default=True,
               help="Cameras as threads, as processes, or both.")
-@click.option("--baseline", is_flag=True,
-              help="Also the camera processes as before (OpenCV's default threads in each), just ahead of each "
-                   "of today's runs, and both with every frame processed (CPU per frame).")
+@click.option("--one-thread", is_flag=True,
+              help="Also the camera processes with one OpenCV thread each, just ahead of each run with OpenCV's "
+                   "default threads, and both with every frame processed (CPU per frame).")
 @click.option("--stages/--no-stages", default=True, show_default=True,
               help="Also the CPU time of each stage of one camera (decode, detection, gate, alignment, embedding, search).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def bench_watch_cmd(obj: Ctx, file: str | None, cameras: str, with_ray: bool, sizes: str, max_frames: int | None,
-                    runners: str, baseline: bool, stages: bool, as_json: bool) -> None:
+                    runners: str, one_thread: bool, stages: bool, as_json: bool) -> None:
     """N cameras at once at real-time rate: fps, drops, identity latency, sightings per second."""
     import os
 
@@ -248,16 +248,16 @@ def bench_watch_cmd(obj: Ctx, file: str | None, cameras: str, with_ray: bool, si
         raise WorkbenchError("--cameras needs at least one number of cameras, each 1 or more")
     chosen = {"both": ("local", "processes"), "threads": ("local",), "processes": ("processes",)}[runners]
     r = bench_watch(file, cameras=ns, ray=with_ray, max_frames=max_frames, sizes=dims, settings=obj.settings,
-                    runners=chosen, baseline=baseline, stages=stages, progress=_progress("benchmarking"))
+                    runners=chosen, one_thread=one_thread, stages=stages, progress=_progress("benchmarking"))
     r["load_average"] = [round(x, 2) for x in os.getloadavg()]
     if as_json:
         _echo_json(r)
         return
     click.echo(f"bench video loop: {r['bench_video_fps']} fps; one watched camera (fast): {r['one_camera_fast_fps']} fps "
                f"({r['one_camera_vs_bench_video']}x)")
-    every = r["every_frame_before_and_now"]
-    for label, rows in (("threads", r["local"]), ("before", r["processes_before"]), ("processes", r["processes"]),
-                        ("Ray", r["ray"]), ("fast, before", every[:1]), ("fast, now", every[1:])):
+    every = r["every_frame_default_and_one_thread"]
+    for label, rows in (("threads", r["local"]), ("1 thread", r["processes_one_thread"]), ("processes", r["processes"]),
+                        ("Ray", r["ray"]), ("fast", every[:1]), ("fast, 1 thread", every[1:])):
         for x in rows:
             lat = ", ".join(f"{a}/{b}" for a, b in zip(x["latency_p50_ms"], x["latency_p95_ms"]))
             cpu = (f"; CPU: cameras {x['cameras_cpu_s']} s for {sum(x['frames_per_camera'])} frames, "

@@ -131,9 +131,11 @@ class WorkerConfig:
     backoff: float = 0.5
     backoff_max: float = 8.0
     draw: bool = False
-    #: OpenCV's threads in a process that runs one camera (processes, Ray): 1, since the cameras
-    #: already outnumber the cores; ``None`` keeps OpenCV's default (one per core, per process)
-    cv_threads: int | None = 1
+    #: OpenCV's threads in a process that runs one camera (processes, Ray); ``None`` keeps OpenCV's
+    #: default, one per core in every process. One thread each cost 3 % less CPU a frame (2 cameras,
+    #: every frame) but, on a machine shared with other work, got the cameras a smaller share of it:
+    #: 20 fps instead of 27 (``workbench bench watch --one-thread``, load 15); re-measure it quiet.
+    cv_threads: int | None = None
 
 
 def _best(a: float | None, b: float | None) -> float | None:
@@ -321,8 +323,8 @@ class CameraWorker:
 
 
 def warm_up(config: WorkerConfig) -> None:
-    """In a process of its own (processes, Ray): OpenCV's threads set to ``config.cv_threads``,
-    then the detector and the embedding model loaded now, not on the camera's first frames (a live
+    """In a process of its own (processes, Ray): OpenCV's threads set to ``config.cv_threads`` (when
+    given), then the detector and the embedding model loaded now, not on the camera's first frames (a live
     camera does not wait for a model to load: its frames would be dropped meanwhile)."""
     from workbench.pipeline import models, zoo
 

@@ -33,9 +33,8 @@ class WatchOptions:
     backoff_max: float = 8.0
     draw: bool = False
     embed_async: bool = True
-    #: see :class:`~workbench.live.camera_worker.WorkerConfig` (``bench watch`` sets the old
-    #: value, OpenCV's default threads, for its baseline)
-    cv_threads: int | None = 1
+    #: see :class:`~workbench.live.camera_worker.WorkerConfig` (``bench watch --one-thread`` sets 1)
+    cv_threads: int | None = None
 
     def worker_config(self, **over: Any) -> WorkerConfig:
         return WorkerConfig(**{**dict(settings=self.settings, fast=self.fast, keep_chips=self.keep_chips,

@@ -95,11 +95,12 @@ def _zoo() -> None:
 
 
 def limit_threads(n: int | None) -> None:
-    """At most ``n`` OpenCV threads in this process (``None``: OpenCV's default, one per core).
+    """At most ``n`` OpenCV threads in this process (``None``: leave OpenCV's default, one per core).
 
-    For processes that each run one job of many (pool workers, camera processes): there are
-    already as many of them as cores, and OpenCV's own threads per process only queue for the same
-    cores (8 camera processes with 2 threads each on 2 cores). The vectors are the same either way.
+    For processes that each run one job of many (camera processes), where OpenCV's own threads
+    per process queue for the same cores (8 camera processes with 2 threads each on 2 cores). The
+    vectors are the same either way; whether it pays depends on the machine (see
+    :class:`~workbench.live.camera_worker.WorkerConfig`).
     """
     if n:
         import cv2

@@ -88,9 +88,6 @@ def _init_worker(parent: int) -> None:
     end too), so without this watch the workers would live on, orphaned, for ever.
     """
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="parent-watch").start()
-    from workbench.pipeline import models
-
-    models.limit_threads(1)  # one worker per core already: OpenCV's own threads would only queue for them
     _load_models()
 
 
