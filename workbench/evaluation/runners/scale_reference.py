@@ -5,7 +5,7 @@ sightings log, all through :func:`answer_at_scale`.
 It rests on the largest impostor set on the machine for the model, in this order:
 
 1. **LFW** (13,233 photos of 5,749 people: every pair of photos of two different people, up to
-   87 million comparisons), from a reference file built once by hand (:func:`build`, the command
+   86 million comparisons with hog + Dlib), from a reference file built once by hand (:func:`build`, the command
    ``workbench eval scale-reference``; resumable, a part of LFW allowed) and read at answer time;
 2. else **the packaged photos**: the impostor pairs of ``deepface-unit/master-subset.csv`` (138
    comparisons, through the embedding cache), the same pairs and call as ``workbench eval pairs``
