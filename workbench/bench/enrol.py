@@ -70,8 +70,9 @@ class EnrolBench:
 def bench_enrol(folder: str, *, runs: int = 3, workers: int | None = None, deepface_runs: int = 1,
                 deepface_limit: int | None = None, progress: Callable[[int, int, str], None] | None = None,
                 ) -> EnrolBench:
-    """Enrol every image of ``folder`` into a fresh gallery (median of ``runs``), against
-    ``DeepFace.represent`` with the same Dlib model on the same files, in the same run.
+    """Enrol every image of ``folder`` into a fresh gallery (median of ``runs``), with hog + Dlib (the
+    2017 comparison pair, not the default), against ``DeepFace.represent`` with the same Dlib model on
+    the same files, in the same run.
 
     Pair accuracy comes from ``master.csv`` in the folder when there is one (DeepFace's
     unit-test pairs), for both pipelines' vectors.
@@ -79,7 +80,7 @@ def bench_enrol(folder: str, *, runs: int = 3, workers: int | None = None, deepf
     import tempfile
 
     from workbench.evaluation.runners.verification import read_pairs
-    from workbench.pipeline import Settings, parallel
+    from workbench.pipeline import Settings, parallel, zoo
     from workbench.search.enrol import Source, enrol_sources
     from workbench.store import Store
 
@@ -92,12 +93,13 @@ def bench_enrol(folder: str, *, runs: int = 3, workers: int | None = None, deepf
     sources = [Source(str(f), f.stem, f) for f in files]
     workers = parallel.default_workers() if workers is None else workers
     pairs = read_pairs(root / "master.csv") if (root / "master.csv").is_file() else []
-    settings = Settings()
+    # hog + Dlib, not the default: the same model as DeepFace's side, and the pairs' euclidean distances
+    settings = Settings(detector=zoo.COMPARISON_DETECTOR, model=zoo.COMPARISON_MODEL)
     steps = runs + 2 + deepface_runs
     tick = (lambda i, label: progress(i, steps, label)) if progress else (lambda i, label: None)
     with tempfile.TemporaryDirectory() as tmp:
         with Store(Path(tmp) / "warm.duckdb") as db:  # start the pool and load its models
-            enrol_sources(db, "warm", sources[: max(parallel.MIN_PARALLEL, workers) * 2], workers=workers)
+            enrol_sources(db, "warm", sources[: max(parallel.MIN_PARALLEL, workers) * 2], settings, workers=workers)
         times, reenrol = [], []
         for r in range(runs):
             with Store(Path(tmp) / f"run{r}.duckdb") as db:
@@ -112,7 +114,7 @@ def bench_enrol(folder: str, *, runs: int = 3, workers: int | None = None, deepf
         ours = {Path(p).name: np.asarray(e, np.float32)
                 for p, e in zip(faces["source_path"].to_list(), faces["embedding"].to_list())}
         with Store(Path(tmp) / "one.duckdb") as db:
-            enrol_sources(db, "w", sources[:1], workers=1)  # load the models here
+            enrol_sources(db, "w", sources[:1], settings, workers=1)  # load the models here
             t0 = time.perf_counter()
             enrol_sources(db, "bench", sources, settings, workers=1)
             one = time.perf_counter() - t0
