@@ -20,6 +20,7 @@ A, B, C = "Colin_Powell", "Tony_Blair", "Gerhard_Schroeder"
 
 @pytest.fixture()
 def cameras_app(faces, tmp_path, monkeypatch):
+    from workbench.pipeline import Settings
     from workbench.search.enrol import Source, enrol_sources
 
     lfw = faces / "lfw"
@@ -29,7 +30,7 @@ def cameras_app(faces, tmp_path, monkeypatch):
     db = tmp_path / "app.duckdb"
     with Store(db) as g:
         enrol_sources(g, "demo", [Source("a", A, lfw_photo(lfw, A, 1)), Source("b", B, lfw_photo(lfw, B, 1))],
-                      workers=1)
+                      Settings(model="Dlib"), workers=1)  # a Dlib gallery (this footage's figures): the page follows it
         g.watchlist.add("demo", A)
     monkeypatch.setenv("WORKBENCH_DB", str(db))
     monkeypatch.setenv("WORKBENCH_FACES", str(demo))
