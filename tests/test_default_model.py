@@ -61,8 +61,8 @@ def test_a_dlib_gallery_keeps_dlib_at_enrol_and_search_without_model(db_path, as
     r = run(db_path, "--model", "SFace", "search", astronaut_png, "--gallery", "old")
     assert r.exit_code == 1 and r.stdout == ""
     assert r.stderr.strip().splitlines() == [
-        "workbench: gallery 'old' holds Dlib vectors, and SFace vectors are never compared with them: choose Dlib "
-        "(--model Dlib, or in the sidebar), or another gallery"]
+        "workbench: gallery 'old' holds Dlib vectors, and SFace vectors are never compared with them: use Dlib "
+        "(--model Dlib, or no --model: a gallery is used with its own), or another gallery"]
     assert len(stored(db_path, "old")[2]) == 1
 
 

@@ -58,7 +58,6 @@ def sidebar() -> Current | None:
         "Classroom mode (nothing saved)", value=str(config.db_path()) == MEMORY, key="classroom",
         help="Keep the gallery in memory: nothing is written to disk, and it is gone when the app stops.")
     db_path = MEMORY if classroom else sb.text_input("Database file", value=str(config.db_path()), key="db_path")
-    st.session_state["_switch_buttons"] = 0
     try:
         db = get_db(db_path)
         galleries = db.galleries.list()
@@ -73,8 +72,6 @@ def sidebar() -> Current | None:
                            help="Type a new name to start a new gallery (made when faces are enrolled, for the "
                                 "model chosen below, which it keeps); galleries of several models share the file.")
     gallery = gallery or DEFAULT_GALLERY
-    if "_use_model" in st.session_state:  # a "Use <model>" button asked for that model
-        st.session_state["model"] = st.session_state.pop("_use_model")
     row = galleries.row(names.index(gallery), named=True) if gallery in names else None
     model = gallery_model_choice(sb, gallery, row)
     own = zoo.own_detector(model)
@@ -107,6 +104,10 @@ def gallery_model_choice(sb: Any, gallery: str, row: dict | None) -> str:
     """The model of this rerun: an existing gallery's own (shown, not offered: a gallery keeps its
     model, so a Dlib gallery is searched with Dlib, and the sidebar says so), else the user's choice
     for a new gallery, the zoo's default first."""
+    if row is not None and not zoo.has_embedder(str(row["model"])):  # a file from elsewhere: said, not raised
+        sb.warning(literal(f"{gallery} holds {row['model']} vectors, a model this workbench does not know: "
+                           "choose another gallery."))
+        row = None
     if row is None:
         model = sb.selectbox("Embedding model", zoo.embedder_names(), key="model",  # the default first
                              help=f"The model a new gallery is made for ({zoo.DEFAULT_MODEL} unless you choose "
@@ -206,8 +207,8 @@ def known_gallery(gallery: str) -> bool:
 
 
 def gallery_matrix(gallery: str):
-    """The gallery's vectors for the sidebar's model, or ``None`` with a note when it does not exist or
-    holds another model's (the note offers to switch); an empty one is said so, before any result."""
+    """The gallery's vectors for the sidebar's model (the gallery's own: the sidebar follows it), or
+    ``None`` with a note when it does not exist; an empty one is said so, before any result."""
     if not known_gallery(gallery):
         return None
     try:
@@ -221,13 +222,9 @@ def gallery_matrix(gallery: str):
 
 
 def model_mismatch(err: ModelMismatchError) -> None:
-    """Say that a gallery holds another model's vectors, with a button that switches to that model."""
+    """Say that a gallery holds another model's vectors (the sidebar follows the selected gallery's
+    model, so this is another gallery: an import into it, a file's own model ...); nothing to switch."""
     st.warning(literal(str(err)))
-    n = st.session_state.get("_switch_buttons", 0)
-    st.session_state["_switch_buttons"] = n + 1
-    # the choice is applied by sidebar() before its model widget is drawn
-    st.button(literal(f"Use {err.gallery_model}, this gallery's model"), key=f"switch_model_{n}",
-              on_click=st.session_state.__setitem__, args=("_use_model", err.gallery_model))
 
 
 #: Every ASCII punctuation character may be backslash-escaped in Markdown (CommonMark); escaping
