@@ -5,7 +5,6 @@ Bad input of any kind ends in one line on stderr and a non-zero exit, and writes
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import numbers
@@ -42,18 +41,15 @@ class Ctx:
         self._model = model or zoo.DEFAULT_MODEL
         self._detector, self._upsample, self._threshold = detector, upsample, threshold
         self._max_side = detect.DEFAULT_MAX_SIDE if max_side is None else (max_side or None)  # 0: full size
+        #: the options' settings, made at once: a --threshold outside the range of --model's metric (else
+        #: the default's) is refused on every command, before any file is opened
+        self.settings = self._settings(self._model)
 
     def _settings(self, model: str):
         from workbench.pipeline import Settings
 
         return Settings(detector=self._detector, model=model, upsample=self._upsample, threshold=self._threshold,
                         max_side=self._max_side)
-
-    @functools.cached_property
-    def settings(self):
-        """The :class:`~workbench.pipeline.Settings` of the options (made when first asked, so that a
-        ``--threshold`` is checked against the model it is used with)."""
-        return self._settings(self._model)
 
     def settings_for(self, db: Any, gallery: str | None):
         """The settings for work on ``gallery`` of ``db``: without ``--model``, an existing gallery's
