@@ -19,6 +19,7 @@ A, B, C = "Colin_Powell", "Tony_Blair", "Gerhard_Schroeder"
 
 @pytest.fixture(scope="module")
 def watched_cli(faces, tmp_path_factory):
+    from workbench.pipeline import Settings
     from workbench.search.enrol import Source, enrol_sources
 
     lfw = faces / "lfw"
@@ -28,7 +29,7 @@ def watched_cli(faces, tmp_path_factory):
     db = tmp / "cli.duckdb"
     with Store(db) as g:
         enrol_sources(g, "city", [Source("a", A, lfw_photo(lfw, A, 1)), Source("b", B, lfw_photo(lfw, B, 1))],
-                      workers=1)
+                      Settings(model="Dlib"), workers=1)  # a Dlib gallery: watched below with Dlib, no --model
     run = CliRunner()
     r = run.invoke(cli, ["--db", str(db), "watchlist", "add", A, "--gallery", "city", "--list", "interest"])
     assert r.exit_code == 0, r.output
