@@ -9,13 +9,14 @@ from PIL import Image
 from test_app import app, open_page
 
 
-def test_compare_outlines_the_face_it_used_and_lets_the_user_pick_another(faces, db_path, monkeypatch):
+def test_compare_outlines_the_face_it_used_and_lets_the_user_pick_another(demo_photos, db_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_FACES", str(demo_photos))  # the samples offered: the packaged photos
     small = app(db_path, monkeypatch)
     small.session_state["max_side"] = 640  # the sidebar's size cap: the couple's faces stay ~190 px wide
     small.session_state["model"] = "Dlib"  # hog + Dlib, whose faces and distances this test was measured with
     at = open_page(small.run(), "compare")
-    at.selectbox(key="cmp_a_sample").select("deepface-unit/couple.jpg").run()
-    at.selectbox(key="cmp_b_sample").select("deepface-unit/img1.jpg").run()
+    at.selectbox(key="cmp_a_sample").select("retinaface/couple.jpg").run()
+    at.selectbox(key="cmp_b_sample").select("deepface-unit/img2.jpg").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     captions = " ".join(c.value for c in at.caption).replace("\\", "")
     assert "First photo: 2 faces found, compared face 2 (outlined; by the rule" in captions, captions

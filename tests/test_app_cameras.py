@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from footage import lfw_photo, write_footage
+from footage import write_footage
 from streamlit.testing.v1 import AppTest
 
 from workbench.app.cameras_view import NO_CANDIDATE, STREAM
@@ -15,21 +15,19 @@ from workbench.app.consent import EXCEPTION, MISSING
 from workbench.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
-A, B, C = "Colin_Powell", "Tony_Blair", "Gerhard_Schroeder"
+A, B, C = "obama", "angelina_jolie", "kit_harington"
 
 
 @pytest.fixture()
-def cameras_app(faces, tmp_path, monkeypatch):
+def cameras_app(cast, tmp_path, monkeypatch):
     from workbench.pipeline import Settings
     from workbench.search.enrol import Source, enrol_sources
-
-    lfw = faces / "lfw"
     demo = tmp_path / "clips"
     demo.mkdir()
-    write_footage(demo / "lobby.mp4", [(A, lfw_photo(lfw, A, 2)), (C, lfw_photo(lfw, C, 1)), (B, lfw_photo(lfw, B, 2))])
+    write_footage(demo / "lobby.mp4", [(A, cast.photo(A, 2)), (C, cast.photo(C, 1)), (B, cast.photo(B, 2))])
     db = tmp_path / "app.duckdb"
     with Store(db) as g:
-        enrol_sources(g, "demo", [Source("a", A, lfw_photo(lfw, A, 1)), Source("b", B, lfw_photo(lfw, B, 1))],
+        enrol_sources(g, "demo", [Source("a", A, cast.photo(A, 1)), Source("b", B, cast.photo(B, 1))],
                       Settings(model="Dlib"), workers=1)  # a Dlib gallery (this footage's figures): the page follows it
         g.watchlist.add("demo", A)
     monkeypatch.setenv("WORKBENCH_DB", str(db))
@@ -127,18 +125,18 @@ def test_a_new_gallery_shows_its_identities_as_soon_as_the_watch_ends(cameras_ap
     assert layout["yaxis"]["automargin"] is True  # "unknown 0007" in full on the timeline
 
 
-def test_a_stream_with_a_password_is_watched_and_its_password_never_shown(cameras_app, faces, tmp_path):
+def test_a_stream_with_a_password_is_watched_and_its_password_never_shown(cameras_app, cast, tmp_path):
     """Issue 24, points 6 and 13: a stream's user and password are on no page; while a watch
     runs, its banner says so (the previous run's outcome does not stay up)."""
     import socket
 
-    from footage import MjpegServer, frame_of, lfw_photo
+    from footage import MjpegServer, frame_of
 
     at, _ = cameras_app
     with socket.socket() as sock:  # bound, never listening: refused
         sock.bind(("127.0.0.1", 0))
         closed = sock.getsockname()[1]
-    server = MjpegServer([frame_of(lfw_photo(faces / "lfw", A, 2))], frames=3000, serve_connections=5)  # at most 100 s
+    server = MjpegServer([frame_of(cast.photo(A, 2))], frames=3000, serve_connections=5)  # at most 100 s
     try:
         at.number_input(key="cam_n").set_value(2).run()
         for i, url in enumerate([server.url.replace("http://", "http://admin:s3cr3t@"),

@@ -49,10 +49,10 @@ def _two_groups(faces_dir, n: int) -> tuple[list[str], list[str]]:
 
 
 @pytest.mark.integration
-def test_per_group_fmr_equals_the_count_made_by_hand(faces, db_path):
+def test_per_group_fmr_equals_the_count_made_by_hand(faces_utkface, db_path):
     from workbench.store import Store
 
-    paths, groups = _two_groups(faces, 7)
+    paths, groups = _two_groups(faces_utkface, 7)
     with Store(db_path) as db:
         m = audit.audit_model(paths, groups, SFACE, db=db, target_fmr=0.05)
         done, stats = embedding.embed_files(paths, SFACE, db, rule="central", whole_image=True)
@@ -84,10 +84,10 @@ def test_per_group_fmr_equals_the_count_made_by_hand(faces, db_path):
 
 
 @pytest.mark.integration
-def test_audit_cli_writes_strict_json_and_a_report_that_opens_with_the_finding(faces, tmp_path):
+def test_audit_cli_writes_strict_json_and_a_report_that_opens_with_the_finding(faces_utkface, tmp_path):
     from workbench.cli import cli
 
-    paths, groups = _two_groups(faces, 5)
+    paths, groups = _two_groups(faces_utkface, 5)
     folder = tmp_path / "utk"
     folder.mkdir()
     for p in paths:
@@ -119,11 +119,11 @@ def test_audit_cli_writes_strict_json_and_a_report_that_opens_with_the_finding(f
 
 
 @pytest.mark.integration
-def test_the_exposure_gate_does_not_reject_darker_skin_first(faces):
+def test_the_exposure_gate_does_not_reject_darker_skin_first(faces_utkface):
     """Issue 17, point 9: dimmed to 40 %, the old rule (face mean grey < 40) rejected Black faces
     far more often than White ones; the exposure rule rejects both alike, and still rejects a
     photo too dark to use."""
-    utk, _ = labels.read_utkface(faces / "utkface-balanced")
+    utk, _ = labels.read_utkface(faces_utkface / "utkface-balanced")
     rates: dict[str, dict[str, float]] = {}
     for race in ("Black", "White"):
         old, new, n = {1.0: 0, 0.4: 0, 0.15: 0}, {1.0: 0, 0.4: 0, 0.15: 0}, 0
@@ -175,7 +175,7 @@ def test_audit_page_renders_without_the_data(tmp_path, db_path, monkeypatch):
 
 
 @pytest.mark.integration
-def test_audit_page_runs_two_models_side_by_side(faces, db_path, monkeypatch):
+def test_audit_page_runs_two_models_side_by_side(faces_utkface, db_path, monkeypatch):
     from test_app import app, open_page
 
     at = open_page(app(db_path, monkeypatch).run(), "audit")

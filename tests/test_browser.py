@@ -228,12 +228,12 @@ def _wait_text(page, pattern: str, timeout_s: float = 120) -> str:
     raise AssertionError(f"{pattern!r} never appeared: {_main_text(page)[:2000]}")
 
 
-def test_search_on_the_crowd_photo_shows_the_numbered_photo_and_one_summary_line(server, browser, faces, shots):
+def test_search_on_the_crowd_photo_shows_the_numbered_photo_and_one_summary_line(server, browser, demo_photos, shots):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         _open(page, f"{server}/search")
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
-            str(faces / "retinaface" / "img3.jpg"))
+            str(demo_photos / "retinaface" / "img3.jpg"))
         text = _wait_text(page, r"159 faces found")  # the default, yunet + SFace (hog finds 23)
         assert re.search(r"\d+ matched at 80 % \(distance 0\.637\)", text), text[:1500]
         photo = page.locator('[data-testid="stImage"] img').first  # the probe, with its numbered boxes
@@ -292,14 +292,14 @@ def test_cameras_page_watches_two_cameras_side_by_side(server, browser, shots):
         page.close()
 
 
-def test_compare_on_the_couple_photo_lets_the_user_choose_the_face(server, browser, faces, shots):
+def test_compare_on_the_couple_photo_lets_the_user_choose_the_face(server, browser, demo_photos, shots):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         _open(page, f"{server}/compare")
         uploads = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
-        uploads.nth(0).set_input_files(str(faces / "deepface-unit" / "couple.jpg"))
+        uploads.nth(0).set_input_files(str(demo_photos / "retinaface" / "couple.jpg"))
         _wait_text(page, r"Face of the first photo to compare")
-        uploads.nth(1).set_input_files(str(faces / "deepface-unit" / "img1.jpg"))
+        uploads.nth(1).set_input_files(str(demo_photos / "deepface-unit" / "img2.jpg"))
         text = _wait_text(page, r"Called the SAME person")
         assert "2 faces found, compared face 2 (outlined; by the rule" in text, text[:2000]
         page.locator('[data-testid="stSelectbox"]').filter(has_text="Face of the first photo").click()

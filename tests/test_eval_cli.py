@@ -4,6 +4,7 @@ demo photos serve all but the pivot CSV, which needs ../shared/data/faces."""
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import shutil
@@ -51,8 +52,8 @@ def test_eval_pairs_master_json(master):
     assert out["cache"]["computed"] == out["images"] and out["failed_images"] == {}
 
 
-def test_eval_pairs_pivot_csv_with_foreign_paths_and_the_cache(master, faces, eval_db):
-    r = run("--db", eval_db, "eval", "pairs", faces / "deepface-unit" / "face-recognition-pivot.csv", "--json")
+def test_eval_pairs_pivot_csv_with_foreign_paths_and_the_cache(master, faces_deepface, eval_db):
+    r = run("--db", eval_db, "eval", "pairs", faces_deepface / "deepface-unit" / "face-recognition-pivot.csv", "--json")
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     # 'deepface/tests/dataset/imgN.jpg' resolved by file name: every photo found, none failed
@@ -61,9 +62,25 @@ def test_eval_pairs_pivot_csv_with_foreign_paths_and_the_cache(master, faces, ev
     # the photos master.csv already embedded came from the cache
     assert out["cache"]["hits"] >= master[0]["images"] - 1 and out["cache"]["computed"] < out["images"]
     again = json.loads(run("--db", eval_db, "--threshold", "0.5", "eval", "pairs",
-                           faces / "deepface-unit" / "face-recognition-pivot.csv", "--json").stdout)
+                           faces_deepface / "deepface-unit" / "face-recognition-pivot.csv", "--json").stdout)
     assert again["cache"]["computed"] == 0 and again["threshold"] == 0.5
     assert again["fmr"] <= out["fmr"] and again["fnmr"] >= out["fnmr"]
+
+
+def test_eval_pairs_resolves_foreign_paths_by_file_name_from_the_cache(master, demo_photos, eval_db, tmp_path):
+    """The pivot CSV's form on the packaged photos (a bare clone has no pivot CSV): another
+    machine's paths ('deepface/tests/dataset/imgN.jpg'), a lower-case 'decision' and extra score
+    columns, resolved by file name in --images; every vector comes from master's cache."""
+    with (demo_photos / "deepface-unit" / "master-subset.csv").open() as fh:
+        rows = list(csv.reader(fh))[1:]
+    pivot = tmp_path / "pivot.csv"
+    pivot.write_text("file_x,file_y,decision,VGG-Face_cosine\n" + "".join(
+        f"deepface/tests/dataset/{a},deepface/tests/dataset/{b},{d},0.5\n" for a, b, d in rows))
+    r = run("--db", eval_db, "eval", "pairs", pivot, "--images", demo_photos / "deepface-unit", "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["pairs"] == 153 and out["failed_images"] == {} and out["accuracy"] == master[0]["accuracy"]
+    assert out["cache"]["computed"] == 0 and out["cache"]["hits"] == out["images"] == master[0]["images"]
 
 
 def test_labels_split_every_figure_per_group(demo_photos, eval_db, tmp_path):

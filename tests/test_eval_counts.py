@@ -26,9 +26,9 @@ def grey(path):
 
 
 @pytest.fixture(scope="module")
-def people(faces, tmp_path_factory):
+def people(demo_photos, tmp_path_factory):
     """obama/ (a face, a grey photo, a readme) and biden/ (a face)."""
-    train = faces / "face-recognition-examples" / "knn_examples" / "train"
+    train = demo_photos / "face-recognition-examples" / "knn_examples" / "train"
     root = tmp_path_factory.mktemp("people")
     (root / "obama").mkdir()
     (root / "biden").mkdir()

@@ -17,8 +17,8 @@ def run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
 
 
-def test_eval_pairs_reaches_99_percent(faces, db_path):
-    unit = faces / "deepface-unit"
+def test_eval_pairs_reaches_99_percent(faces_deepface, db_path):
+    unit = faces_deepface / "deepface-unit"
     r = run("--db", db_path, "eval", "pairs", unit / "master.csv", "--images", unit, "--json")
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)

@@ -18,8 +18,8 @@ from workbench.types import Box, Detection, Embedding, Face, Quality
 
 
 @pytest.mark.integration
-def test_the_reader_yields_6000_pairs_in_10_folds(faces):
-    r = lfw.read_pairs(faces / "lfw-pairs.txt", faces / "lfw")
+def test_the_reader_yields_6000_pairs_in_10_folds(faces_lfw):
+    r = lfw.read_pairs(faces_lfw / "lfw-pairs.txt", faces_lfw / "lfw")
     assert len(r.pairs) == 6000 and r.n_folds == 10
     assert np.bincount(r.folds).tolist() == [600] * 10
     same = np.array([p.same for p in r.pairs])
@@ -100,19 +100,19 @@ def test_whole_image_fallback_is_counted_not_hidden(blank_png, db_path):
 
 
 @pytest.mark.integration
-def test_eval_lfw_cli_on_a_few_pairs_of_two_folds(faces, tmp_path):
+def test_eval_lfw_cli_on_a_few_pairs_of_two_folds(faces_lfw, tmp_path):
     from workbench.cli import cli
 
-    full = (faces / "lfw-pairs.txt").read_text().splitlines()
+    full = (faces_lfw / "lfw-pairs.txt").read_text().splitlines()
     # 2 folds of 2 same + 2 different pairs, taken from the real protocol
     lines = ["2 2"] + full[1:3] + full[301:303] + full[601:603] + full[901:903]
     (tmp_path / "pairs.txt").write_text("\n".join(lines) + "\n")
     out = CliRunner().invoke(cli, ["--db", str(tmp_path / "c.duckdb"), "eval", "lfw", "--pairs",
-                                   str(tmp_path / "pairs.txt"), "--lfw", str(faces / "lfw"), "--json",
+                                   str(tmp_path / "pairs.txt"), "--lfw", str(faces_lfw / "lfw"), "--json",
                                    "--report", str(tmp_path / "rep")])
     assert out.exit_code == 0, out.output
     res = json.loads(out.stdout, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
-    photos = {q for p in lfw.read_pairs(tmp_path / "pairs.txt", faces / "lfw").pairs for q in (p.a, p.b)}
+    photos = {q for p in lfw.read_pairs(tmp_path / "pairs.txt", faces_lfw / "lfw").pairs for q in (p.a, p.b)}
     assert [r["label"] for r in res["results"]] == ["hog + Dlib", "yunet + SFace"]
     for r in res["results"]:
         assert r["pairs"] == 8 and len(r["ten_fold_per_fold"]) == 2 and r["face_rule"] == "central"
@@ -121,5 +121,5 @@ def test_eval_lfw_cli_on_a_few_pairs_of_two_folds(faces, tmp_path):
     assert "ROC on LFW" in html and "DET on LFW" in html and "hog + Dlib" in html and "yunet + SFace" in html
     assert (tmp_path / "rep" / "lfw_summary.csv").is_file() and (tmp_path / "rep" / "lfw_pairs.parquet").is_file()
     bad = CliRunner().invoke(cli, ["eval", "lfw", "--pairs", str(tmp_path / "pairs.txt"), "--lfw",
-                                   str(faces / "lfw"), "--combo", "yunet-SFace"])
+                                   str(faces_lfw / "lfw"), "--combo", "yunet-SFace"])
     assert bad.exit_code == 1 and "DETECTOR:MODEL" in bad.output

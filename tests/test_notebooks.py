@@ -32,9 +32,14 @@ def classroom_db(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("notebooks") / "classroom.duckdb"
 
 
+#: The photos each notebook reads (a fixture of conftest.py): 1 and 6 the packaged demo photos, the
+#: others a data set that does not ship (they skip, naming it, when it is absent).
+PHOTOS = {"01-": "demo_photos", "02-": "faces_deepface", "03-": "faces_deepface", "04-": "faces_utkface",
+          "05-": "faces_lfw", "06-": "demo_photos"}
+
+
 def photos_for(notebook: Path, request) -> Path:
-    """Notebooks 1 and 6 need only the packaged demo photos; the others the shared folder (or skip)."""
-    return request.getfixturevalue("demo_photos" if notebook.name.startswith(("01-", "06-")) else "faces")
+    return request.getfixturevalue(PHOTOS[notebook.name[:3]])
 
 
 @pytest.mark.integration

@@ -11,11 +11,11 @@ import numpy as np
 import psutil
 import pytest
 from click.testing import CliRunner
-from footage import lfw_photo, write_footage
+from footage import write_footage
 
 from workbench.store import Store
 
-A, B, C = "Colin_Powell", "Tony_Blair", "Gerhard_Schroeder"
+A, B, C = "obama", "angelina_jolie", "kit_harington"
 LOOPBACK = ("127.0.0.1", "::1", "::ffff:127.0.0.1")
 
 
@@ -57,15 +57,13 @@ def test_the_local_ray_cluster_listens_on_loopback_only(ray_cluster):
 
 
 @pytest.fixture(scope="module")
-def small_clip(faces, tmp_path_factory):
+def small_clip(cast, tmp_path_factory):
     from workbench.search.enrol import Source, enrol_sources
-
-    lfw = faces / "lfw"
     tmp = tmp_path_factory.mktemp("ray")
-    write_footage(tmp / "gate.mp4", [(A, lfw_photo(lfw, A, 2)), (C, lfw_photo(lfw, C, 1)), (B, lfw_photo(lfw, B, 2))])
+    write_footage(tmp / "gate.mp4", [(A, cast.photo(A, 2)), (C, cast.photo(C, 1)), (B, cast.photo(B, 2))])
     db = tmp / "ray.duckdb"
     with Store(db) as g:
-        enrol_sources(g, "city", [Source("a", A, lfw_photo(lfw, A, 1)), Source("b", B, lfw_photo(lfw, B, 1))],
+        enrol_sources(g, "city", [Source("a", A, cast.photo(A, 1)), Source("b", B, cast.photo(B, 1))],
                       workers=1)
     return tmp, db
 
@@ -90,14 +88,14 @@ def test_cameras_as_ray_actors_give_the_same_sightings_as_the_local_path(ray_clu
     assert seen["ray"] == seen["local"]
 
 
-def test_enrol_spread_over_ray_stores_the_same_faces(ray_cluster, faces, tmp_path):
+def test_enrol_spread_over_ray_stores_the_same_faces(ray_cluster, cast, tmp_path):
     from workbench.cli import cli
 
     folder = tmp_path / "people"
     for person in (A, B):
         (folder / person).mkdir(parents=True)
         for n in (1, 2, 3):
-            shutil.copy(lfw_photo(faces / "lfw", person, n), folder / person)
+            shutil.copy(cast.photo(person, n), folder / person)
     vectors = {}
     for mode, extra in (("local", []), ("ray", ["--ray"])):
         db = tmp_path / f"{mode}.duckdb"

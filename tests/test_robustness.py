@@ -212,7 +212,7 @@ def _tiny_pairs(faces, tmp_path) -> tuple:
 
 
 @pytest.mark.integration
-def test_a_small_lfw_run_counts_as_by_hand_and_a_rerun_costs_no_model_time(faces, tmp_path):
+def test_a_small_lfw_run_counts_as_by_hand_and_a_rerun_costs_no_model_time(faces_lfw, tmp_path):
     from workbench.evaluation.datasets import embedding
     from workbench.evaluation.datasets.degraded import PartStore
     from workbench.evaluation.runners import robustness
@@ -220,7 +220,7 @@ def test_a_small_lfw_run_counts_as_by_hand_and_a_rerun_costs_no_model_time(faces
     from workbench.pipeline.capture import read_bytes, sha256
     from workbench.store import Store
 
-    pairs, lfw = _tiny_pairs(faces, tmp_path)
+    pairs, lfw = _tiny_pairs(faces_lfw, tmp_path)
     s = Settings(detector="yunet", model="SFace")
     levels = [degrade.Level(degrade.WIDTH, 24), degrade.Level(degrade.OCCLUSION, 0, degrade.MASK)]
     work = tmp_path / "work"
@@ -283,7 +283,7 @@ def test_robustness_page_renders_without_the_data(tmp_path, db_path, monkeypatch
 
 
 @pytest.mark.integration
-def test_robustness_page_runs_both_models_on_a_few_pairs(faces, db_path, monkeypatch):
+def test_robustness_page_runs_both_models_on_a_few_pairs(faces_lfw, db_path, monkeypatch):
     from test_app import app, open_page
 
     at = open_page(app(db_path, monkeypatch).run(), "robustness")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import pytest
 from test_app import app, open_page
 
 from workbench.app import story
@@ -74,15 +73,13 @@ def test_story_runs_its_five_steps_on_the_packaged_demo(demo_photos, db_path, mo
     assert "The figure" in shown and len(at.get("plotly_chart")) == 3 and at.get("image")
 
 
-def test_step_five_audits_labelled_adults_per_group_with_counts(faces, db_path, monkeypatch):
+def test_step_five_audits_labelled_adults_per_group_with_counts(faces_utkface, db_path, monkeypatch):
     """With UTKFace on the machine, step 5 is the real audit on a small sample: every group's
     false matches with the pairs they are counted in, and the finding in words."""
     from workbench.pipeline import Settings
     from workbench.store import Store
 
-    if not (faces / "utkface-balanced").is_dir():
-        pytest.skip("UTKFace is not in the shared photos")
-    monkeypatch.setenv("WORKBENCH_FACES", str(faces))
+    monkeypatch.setenv("WORKBENCH_FACES", str(faces_utkface))
     with Store(db_path) as db:
         step = story.audit_step(db, Settings(), per_group=4)
     assert step.available and step.chart is not None

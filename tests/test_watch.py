@@ -1,6 +1,7 @@
 """Many cameras at once into the sightings log: names per camera, anonymous identities across
 clips, watchlist alerts, a network camera that fails mid-way, and purge. Footage is made of
-LFW still photos (tests/footage.py), written to a temporary folder."""
+still photos of the packaged demo photos (the cast of tests/footage.py), written to a temporary
+folder."""
 
 from __future__ import annotations
 
@@ -9,32 +10,30 @@ import shutil
 from pathlib import Path
 
 import pytest
-from footage import MjpegServer, frame_of, lfw_photo, segment_of, write_footage
+from footage import MjpegServer, frame_of, segment_of, write_footage
 
 from workbench.live.cameras import parse_sources
 from workbench.live.watch import Watch, WatchOptions
 from workbench.store import Store
 
-A, B, C, D = "Colin_Powell", "Tony_Blair", "Gerhard_Schroeder", "Hugo_Chavez"
+A, B, C, D = "obama", "angelina_jolie", "kit_harington", "alex_lacamoire"
 
 
 @pytest.fixture(scope="module")
-def world(faces, tmp_path_factory):
+def world(cast, tmp_path_factory):
     """A gallery of A and B (A on a watchlist) and two clips: north (A, B, stranger C) and
     south (B, A, C again, stranger D)."""
     from workbench.search.enrol import Source, enrol_sources
-
-    lfw = faces / "lfw"
     tmp = tmp_path_factory.mktemp("watch")
     clips = {
-        "north": write_footage(tmp / "north.mp4", [(A, lfw_photo(lfw, A, 2)), (B, lfw_photo(lfw, B, 2)),
-                                                   (C, lfw_photo(lfw, C, 1))]),
-        "south": write_footage(tmp / "south.mp4", [(B, lfw_photo(lfw, B, 3)), (A, lfw_photo(lfw, A, 3)),
-                                                   (C, lfw_photo(lfw, C, 2)), (D, lfw_photo(lfw, D, 1))]),
+        "north": write_footage(tmp / "north.mp4", [(A, cast.photo(A, 2)), (B, cast.photo(B, 2)),
+                                                   (C, cast.photo(C, 1))]),
+        "south": write_footage(tmp / "south.mp4", [(B, cast.photo(B, 3)), (A, cast.photo(A, 3)),
+                                                   (C, cast.photo(C, 2)), (D, cast.photo(D, 1))]),
     }
     db_path = tmp / "city.duckdb"
     with Store(db_path) as db:
-        r = enrol_sources(db, "city", [Source("a", A, lfw_photo(lfw, A, 1)), Source("b", B, lfw_photo(lfw, B, 1))],
+        r = enrol_sources(db, "city", [Source("a", A, cast.photo(A, 1)), Source("b", B, cast.photo(B, 1))],
                           workers=1)
         assert r.enrolled == 2
         db.watchlist.add("city", A, "interest")
@@ -139,12 +138,11 @@ def test_purging_a_person_removes_their_sightings(world, watched, tmp_path):
             assert db.db.cursor().execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
 
 
-def test_a_camera_that_fails_mid_way_is_reported_and_the_others_keep_their_sightings(world, faces):
+def test_a_camera_that_fails_mid_way_is_reported_and_the_others_keep_their_sightings(world, cast):
     """A stream that drops twice (reconnected with back-off), then sends garbage; another that
     only ever sends garbage; the file beside them is watched to the end with its names."""
     tmp, db_path, clips = world
-    lfw = faces / "lfw"
-    dropping = MjpegServer([frame_of(lfw_photo(lfw, B, 4))], frames=12, serve_connections=2)
+    dropping = MjpegServer([frame_of(cast.photo(B, 4))], frames=12, serve_connections=2)
     garbage = MjpegServer([], garbage=True)
     statuses = []
     try:

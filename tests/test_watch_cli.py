@@ -9,26 +9,24 @@ import json
 import polars as pl
 import pytest
 from click.testing import CliRunner
-from footage import lfw_photo, write_footage
+from footage import write_footage
 
 from workbench.cli import cli
 from workbench.store import Store
 
-A, B, C = "Colin_Powell", "Tony_Blair", "Gerhard_Schroeder"
+A, B, C = "obama", "angelina_jolie", "kit_harington"
 
 
 @pytest.fixture(scope="module")
-def watched_cli(faces, tmp_path_factory):
+def watched_cli(cast, tmp_path_factory):
     from workbench.pipeline import Settings
     from workbench.search.enrol import Source, enrol_sources
-
-    lfw = faces / "lfw"
     tmp = tmp_path_factory.mktemp("watchcli")
     clip = tmp / "lobby.mp4"
-    write_footage(clip, [(A, lfw_photo(lfw, A, 2)), (C, lfw_photo(lfw, C, 1)), (B, lfw_photo(lfw, B, 2))])
+    write_footage(clip, [(A, cast.photo(A, 2)), (C, cast.photo(C, 1)), (B, cast.photo(B, 2))])
     db = tmp / "cli.duckdb"
     with Store(db) as g:
-        enrol_sources(g, "city", [Source("a", A, lfw_photo(lfw, A, 1)), Source("b", B, lfw_photo(lfw, B, 1))],
+        enrol_sources(g, "city", [Source("a", A, cast.photo(A, 1)), Source("b", B, cast.photo(B, 1))],
                       Settings(model="Dlib"), workers=1)  # a Dlib gallery: watched below with Dlib, no --model
     run = CliRunner()
     r = run.invoke(cli, ["--db", str(db), "watchlist", "add", A, "--gallery", "city", "--list", "interest"])

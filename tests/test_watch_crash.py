@@ -12,12 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from footage import lfw_photo, segment_of, write_footage
+from footage import segment_of, write_footage
 
 from workbench.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
-A, B = "Colin_Powell", "Tony_Blair"
+A, B = "obama", "angelina_jolie"
 
 
 def _cli(db: Path, clip: Path, *extra: str) -> list[str]:
@@ -25,15 +25,13 @@ def _cli(db: Path, clip: Path, *extra: str) -> list[str]:
             "--gallery", "city", "--fast", "--batch", "2", "-v", *extra]
 
 
-def test_sigkill_during_a_watch_loses_at_most_one_batch_and_the_next_run_continues(faces, tmp_path):
+def test_sigkill_during_a_watch_loses_at_most_one_batch_and_the_next_run_continues(cast, tmp_path):
     from workbench.search.enrol import Source, enrol_sources
-
-    lfw = faces / "lfw"
-    shots = [(p, lfw_photo(lfw, p, n)) for n in range(2, 7) for p in (A, B)]
+    shots = [(p, cast.photo(p, n)) for n in range(2, 7) for p in (A, B)]
     segments = write_footage(tmp_path / "door.mp4", shots, frames=12)
     db = tmp_path / "crash.duckdb"
     with Store(db) as g:
-        assert enrol_sources(g, "city", [Source("a", A, lfw_photo(lfw, A, 1)), Source("b", B, lfw_photo(lfw, B, 1))],
+        assert enrol_sources(g, "city", [Source("a", A, cast.photo(A, 1)), Source("b", B, cast.photo(B, 1))],
                              workers=1).enrolled == 2
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     proc = subprocess.Popen(_cli(db, tmp_path / "door.mp4"), env=env, stderr=subprocess.PIPE,
