@@ -129,3 +129,13 @@ def test_the_sidebar_follows_the_selected_gallerys_model(db_path, monkeypatch):
     assert [s.value for s in at.subheader] == ["yunet + SFace"]
     assert at.selectbox(key="model_of_gallery").value == "SFace" and not at.warning
     ui.get_db.clear()
+
+
+def test_the_words_for_a_rejected_face_quote_the_gallerys_model_not_the_default():
+    from workbench.app import words
+    from workbench.pipeline import Settings
+
+    assert "under 23 pixels, the minimum of SFace's gate" in words.explain("too_small")  # the default's
+    dlib = Settings(model="Dlib").gate_  # an Enrol page over a Dlib gallery passes its model's gate
+    assert "under 37 pixels, the minimum of Dlib's gate" in words.explain("too_small", dlib)
+    assert words.short("too_small", dlib) == "too small (under 37 px)" and words.short("blurred", dlib) == "blurred"
