@@ -3,7 +3,8 @@ workbench, each one library call that returns what happened in one paragraph and
 behind it.
 
 1. enrol a small watch list (the face_recognition project's 5 people, 9 photos);
-2. search a crowd photo (``retinaface/img3.jpg``: about 23 strangers) against it;
+2. search a crowd photo (``retinaface/img3.jpg``: hog finds 23 strangers in it, yunet 159, most too small
+   to search) against it;
 3. loosen the threshold and count the strangers who become "matches";
 4. the same false-match rate at scale: a 300,000-face gallery (Washington County's mugshots);
 5. the per-group audit on a sample of UTKFace's adults (a message when the data set is absent);
