@@ -320,6 +320,7 @@ def test_compare_explains_the_match_in_chromium(server, browser, demo_photos, sh
         uploads = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
         uploads.nth(0).set_input_files(str(knn / "test" / "obama1.jpg"))
         _wait_text(page, r"obama1")
+        settle(page)  # the first photo's run has ended: the second uploader is not redrawn under the upload
         uploads.nth(1).set_input_files(str(knn / "train" / "obama" / "obama.jpg"))
         _wait_text(page, r"Called the SAME person")
         steps = page.locator(".st-key-cmp_explain_steps input")

@@ -115,6 +115,18 @@ def clustered(n: int, *, seed: int = 0, params: Params | None = None, queries: i
         pid += k
 
 
+def strangers(n: int, *, seed: int = 0, params: Params | None = None) -> np.ndarray:
+    """``n`` probe faces (float32) of ``n`` identities with no face in the gallery of ``seed``:
+    drawn like :func:`clustered`'s identities from a random stream of their own (the gallery's
+    stream, and so the gallery, stays the same)."""
+    p = params or params_for()
+    rng = np.random.default_rng([seed, 7919])
+    w = scales(p)
+    centres = rng.normal(0.0, p.s, (n, p.dim)) * w
+    spread = p.sigma * np.exp(rng.normal(0.0, p.tau, n))
+    return (centres + rng.standard_normal((n, p.dim)) * w * spread[:, None]).astype(np.float32)
+
+
 def pair_stats(vectors: np.ndarray, person_index: np.ndarray, pairs: int = 20_000, seed: int = 1) -> dict[str, float]:
     """Mean and sd of genuine and impostor distances over random pairs of a gallery."""
     rng = np.random.default_rng(seed)

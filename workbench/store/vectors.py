@@ -133,6 +133,15 @@ class Vectors:
         return ids, np.ascontiguousarray(vecs.reshape(-1, dim))
 
     @reads
+    def people_of(self, gallery: str, model: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(face ids int64 (N,), person ids int64 (N,))`` of a gallery of ``model``, by face id
+        (the rows of :meth:`load`): whose face each vector is, without the vectors."""
+        gid = self.galleries.check(gallery, model)
+        tbl = query_arrow(self.db.cursor(), "SELECT id, person_id FROM faces WHERE gallery_id = ? ORDER BY id", [gid])
+        return (tbl.column("id").to_numpy().astype(np.int64),
+                tbl.column("person_id").to_numpy().astype(np.int64))
+
+    @reads
     def fingerprint(self, gallery: str) -> tuple[int, int, int]:
         """``(faces, max id, xor of id hashes)`` of a gallery: changes on any add or delete."""
         gid = self.galleries.id(gallery)

@@ -171,9 +171,12 @@ class ExactIndex:
 
 
 
-def sample_rows(vectors: np.ndarray, size: int) -> np.ndarray:
-    """Up to ``size`` rows, reproducibly (training samples for k-means and principal axes)."""
+def sample_rows(vectors: np.ndarray, size: int, skip: np.ndarray | None = None) -> np.ndarray:
+    """Up to ``size`` rows, reproducibly (training samples for k-means and principal axes),
+    none of them at the row positions ``skip`` (faces held out of an index)."""
     n = len(vectors)
+    gone = skip is not None and len(skip) > 0
     if n <= size:
-        return np.ascontiguousarray(vectors)
-    return np.ascontiguousarray(vectors[np.sort(np.random.default_rng(0).choice(n, size, replace=False))])
+        return np.ascontiguousarray(np.delete(vectors, skip, axis=0) if gone else vectors)
+    rows = np.sort(np.random.default_rng(0).choice(n, size, replace=False))
+    return np.ascontiguousarray(vectors[rows[~np.isin(rows, skip)] if gone else rows])

@@ -42,12 +42,20 @@ class FaissIndex:
     def ids(self) -> np.ndarray:
         return self._ids
 
+    @property
+    def searchable(self) -> int:
+        """Faces a search can propose (fewer than the gallery's while some are held out)."""
+        return self.size
+
     def nbytes(self) -> int:
         """Estimated bytes held: codes, ids, graph links and centroids."""
         per = {"sq8": self.dim, "ivf": 4 * self.dim + 8, "ivf_sq8": self.dim + 8, "hnsw": 4 * self.dim + 2 * 32 * 4 + 8}
         return int(self.size * per.get(self.kind, 4 * self.dim) + self.nlist * self.dim * 4)
 
-    def build(self, ids: np.ndarray, vectors: np.ndarray, progress: Progress | None = None) -> None:
+    def build(self, ids: np.ndarray, vectors: np.ndarray, progress: Progress | None = None,
+              skip: np.ndarray | None = None) -> None:
+        """Train on and index every row but ``skip`` (sorted row positions, held out for
+        tuning until :meth:`admit`)."""
         import faiss
 
         n, d = vectors.shape
@@ -56,7 +64,7 @@ class FaissIndex:
             quant = faiss.IndexFlatL2(d)
             inner = (faiss.IndexIVFFlat(quant, d, self.nlist) if self.kind == "ivf" else
                      faiss.IndexIVFScalarQuantizer(quant, d, self.nlist, faiss.ScalarQuantizer.QT_8bit))
-            inner.train(sample_rows(vectors, self.nlist * 64))
+            inner.train(sample_rows(vectors, self.nlist * 64, skip))
             self._keep = (quant,)  # the quantizer must outlive the index that points to it
         elif self.kind == "sq8":
             inner = faiss.IndexScalarQuantizer(d, faiss.ScalarQuantizer.QT_8bit)
@@ -71,7 +79,12 @@ class FaissIndex:
         self.tune()
         self._index = faiss.IndexIDMap2(inner)
         self._ids = np.zeros(0, np.int64)
-        self.add(ids, vectors, progress)
+        _add_in_steps(self._index, ids, vectors, progress, f"indexing ({self.kind})", skip=skip)
+        self._ids = _without_rows(np.asarray(ids, np.int64), skip)
+
+    def admit(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """The faces held out of :meth:`build` (``skip``) join the index."""
+        self.add(ids, vectors)
 
     def tune(self) -> None:
         """Apply the query-time knobs (``nprobe`` for IVF, ``ef_search`` for HNSW)."""
@@ -102,13 +115,20 @@ class FaissIndex:
 
 
 
+def _without_rows(a: np.ndarray, skip: np.ndarray | None) -> np.ndarray:
+    return a if skip is None or not len(skip) else np.delete(a, skip, axis=0)
+
+
 def _add_in_steps(index: Any, ids: np.ndarray, vectors: np.ndarray, progress: Progress | None, label: str,
-                  step: int = 200_000) -> None:
-    """``index.add_with_ids`` a slice at a time (no full-size float32 copy), reporting progress."""
+                  step: int = 200_000, skip: np.ndarray | None = None) -> None:
+    """``index.add_with_ids`` a slice at a time (no full-size float32 copy), reporting progress;
+    rows at the sorted positions ``skip`` are left out."""
     n = len(ids)
+    skip = np.zeros(0, np.int64) if skip is None else np.asarray(skip, np.int64)
     for s in range(0, n, step):
-        index.add_with_ids(np.ascontiguousarray(vectors[s:s + step], np.float32),
-                           np.ascontiguousarray(ids[s:s + step], np.int64))
+        gone = skip[(skip >= s) & (skip < s + step)] - s
+        index.add_with_ids(np.ascontiguousarray(_without_rows(vectors[s:s + step], gone), np.float32),
+                           np.ascontiguousarray(_without_rows(ids[s:s + step], gone), np.int64))
         if progress:
             progress(min(s + step, n), n, label)
 
@@ -167,7 +187,11 @@ class RefinedIndex:
         codes = self.size * (self.dim // 4 + 8)  # 4 bits per half dimension, plus the id
         return int(self._store.nbytes() + codes + (self.nlist + self.dim) * self.dim * 4)
 
-    def build(self, ids: np.ndarray, vectors: np.ndarray, progress: Progress | None = None) -> None:
+    def build(self, ids: np.ndarray, vectors: np.ndarray, progress: Progress | None = None,
+              skip: np.ndarray | None = None) -> None:
+        """Train on and index every row but ``skip`` (sorted row positions, held out for
+        tuning until :meth:`admit`): their codes are left out, so no search proposes them,
+        while the exact store holds every vector (no second copy of millions of vectors)."""
         import faiss
 
         n, d = vectors.shape
@@ -175,9 +199,9 @@ class RefinedIndex:
             raise GalleryError(f"ivf_pq needs an even vector size, not {d}")
         self.nlist = self.nlist or _nlist(n)
         self._ivf = faiss.index_factory(d, f"RR{d},IVF{self.nlist},PQ{d // 2}x4fs")
-        self._ivf.train(sample_rows(vectors, max(self.nlist * 64, 65_536)))
+        self._ivf.train(sample_rows(vectors, max(self.nlist * 64, 65_536), skip))
         self.tune()
-        self._add_codes(ids, vectors, progress)
+        _add_in_steps(self._ivf, ids, vectors, progress, "indexing (ivf_pq)", skip=skip)
         # the store takes the loaded matrix as it is (no second copy of millions of vectors)
         self._store = ExactIndex(np.asarray(ids, np.int64), np.ascontiguousarray(vectors, np.float32), prune=False)
         if self._store.size > 1 and not bool(np.all(self._store.ids[1:] > self._store.ids[:-1])):
@@ -191,11 +215,17 @@ class RefinedIndex:
             faiss.extract_index_ivf(self._ivf).nprobe = min(self.nprobe, max(self.nlist, 1))
 
     def add(self, ids: np.ndarray, vectors: np.ndarray, progress: Progress | None = None) -> None:
-        self._add_codes(ids, vectors, progress)
+        _add_in_steps(self._ivf, ids, vectors, progress, "indexing (ivf_pq)")
         self._store.add(np.asarray(ids, np.int64), np.asarray(vectors, np.float32))
 
-    def _add_codes(self, ids: np.ndarray, vectors: np.ndarray, progress: Progress | None = None) -> None:
-        _add_in_steps(self._ivf, ids, vectors, progress, "indexing (ivf_pq)")
+    def admit(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """The faces held out of :meth:`build` (``skip``) join the index (the store has them)."""
+        _add_in_steps(self._ivf, ids, vectors, None, "indexing (ivf_pq)")
+
+    @property
+    def searchable(self) -> int:
+        """Faces a search can propose (the codes), fewer than :attr:`size` while some are held out."""
+        return int(self._ivf.ntotal) if self._ivf is not None else 0
 
     def remove(self, ids: np.ndarray) -> None:
         import faiss
