@@ -59,10 +59,10 @@ def show(report, who: str, given: dict) -> None:
             pic.image(shown, width=110)
         else:
             pic.markdown(":material/broken_image:")
-        text.warning(f"{ui.literal(skip.source)}: {ui.literal(words.explain(skip.reason, cur.settings.gate_))}")
+        text.warning(f"{ui.literal(skip.source)}: {ui.literal(words.explain(skip.reason))}")
     cols = st.columns(6)
     for i, f in enumerate(report.faces):
-        verdict = "enrolled" if f.enrolled else f"not enrolled: {words.short(f.reason, cur.settings.gate_)}"
+        verdict = "enrolled" if f.enrolled else f"not enrolled: {words.short(f.reason)}"
         cols[i % 6].image(f.thumbnail, caption=ui.literal(verdict), width=110)
 
 

@@ -131,11 +131,27 @@ def test_the_sidebar_follows_the_selected_gallerys_model(db_path, monkeypatch):
     ui.get_db.clear()
 
 
-def test_the_words_for_a_rejected_face_quote_the_gallerys_model_not_the_default():
-    from workbench.app import words
-    from workbench.pipeline import Settings
+def test_the_enrol_page_over_a_dlib_gallery_enrols_with_dlib_and_says_its_limits(astronaut, tmp_path, db_path,
+                                                                                 monkeypatch):
+    from PIL import Image
+    from test_app import app, open_page
 
-    assert "under 23 pixels, the minimum of SFace's gate" in words.explain("too_small")  # the default's
-    dlib = Settings(model="Dlib").gate_  # an Enrol page over a Dlib gallery passes its model's gate
-    assert "under 37 pixels, the minimum of Dlib's gate" in words.explain("too_small", dlib)
-    assert words.short("too_small", dlib) == "too small (under 37 px)" and words.short("blurred", dlib) == "blurred"
+    from workbench.app import ui
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(astronaut).resize((170, 170), Image.LANCZOS).save(photos / "small.png")  # her face ~30 px
+    with Store(db_path) as db:
+        db.faces.add("dg", [rec("ann", 1)], model="Dlib")
+    monkeypatch.setenv("WORKBENCH_FACES", str(photos))
+    session = app(db_path, monkeypatch)
+    session.session_state["detector_Dlib"] = "yunet"  # hog finds no face under 37 px: YuNet's 30-px box
+    at = open_page(session.run(), "enrol")  # 'dg' selected: Dlib, so Dlib's gate
+    at.text_input(key="enrol_person").input("eileen").run()
+    at.radio(key="enrol_consent").set_value("They consented to being enrolled").run()
+    at.multiselect(key="enrol_samples").select("small.png").run()
+    at.button[0].click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    said = " ".join(w.value.replace("\\", "") for w in at.warning)
+    assert "Dlib's gate needs at least 37 px" in said, said  # SFace's gate would take it (23 px)
+    ui.get_db.clear()

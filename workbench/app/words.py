@@ -78,24 +78,18 @@ def term(name: str) -> str:
     return GLOSSARY[name]
 
 
-def _quality(gate) -> dict[str, str]:
-    """The quality gate's reasons in words, quoting ``gate``'s limits (a model's own: a face can pass
-    for one model and fail for another)."""
-    return {
-        "too_small": f"The face is too small: its short side is under {gate.min_size} pixels, the minimum of "
-                     f"{gate.who}. Try a closer or larger photo of the person.",
-        "too_dark": f"The photo is too dark: even the brightest patch of the face stays under "
-                    f"{gate.min_exposure:.0f} of 255 (the gate looks at the face's highlights, so dark skin in good "
-                    "light passes). Try a photo taken in better light.",
-        "blurred": "The face is blurred (too little detail). Try a sharper photo.",
-        "extreme_pose": "The face is turned too far sideways. Try a photo that shows the face from the front.",
-        "no_face": "No face was found in this photo. Try one where the face is large, from the front and well lit.",
-        "not the largest face": "Another face in this photo was enrolled instead (one face per photo: the largest "
-                                "that passes the quality gate). Crop the photo to the person you mean.",
-    }
-
-
-_QUALITY = _quality(Q)
+_QUALITY = {
+    "too_small": f"The face is too small: its short side is under {Q.min_size} pixels, the quality gate's "
+                 "minimum. Try a closer or larger photo of the person.",
+    "too_dark": f"The photo is too dark: even the brightest patch of the face stays under {Q.min_exposure:.0f} "
+                "of 255 (the gate looks at the face's highlights, so dark skin in good light passes). Try a photo "
+                "taken in better light.",
+    "blurred": "The face is blurred (too little detail). Try a sharper photo.",
+    "extreme_pose": "The face is turned too far sideways. Try a photo that shows the face from the front.",
+    "no_face": "No face was found in this photo. Try one where the face is large, from the front and well lit.",
+    "not the largest face": "Another face in this photo was enrolled instead (one face per photo: the largest "
+                            "that passes the quality gate). Crop the photo to the person you mean.",
+}
 
 _UNREADABLE = (
     ("empty file", "The file is empty (0 bytes): there is nothing to open. Upload the photo or video again."),
@@ -111,18 +105,13 @@ _UNREADABLE = (
 )
 
 #: A few words for a face's verdict under its thumbnail.
-_SHORT = {"too_dark": "too dark", "blurred": "blurred", "extreme_pose": "turned sideways", "no_face": "no face found",
-          "not the largest face": "another face used"}
+_SHORT = {"too_small": f"too small (under {Q.min_size} px)", "too_dark": "too dark", "blurred": "blurred",
+          "extreme_pose": "turned sideways", "no_face": "no face found", "not the largest face": "another face used"}
 
 
-def short(reason: str | None, gate=None) -> str:
-    """A rejection reason in a few words (a caption under a face); ``gate``: the model's limits
-    (default: the default model's)."""
-    if not reason:
-        return ""
-    if str(reason) == "too_small":
-        return f"too small (under {(gate or Q).min_size} px)"
-    return _SHORT.get(str(reason), str(reason))
+def short(reason: str | None) -> str:
+    """A rejection reason in a few words (a caption under a face)."""
+    return _SHORT.get(str(reason), str(reason)) if reason else ""
 
 
 def message(err: Exception) -> str:
@@ -140,9 +129,8 @@ def message(err: Exception) -> str:
     return f"{head}: {explained}" if head else explained
 
 
-def explain(reason: str | None, gate=None) -> str:
-    """What a rejection or error reason means, in words, with what to try; ``gate``: the limits of
-    the model that judged the face (default: the default model's).
+def explain(reason: str | None) -> str:
+    """What a rejection or error reason means, in words, with what to try.
 
     Unknown reasons are returned as they are (never hidden).
     """
@@ -150,7 +138,7 @@ def explain(reason: str | None, gate=None) -> str:
         return ""
     text = str(reason)
     if text in _QUALITY:
-        return (_QUALITY if gate is None else _quality(gate))[text]
+        return _QUALITY[text]
     for needle, words in _UNREADABLE:
         if needle in text:
             return words
