@@ -138,6 +138,25 @@ def test_bench_watch_runs_at_a_tiny_size(watched_cli):
     assert len(out["load_average"]) == 3
 
 
+def test_bench_watch_times_camera_processes_with_one_opencv_thread_beside_the_default_with_their_cpu(watched_cli):
+    tmp, _, _ = watched_cli
+    r = CliRunner().invoke(cli, ["bench", "watch", str(tmp / "lobby.mp4"), "--cameras", "1", "--max-frames", "6",
+                                 "--runners", "processes", "--one-thread", "--sizes", "none", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["local"] == [] and (out["detector"], out["model"]) == ("hog", "Dlib")
+    (single,), (default,) = out["processes_one_thread"], out["processes"]
+    assert single["cv_threads"] == 1 and default["cv_threads"] is None
+    assert set(out["one_thread_over_default_min_fps"]) == {"1"}
+    default, single = out["every_frame_default_and_one_thread"]  # 2 camera processes, no frame dropped
+    for run in (default, single):
+        assert run["frames_per_camera"] == [6, 6] and run["cameras_cpu_s"] > 0 and run["cpu_ms_per_frame"] > 0
+    assert default["cv_threads"] is None and single["cv_threads"] == 1
+    st = out["stages"]
+    assert st["frames"] == 6 and st["searched"] == 3 and st["detect_side"] == 640
+    assert st["detect_ms"] > 0 and st["decode_ms"] > 0
+
+
 def test_ray_option_takes_an_address_or_leaves_a_camera_alone():
     from workbench.cli.watch import _ray_choice
 

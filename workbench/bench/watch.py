@@ -5,7 +5,11 @@ Per camera: frames processed per second, frames dropped (a camera does not wait)
 latency p50/p95 (from the frame a face could first be seen in to its name), and the sightings
 written per second; on threads, on a process per camera, and through Ray. Baselines in the
 same run: the plain live loop of ``bench video`` on the same clip (one camera, as fast as
-possible), and the process runner (the same shape of work without Ray) for Ray's overhead.
+possible), the process runner (the same shape of work without Ray) for Ray's overhead, and with
+``one_thread`` the process runner with OpenCV on one thread in each camera process
+(:data:`ONE_THREAD`), just ahead of the default's (OpenCV's own threads, one per core). CPU seconds are counted per run for the camera processes
+(from their first frames) and the watch's own process (the single writer), and
+:func:`stage_costs` says where one camera's CPU goes.
 """
 
 from __future__ import annotations
@@ -38,6 +42,15 @@ class WatchRun:
     sightings_per_s: float
     load_before: float
     load_after: float
+    #: OpenCV's threads per camera process (``None``: OpenCV's default, one per core)
+    cv_threads: int | None = None
+    #: CPU seconds during the run: the camera processes together from their first frames (models
+    #: loaded), and the watch's own process (the writer; with threads, the cameras too)
+    cameras_cpu_s: float | None = None
+    writer_cpu_s: float | None = None
+    frames_per_camera: list[int] | None = None
+    #: the camera processes' CPU milliseconds per processed frame: what a frame costs, whatever the load
+    cpu_ms_per_frame: float | None = None
 
     @property
     def min_fps(self) -> float:
@@ -70,22 +83,37 @@ def _cpu_seconds(pids: set[int]) -> float:
     return total
 
 
+#: The alternative ``one_thread`` times beside the default: one OpenCV thread in every camera process.
+ONE_THREAD = {"cv_threads": 1}
+
+
 def _watch(db: Store, clip: Path, n: int, *, runner: str, fast: bool, max_frames: int | None,
-           settings: Settings) -> tuple[object, float]:
+           settings: Settings, **options) -> tuple[object, float]:
     specs = parse_sources([f"cam{i + 1}={clip}" for i in range(n)])
-    opts = WatchOptions("bench", settings, fast=fast, restart=True, max_frames=max_frames)
+    opts = WatchOptions("bench", settings, fast=fast, restart=True, max_frames=max_frames, **options)
     t0 = time.perf_counter()
     summary = Watch(db, specs, opts, runner=runner).run()
     return summary, time.perf_counter() - t0
 
 
-def _run(db: Store, clip: Path, n: int, runner: str, max_frames: int | None, settings: Settings) -> WatchRun:
+def _run(db: Store, clip: Path, n: int, runner: str, max_frames: int | None, settings: Settings,
+         fast: bool = False, **options) -> WatchRun:
+    import psutil
+
     before = _load()
-    s, seconds = _watch(db, clip, n, runner=runner, fast=False, max_frames=max_frames, settings=settings)
+    me = psutil.Process()
+    c0 = sum(me.cpu_times()[:2])
+    s, seconds = _watch(db, clip, n, runner=runner, fast=fast, max_frames=max_frames, settings=settings, **options)
+    writer = round(sum(me.cpu_times()[:2]) - c0, 2)
     cams = [c.as_dict() for c in s.cameras]
+    frames = [c["frames"] for c in cams]
+    cpu = (round(sum(c["process_cpu_s"] or 0.0 for c in cams), 2)
+           if runner == "processes" and all(c["process_cpu_s"] is not None for c in cams) else None)
     return WatchRun(runner, n, round(seconds, 2), [c["fps"] for c in cams], [c["dropped"] for c in cams],
                     [c["identity_latency_p50_ms"] for c in cams], [c["identity_latency_p95_ms"] for c in cams],
-                    s.sightings, round(s.sightings / seconds, 3) if seconds > 0 else 0.0, before, _load())
+                    s.sightings, round(s.sightings / seconds, 3) if seconds > 0 else 0.0, before, _load(),
+                    options.get("cv_threads"), cpu, writer, frames,
+                    round(cpu * 1000 / sum(frames), 2) if cpu is not None and sum(frames) else None)
 
 
 def _resized(clip: Path, size: tuple[int, int], out: Path, max_frames: int | None) -> Path:
@@ -121,6 +149,79 @@ def cpu_cost(db: Store, clip: Path, size: tuple[int, int], workdir: Path, max_fr
                    round(cpu / video_s, 3) if video_s else 0.0)
 
 
+@dataclass(frozen=True)
+class StageCosts:
+    """Where one camera's CPU goes: CPU milliseconds per frame (decode) or per searched frame
+    (detection at ``detect_side`` px, as :class:`~workbench.live.LiveProcessor` searches; the gate),
+    one camera, every frame, in this process with OpenCV's threads as they are here; ``align_ms``
+    and ``embed_ms`` per face that passes the gate, one at a time; ``rank_ms`` per search."""
+
+    frames: int
+    searched: int
+    detect_side: int
+    faces: int
+    decode_ms: float
+    detect_ms: float
+    gate_ms: float
+    align_ms: float
+    embed_ms: float
+    rank_ms: float
+
+
+def stage_costs(clip: Path, settings: Settings, matrix, max_frames: int | None = None) -> StageCosts:
+    """CPU time of each stage of a camera's loop on ``clip`` (detection on every 2nd frame, as the
+    real-time preset does; every face that passes the gate embedded and searched)."""
+    from workbench.live.processor import REALTIME, LiveProcessor, live_gate
+    from workbench.pipeline import detect, embed, quality, zoo
+    from workbench.pipeline.capture import iter_frames
+    from workbench.search import rank
+
+    zoo.detector(settings.detector).warm_up()
+    zoo.embedder(settings.model).warm_up()
+    gate = live_gate(settings)
+    cpu = time.process_time
+    t = dict.fromkeys(("decode", "detect", "gate", "align", "embed", "rank"), 0.0)
+    frames = searched = faces = embedded = ranked = 0
+    side = LiveProcessor.max_side
+    it = iter(iter_frames(clip, max_frames=max_frames))
+    while True:
+        c = cpu()
+        frame = next(it, None)
+        t["decode"] += cpu() - c
+        if frame is None:
+            break
+        frames += 1
+        if (frames - 1) % REALTIME["detect_every"]:
+            continue
+        img = frame.image
+        searched += 1
+        c1 = cpu()
+        dets = detect.detect_faces(img, settings.detector, upsample=0, max_side=side)
+        c2 = cpu()
+        kept = [d for d in dets if quality.assess(img, d, gate).accepted]
+        c3 = cpu()
+        chips = embed.aligned_chips(img, kept, model=settings.model) if kept and embed.takes_chips(settings.model) else []
+        c4 = cpu()
+        vecs = (embed.embed_chips(chips, settings.model) if chips else embed.embed_faces(img, kept, settings.model)
+                ) if kept else None
+        c5 = cpu()
+        if vecs is not None and matrix is not None:
+            rank(vecs, matrix, metric=settings.metric_, threshold=settings.threshold_, top_k=1)
+            ranked += 1
+        c6 = cpu()
+        for k, v in zip(("detect", "gate", "align", "embed", "rank"), (c2 - c1, c3 - c2, c4 - c3, c5 - c4, c6 - c5)):
+            t[k] += v
+        faces += len(dets)
+        embedded += len(kept)
+
+    def per(v: float, n: int) -> float:
+        return round(v * 1000 / max(n, 1), 2)
+
+    return StageCosts(frames, searched, side, faces, per(t["decode"], frames), per(t["detect"], searched),
+                      per(t["gate"], searched), per(t["align"], embedded), per(t["embed"], embedded),
+                      per(t["rank"], ranked))
+
+
 def plain_loop_fps(clip: Path, matrix, settings: Settings, max_frames: int | None) -> float:
     """``bench video``'s measure: the real-time preset on every frame, as fast as possible."""
     from workbench.live import LiveProcessor
@@ -142,14 +243,15 @@ def plain_loop_fps(clip: Path, matrix, settings: Settings, max_frames: int | Non
 
 def bench_watch(clip: str | os.PathLike, *, cameras: list[int], ray: bool = False, max_frames: int | None = None,
                 sizes: list[tuple[int, int]] = (), gallery_folder: str | os.PathLike | None = None,
-                progress: Callable[[int, int, str], None] | None = None) -> dict:
+                settings: Settings | None = None, runners: tuple[str, ...] = ("local", "processes"),
+                one_thread: bool = False, stages: bool = True, progress: Callable[[int, int, str], None] | None = None) -> dict:
     """Everything above in one run; returns a strict-JSON-ready dict (see the module docstring)."""
-    from workbench.pipeline import parallel
+    from workbench.pipeline import parallel, zoo
     from workbench.search.enrol import demo_folder, enrol_path
 
-    settings = Settings()
+    settings = settings or Settings()
     clip = Path(clip)
-    steps = 2 + len(cameras) * (3 if ray else 2) + len(sizes)
+    steps = 2 + len(cameras) * (len(runners) + int(ray) + int(one_thread)) + len(sizes) + int(stages) + 2 * int(one_thread)
     done = 0
 
     def step(label: str) -> None:
@@ -158,7 +260,8 @@ def bench_watch(clip: str | os.PathLike, *, cameras: list[int], ray: bool = Fals
         if progress:
             progress(done, steps, label)
 
-    parallel.submit_embed_chips([np.zeros((150, 150, 3), np.uint8)] * 2, settings.model).result()  # pool up
+    side = zoo.embedder(settings.model).chip_side or 150
+    parallel.submit_embed_chips([np.zeros((side, side, 3), np.uint8)] * 2, settings.model).result()  # pool up
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "bench.duckdb") as db:
         folder = gallery_folder or demo_folder()
         if folder:
@@ -170,14 +273,22 @@ def bench_watch(clip: str | os.PathLike, *, cameras: list[int], ray: bool = Fals
         single, _ = _watch(db, clip, 1, runner="local", fast=True, max_frames=max_frames, settings=settings)
         single_fps = single.cameras[0].fps
         step("one camera, as fast as possible")
-        local = []
-        for n in cameras:
-            local.append(_run(db, clip, n, "local", max_frames, settings))
-            step(f"{n} camera(s), threads")
-        procs = []
-        for n in cameras:
-            procs.append(_run(db, clip, n, "processes", max_frames, settings))
-            step(f"{n} camera(s), processes")
+        local, procs, single = [], [], []
+        for runner, rows, words in (("local", local, "threads"), ("processes", procs, "processes")):
+            for n in cameras if runner in runners else ():
+                if runner == "processes" and one_thread:  # the same cameras, just ahead of the default's
+                    single.append(_run(db, clip, n, runner, max_frames, settings, **ONE_THREAD))
+                    step(f"{n} camera(s), processes, one OpenCV thread each")
+                rows.append(_run(db, clip, n, runner, max_frames, settings))
+                step(f"{n} camera(s), {words}")
+        per_frame = []  # every frame processed, 2 camera processes (one per core): a frame's CPU either way
+        for options in ({}, ONE_THREAD) if one_thread else ():
+            per_frame.append(_run(db, clip, 2, "processes", max_frames, settings, fast=True, **options))
+            step("2 cameras, every frame, " + ("one OpenCV thread each" if options else "OpenCV's threads"))
+        costs_by_stage = None
+        if stages:
+            costs_by_stage = stage_costs(clip, settings, db.vectors.matrix("bench", settings.model), max_frames)
+            step("CPU per stage")
         costs = []  # before Ray starts: its processes would be counted as children
         for size in sizes:
             costs.append(cpu_cost(db, clip, size, Path(tmp), max_frames, settings))
@@ -196,5 +307,11 @@ def bench_watch(clip: str | os.PathLike, *, cameras: list[int], ray: bool = Fals
     return {"clip": str(clip), "cpus": os.cpu_count(), "bench_video_fps": baseline,
             "one_camera_fast_fps": single_fps,
             "one_camera_vs_bench_video": round(single_fps / baseline, 3) if baseline else None,
+            "detector": settings.detector, "model": settings.model,
             "local": [asdict(r) for r in local], "processes": [asdict(r) for r in procs],
+            "processes_one_thread": [asdict(r) for r in single],
+            "one_thread_over_default_min_fps": {str(b.cameras): round(b.min_fps / a.min_fps, 3) if a.min_fps else None
+                                                for b, a in zip(single, procs)},
+            "stages": asdict(costs_by_stage) if costs_by_stage else None,
+            "every_frame_default_and_one_thread": [asdict(r) for r in per_frame],
             "ray": [asdict(r) for r in rays], "ray_overhead_processes_over_ray_min_fps": overhead, "cpu_per_camera": [asdict(c) for c in costs]}

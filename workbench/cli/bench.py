@@ -126,30 +126,45 @@ def bench_detect(obj: Ctx, image: str, sides: str, as_json: bool) -> None:
 @click.option("--deepface-runs", default=1, show_default=True, type=click.IntRange(1))
 @click.option("--deepface-limit", default=None, type=click.IntRange(1),
               help="Time DeepFace on the first N images only (it is slow).")
+@click.option("--stages/--no-stages", default=True, show_default=True,
+              help="Also the CPU time of each stage per photo (decode, detection, gate, alignment, embedding).")
 @click.option("--json", "as_json", is_flag=True)
-def bench_enrol(folder: str, runs: int, workers: int | None, deepface_runs: int, deepface_limit: int | None,
-                as_json: bool) -> None:
-    """Enrol every image of FOLDER (median of runs) vs DeepFace.represent (Dlib) on the same files."""
+@click.pass_obj
+def bench_enrol(obj: Ctx, folder: str, runs: int, workers: int | None, deepface_runs: int, deepface_limit: int | None,
+                stages: bool, as_json: bool) -> None:
+    """Enrol every image of FOLDER (median of runs) with --detector and --model, beside one worker, vs
+    DeepFace.represent (its Dlib model: DeepFace's SFace needs a download) on the same files."""
     from dataclasses import asdict
 
     from workbench.bench.enrol import bench_enrol
 
     if not Path(folder).is_dir():
         raise WorkbenchError(f"{folder}: no such folder")
-    r = bench_enrol(folder, runs=runs, workers=workers, deepface_runs=deepface_runs,
-                      deepface_limit=deepface_limit, progress=_progress("benchmarking"))
+    r = bench_enrol(folder, runs=runs, workers=workers, deepface_runs=deepface_runs, deepface_limit=deepface_limit,
+                    settings=obj.settings, stages=stages, progress=_progress("benchmarking"))
     if as_json:
         _echo_json(asdict(r))
         return
-    click.echo(f"{r.images} images, {r.workers} workers: {r.seconds_per_image * 1000:.0f} ms per image "
-               f"(one worker {r.seconds_per_image_one_worker * 1000:.0f} ms, already enrolled "
-               f"{r.reenrol_seconds_per_image * 1000:.1f} ms)")
-    click.echo(f"DeepFace.represent: {r.deepface_seconds_per_image * 1000:.0f} ms per image -> "
-               f"{r.speedup_vs_deepface}x faster")
+    click.echo(f"{r.detector} + {r.model}, {r.images} images, {r.workers} workers: {r.photos_per_second} photos/s, "
+               f"{r.seconds_per_image * 1000:.0f} ms per image (one worker {r.photos_per_second_one_worker} photos/s, "
+               f"{r.seconds_per_image_one_worker * 1000:.0f} ms; already enrolled {r.reenrol_seconds_per_image * 1000:.1f} ms)")
+    click.echo(f"CPU per image: workers {r.workers_cpu_ms_per_image:.0f} ms, this process {r.parent_cpu_ms_per_image:.0f} ms "
+               f"(hashing, database write); pool start and models {r.startup_s:.1f} s, not counted")
+    click.echo(f"DeepFace.represent ({r.deepface_model} model, {r.deepface_detector} detector, {r.deepface_images} images): "
+               f"{r.deepface_seconds_per_image * 1000:.0f} ms per image -> {r.speedup_vs_deepface}x faster")
+    if r.deepface_note:
+        click.echo(f"  ({r.deepface_note})")
+    if r.stages:
+        c = r.stages
+        click.echo(f"CPU ms per photo, one at a time ({c.photos} photos, {c.faces} faces, detection {c.detect_side}): "
+                   f"decode {c.decode_ms:.1f}, detect {c.detect_ms:.1f}, gate {c.gate_ms:.1f}, align {c.align_ms:.1f}, "
+                   f"embed {c.embed_ms:.1f}, thumbnail {c.thumbnail_ms:.1f}")
+    click.echo(f"load average {' '.join(str(x) for x in r.load_average)}")
     if r.pairs:
         theirs = (f"DeepFace {r.deepface_pair_accuracy:.4f} ({r.deepface_pair_accuracy_best:.4f} best)"
                   if r.deepface_pair_accuracy is not None else "DeepFace: no pair among the images it was timed on")
-        click.echo(f"pair accuracy ({r.pairs} pairs): ours {r.pair_accuracy:.4f} at 0.6 "
+        click.echo(f"pair accuracy ({r.pairs} pairs): ours {r.pair_accuracy:.4f} at {r.pair_metric} "
+                   f"{r.pair_threshold:g} "
                    f"({r.pair_accuracy_best:.4f} best), {theirs}")
 
 
@@ -205,9 +220,17 @@ def bench_video(obj: Ctx, file: str, runs: int, detect_every: int | None, frame_
 @click.option("--sizes", default="640x360,1280x720", show_default=True,
               help="Frame sizes for the CPU cost of one camera ('none' to skip).")
 @click.option("--max-frames", type=click.IntRange(1), default=None, help="Frames per camera (default: the whole clip).")
+@click.option("--runners", type=click.Choice(["both", "threads", "processes"]), default="both", show_default=True,
+              help="Cameras as threads, as processes, or both.")
+@click.option("--one-thread", is_flag=True,
+              help="Also the camera processes with one OpenCV thread each, just ahead of each run with OpenCV's "
+                   "default threads, and both with every frame processed (CPU per frame).")
+@click.option("--stages/--no-stages", default=True, show_default=True,
+              help="Also the CPU time of each stage of one camera (decode, detection, gate, alignment, embedding, search).")
 @click.option("--json", "as_json", is_flag=True)
-def bench_watch_cmd(file: str | None, cameras: str, with_ray: bool, sizes: str, max_frames: int | None,
-                    as_json: bool) -> None:
+@click.pass_obj
+def bench_watch_cmd(obj: Ctx, file: str | None, cameras: str, with_ray: bool, sizes: str, max_frames: int | None,
+                    runners: str, one_thread: bool, stages: bool, as_json: bool) -> None:
     """N cameras at once at real-time rate: fps, drops, identity latency, sightings per second."""
     import os
 
@@ -225,20 +248,32 @@ def bench_watch_cmd(file: str | None, cameras: str, with_ray: bool, sizes: str, 
         raise WorkbenchError(f"--cameras wants integers and --sizes WIDTHxHEIGHT, got {cameras!r} / {sizes!r}") from None
     if not ns or min(ns) < 1:
         raise WorkbenchError("--cameras needs at least one number of cameras, each 1 or more")
-    r = bench_watch(file, cameras=ns, ray=with_ray, max_frames=max_frames, sizes=dims,
-                    progress=_progress("benchmarking"))
+    chosen = {"both": ("local", "processes"), "threads": ("local",), "processes": ("processes",)}[runners]
+    r = bench_watch(file, cameras=ns, ray=with_ray, max_frames=max_frames, sizes=dims, settings=obj.settings,
+                    runners=chosen, one_thread=one_thread, stages=stages, progress=_progress("benchmarking"))
     r["load_average"] = [round(x, 2) for x in os.getloadavg()]
     if as_json:
         _echo_json(r)
         return
     click.echo(f"bench video loop: {r['bench_video_fps']} fps; one watched camera (fast): {r['one_camera_fast_fps']} fps "
                f"({r['one_camera_vs_bench_video']}x)")
-    for label, rows in (("threads", r["local"]), ("processes", r["processes"]), ("Ray", r["ray"])):
+    every = r["every_frame_default_and_one_thread"]
+    for label, rows in (("threads", r["local"]), ("1 thread", r["processes_one_thread"]), ("processes", r["processes"]),
+                        ("Ray", r["ray"]), ("fast", every[:1]), ("fast, 1 thread", every[1:])):
         for x in rows:
             lat = ", ".join(f"{a}/{b}" for a, b in zip(x["latency_p50_ms"], x["latency_p95_ms"]))
-            click.echo(f"{label:>7} {x['cameras']} camera(s): fps per camera {x['fps_per_camera']}, dropped "
+            cpu = (f"; CPU: cameras {x['cameras_cpu_s']} s for {sum(x['frames_per_camera'])} frames, "
+                   f"{x['cpu_ms_per_frame']} ms a frame; writer {x['writer_cpu_s']} s" if x["cameras_cpu_s"] is not None
+                   else f"; CPU s of this process {x['writer_cpu_s']}")
+            click.echo(f"{label:>9} {x['cameras']} camera(s): fps per camera {x['fps_per_camera']}, dropped "
                        f"{x['dropped_per_camera']}, named after p50/p95 ms {lat}, {x['sightings_per_s']} sightings/s "
-                       f"(load {x['load_before']} -> {x['load_after']})")
+                       f"(load {x['load_before']} -> {x['load_after']}{cpu})")
+    if r["stages"]:
+        c = r["stages"]
+        click.echo(f"CPU ms, one camera ({c['frames']} frames, {c['searched']} searched): decode {c['decode_ms']} a frame; "
+                   f"a searched frame: detection {c['detect_ms']} at {c['detect_side']} px ({c['faces']} faces), "
+                   f"gate {c['gate_ms']}; a face: "
+                   f"alignment {c['align_ms']}, embedding {c['embed_ms']}; a search {c['rank_ms']}")
     for c in r["cpu_per_camera"]:
         click.echo(f"CPU at {c['frame_size']}: {c['cores_per_camera']} core(s) per real-time camera "
                    f"({c['cpu_s']} CPU s for {c['video_s']} s of video)")

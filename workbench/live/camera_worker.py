@@ -131,6 +131,11 @@ class WorkerConfig:
     backoff: float = 0.5
     backoff_max: float = 8.0
     draw: bool = False
+    #: OpenCV's threads in a process that runs one camera (processes, Ray); ``None`` keeps OpenCV's
+    #: default, one per core in every process. One thread each cost 3 % less CPU a frame (2 cameras,
+    #: every frame) but, on a machine shared with other work, got the cameras a smaller share of it:
+    #: 20 fps instead of 27 (``workbench bench watch --one-thread``, load 15); re-measure it quiet.
+    cv_threads: int | None = None
 
 
 def _best(a: float | None, b: float | None) -> float | None:
@@ -159,6 +164,7 @@ class CameraWorker:
         self._open: dict[int, _Open] = {}
         self._decisions: dict[int, int] = {}
         self._t0 = time.perf_counter()
+        self._cpu0: float | None = None  # CPU seconds of this process when the first frame came
         kw = dict(embed_async=config.embed_async, draw=config.draw, want_chips=config.keep_chips,
                   on_decision=self._on_decision, on_track_end=self._on_track_end)
         self.proc = LiveProcessor.realtime(config.settings, matrix, **kw)
@@ -173,8 +179,10 @@ class CameraWorker:
 
     def stats(self) -> dict[str, Any]:
         span = time.perf_counter() - self._t0
+        cpu = None if self._cpu0 is None else round(time.process_time() - self._cpu0, 3)
         return {"frames": self.frames, "dropped": self.counters.dropped, "faces": self.faces,
-                "reconnects": self.counters.reconnects, "fps": round(self.frames / span, 2) if span > 0 else 0.0}
+                "reconnects": self.counters.reconnects, "fps": round(self.frames / span, 2) if span > 0 else 0.0,
+                "process_cpu_s": cpu}
 
     def _why(self, match: Any) -> str | None:
         """Why a decision leaves the track unknown (``None`` when it names someone)."""
@@ -281,6 +289,8 @@ class CameraWorker:
                 if not said:
                     self.emit(Conditions(self.spec.name, cam.quality.spec, cam.conditions(frame.image.shape[1])))
                     said = True
+                if self._cpu0 is None:
+                    self._cpu0 = time.process_time()
                 annotated, st = self.proc.process(cam.apply(frame.image, frame.index), stamp=frame.stamp())
                 self.frames += 1
                 self.faces += st.faces if st.detected else 0
@@ -313,9 +323,11 @@ class CameraWorker:
 
 
 def warm_up(config: WorkerConfig) -> None:
-    """Load the detector and the embedding model now, not on the camera's first frames (a live
+    """In a process of its own (processes, Ray): OpenCV's threads set to ``config.cv_threads`` (when
+    given), then the detector and the embedding model loaded now, not on the camera's first frames (a live
     camera does not wait for a model to load: its frames would be dropped meanwhile)."""
-    from workbench.pipeline import zoo
+    from workbench.pipeline import models, zoo
 
+    models.limit_threads(config.cv_threads)
     zoo.detector(config.settings.detector).warm_up()
     zoo.embedder(config.settings.model).warm_up()

@@ -279,7 +279,7 @@ class Watch:
         elif isinstance(ev, Status):
             c = self.summaries[ev.camera]
             c.state, c.message = ev.state, ev.message or c.message
-            for k in ("frames", "dropped", "faces", "fps", "reconnects"):
+            for k in ("frames", "dropped", "faces", "fps", "reconnects", "process_cpu_s"):
                 if k in ev.stats:
                     setattr(c, k, ev.stats[k])
             if ev.state in TERMINAL:

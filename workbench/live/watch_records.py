@@ -33,12 +33,15 @@ class WatchOptions:
     backoff_max: float = 8.0
     draw: bool = False
     embed_async: bool = True
+    #: see :class:`~workbench.live.camera_worker.WorkerConfig` (``bench watch --one-thread`` sets 1)
+    cv_threads: int | None = None
 
     def worker_config(self, **over: Any) -> WorkerConfig:
         return WorkerConfig(**{**dict(settings=self.settings, fast=self.fast, keep_chips=self.keep_chips,
                                       embed_async=self.embed_async, max_frames=self.max_frames,
                                       retries=self.retries, backoff=self.backoff, backoff_max=self.backoff_max,
-                                      draw=self.draw), **over})
+                                      draw=self.draw, cv_threads=self.cv_threads),
+                                 **over})
 
 
 @dataclass
@@ -64,6 +67,9 @@ class CameraSummary:
     gated: int = 0
     #: the camera's quality setting in words (with the footage's measured faces, once known)
     conditions: str = "as recorded"
+    #: CPU seconds of the process that ran the camera, from its first frame on (the camera's own
+    #: cost when it has a process of its own: processes, Ray; with threads, the whole watch's)
+    process_cpu_s: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         lat = np.asarray(self.latency_ms) if self.latency_ms else None
@@ -72,7 +78,7 @@ class CameraSummary:
                 "fps": self.fps, "reconnects": self.reconnects, "sightings": self.sightings, "alerts": self.alerts,
                 "people": sorted(self.people), "anonymous_identities": len(self.identities),
                 "tracks_failing_the_gate": self.gated, "conditions": self.conditions,
-                "named_tracks": len(self.latency_ms),
+                "named_tracks": len(self.latency_ms), "process_cpu_s": self.process_cpu_s,
                 "identity_latency_p50_ms": None if lat is None else round(float(np.percentile(lat, 50)), 1),
                 "identity_latency_p95_ms": None if lat is None else round(float(np.percentile(lat, 95)), 1)}
 

@@ -94,6 +94,20 @@ def _zoo() -> None:
     import workbench.pipeline.zoo  # noqa: F401 - importing the zoo registers every family's loaders
 
 
+def limit_threads(n: int | None) -> None:
+    """At most ``n`` OpenCV threads in this process (``None``: leave OpenCV's default, one per core).
+
+    For processes that each run one job of many (camera processes), where OpenCV's own threads
+    per process queue for the same cores (8 camera processes with 2 threads each on 2 cores). The
+    vectors are the same either way; whether it pays depends on the machine (see
+    :class:`~workbench.live.camera_worker.WorkerConfig`).
+    """
+    if n:
+        import cv2
+
+        cv2.setNumThreads(int(n))
+
+
 def get(name: str) -> Any:
     """The model registered as ``name``, loaded on first use and cached for the process."""
     _zoo()

@@ -112,7 +112,11 @@ def exposure(image: np.ndarray, detection: Detection) -> float:
     crop = face_crop(image, detection)
     if crop.shape[0] < HIGHLIGHT_PATCH or crop.shape[1] < HIGHLIGHT_PATCH:
         return 0.0
-    return float(cv2.medianBlur(np.ascontiguousarray(crop.max(axis=2)), HIGHLIGHT_PATCH).max())
+    # max(R, G, B) as two element-wise maxima: the same values as crop.max(axis=2), whose reduction
+    # over the 3-wide axis of a strided view took 10.5 ms for a 700-px face against 0.6 ms
+    # (3/4 of an enrolment's gate on deepface-unit's photos)
+    brightest = np.maximum(np.maximum(crop[:, :, 0], crop[:, :, 1]), crop[:, :, 2])
+    return float(cv2.medianBlur(np.ascontiguousarray(brightest), HIGHLIGHT_PATCH).max())
 
 
 def measure(image: np.ndarray, detection: Detection) -> tuple[float, float, float]:

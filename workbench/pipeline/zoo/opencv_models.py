@@ -102,15 +102,15 @@ class HaarCascade(Detector):
 @dataclass(frozen=True)
 class SFace(Embedder):
     def aligned_chips(self, image: np.ndarray, detections: Sequence[Detection]) -> list[np.ndarray]:
-        from workbench.pipeline.capture import bgr_to_rgb, rgb_to_bgr
-
         if not detections:
             return []
-        bgr = rgb_to_bgr(image)
         rows = [np.array([d.box.left, d.box.top, d.box.width, d.box.height, *align.yunet5_of(d).reshape(-1), d.score],
                          dtype=np.float32) for d in detections]  # the YuNet-style rows alignCrop takes
+        # alignCrop warps each channel alike, so the RGB image gives the RGB chip: the same pixels as
+        # warping a BGR copy and flipping the chip back, without copying the whole photo
+        image = np.ascontiguousarray(image)
         with models.use(SFACE) as net:
-            return [bgr_to_rgb(net.alignCrop(bgr, row)) for row in rows]
+            return [net.alignCrop(image, row) for row in rows]
 
     def embed_chips(self, chips: Sequence[np.ndarray]) -> np.ndarray:
         with models.use(SFACE) as net:
