@@ -144,7 +144,7 @@ def test_bench_watch_times_camera_processes_with_one_opencv_thread_beside_the_de
                                  "--runners", "processes", "--one-thread", "--sizes", "none", "--json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
-    assert out["local"] == [] and (out["detector"], out["model"]) == ("hog", "Dlib")
+    assert out["local"] == [] and (out["detector"], out["model"]) == ("yunet", "SFace")  # the default pair
     (single,), (default,) = out["processes_one_thread"], out["processes"]
     assert single["cv_threads"] == 1 and default["cv_threads"] is None
     assert set(out["one_thread_over_default_min_fps"]) == {"1"}
