@@ -2,7 +2,7 @@ import streamlit as st
 
 from workbench.app import ui, words, work
 from workbench.app.consent import MISSING, consent_choice
-from workbench.pipeline import annotate, capture
+from workbench.pipeline import annotate, capture, zoo
 from workbench.search.enrol import SEVERAL_FACES, Source, enrol_sources
 
 #: The form's values when empty. Set through the session state (so the browser shows them too); the
@@ -112,10 +112,13 @@ for n, item in enumerate(st.session_state.get("enrol_pending", [])):
 
 st.divider()
 with st.container(border=True):
-    st.markdown(f"**Create a new gallery** for {ui.literal(cur.settings.model)} vectors (the sidebar's model: a "
-                "gallery keeps the model it is made for)")
+    st.markdown("**Create a new gallery** (a gallery keeps the model it is made for)")
     new_name = st.text_input("Name of the new gallery", key="new_gallery", help=words.term("gallery"))
+    new_model = st.selectbox("Its model", zoo.embedder_names(), key="new_gallery_model",  # the default first
+                             help=f"{zoo.DEFAULT_MODEL} ({zoo.DEFAULT_DETECTOR} + {zoo.DEFAULT_MODEL}) is the "
+                                  f"default; {zoo.COMPARISON_MODEL} is the 2017 model the audit compares it with.")
+    st.caption(f"For {ui.literal(new_model)} vectors.")
     if st.button("Create gallery", key="create_gallery", disabled=not new_name.strip()):
-        if ui.attempt(ui.db().galleries.create, new_name.strip(), cur.settings.model) is not None:
+        if ui.attempt(ui.db().galleries.create, new_name.strip(), new_model) is not None:
             st.session_state["_pending_gallery"] = new_name.strip()  # the sidebar switches to it
             st.rerun()

@@ -91,9 +91,10 @@ def test_a_face_the_gate_rejects_is_not_searched_and_the_log_says_why(astronaut,
     from workbench.search.enrol import Source, enrol_sources
     from workbench.store import Store
 
+    dlib = Settings(model="Dlib")  # hog + Dlib: the sizes below are HOG's boxes
     with Store(db_path) as db:
-        assert enrol_sources(db, "g", [Source("a", "eileen", astronaut)], workers=1).enrolled == 1
-        strict = replace(Settings(), gate=QualityThresholds(min_size=120))  # her 91-px face is now too small
+        assert enrol_sources(db, "g", [Source("a", "eileen", astronaut)], dlib, workers=1).enrolled == 1
+        strict = replace(dlib, gate=QualityThresholds(min_size=120))  # her 91-px face is now too small
         r = search_image(db, "g", astronaut, strict)
         (face,) = r.faces
         assert not face.searched and face.matches == () and face.verdict() == "not searched"
@@ -102,12 +103,12 @@ def test_a_face_the_gate_rejects_is_not_searched_and_the_log_says_why(astronaut,
                                       "0 searched (1 not searched: 1 too small); 0 matched"), r.summary()
         row = db.search_log.rows().row(0, named=True)
         assert row["probe_quality"] == ["too_small"] and row["result_face_ids"] == [[]]
-        assert search_image(db, "g", astronaut).faces[0].verdict() == "match"  # the default gate: searched
+        assert search_image(db, "g", astronaut, dlib).faces[0].verdict() == "match"  # Dlib's gate: searched
 
 
 def test_cli_search_says_no_match_and_states_the_gate_rule(astronaut, astronaut_png, tmp_path, db_path):
-    assert run("--db", db_path, "enrol", astronaut_png, "--gallery", "g", "--person", "eileen",
-               "--consent").exit_code == 0
+    assert run("--db", db_path, "--model", "Dlib", "enrol", astronaut_png, "--gallery", "g", "--person", "eileen",
+               "--consent").exit_code == 0  # a Dlib gallery: searched below without --model, with hog + Dlib
     small = tmp_path / "small.png"  # her face at about 30 px: found (upsampled twice), under the 36-px rule
     Image.fromarray(np.asarray(Image.fromarray(astronaut).resize((170, 170), Image.LANCZOS))).save(small)
     flipped = tmp_path / "flipped.png"  # her upside-down twin is nobody the gallery knows: "no match"
@@ -211,18 +212,19 @@ def test_a_photo_with_two_accepted_faces_is_not_enrolled_under_one_name(tmp_path
 
     both = tmp_path / "astronaut_with_patch.png"  # HOG also finds a "face" on her mission patch
     Image.fromarray(np.ascontiguousarray(data.astronaut())).save(both)
-    r = run("--db", db_path, "enrol", both, "--gallery", "g", "--person", "eileen", "--consent")
+    r = run("--db", db_path, "--model", "Dlib", "enrol", both, "--gallery", "g", "--person", "eileen", "--consent")
     assert r.exit_code == 1 and "2 faces pass the quality gate" in r.stderr and "--face N" in r.stderr
     assert "face 1: box=[175, 76, 266, 167]" in r.stdout and "face 2: box=" in r.stdout
     assert file_state(db_path) is None or json.loads(run("--db", db_path, "gallery", "list", "--json").stdout) == []
-    r = run("--db", db_path, "enrol", both, "--gallery", "g", "--person", "eileen", "--consent", "--face", "1")
+    r = run("--db", db_path, "--model", "Dlib", "enrol", both, "--gallery", "g", "--person", "eileen", "--consent",
+            "--face", "1")
     assert r.exit_code == 0 and "enrolled 1 face" in r.stdout, r.output
     faces = json.loads(run("--db", db_path, "gallery", "show", "g", "--json").stdout)["faces"]
     assert [f["box"] for f in faces] == [[175, 76, 266, 167]]
     folder = tmp_path / "people" / "eileen"  # in a folder: listed as skipped, with the reason
     folder.mkdir(parents=True)
     shutil.copy(both, folder / "a.png")
-    r = run("--db", db_path, "enrol", folder.parent, "--gallery", "h", "--consent", "--json")
+    r = run("--db", db_path, "--model", "Dlib", "enrol", folder.parent, "--gallery", "h", "--consent", "--json")
     out = json.loads(r.stdout) if r.exit_code == 0 else None
     assert r.exit_code == 1 and "several faces pass the quality gate" in r.output, r.output
     assert out is None
@@ -241,7 +243,7 @@ def subject_and_bystander(demo_photos: Path, astronaut: np.ndarray, path: Path) 
     canvas = np.full((1200, 1600, 3), 120, np.uint8)
     canvas[:, 200:1400] = cv2.resize(astronaut, (1200, 1200), interpolation=cv2.INTER_CUBIC)
     obama = load_image(demo_photos / "face-recognition-examples/knn_examples/train/obama/obama.jpg")
-    b = detect_faces(obama)[0].box
+    b = detect_faces(obama, "hog")[0].box
     pad = b.width // 2
     f = 79 / b.width
     small = cv2.resize(obama[b.top - pad:b.bottom + pad, b.left - pad:b.right + pad], None, fx=f, fy=f,
@@ -253,14 +255,15 @@ def subject_and_bystander(demo_photos: Path, astronaut: np.ndarray, path: Path) 
 
 def test_enrolment_chooses_among_the_faces_detect_lists(demo_photos, astronaut, tmp_path, db_path):
     photo = subject_and_bystander(demo_photos, astronaut, tmp_path / "subject_and_bystander.png")
-    listed = json.loads(run("detect", photo, "--json").stdout)
+    listed = json.loads(run("--model", "Dlib", "detect", photo, "--json").stdout)  # hog's boxes
     accepted = [f["box"] for f in listed["faces"] if f["accepted"]]
     assert len(accepted) == 2 and 70 < accepted[1][2] - accepted[1][0] < 90, listed
-    r = run("--db", db_path, "enrol", photo, "--gallery", "g", "--person", "eileen", "--consent")
+    r = run("--db", db_path, "--model", "Dlib", "enrol", photo, "--gallery", "g", "--person", "eileen", "--consent")
     assert r.exit_code == 1 and "2 faces pass the quality gate" in r.stderr, r.output
     offered = [json.loads(b) for b in re.findall(r"face \d+: box=(\[[^\]]*\])", r.stdout)]
     assert offered == accepted, r.stdout  # the same faces, in the same order, as detect lists them
-    r = run("--db", db_path, "enrol", photo, "--gallery", "g", "--person", "obama", "--consent", "--face", "2")
+    r = run("--db", db_path, "--model", "Dlib", "enrol", photo, "--gallery", "g", "--person", "obama", "--consent",
+            "--face", "2")
     assert r.exit_code == 0 and "enrolled 1 face" in r.stdout, r.output
     faces = json.loads(run("--db", db_path, "gallery", "show", "g", "--json").stdout)["faces"]
     assert [f["box"] for f in faces] == [accepted[1]]
@@ -293,13 +296,13 @@ def test_max_side_zero_finds_the_small_faces_the_cap_loses(astronaut, tmp_path):
     canvas[1000:1512, 1000:1512] = astronaut
     big = tmp_path / "big.jpg"
     Image.fromarray(canvas).save(big, quality=92)
-    capped = run("--upsample", "0", "detect", big, "--json")
-    full = run("--upsample", "0", "--max-side", "0", "detect", big, "--json")
+    capped = run("--model", "Dlib", "--upsample", "0", "detect", big, "--json")  # hog + Dlib's sizes
+    full = run("--model", "Dlib", "--upsample", "0", "--max-side", "0", "detect", big, "--json")
     assert capped.exit_code == 1 and json.loads(capped.stdout)["found"] == 0
     assert full.exit_code == 0, full.output
     out = json.loads(full.stdout)
     assert out["found"] == 1 and out["accepted"] == 1 and out["rejected"] == {} and out["max_side"] is None
-    text = run("--max-side", "0", "detect", big).stdout
+    text = run("--model", "Dlib", "--max-side", "0", "detect", big).stdout
     assert "1 face found, 1 large enough for hog + Dlib to recognise (at least 37 px); 1 accepted" in text, text
     assert "searched at full size" in text and out["large_enough"] == 1 and out["min_size"] == 37
 

@@ -95,8 +95,8 @@ def test_search_page_finds_both_people_and_rethresholds(demo_app):
     # a crowd: one annotated photo, one summary line, one row per face (not a page of charts)
     at.selectbox(key="search_sample").select("retinaface/img3.jpg").run()
     assert not at.exception
-    assert at.subheader[0].value.startswith("23 faces found")
-    assert len(at.get("image")) == 1 and at.dataframe[0].value.shape[0] == 23
+    assert at.subheader[0].value.startswith("159 faces found")  # yunet, the default's detector (hog finds 23)
+    assert len(at.get("image")) == 1 and at.dataframe[0].value.shape[0] == 159
 
 
 def test_enrol_page_enrols_with_consent_and_shows_verdicts(demo_app):
@@ -215,5 +215,8 @@ def test_live_page_plays_the_demo_clip(demo_app, demo_photos):
     seen = [d.value for d in at.dataframe if "who" in d.value.columns][0]
     lin = seen[seen["who"] == "lin"]
     assert len(lin) == 1 and lin["seen from (s)"].iloc[0] < 0.5 and lin["to (s)"].iloc[0] <= 1.0
-    assert any("1 known person from gallery" in m.value for m in at.markdown)
+    # the summary line counts the same people as the table (yunet + SFace names more than lin in these frames)
+    known = {w for w in seen["who"] if not str(w).startswith("unknown")}
+    said = "1 known person" if len(known) == 1 else f"{len(known)} known people"
+    assert any(f"{said} from gallery" in m.value for m in at.markdown), (known, [m.value for m in at.markdown])
 

@@ -13,6 +13,7 @@ def test_compare_outlines_the_face_it_used_and_lets_the_user_pick_another(demo_p
     monkeypatch.setenv("WORKBENCH_FACES", str(demo_photos))  # the samples offered: the packaged photos
     small = app(db_path, monkeypatch)
     small.session_state["max_side"] = 640  # the sidebar's size cap: the couple's faces stay ~190 px wide
+    small.session_state["model"] = "Dlib"  # hog + Dlib, whose faces and distances this test was measured with
     at = open_page(small.run(), "compare")
     at.selectbox(key="cmp_a_sample").select("retinaface/couple.jpg").run()
     at.selectbox(key="cmp_b_sample").select("deepface-unit/img2.jpg").run()
@@ -34,7 +35,9 @@ def test_enrol_needs_consent_clears_the_form_and_asks_which_face(tmp_path, db_pa
     photos.mkdir()
     Image.fromarray(np.ascontiguousarray(data.astronaut())).save(photos / "both.png")  # her face + a patch "face"
     monkeypatch.setenv("WORKBENCH_FACES", str(photos))
-    at = open_page(app(db_path, monkeypatch).run(), "enrol")
+    session = app(db_path, monkeypatch)
+    session.session_state["model"] = "Dlib"  # a new gallery for hog + Dlib: HOG finds the patch "face"
+    at = open_page(session.run(), "enrol")
     at.text_input(key="enrol_person").input("eileen").run()
     at.multiselect(key="enrol_samples").select("both.png").run()
     at.button[0].click().run()
@@ -61,11 +64,16 @@ def test_enrol_needs_consent_clears_the_form_and_asks_which_face(tmp_path, db_pa
 
 def test_the_sidebar_threshold_is_a_similarity_with_its_distance(db_path, monkeypatch):
     at = app(db_path, monkeypatch).run()
-    slider = at.sidebar.slider(key="similarity_Dlib")  # the one threshold: every page reads it
+    slider = at.sidebar.slider(key="similarity_SFace")  # the one threshold (the default model's): every page reads it
     assert slider.value == 80.0 and "similarity %" in slider.label
-    assert any("80 % similarity = euclidean distance 0.600" in c.value for c in at.sidebar.caption)
+    assert any("80 % similarity = cosine distance 0.637" in c.value for c in at.sidebar.caption)
     loose = app(db_path, monkeypatch)
-    loose.session_state["similarity_Dlib"] = 40.0  # (AppTest keeps the sidebar only on a first run)
+    loose.session_state["similarity_SFace"] = 40.0  # (AppTest keeps the sidebar only on a first run)
     at = loose.run()
     assert any("less than half similar" in w.value for w in at.sidebar.warning)
-    assert any("40 % similarity = euclidean distance 0.7" in c.value for c in at.sidebar.caption)
+    assert any("40 % similarity = cosine distance 0.815" in c.value for c in at.sidebar.caption)
+    dlib = app(db_path, monkeypatch)
+    dlib.session_state["model"] = "Dlib"  # each model's threshold is its own, in its own metric
+    at = dlib.run()
+    assert at.sidebar.slider(key="similarity_Dlib").value == 80.0
+    assert any("80 % similarity = euclidean distance 0.600" in c.value for c in at.sidebar.caption)

@@ -20,6 +20,7 @@ A, B, C = "obama", "angelina_jolie", "kit_harington"
 
 @pytest.fixture()
 def cameras_app(cast, tmp_path, monkeypatch):
+    from workbench.pipeline import Settings
     from workbench.search.enrol import Source, enrol_sources
     demo = tmp_path / "clips"
     demo.mkdir()
@@ -27,7 +28,7 @@ def cameras_app(cast, tmp_path, monkeypatch):
     db = tmp_path / "app.duckdb"
     with Store(db) as g:
         enrol_sources(g, "demo", [Source("a", A, cast.photo(A, 1)), Source("b", B, cast.photo(B, 1))],
-                      workers=1)
+                      Settings(model="Dlib"), workers=1)  # a Dlib gallery (this footage's figures): the page follows it
         g.watchlist.add("demo", A)
     monkeypatch.setenv("WORKBENCH_DB", str(db))
     monkeypatch.setenv("WORKBENCH_FACES", str(demo))

@@ -24,7 +24,7 @@ def evaluate_master(at):
 def test_pairs_evaluation_and_a_cheap_rerun_at_another_threshold(demo_photos, db_path, monkeypatch):
     monkeypatch.setenv("WORKBENCH_FACES", str(demo_photos))
     at, shown = evaluate_master(app(db_path, monkeypatch).run())
-    # 153 pairs of 18 photos (15 same-person): all right at 0.6
+    # 153 pairs of 18 photos (15 same-person): all right at the default (yunet + SFace, 0.637; hog + Dlib's 0.6 too)
     assert shown["Accuracy"] == "100.00%" and shown["FMR"] == "0.00%" and shown["FNMR"] == "0.00%"
     assert len(at.get("plotly_chart")) == 4
     assert any("0 vectors from the cache, 18 computed" in c.value for c in at.caption)
@@ -40,9 +40,9 @@ def test_pairs_evaluation_and_a_cheap_rerun_at_another_threshold(demo_photos, db
     assert labels.count("CSV") == labels.count("Parquet") == 3  # summary, pairs, curve
     # a new session on the same database, with a stricter threshold in the sidebar
     again = app(db_path, monkeypatch)
-    again.session_state["similarity_Dlib"] = 95.0  # distance 0.4543
+    again.session_state["similarity_SFace"] = 99.0  # the default model's threshold: distance 0.3185
     at, stricter = evaluate_master(again.run())
-    assert any("threshold 0.4543" in c.value and "18 vectors from the cache, 0 computed" in c.value
+    assert any("threshold 0.3185" in c.value and "18 vectors from the cache, 0 computed" in c.value
                for c in at.caption), [c.value for c in at.caption]
     assert float(stricter["FNMR"].rstrip("%")) > 0 and stricter["FMR"] == "0.00%"
 

@@ -57,9 +57,13 @@ def test_the_app_warms_up_models_and_workers_in_the_background(db_path, monkeypa
         state = warm.state
         assert state is not None, "the app did not start the warm-up"
         assert state.done.wait(300) and state.error is None, state.error
-        assert state.workers == 2 and {"dlib.hog", "dlib.shape5", "dlib.resnet"} <= set(models.loaded())
+        from workbench.pipeline import zoo
+
+        default = set(zoo.detector(zoo.DEFAULT_DETECTOR).loads + zoo.embedder(zoo.DEFAULT_MODEL).loads)
+        assert default == {"opencv.yunet", "opencv.sface"}  # the default pair, yunet + SFace
+        assert state.workers == 2 and default <= set(models.loaded())
         pool = parallel._pool
-        assert {"dlib.resnet"} <= set(pool.submit(loaded_models).result(timeout=60))
+        assert {"opencv.sface"} <= set(pool.submit(loaded_models).result(timeout=60))
     finally:
         parallel.shutdown_pool()
 

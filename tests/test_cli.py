@@ -31,7 +31,7 @@ def test_verify_json_keys(astronaut_png, tmp_path, astronaut):
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert set(out) >= {"verified", "distance", "threshold", "similarity", "model", "detector"}
-    assert out["verified"] is True and out["model"] == "Dlib" and out["detector"] == "hog"
+    assert out["verified"] is True and out["model"] == "SFace" and out["detector"] == "yunet"  # the default pair
 
 
 def test_enrol_search_and_gallery_commands(astronaut_png, db_path, tmp_path):

@@ -14,7 +14,7 @@ def _inside(det: Detection, margin: int = 10) -> bool:
 
 
 def test_hog_finds_the_astronaut_with_five_landmarks(astronaut):
-    dets = detect_faces(astronaut)
+    dets = detect_faces(astronaut, "hog")
     d = dets[0]  # largest first; HOG also reports a weak hit on the suit's badge
     assert 80 < d.box.width < 130 and 150 < d.box.left < 220 and 50 < d.box.top < 110
     assert len(d.landmarks) == 5 and _inside(d)
@@ -80,7 +80,7 @@ def test_quality_rejects_blur_darkness_and_small_faces(astronaut):
 
 
 def test_quality_rejects_extreme_pose(astronaut):
-    frontal = detect_faces(astronaut)[0]
+    frontal = detect_faces(astronaut, "hog")[0]  # dlib's five points: eye corners and the nose
     pts = frontal.landmarks_array()
     eye_b = pts[2:4].mean(axis=0)
     turned = pts.copy()

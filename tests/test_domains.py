@@ -39,22 +39,26 @@ def strict_loads(text: str):
 
 # -- thresholds ------------------------------------------------------------------------------
 
-BAD = ["-1", "5", "nan", "inf", "-inf", "1e400", "4.0001"]
+BAD = ["-1", "5", "nan", "inf", "-inf", "1e400", "4.0001"]  # around hog + Dlib's euclidean range, 0 to 4
 
 
 @pytest.mark.parametrize("value", BAD)
 def test_a_threshold_outside_the_metric_is_one_line_on_every_command(value, astronaut_png, db_path):
     for args in (["verify", astronaut_png, astronaut_png, "--json"], ["gallery", "list"],
                  ["search", astronaut_png, "--gallery", "g"], ["detect", astronaut_png]):
-        r = run("--db", db_path, "--threshold", value, *args)
+        r = run("--db", db_path, "--model", "Dlib", "--threshold", value, *args)
         lines = r.stderr.strip().splitlines()
         assert r.exit_code == 1 and len(lines) == 1 and r.stdout == "", (value, args, r.output)
         assert lines[0].startswith("workbench: threshold ") and "from 0 to 4" in lines[0], lines
+        r = run("--db", db_path, "--threshold", value, *args)  # the default, SFace: a cosine distance
+        assert r.exit_code == 1 and r.stdout == "" and "cosine distance from 0 to 2" in r.stderr, (value, r.output)
     assert not db_path.exists()
 
 
 def test_the_range_follows_the_model_and_its_metric(db_path):
-    assert run("--db", db_path, "--threshold", "4", "gallery", "list").exit_code == 1  # no file: but past the check
+    assert run("--db", db_path, "--threshold", "2", "gallery", "list").exit_code == 1  # no file: but past the check
+    assert "threshold" not in run("--db", db_path, "--threshold", "2", "gallery", "list").stderr
+    assert "from 0 to 2" in run("--db", db_path, "--threshold", "2.01", "gallery", "list").stderr  # SFace's
     for model, t, ok in (("Dlib", "0", True), ("Dlib", "4", True), ("Facenet512", "2", True),
                          ("Facenet512", "2.01", False), ("ArcFace", "-0.1", False), ("SFace", "nan", False)):
         r = run("--db", db_path, "--model", model, "--threshold", t, "gallery", "list")
@@ -199,8 +203,8 @@ def exported(db_path, tmp_path, astronaut):
     """A gallery 'g' with the astronaut's real vector, and its export as a DataFrame."""
     from workbench.search.enrol import Source, enrol_sources
 
-    with Store(db_path) as db:
-        assert enrol_sources(db, "g", [Source("a", "eileen", astronaut)]).enrolled == 1
+    with Store(db_path) as db:  # a Dlib gallery: the bounds below are Dlib's
+        assert enrol_sources(db, "g", [Source("a", "eileen", astronaut)], Settings(model="Dlib")).enrolled == 1
         db.transfer.export_parquet("g", tmp_path / "g.parquet")
     return pl.read_parquet(tmp_path / "g.parquet")
 

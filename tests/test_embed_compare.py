@@ -9,7 +9,7 @@ from workbench.pipeline.embed import embed_faces
 
 
 def test_dlib_embeddings_are_128d_and_tagged(astronaut):
-    a = analyze(astronaut)
+    a = analyze(astronaut, Settings(model="Dlib"))
     face = a.faces[0]
     assert face.embedding is not None
     assert face.embedding.model == "Dlib" and face.embedding.dim == 128
@@ -65,8 +65,9 @@ def test_every_model_has_thresholds_for_both_metrics():
     for name in zoo.embedder_names():
         for metric in compare.METRICS:
             assert compare.default_threshold(name, metric) > 0
-    assert Settings().threshold_ == 0.6 and Settings().metric_ == "euclidean"
-    assert Settings(metric="cosine").threshold_ == 0.07
+    assert Settings().threshold_ == 0.637 and Settings().metric_ == "cosine"  # the default, SFace
+    assert Settings(model="Dlib").threshold_ == 0.6 and Settings(model="Dlib").metric_ == "euclidean"
+    assert Settings(model="Dlib", metric="cosine").threshold_ == 0.07
     with pytest.raises(ModelError):
         compare.default_threshold("NoSuchModel")
 

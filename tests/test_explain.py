@@ -52,7 +52,7 @@ def test_the_maps_baseline_is_the_distance_the_comparison_reported(demo_photos, 
     from workbench.pipeline import compare_photos
 
     for model in ("Dlib", "SFace"):
-        s = Settings(detector="hog", model=model)
+        s = Settings(detector=Settings().detector, model=model)  # the detector the fixture's explanation used
         v = compare_photos(demo_photos / KNN / "test" / "obama1.jpg",
                            demo_photos / KNN / "train" / "obama" / "obama.jpg", s).verdict
         assert obama.map_of(model).baseline == pytest.approx(v.distance, abs=2e-3), model
@@ -152,16 +152,17 @@ def test_explaining_against_the_demo_gallery(demo_photos, tmp_path):
     from workbench.store import Store
 
     probe = demo_photos / KNN / "test" / "obama_and_biden.jpg"
+    dlib = Settings(model="Dlib")  # a gallery of Dlib vectors: only Dlib's map can be drawn against it
     with Store(tmp_path / "g.duckdb") as db:
-        load_demo_gallery(db)
+        load_demo_gallery(db, dlib)
         matrix = db.vectors.matrix("demo", "Dlib")
         image = load_image(probe)
-        faces = analyze_source(image).faces
+        faces = analyze_source(image, dlib).faces
         biden = next(i for i, f in enumerate(faces, 1)
                      if explain.closest_impostors(f.embedding.vector, matrix, model="Dlib", metric="euclidean",
                                                   threshold=0.6, similarity_base=0.6, k=1).impostors[0].person
                      == "biden")
-        e = explain.explain_search_face(image, faces[biden - 1], matrix, Settings(), number=biden, name="o_and_b.jpg",
+        e = explain.explain_search_face(image, faces[biden - 1], matrix, dlib, number=biden, name="o_and_b.jpg",
                                         person="biden", steps=2)
     assert e.against.startswith("its closest gallery face: biden") and [m.model for m in e.maps] == ["Dlib"]
     assert e.maps[0].baseline == pytest.approx(float(e.against.split("distance ")[1].rstrip(")")), abs=2e-3)
@@ -169,5 +170,5 @@ def test_explaining_against_the_demo_gallery(demo_photos, tmp_path):
     names = [m.person for m in e.neighbours.impostors]
     assert "biden" not in names and len(names) == 4  # the 4 other people of the demo gallery, nearest first
     assert [m.distance for m in e.neighbours.impostors] == sorted(m.distance for m in e.neighbours.impostors)
-    assert e.embeddings == 2 * 2 + 2 and [c.model for c in e.probe.chips] == ["Dlib", "SFace"]
-    assert [c.side for c in e.probe.chips] == [150, 112] and e.probe.crop.shape == (160, 160, 3)
+    assert e.embeddings == 2 * 2 + 2 and [c.model for c in e.probe.chips] == ["SFace", "Dlib"]  # the default first
+    assert [c.side for c in e.probe.chips] == [112, 150] and e.probe.crop.shape == (160, 160, 3)

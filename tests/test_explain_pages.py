@@ -77,7 +77,7 @@ def test_search_explains_only_when_asked(demo_app, maps_made):
     assert maps_made == []
     at.button(key="search_explain_button").click().run()
     assert not at.exception, [e.message for e in at.exception]
-    assert maps_made == ["Dlib"]  # the gallery's model: the only vectors it stores
+    assert maps_made == ["SFace"]  # the gallery's model (the default's): the only vectors it stores
     captions = said(at)
-    assert "SFace: the gallery stores Dlib vectors only" in captions
+    assert "Dlib: the gallery stores SFace vectors only" in captions
     assert "face 2 of" in captions

@@ -110,7 +110,7 @@ def test_other_model_locked_and_corrupt_databases_are_refused_untouched(db_path,
     with Store(db_path) as db:
         db.faces.add("g", [rec("ann", 1)], model="Dlib")
     state = file_state(db_path)
-    with pytest.raises(DatabaseError, match="holds 128-d vectors .models: Dlib, SFace"):
+    with pytest.raises(DatabaseError, match="holds 128-d vectors .models: SFace, Dlib"):
         Store(db_path, dim=512)
     assert file_state(db_path) == state
 

@@ -31,10 +31,10 @@ def test_deepface_dlib_runs_offline_on_packaged_weights(astronaut):
     weights = models.prepare_deepface()
     assert (weights / "dlib_face_recognition_resnet_model_v1.dat").is_file()
     client = models.deepface_model("facial_recognition", "Dlib")
-    dets = detect_faces(astronaut)[:1]
-    chip_bgr = aligned_chips(astronaut, dets)[0][:, :, ::-1]
+    dets = detect_faces(astronaut, "hog")[:1]
+    chip_bgr = aligned_chips(astronaut, dets, model="Dlib")[0][:, :, ::-1]
     theirs = np.asarray(client.forward(chip_bgr[None]), np.float32)
-    ours = embed_faces(astronaut, dets)[0]
+    ours = embed_faces(astronaut, dets, "Dlib")[0]
     assert theirs.shape == (128,)
     assert np.linalg.norm(theirs - ours) < 1e-4  # the same network, reached two ways
 
@@ -58,9 +58,9 @@ def test_deepface_adapter_path_embeds_like_dlib_directly(astronaut):
     from workbench.pipeline.zoo import Thresholds
     from workbench.pipeline.zoo.deepface_models import DeepFaceEmbedder
 
-    dets = detect_faces(astronaut)[:1]
+    dets = detect_faces(astronaut, "hog")[:1]
     deepface_dlib = DeepFaceEmbedder("Dlib", 128, "euclidean", Thresholds(0.07, 0.6))  # DeepFace's, not registered
     via_deepface = deepface_dlib.embed(astronaut, dets)
-    direct = embed_faces(astronaut, dets)
+    direct = embed_faces(astronaut, dets, "Dlib")
     assert via_deepface.shape == (1, 128)
     assert np.linalg.norm(via_deepface[0] - direct[0]) < 0.02

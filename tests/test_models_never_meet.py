@@ -22,6 +22,7 @@ from workbench.pipeline import Settings, compare
 from workbench.store import FaceRecord, IdentityRow, SightingRow, Store, identity_id
 
 SFACE = Settings(detector="yunet", model="SFace")
+DLIB = Settings(detector="hog", model="Dlib")
 
 
 def rec(person: str, i: int, model: str) -> FaceRecord:
@@ -104,11 +105,11 @@ def cli_run(db, *args):
 
 @pytest.mark.parametrize("args, gallery, holds", [
     (["--model", "SFace", "--detector", "yunet", "search", "{face}", "--gallery", "dg"], "dg", "Dlib"),
-    (["search", "{face}", "--gallery", "sg"], "sg", "SFace"),
+    (["--model", "Dlib", "search", "{face}", "--gallery", "sg"], "sg", "SFace"),
     (["--model", "SFace", "enrol", "{face}", "--gallery", "dg", "--consent"], "dg", "Dlib"),
-    (["watch", "cam={clip}", "--gallery", "sg"], "sg", "SFace"),                       # one camera: a thread
-    (["watch", "a={clip}", "b={clip}", "--gallery", "sg"], "sg", "SFace"),             # two: a process each
-    (["watch", "a={clip}", "b={clip}", "--gallery", "empty-s"], "empty-s", "SFace"),   # empty, still SFace's
+    (["--model", "Dlib", "watch", "cam={clip}", "--gallery", "sg"], "sg", "SFace"),  # one camera: a thread
+    (["--model", "Dlib", "watch", "a={clip}", "b={clip}", "--gallery", "sg"], "sg", "SFace"),  # two: a process each
+    (["--model", "Dlib", "watch", "a={clip}", "b={clip}", "--gallery", "empty-s"], "empty-s", "SFace"),  # empty
     (["--model", "SFace", "identities", "name", "1", "Eve", "--gallery", "dg", "--consent"], "dg", "Dlib"),
     (["--model", "SFace", "identities", "recluster", "--gallery", "dg"], "dg", "Dlib"),
     (["--model", "SFace", "identities", "merge", "1", "2", "--gallery", "dg"], "dg", "Dlib"),
@@ -130,7 +131,7 @@ def test_a_watch_on_the_library_refuses_before_any_run_with_either_runner(both, 
 
     with Store(both["db"]) as db:
         for runner, cams in (("local", ["cam"]), ("processes", ["a", "b"])):
-            w = Watch(db, parse_sources([f"{c}={both['clip']}" for c in cams]), WatchOptions("sg", Settings()),
+            w = Watch(db, parse_sources([f"{c}={both['clip']}" for c in cams]), WatchOptions("sg", DLIB),
                       runner=runner)
             with pytest.raises(ModelMismatchError, match="gallery 'sg' holds SFace vectors"):
                 w.run()
@@ -147,7 +148,7 @@ def test_a_run_that_cannot_start_its_cameras_ends_failed_not_running(both, monke
 
     monkeypatch.setattr(camera_worker, "CameraWorker", broken)
     with Store(both["db"]) as db:
-        w = Watch(db, parse_sources([f"cam={both['clip']}"]), WatchOptions("dg", Settings()))
+        w = Watch(db, parse_sources([f"cam={both['clip']}"]), WatchOptions("dg", DLIB))
         with pytest.raises(RuntimeError, match="no camera today"):
             w.run()
         last = db.runs.list("dg").row(-1, named=True)
@@ -176,7 +177,7 @@ def test_the_apps_store_has_no_model_an_sface_watch_after_a_dlib_session_is_sfac
 
     ui.get_db.clear()
     db = ui.get_db(str(both["db"]))  # one store per file, whichever session opens it first
-    assert search_image(db, "dg", both["face"], Settings(), log=False).faces  # a Dlib session
+    assert search_image(db, "dg", both["face"], DLIB, log=False).faces  # a Dlib session
     summary = Watch(db, parse_sources([f"cam={both['clip']}"]),
                     WatchOptions("empty-s", SFACE, fast=True, embed_async=False)).run()
     assert summary.new_identities >= 1
@@ -190,14 +191,12 @@ def test_the_apps_store_has_no_model_an_sface_watch_after_a_dlib_session_is_sfac
     db.close()
 
 
-def test_the_enrol_page_makes_a_gallery_for_the_sidebars_model_after_a_dlib_session(both, monkeypatch):
+def test_the_enrol_page_makes_a_gallery_for_the_chosen_model_after_a_dlib_session(both, monkeypatch):
     from test_app import app, open_page
 
-    at = open_page(app(both["db"], monkeypatch).run(), "enrol")  # the file is opened in a Dlib session
-    at.switch_page("app.py").run()  # AppTest re-runs only the page; the sidebar is the app's
-    at.selectbox(key="model").set_value("SFace").run()
-    at = open_page(at, "enrol")
-    assert "for SFace vectors" in " ".join(m.value for m in at.markdown)
+    at = open_page(app(both["db"], monkeypatch).run(), "enrol")  # the Dlib gallery 'dg' is selected: Dlib
+    assert at.selectbox(key="new_gallery_model").value == "SFace"  # a new gallery: the default
+    assert "For SFace vectors." in " ".join(c.value for c in at.caption)
     at.text_input(key="new_gallery").input("made under SFace").run()
     at.button(key="create_gallery").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -245,20 +244,26 @@ def test_every_read_of_vectors_requires_the_model():
 def test_the_story_redoes_its_answers_when_the_model_changes(demo_photos, db_path, monkeypatch):
     from test_app import app, open_page
 
-    from workbench.app import story
+    from workbench.app import story, ui
 
     monkeypatch.setenv("WORKBENCH_FACES", str(demo_photos))
     at = open_page(app(db_path, monkeypatch).run(), "story")
+    at.switch_page("app.py").run()  # AppTest re-runs only the page; the sidebar is the app's
+    at.selectbox(key="model").set_value("Dlib").run()  # no gallery yet: the model is a choice (SFace first)
+    at = open_page(at, "story")
     at.button(key="story_2").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     crowd = at.session_state["story_crowd"]
+    ui.get_db(str(db_path)).galleries.create("sg", "SFace")
     at.switch_page("app.py").run()  # AppTest re-runs only the page; the sidebar is the app's
-    at.selectbox(key="model").set_value("SFace").run()
+    at.selectbox(key="gallery").set_value("sg").run()  # an SFace gallery: the sidebar follows it
     at = open_page(at, "story")
+    assert at.session_state["story_settings"].model == "SFace"
     assert at.session_state["story_steps"] == {} and "story_crowd" not in at.session_state
     with pytest.raises(ModelMismatchError):  # a Dlib crowd is never read with SFace's thresholds
         story.loosen_threshold(crowd, SFACE)
-    assert story.watchlist(SFACE) != story.watchlist(Settings())  # each model's watch list is its own gallery
+    assert story.watchlist(SFACE) != story.watchlist(DLIB)  # each model's watch list is its own gallery
+    ui.get_db.clear()
 
 
 # -- 5. the sightings report quotes the model stored with the sightings -------------------------
@@ -270,7 +275,7 @@ def test_the_sightings_report_uses_the_stored_model_not_the_command_lines(both, 
         r = run(db, "sg", "SFace")
         db.sightings.write_batch(r, "sg", "SFace", [sighting(db, "SFace", candidate=cy, distance=0.5 * t)])
         db.runs.end(r, "completed")
-    out = cli_run(both["db"], "sightings", "--gallery", "sg", "--report", tmp_path / "rep")  # --model: Dlib
+    out = cli_run(both["db"], "--model", "Dlib", "sightings", "--gallery", "sg", "--report", tmp_path / "rep")
     assert out.exit_code == 0, out.output
     table = {r["threshold"]: r["distance"] for r in pl.read_csv(tmp_path / "rep" / "alert_thresholds.csv").to_dicts()}
     assert table["80 % similarity"] == pytest.approx(round(t, 4)) and table["labelling threshold"] == pytest.approx(t)
@@ -334,7 +339,7 @@ def test_the_app_says_when_the_gallery_is_missing_or_empty_and_never_makes_one(d
 
     db = ui.get_db(str(db_path))
     assert db.galleries.list().height == 0  # the Cameras page made no gallery
-    db.galleries.create("demo", "Dlib")  # an empty demo gallery: Home still offers to load it
+    db.galleries.create("demo", "SFace")  # an empty demo gallery (the sidebar's model): Home still offers to load it
     at = open_page(at, "search")
     assert any("demo is empty" in i.value for i in at.info), [i.value for i in at.info]
     at = open_page(at, "home")
@@ -344,22 +349,26 @@ def test_the_app_says_when_the_gallery_is_missing_or_empty_and_never_makes_one(d
 # -- the app's pages with the two-model file ----------------------------------------------------
 
 @pytest.mark.parametrize("page", ["search", "live", "metrics", "cameras"])
-def test_every_page_that_compares_offers_the_galleries_own_model(page, both, monkeypatch):
+@pytest.mark.parametrize("gallery, model", [("sg", "SFace"), ("dg", "Dlib")])
+def test_every_page_that_compares_uses_the_galleries_own_model(page, gallery, model, both, monkeypatch):
     from test_app import app, open_page
 
     at = app(both["db"], monkeypatch)
-    at.session_state["gallery"] = "sg"
-    at = open_page(at.run(), page)  # the sidebar's model is Dlib, the gallery SFace's
-    assert any("gallery 'sg' holds SFace vectors" in w.value.replace("\\", "") for w in at.warning), \
-        [w.value for w in at.warning]
-    assert [b for b in at.button if b.key and b.key.startswith("switch_model")]
-    if page == "cameras":
-        assert at.button(key="cam_start").disabled
+    at.session_state["gallery"] = gallery
+    at.run()
+    said = " ".join(c.value.replace("\\", "") for c in at.sidebar.caption)
+    assert f"This gallery holds {model} vectors, so {model} is used" in said, said
+    at = open_page(at, page)  # the sidebar follows the gallery: no other model is on offer
+    assert at.session_state["_current"].settings.model == model
+    assert not [w.value for w in at.warning if "vectors" in w.value], [w.value for w in at.warning]
+    assert not [b for b in at.button if b.key and b.key.startswith("switch_model")]
 
 
 def test_gallery_create_makes_an_empty_gallery_that_keeps_its_model(db_path, no_models):
     out = cli_run(db_path, "--model", "SFace", "gallery", "create", "lobby")
     assert out.exit_code == 0 and "lobby: a gallery of SFace vectors" in out.stdout, out.output
     assert "lobby: 0 people, 0 faces (SFace)" in cli_run(db_path, "gallery", "list").stdout
-    again = cli_run(db_path, "gallery", "create", "lobby")  # --model Dlib
+    again = cli_run(db_path, "--model", "Dlib", "gallery", "create", "lobby")
     assert again.exit_code == 1 and "gallery 'lobby' holds SFace vectors" in again.stderr, again.output
+    again = cli_run(db_path, "gallery", "create", "lobby")  # without --model: the gallery's own, kept
+    assert again.exit_code == 0 and again.stdout.strip() == "lobby: a gallery of SFace vectors", again.output

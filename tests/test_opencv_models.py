@@ -123,7 +123,7 @@ def test_live_pipeline_names_a_face_with_yunet_and_sface_embedded_in_a_worker(as
     assert proc.tracks[0].label == "eileen" and proc.tracks[0].distance < 0.05, proc.tracks
     assert len(proc.identified) == 1  # embedded once, in the worker
     with pytest.raises(ModelMismatchError):  # Dlib vectors are never searched in an SFace gallery
-        LiveProcessor(settings=Settings(), matrix=matrix)
+        LiveProcessor(settings=Settings(model="Dlib"), matrix=matrix)
 
 
 def test_detect_bench_runs_any_detector(astronaut):

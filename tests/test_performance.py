@@ -15,7 +15,7 @@ from workbench.bench import synthetic
 from workbench.cli import cli
 from workbench.errors import DatabaseError
 from workbench.live import LiveProcessor
-from workbench.pipeline import analyze, parallel
+from workbench.pipeline import Settings, analyze, parallel
 from workbench.search import index
 from workbench.search.enrol import Source, enrol_sources
 from workbench.search.index import exact, tuning
@@ -239,9 +239,10 @@ def _folder(tmp_path, astronaut, blank_png):
 def test_parallel_enrolment_equals_serial_and_skips_known_images_unread(tmp_path, astronaut, blank_png, monkeypatch):
     folder = _folder(tmp_path, astronaut, blank_png)
     sources = [Source(str(p), p.stem, p) for p in sorted(folder.iterdir())]
+    dlib = Settings(model="Dlib")  # hog + Dlib: HOG finds no upside-down face, so 3 of the 4 photos
     with Store(tmp_path / "a.duckdb") as a, Store(tmp_path / "b.duckdb") as b:
-        ra = enrol_sources(a, "g", sources, workers=2)
-        rb = enrol_sources(b, "g", sources, workers=1)
+        ra = enrol_sources(a, "g", sources, dlib, workers=2)
+        rb = enrol_sources(b, "g", sources, dlib, workers=1)
         assert ra.enrolled == rb.enrolled == 3 and ra.duplicates == rb.duplicates == 0
         assert sorted((s.source, s.reason.split(":")[0]) for s in ra.skipped) == sorted(
             (s.source, s.reason.split(":")[0]) for s in rb.skipped)
@@ -256,7 +257,7 @@ def test_parallel_enrolment_equals_serial_and_skips_known_images_unread(tmp_path
 
         monkeypatch.setattr(parallel, "_analyse_one", boom)
         known = [s for s in sources if s.label in set(va["source_path"].to_list())]
-        again = enrol_sources(a, "g", known, workers=1)
+        again = enrol_sources(a, "g", known, dlib, workers=1)
         assert again.enrolled == 0 and again.duplicates == 3
 
 
@@ -436,7 +437,8 @@ def test_enrolment_reads_a_folder_a_chunk_at_a_time(tmp_path, astronaut, blank_p
     monkeypatch.setattr(parallel, "analyse_sources", spy)
     steps = []
     with Store(tmp_path / "c.duckdb") as db:
-        r = enrol_sources(db, "g", sources, workers=1, progress=lambda i, n, _label: steps.append((i, n)))
+        r = enrol_sources(db, "g", sources, Settings(model="Dlib"), workers=1,  # hog: 3 of the 4 photos
+                          progress=lambda i, n, _label: steps.append((i, n)))
     assert r.enrolled == 3 and max(seen) <= 2 and sum(seen) == 6  # every file analysed once, 2 at a time
     assert [i for i, _ in steps] == sorted(i for i, _ in steps) and steps[-1] == (6, 6)
 

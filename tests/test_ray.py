@@ -102,7 +102,8 @@ def test_enrol_spread_over_ray_stores_the_same_faces(ray_cluster, cast, tmp_path
         r = CliRunner().invoke(cli, ["--db", str(db), "enrol", str(folder), "--gallery", "g", "--consent", *extra, "--json"])
         assert r.exit_code == 0, r.output
         with Store(db) as g:
-            f = g.vectors.table("g", "Dlib").sort("image_sha256")
+            assert g.galleries.model("g") == "SFace"  # a new gallery: the default, on Ray as locally
+            f = g.vectors.table("g", "SFace").sort("image_sha256")
         vectors[mode] = (f["person"].to_list(), np.stack(f["embedding"].to_list()))
     assert vectors["ray"][0] == vectors["local"][0] and len(vectors["ray"][0]) == 6
     assert np.allclose(vectors["ray"][1], vectors["local"][1], atol=1e-5)

@@ -93,5 +93,6 @@ def test_bench_enrol_names_the_pair_and_the_deepface_model_it_is_timed_against(t
     s = r.stages
     assert s.photos == 2 and s.faces == 2 and s.detect_side == "long side capped at 1280 px"
     assert s.detect_ms > 0 and s.embed_ms > 0 and s.decode_ms > 0
-    dlib = bench.bench_enrol(str(folder), runs=1, workers=1, stages=False)  # Dlib against Dlib: nothing to say
+    dlib = bench.bench_enrol(str(folder), runs=1, workers=1, stages=False,
+                             settings=Settings(model="Dlib"))  # Dlib against Dlib: nothing to say
     assert dlib.model == "Dlib" and dlib.deepface_note == "" and dlib.stages is None

@@ -19,6 +19,7 @@ A, B, C = "obama", "angelina_jolie", "kit_harington"
 
 @pytest.fixture(scope="module")
 def watched_cli(cast, tmp_path_factory):
+    from workbench.pipeline import Settings
     from workbench.search.enrol import Source, enrol_sources
     tmp = tmp_path_factory.mktemp("watchcli")
     clip = tmp / "lobby.mp4"
@@ -26,7 +27,7 @@ def watched_cli(cast, tmp_path_factory):
     db = tmp / "cli.duckdb"
     with Store(db) as g:
         enrol_sources(g, "city", [Source("a", A, cast.photo(A, 1)), Source("b", B, cast.photo(B, 1))],
-                      workers=1)
+                      Settings(model="Dlib"), workers=1)  # a Dlib gallery: watched below with Dlib, no --model
     run = CliRunner()
     r = run.invoke(cli, ["--db", str(db), "watchlist", "add", A, "--gallery", "city", "--list", "interest"])
     assert r.exit_code == 0, r.output
@@ -143,7 +144,7 @@ def test_bench_watch_times_camera_processes_with_one_opencv_thread_beside_the_de
                                  "--runners", "processes", "--one-thread", "--sizes", "none", "--json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
-    assert out["local"] == [] and (out["detector"], out["model"]) == ("hog", "Dlib")
+    assert out["local"] == [] and (out["detector"], out["model"]) == ("yunet", "SFace")  # the default pair
     (single,), (default,) = out["processes_one_thread"], out["processes"]
     assert single["cv_threads"] == 1 and default["cv_threads"] is None
     assert set(out["one_thread_over_default_min_fps"]) == {"1"}

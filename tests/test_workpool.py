@@ -172,14 +172,17 @@ def test_two_sessions_searches_run_at_once_in_workers_that_load_their_models_onc
     assert {s["source"] for s in db.search_log.rows().to_dicts()} == {"obama1.jpg", "alex_lacamoire1.jpg"}
     pids = {pid for pid, _ in seen.values()}
     assert len(pids) == 2  # two worker processes, one search each, at the same time
-    dlib = ("dlib.hog", "dlib.shape5", "dlib.resnet")
+    from workbench.pipeline import zoo
+
+    default = zoo.detector(Settings().detector).loads + zoo.embedder(Settings().model).loads  # yunet, SFace
+    assert set(default) == {"opencv.yunet", "opencv.sface"}
     for _, loads in seen.values():
-        assert all(loads.get(m) == 1 for m in dlib), loads
+        assert all(loads.get(m) == 1 for m in default), loads
     # more searches: the same processes, still one load of each model
     again = [pool.submit("one", S, search_job, photos["one"].read_bytes(), "obama1.jpg", Settings()) for _ in range(4)]
     for ticket in again:
         pid, _, loads = ticket.result()
-        assert pid in pids and all(loads.get(m) == 1 for m in dlib), (pid, pids, loads)
+        assert pid in pids and all(loads.get(m) == 1 for m in default), (pid, pids, loads)
     assert models.load_counts() == here  # the app's process loaded no model for them
     db.close()
 

@@ -74,7 +74,7 @@ def obama(demo_photos) -> np.ndarray:
 
 
 def test_a_third_model_registered_in_one_place_has_thresholds_and_ranges(projection):
-    assert zoo.embedder_names()[:2] == ["Dlib", "SFace"] and projection in zoo.embedder_names()
+    assert zoo.embedder_names()[:2] == ["SFace", "Dlib"] and projection in zoo.embedder_names()
     assert compare.default_metric(projection) == "cosine" and compare.default_threshold(projection) == 0.02
     assert compare.default_threshold(projection, "euclidean") == 0.2
     s = Settings(model=projection)
@@ -144,13 +144,21 @@ def test_a_third_detector_registered_in_one_place_detects_for_every_model(fixed,
 def test_unknown_names_are_one_line_and_the_defaults_are_declared_once():
     from workbench.errors import ModelError
 
-    with pytest.raises(ModelError, match="unknown model 'Nope'; choose one of: Dlib, SFace"):
+    with pytest.raises(ModelError, match="unknown model 'Nope'; choose one of: SFace, Dlib"):
         zoo.embedder("Nope")
-    with pytest.raises(ModelError, match="unknown detector 'nope'; choose one of: hog, cnn, yunet"):
+    with pytest.raises(ModelError, match="unknown detector 'nope'; choose one of: yunet, hog, cnn"):
         zoo.detector("nope")
     with pytest.raises(ModelError, match="already registered"):
         zoo.register(zoo.embedder("Dlib"))
     s = Settings()
-    assert (s.detector, s.model) == (zoo.DEFAULT_DETECTOR, zoo.DEFAULT_MODEL) == ("hog", "Dlib")
+    assert (s.detector, s.model) == (zoo.DEFAULT_DETECTOR, zoo.DEFAULT_MODEL) == ("yunet", "SFace")
     assert zoo.embedder_names()[0] == zoo.DEFAULT_MODEL and zoo.detector_names()[0] == zoo.DEFAULT_DETECTOR
-    assert list(zoo.combos()) == ["hog + Dlib", "yunet + SFace", "hog + SFace", "yunet + Dlib"]
+    assert list(zoo.combos()) == ["yunet + SFace", "hog + Dlib", "yunet + Dlib", "hog + SFace"]
+    assert (zoo.COMPARISON_DETECTOR, zoo.COMPARISON_MODEL) == ("hog", "Dlib")  # the 2017 pair set beside it
+
+
+def test_a_model_comes_with_its_own_detector_unless_one_is_named():
+    assert (Settings(model="Dlib").detector, Settings(model="SFace").detector) == ("hog", "yunet")
+    assert Settings(model="Dlib", detector="yunet").detector == "yunet"
+    assert zoo.own_detector("Facenet512") == zoo.DEFAULT_DETECTOR  # no detector of its own: the default
+    assert zoo.own_detector("no such model") == zoo.DEFAULT_DETECTOR  # its error comes where it is used

@@ -49,7 +49,8 @@ class ModelMismatchError(GalleryError):
     def __init__(self, gallery: str, gallery_model: str, model: str) -> None:
         super().__init__(
             f"gallery {gallery!r} holds {gallery_model} vectors, and {model} vectors are never compared with "
-            f"them: choose {gallery_model} (--model {gallery_model}, or in the sidebar), or another gallery")
+            f"them: use {gallery_model} (--model {gallery_model}, or no --model: a gallery is used with its own), "
+            "or another gallery")
         self.gallery, self.gallery_model, self.model = gallery, gallery_model, model
 
     def __reduce__(self):

@@ -58,10 +58,26 @@ def sidebar() -> Current | None:
         "Classroom mode (nothing saved)", value=str(config.db_path()) == MEMORY, key="classroom",
         help="Keep the gallery in memory: nothing is written to disk, and it is gone when the app stops.")
     db_path = MEMORY if classroom else sb.text_input("Database file", value=str(config.db_path()), key="db_path")
-    if "_use_model" in st.session_state:  # a "Use <model>" button asked for the gallery's model
-        st.session_state["model"] = st.session_state.pop("_use_model")
-    model = sb.selectbox("Embedding model", zoo.embedder_names(), key="model")  # the default first
-    detector = sb.selectbox("Face detector", zoo.detector_names(), key="detector")
+    try:
+        db = get_db(db_path)
+        galleries = db.galleries.list()
+    except WorkbenchError as err:
+        st.error(literal(err))
+        return None
+    names = galleries["gallery"].to_list()
+    options = names or [DEFAULT_GALLERY]
+    if st.session_state.get("_pending_gallery") in options:  # a gallery just created on the Enrol page
+        st.session_state["gallery"] = st.session_state.pop("_pending_gallery")
+    gallery = sb.selectbox("Gallery", options, key="gallery", accept_new_options=True,
+                           help="Type a new name to start a new gallery (made when faces are enrolled, for the "
+                                "model chosen below, which it keeps); galleries of several models share the file.")
+    gallery = gallery or DEFAULT_GALLERY
+    row = galleries.row(names.index(gallery), named=True) if gallery in names else None
+    model = gallery_model_choice(sb, gallery, row)
+    own = zoo.own_detector(model)
+    names_d = zoo.detector_names()
+    detector = sb.selectbox("Face detector", names_d, index=names_d.index(own) if own in names_d else 0,
+                            key=f"detector_{model}", help=f"{own} is the detector {model} ships with.")
     default_t = compare.default_threshold(model)
     percent = sb.slider(
         "Match threshold (similarity %)", 1.0, 99.9, value=80.0, step=0.5, key=f"similarity_{model}",
@@ -76,32 +92,34 @@ def sidebar() -> Current | None:
         "Shrink photos larger than (px, 0 = full size)", 0, 20_000, detect.DEFAULT_MAX_SIDE, step=160,
         key="max_side", help="Photos are shrunk to this long side before faces are searched: faster, "
                              "but the small faces of a crowd are lost. 0 searches at full size.")
-    st.session_state["_switch_buttons"] = 0
-    try:
-        db = get_db(db_path)
-        galleries = db.galleries.list()
-    except WorkbenchError as err:
-        st.error(literal(err))
-        return None
-    names = galleries["gallery"].to_list()
-    options = names or [DEFAULT_GALLERY]
-    if st.session_state.get("_pending_gallery") in options:  # a gallery just created on the Enrol page
-        st.session_state["gallery"] = st.session_state.pop("_pending_gallery")
-    gallery = sb.selectbox("Gallery", options, key="gallery", accept_new_options=True,
-                           help="Type a new name to start a new gallery (made when faces are enrolled, for the "
-                                "sidebar's model, which it keeps); galleries of several models share the file.")
-    gallery = gallery or DEFAULT_GALLERY
-    if gallery in names:
-        row = galleries.row(names.index(gallery), named=True)
-        note = f"{row['faces']} faces of {row['model']}"
-        sb.caption(literal(f"{gallery}: {note}" + ("" if row["model"] == model else
-                                                   f" (not {model}: searching it needs {row['model']})")))
     if zoo.embedder(model).dim != db.db.dim:
         fits = ", ".join(name for name in zoo.embedder_names() if zoo.embedder(name).dim == db.db.dim)
         sb.warning(literal(f"{model} makes {zoo.embedder(model).dim}-d vectors; this database file holds "
                            f"{db.db.dim}-d vectors (models: {fits}): use another database file for it."))
     return Current(Settings(detector=detector, model=model, threshold=threshold, max_side=int(max_side) or None),
                    gallery, db_path)
+
+
+def gallery_model_choice(sb: Any, gallery: str, row: dict | None) -> str:
+    """The model of this rerun: an existing gallery's own (shown, not offered: a gallery keeps its
+    model, so a Dlib gallery is searched with Dlib, and the sidebar says so), else the user's choice
+    for a new gallery, the zoo's default first."""
+    if row is not None and not zoo.has_embedder(str(row["model"])):  # a file from elsewhere: said, not raised
+        sb.warning(literal(f"{gallery} holds {row['model']} vectors, a model this workbench does not know: "
+                           "choose another gallery."))
+        row = None
+    if row is None:
+        model = sb.selectbox("Embedding model", zoo.embedder_names(), key="model",  # the default first
+                             help=f"The model a new gallery is made for ({zoo.DEFAULT_MODEL} unless you choose "
+                                  "another); an existing gallery keeps its own.")
+        sb.caption(literal(f"{gallery} is a new gallery: it will hold {model} vectors once faces are enrolled."))
+        return model
+    model = str(row["model"])
+    sb.selectbox("Embedding model", [model], key="model_of_gallery", disabled=True,
+                 help="A gallery keeps the model it was made for; type a new gallery name to use another model.")
+    sb.caption(literal(f"{gallery}: {row['faces']} faces of {model}. This gallery holds {model} vectors, "
+                       f"so {model} is used (a gallery keeps its model; type a new gallery name for another)."))
+    return model
 
 
 def threshold_words(percent: float, distance: float, default: float, metric: str) -> str:
@@ -189,8 +207,8 @@ def known_gallery(gallery: str) -> bool:
 
 
 def gallery_matrix(gallery: str):
-    """The gallery's vectors for the sidebar's model, or ``None`` with a note when it does not exist or
-    holds another model's (the note offers to switch); an empty one is said so, before any result."""
+    """The gallery's vectors for the sidebar's model (the gallery's own: the sidebar follows it), or
+    ``None`` with a note when it does not exist; an empty one is said so, before any result."""
     if not known_gallery(gallery):
         return None
     try:
@@ -204,13 +222,9 @@ def gallery_matrix(gallery: str):
 
 
 def model_mismatch(err: ModelMismatchError) -> None:
-    """Say that a gallery holds another model's vectors, with a button that switches to that model."""
+    """Say that a gallery holds another model's vectors (the sidebar follows the selected gallery's
+    model, so this is another gallery: an import into it, a file's own model ...); nothing to switch."""
     st.warning(literal(str(err)))
-    n = st.session_state.get("_switch_buttons", 0)
-    st.session_state["_switch_buttons"] = n + 1
-    # the choice is applied by sidebar() before its model widget is drawn
-    st.button(literal(f"Use {err.gallery_model}, this gallery's model"), key=f"switch_model_{n}",
-              on_click=st.session_state.__setitem__, args=("_use_model", err.gallery_model))
 
 
 #: Every ASCII punctuation character may be backslash-escaped in Markdown (CommonMark); escaping

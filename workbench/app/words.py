@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from workbench.pipeline import zoo
 
-#: The gate's limits quoted below: the default model's (each model's entry carries its own).
-Q = zoo.embedder(zoo.DEFAULT_MODEL).gate
+#: The gate's limits and the figures quoted below: the default model's (each model's entry carries its own).
+DEFAULT = zoo.embedder(zoo.DEFAULT_MODEL)
+Q = DEFAULT.gate
 
 #: Term -> one or two sentences, as a journalist would explain it.
 GLOSSARY: dict[str, str] = {
@@ -21,10 +22,12 @@ GLOSSARY: dict[str, str] = {
                "driving-licence photos; here, the photos you enrolled. A watch list is a small gallery.",
     "enrol": "To add a person's photo to a gallery: the face is found, checked for quality and turned into a list "
              "of numbers (a vector), which is what gets stored and compared.",
-    "vector": "The list of numbers (128 for the default model) that a face is turned into. Two photos of the same "
-              "person should give vectors that are close; searching compares vectors, not pictures.",
+    "vector": f"The list of numbers ({DEFAULT.dim} for the default model, {DEFAULT.name}) that a face is turned "
+              "into. Two photos of the same person should give vectors that are close; searching compares vectors, "
+              "not pictures.",
     "distance": "How far apart two faces' vectors are. Smaller means more alike. Each model has its own scale "
-                "(0.6 is the usual cut-off for the default model).",
+                f"({DEFAULT.thresholds.of(DEFAULT.metric):g} is the usual cut-off for the default model, "
+                f"{DEFAULT.name}).",
     "similarity": "The distance shown as a percentage, like Rekognition's 'similarity': 80 % is the model's usual "
                   "cut-off, 99 % is half of that distance. It is a conversion of the distance, not a probability "
                   "that two photos show the same person.",

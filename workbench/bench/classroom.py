@@ -30,7 +30,7 @@ import numpy as np
 
 from workbench import config
 from workbench.errors import WorkbenchError
-from workbench.pipeline import Settings, capture
+from workbench.pipeline import Settings, capture, zoo
 
 #: Chromium's switches: no background traffic, no sandbox (containers), software rendering.
 CHROMIUM_FLAGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -165,10 +165,10 @@ def _choose(page, key: str, option: str) -> None:
 def _open_search(page, url: str, settings: Settings) -> None:
     page.goto(f"{url}/search", timeout=180_000)
     _settle(page, 180)
-    if settings.model != Settings().model:
-        _choose(page, "model", settings.model)
-    if settings.detector != Settings().detector:
-        _choose(page, "detector", settings.detector)
+    # the sidebar follows the demo gallery's model (it was loaded with settings.model): only a
+    # detector other than that model's own is chosen
+    if settings.detector != zoo.own_detector(settings.model):
+        _choose(page, f"detector_{settings.model}", settings.detector)
 
 
 #: Installed in every page before Streamlit's scripts: from ``__wbArm()`` on (called just before the

@@ -25,24 +25,52 @@ EXIT_PIPE = 141
 
 
 class Ctx:
-    """What the group options decided, shared by the subcommands."""
+    """What the group options decided, shared by the subcommands.
 
-    def __init__(self, db: str | None, model: str, detector: str, upsample: int, threshold: float | None,
-                 max_side: int | None = None):
-        from workbench.pipeline import Settings, detect
+    ``settings`` is for work that touches no gallery, and for a new gallery: ``--model``, else the
+    zoo's default (yunet + SFace); ``--detector``, else the model's own. A command on an existing
+    gallery asks :meth:`settings_for`: without ``--model`` that is the gallery's model (a gallery
+    keeps its model: a Dlib gallery is searched with hog + Dlib)."""
+
+    def __init__(self, db: str | None, model: str | None, detector: str | None, upsample: int,
+                 threshold: float | None, max_side: int | None = None):
+        from workbench.pipeline import detect
 
         self.db_path = config.db_path(db)
-        side = detect.DEFAULT_MAX_SIDE if max_side is None else (max_side or None)  # 0: full size
-        self.settings = Settings(detector=detector, model=model, upsample=upsample, threshold=threshold,
-                                 max_side=side)
+        self.model_given = model is not None
+        self._model = model or zoo.DEFAULT_MODEL
+        self._detector, self._upsample, self._threshold = detector, upsample, threshold
+        self._max_side = detect.DEFAULT_MAX_SIDE if max_side is None else (max_side or None)  # 0: full size
+        #: the options' settings, made at once: a --threshold outside the range of --model's metric (else
+        #: the default's) is refused on every command, before any file is opened
+        self.settings = self._settings(self._model)
+
+    def _settings(self, model: str):
+        from workbench.pipeline import Settings
+
+        return Settings(detector=self._detector, model=model, upsample=self._upsample, threshold=self._threshold,
+                        max_side=self._max_side)
+
+    def settings_for(self, db: Any, gallery: str | None):
+        """The settings for work on ``gallery`` of ``db``: without ``--model``, an existing gallery's
+        own model (with its own detector unless ``--detector`` says otherwise); with ``--model``, or
+        for a gallery not made yet, :attr:`settings` (a ``--model`` that contradicts the gallery is
+        refused where the gallery is used, in one line)."""
+        if self.model_given or not gallery or not db.galleries.exists(gallery):
+            return self.settings
+        model = db.galleries.model(gallery)
+        return self.settings if model == self._model else self._settings(model)
 
     def open_db(self, create: bool = True, read_only: bool = False):
-        """The database file (a new one sized for ``--model``'s vectors; an existing one of another
-        size is refused in one line)."""
+        """The database file (a new one sized for the model's vectors; with ``--model``, an existing
+        one of another size is refused in one line; without, an existing one is opened at its size,
+        so that each of its galleries can be used with its own model)."""
         from workbench.pipeline.embed import model_info
         from workbench.store import Store
 
-        return Store(self.db_path, dim=model_info(self.settings.model).dim, create=create, read_only=read_only)
+        sized = self.model_given or not self.db_path.exists()
+        return Store(self.db_path, dim=model_info(self._model).dim if sized else None, create=create,
+                     read_only=read_only)
 
 
 def strict(obj: Any) -> Any:
@@ -198,10 +226,14 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", "db", type=click.Path(dir_okay=False), default=None,
               help="Gallery database file (default: $WORKBENCH_DB or data/workbench.duckdb).")
-@click.option("--model", default=zoo.DEFAULT_MODEL, show_default=True,
-              help=f"Embedding model ({', '.join(zoo.embedder_names())}).")
-@click.option("--detector", default=zoo.DEFAULT_DETECTOR, show_default=True,
-              help=f"Face detector ({', '.join(zoo.detector_names())}).")
+@click.option("--model", default=None,
+              help=f"Embedding model ({', '.join(zoo.embedder_names())}). Default: an existing gallery's own "
+                   f"model (a gallery keeps its model); for a new gallery and for work without one, "
+                   f"{zoo.DEFAULT_MODEL}.")
+@click.option("--detector", default=None,
+              help=f"Face detector ({', '.join(zoo.detector_names())}). Default: the model's own "
+                   f"({zoo.DEFAULT_DETECTOR} for {zoo.DEFAULT_MODEL}, {zoo.own_detector(zoo.COMPARISON_MODEL)} for "
+                   f"{zoo.COMPARISON_MODEL}).")
 @click.option("--upsample", default=1, show_default=True, type=click.IntRange(0, 3),
               help="Times the detector doubles the image to find small faces.")
 @click.option("--threshold", type=float, default=None,
@@ -211,8 +243,8 @@ class _Group(click.Group):
                    "(default 1280; 0 = full size: slower, finds the small faces of a crowd).")
 @click.version_option(package_name="face-workbench")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, model: str, detector: str, upsample: int, threshold: float | None,
-        max_side: int | None) -> None:
+def cli(ctx: click.Context, db: str | None, model: str | None, detector: str | None, upsample: int,
+        threshold: float | None, max_side: int | None) -> None:
     """Face-recognition research workbench: detect, enrol, search and measure, offline."""
     ctx.obj = Ctx(db, model, detector, upsample, threshold, max_side)
 

@@ -194,9 +194,9 @@ def bench_video(obj: Ctx, file: str, runs: int, detect_every: int | None, frame_
             size = (w, h)
         except ValueError:
             raise WorkbenchError(f"--frame-size wants WIDTHxHEIGHT, got {frame_size!r}") from None
-    matrix = _bench_matrix(obj, gallery)
+    matrix, settings = _bench_matrix(obj, gallery)
     r = bench_video(file, matrix, runs=runs, detect_every=detect_every, size=size, max_frames=max_frames,
-                    naive_frames=naive_frames, settings=obj.settings, progress=_progress("benchmarking"))
+                    naive_frames=naive_frames, settings=settings, progress=_progress("benchmarking"))
     if as_json:
         _echo_json(asdict(r))
         return
@@ -306,7 +306,8 @@ def bench_clusters_cmd(people: int, photos: int, seed: int, as_json: bool) -> No
 
 
 def _bench_matrix(obj: Ctx, gallery: str | None):
-    """The gallery the video benchmark searches: a named one, else the demo photos in a temp DB."""
+    """The gallery the video benchmark searches, and the settings to search it with: a named one
+    (with its own model unless --model says otherwise), else the demo photos in a temp DB."""
     import tempfile
 
     from workbench.pipeline.embed import model_info
@@ -315,14 +316,15 @@ def _bench_matrix(obj: Ctx, gallery: str | None):
 
     if gallery:
         with obj.open_db(create=False, read_only=True) as db:
-            return db.vectors.matrix(gallery, obj.settings.model)
+            s = obj.settings_for(db, gallery)
+            return db.vectors.matrix(gallery, s.model), s
     folder = demo_folder()
     if folder is None:
-        return None
+        return None, obj.settings
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "demo.duckdb",
                                                      dim=model_info(obj.settings.model).dim) as db:
         enrol_path(db, "demo", folder, obj.settings)
-        return db.vectors.matrix("demo", obj.settings.model)
+        return db.vectors.matrix("demo", obj.settings.model), obj.settings
 
 
 def _lfw_options(fn):

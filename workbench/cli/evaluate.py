@@ -220,15 +220,17 @@ def _pairs_out(r, as_json: bool, report_dir: str | None, answer=None) -> None:
         click.echo(f"  report: {page}")
 
 
-def _probe_eval(obj: Ctx, probes: str, labels: str | None, group_by: str | None, report_dir: str | None,
-                write_report: Callable, compute: Callable) -> tuple[Any, Path | None]:
-    """Run a probes-vs-gallery evaluation (``compute(db, labels)``) and write its report if asked."""
+def _probe_eval(obj: Ctx, gallery: str, probes: str, labels: str | None, group_by: str | None,
+                report_dir: str | None, write_report: Callable, compute: Callable) -> tuple[Any, Path | None]:
+    """Run a probes-vs-gallery evaluation (``compute(db, labels, settings)``, with the gallery's own
+    model unless --model says otherwise) and write its report if asked."""
     if not Path(probes).is_dir():
         raise WorkbenchError(f"{probes}: no such folder")
     lab = _labels(labels, group_by)
     with obj.open_db(create=False) as db:
-        r = compute(db, lab)
-    return r, (write_report(r, report_dir, obj.settings) if report_dir else None)
+        s = obj.settings_for(db, gallery)
+        r = compute(db, lab, s)
+    return r, (write_report(r, report_dir, s) if report_dir else None)
 
 
 @eval_group.command("search")
@@ -249,8 +251,8 @@ def eval_search(obj: Ctx, probes: str, gallery: str, identities: str | None, non
     from workbench.evaluation.runners.identification import eval_search as run
 
     who = _identity(identities, none_enrolled)
-    r, page = _probe_eval(obj, probes, labels, group_by, report_dir, write_search_report,
-                          lambda db, lab: run(db, gallery, probes, obj.settings, labels=lab, use_cache=cache,
+    r, page = _probe_eval(obj, gallery, probes, labels, group_by, report_dir, write_search_report,
+                          lambda db, lab, s: run(db, gallery, probes, s, labels=lab, use_cache=cache,
                                               identity=who, include_fta=not exclude_fta,
                                               progress=_progress("embedding")))
     if as_json:
@@ -302,8 +304,8 @@ def eval_replay(obj: Ctx, probes: str, gallery: str, similarity: float | None, i
     from workbench.evaluation.runners.replay import run_replay
 
     who = _identity(identities, none_enrolled)
-    r, page = _probe_eval(obj, probes, labels, group_by, report_dir, write_replay_report,
-                          lambda db, lab: run_replay(db, gallery, probes, obj.settings, labels=lab,
+    r, page = _probe_eval(obj, gallery, probes, labels, group_by, report_dir, write_replay_report,
+                          lambda db, lab, s: run_replay(db, gallery, probes, s, labels=lab,
                                                      extra_similarity=similarity, use_cache=cache, identity=who,
                                                      progress=_progress("embedding")))
     if as_json:

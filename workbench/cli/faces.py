@@ -160,7 +160,7 @@ def enrol(obj: Ctx, path: str, gallery: str, person: str | None, consent: bool |
         raycluster.connect(ray_address)
         analyser = raycluster.analyse_sources_ray
     with obj.open_db() as db:
-        r = enrol_path(db, gallery, path, obj.settings, person=person, consent=choice, notes=notes,
+        r = enrol_path(db, gallery, path, obj.settings_for(db, gallery), person=person, consent=choice, notes=notes,
                        every_s=every_s, progress=_progress("enrolling"), batch_size=batch_size, face=face,
                        analyser=analyser)
     if as_json:
@@ -208,7 +208,7 @@ def search(obj: Ctx, image: str, gallery: str, top_k: int, per_face: bool, keep_
 
     _check_file(image)
     with obj.open_db(create=False) as db:
-        r = search_image(db, gallery, image, obj.settings, top_k=top_k, per_person=not per_face, name=image,
+        r = search_image(db, gallery, image, obj.settings_for(db, gallery), top_k=top_k, per_person=not per_face, name=image,
                          keep_probe=keep_probe, client="cli", index_kind=index_kind)
     faces = [{"number": i, "box": fr.face.box.as_list(), "size": fr.face.quality.size,
               "quality": fr.face.quality.reason or "ok", "quality_rule": fr.face.quality.rule or None,

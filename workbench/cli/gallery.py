@@ -33,11 +33,13 @@ def gallery_list(obj: Ctx, as_json: bool) -> None:
 @click.argument("name")
 @click.pass_obj
 def gallery_create(obj: Ctx, name: str) -> None:
-    """Make an empty gallery NAME for --model's vectors (enrol and import make one when needed;
-    a watch with nobody enrolled needs one made first). A gallery keeps its model."""
+    """Make an empty gallery NAME for --model's vectors (default: SFace's, the zoo's default; enrol
+    and import make one when needed; a watch with nobody enrolled needs one made first). A gallery
+    keeps its model."""
     with obj.open_db() as db:
-        db.galleries.create(name, obj.settings.model)
-    click.echo(f"{name}: a gallery of {obj.settings.model} vectors")
+        model = obj.settings_for(db, name).model
+        db.galleries.create(name, model)
+    click.echo(f"{name}: a gallery of {model} vectors")
 
 
 @gallery.command("show")

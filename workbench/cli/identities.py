@@ -43,9 +43,9 @@ def identities_recluster(obj: Ctx, gallery: str, distance: float | None, method:
     """Cluster every anonymous sighting again (scikit-learn), keeping ids where most members stay."""
     from workbench.search.clusters import default_identity_threshold, recluster
 
-    s = obj.settings
-    t = default_identity_threshold(s.model, s.metric_) if distance is None else distance
     with obj.open_db(create=False) as db:
+        s = obj.settings_for(db, gallery)
+        t = default_identity_threshold(s.model, s.metric_) if distance is None else distance
         r = recluster(db, gallery, model=s.model, metric=s.metric_, threshold=t, method=method)
     click.echo(f"{gallery}: {r.sightings} anonymous sighting(s): {r.before} identities -> {r.after} "
                f"({method}, threshold {t}); {r.kept_ids} kept their id")
@@ -63,7 +63,7 @@ def identities_merge(obj: Ctx, keep: str, others: tuple[str, ...], gallery: str)
     from workbench.store import identity_id, identity_label
 
     with obj.open_db(create=False) as db:
-        n = merge(db, gallery, identity_id(keep), [identity_id(o) for o in others], model=obj.settings.model)
+        n = merge(db, gallery, identity_id(keep), [identity_id(o) for o in others], model=obj.settings_for(db, gallery).model)
     click.echo(f"{gallery}: moved {n} sighting(s) into {identity_label(identity_id(keep))}")
 
 
@@ -83,7 +83,7 @@ def identities_split(obj: Ctx, identity: str, sighting_ids: str, gallery: str) -
     except ValueError:
         raise WorkbenchError(f"--sightings wants comma-separated ids, got {sighting_ids!r}") from None
     with obj.open_db(create=False) as db:
-        new = split(db, gallery, identity_id(identity), ids, model=obj.settings.model)
+        new = split(db, gallery, identity_id(identity), ids, model=obj.settings_for(db, gallery).model)
     click.echo(f"{gallery}: {len(ids)} sighting(s) moved to new identity {new}")
 
 
@@ -99,11 +99,11 @@ def identities_split(obj: Ctx, identity: str, sighting_ids: str, gallery: str) -
 def identities_name(obj: Ctx, identity: str, person: str, gallery: str, consent: bool | None,
                     reason: str | None, notes: str | None) -> None:
     """Name IDENTITY (7 or "unknown 0007") as PERSON: its vectors (and kept chips) are enrolled,
-    its sightings become theirs. Naming enrols, so it needs the consent choice enrol needs, and
-    the gallery's model (--model)."""
+    its sightings become theirs. Naming enrols, so it needs the consent choice enrol needs (with the
+    gallery's own model; a --model that contradicts it is refused)."""
     choice = consent_choice(consent, reason, "nothing was named")
     with obj.open_db(create=False) as db:
-        n = db.identities.name(gallery, identity, person, model=obj.settings.model, consent=choice, notes=notes)
+        n = db.identities.name(gallery, identity, person, model=obj.settings_for(db, gallery).model, consent=choice, notes=notes)
     click.echo(f"{gallery}: identity {identity} is now {person} ({n} face(s) enrolled)")
 
 

@@ -88,7 +88,8 @@ def watch(obj: Ctx, cameras: tuple[str, ...], gallery: str, fast: bool, keep_chi
           qualities: tuple[str, ...], report_dir: str | None, verbose: bool, as_json: bool) -> None:
     """Watch CAMERAS (NAME=SOURCE: a video file, a folder of videos, a device index such as 0,
     rtsp:// or http:// streams) at once, searching GALLERY, and log every sighting. The gallery
-    must exist and hold --model's vectors (checked before any model loads)."""
+    must exist; it is searched with its own model (a --model that contradicts it is refused before
+    any model loads)."""
     from tqdm import tqdm
 
     from workbench.live.cameras import parse_sources
@@ -99,12 +100,14 @@ def watch(obj: Ctx, cameras: tuple[str, ...], gallery: str, fast: bool, keep_chi
     if not gallery.strip():
         raise WorkbenchError("--gallery needs a name")
     specs = with_qualities(parse_sources(list(cameras)), qualities)
-    s = obj.settings
-    options = WatchOptions(gallery, s, fast=fast, keep_chips=keep_chips, batch_size=batch_size,
-                           alert_threshold=_threshold_of(s, alert_similarity, alert_threshold, "alert"),
-                           identity_threshold=identity_threshold, restart=restart, max_frames=max_frames,
-                           retries=retries)
+    if alert_similarity is not None and alert_threshold is not None:  # refused before the file is opened
+        _threshold_of(None, alert_similarity, alert_threshold, "alert")
     with obj.open_db(create=False) as db:
+        s = obj.settings_for(db, gallery)  # the gallery's own model unless --model says otherwise
+        options = WatchOptions(gallery, s, fast=fast, keep_chips=keep_chips, batch_size=batch_size,
+                               alert_threshold=_threshold_of(s, alert_similarity, alert_threshold, "alert"),
+                               identity_threshold=identity_threshold, restart=restart, max_frames=max_frames,
+                               retries=retries)
         if ray_address:
             mode = "ray"
         elif runner == "auto":
@@ -293,7 +296,7 @@ def _follow(obj: Ctx, gallery: str, photo: str, face: int | None, positions_csv:
     _check_file(photo)
     positions = route.read_positions(positions_csv) if positions_csv else None  # a bad file: before any work
     with obj.open_db(create=False) as db:
-        r = follow_face(db, gallery, photo, obj.settings, face=face, name=photo, client="cli", keep_probe=keep_probe)
+        r = follow_face(db, gallery, photo, obj.settings_for(db, gallery), face=face, name=photo, client="cli", keep_probe=keep_probe)
         page = None
         if report_dir:
             from workbench.live.sightings_report import write_follow_report

@@ -22,9 +22,10 @@ from workbench.types import Box, Face, Timings
 @dataclass(frozen=True)
 class Settings:
     """Every knob of the pipeline. ``metric``, ``threshold`` and the quality ``gate`` default to the
-    model's own (its zoo entry); the defaults of ``detector`` and ``model`` are the zoo's."""
+    model's own (its zoo entry); ``model`` defaults to the zoo's (yunet + SFace for a new gallery), and
+    ``detector`` to the one the model ships with (``Settings(model="Dlib")`` is hog + Dlib)."""
 
-    detector: str = zoo.DEFAULT_DETECTOR
+    detector: str = None  # type: ignore[assignment]  # set in __post_init__: the model's own
     model: str = zoo.DEFAULT_MODEL
     upsample: int = 1
     max_side: int | None = detect.DEFAULT_MAX_SIDE
@@ -33,6 +34,8 @@ class Settings:
     gate: quality.QualityThresholds | None = None
 
     def __post_init__(self) -> None:
+        if self.detector is None:
+            object.__setattr__(self, "detector", zoo.own_detector(self.model))
         if self.metric is not None and self.metric not in compare.METRICS:
             raise ModelError(f"unknown metric {self.metric!r}; choose one of: {', '.join(compare.METRICS)}")
         if self.threshold is not None:  # every entry point (CLI, app, library) builds its choices here

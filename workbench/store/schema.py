@@ -134,14 +134,18 @@ def create(cur: Any, dim: int) -> None:
     )
 
 
+#: The model of the versions that read ``meta.model`` as the whole file's: their default (Dlib).
+OLDER_VERSIONS_MODEL = "Dlib"
+
+
 def _legacy_model(dim: int) -> str:
     """``meta.model`` of a new file: unused by this version (each gallery states its model), it is
     what an older version of the workbench takes for the file's model, so it names a model of the
-    file's vector size (Dlib for 128-d)."""
+    file's vector size, the older versions' own default where it fits (Dlib for 128-d)."""
     from workbench.pipeline import zoo
 
     sized = [name for name in zoo.embedder_names() if zoo.embedder(name).dim == dim]
-    return zoo.DEFAULT_MODEL if zoo.DEFAULT_MODEL in sized else (sized[0] if sized else "")
+    return OLDER_VERSIONS_MODEL if OLDER_VERSIONS_MODEL in sized else (sized[0] if sized else "")
 
 
 def blank(cur: Any) -> bool:

@@ -4,7 +4,9 @@ Every other module asks here instead of branching on a model's name: :func:`embe
 :func:`detector` return the entry (what the model is, and its verbs), :func:`embedder_names` and
 :func:`detector_names` list them (the default first, then those whose weights ship, then the rest),
 :func:`combos` pairs each shipped model with its own detector and the others. The defaults are
-:data:`DEFAULT_MODEL` and :data:`DEFAULT_DETECTOR`, declared once in ``_base``.
+:data:`DEFAULT_MODEL` and :data:`DEFAULT_DETECTOR` (yunet + SFace, for a new gallery), declared once in
+``_base`` beside the 2017 comparison pair (:data:`COMPARISON_DETECTOR` + :data:`COMPARISON_MODEL`, hog +
+Dlib); :func:`own_detector` is the detector a model ships with.
 
 Each module of this folder is one family and registers its entries when imported; every module
 here is imported with the package (so worker processes know the same models):
@@ -24,14 +26,15 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from workbench.pipeline.zoo._base import (DEFAULT_DETECTOR, DEFAULT_MODEL, METRICS, Detector, Embedder, Found,
-                                          Thresholds, combos, detector, detector_names, embedder, embedder_names,
-                                          has_embedder, register, registered, unregister)
+from workbench.pipeline.zoo._base import (COMPARISON_DETECTOR, COMPARISON_MODEL, DEFAULT_DETECTOR, DEFAULT_MODEL,
+                                          METRICS, Detector, Embedder, Found, Thresholds, combos, detector,
+                                          detector_names, embedder, embedder_names, has_embedder, own_detector,
+                                          register, registered, unregister)
 
 for _module in pkgutil.iter_modules(__path__):  # sorted by name; the lists' order comes from _base._ordered
     if not _module.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = ["DEFAULT_DETECTOR", "DEFAULT_MODEL", "METRICS", "Detector", "Embedder", "Found", "Thresholds", "combos",
-           "detector", "detector_names", "embedder", "embedder_names", "has_embedder", "register", "registered",
-           "unregister"]
+__all__ = ["COMPARISON_DETECTOR", "COMPARISON_MODEL", "DEFAULT_DETECTOR", "DEFAULT_MODEL", "METRICS", "Detector",
+           "Embedder", "Found", "Thresholds", "combos", "detector", "detector_names", "embedder", "embedder_names",
+           "has_embedder", "own_detector", "register", "registered", "unregister"]

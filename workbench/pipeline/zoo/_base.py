@@ -20,9 +20,14 @@ from workbench.pipeline import models
 from workbench.pipeline.quality import QualityThresholds
 from workbench.types import DLIB5, Box, Detection, Point
 
-#: The defaults, declared here and nowhere else: the CLI, the app and :class:`Settings` read them.
-DEFAULT_MODEL = "Dlib"
-DEFAULT_DETECTOR = "hog"
+#: The defaults for a new gallery, declared here and nowhere else: the CLI, the app, the notebooks and
+#: :class:`Settings` read them. yunet + SFace (2021-23) beats hog + Dlib on every axis the workbench
+#: measures (README, "Two algorithms"); an existing gallery keeps the model it was made for.
+DEFAULT_MODEL = "SFace"
+DEFAULT_DETECTOR = "yunet"
+#: The 2017 pair the audit, the robustness curves and the Story set beside the default.
+COMPARISON_MODEL = "Dlib"
+COMPARISON_DETECTOR = "hog"
 
 METRICS = ("cosine", "euclidean")
 
@@ -190,6 +195,13 @@ def detector(name: str) -> Detector:
 
 def has_embedder(name: str) -> bool:
     return name in _embedders
+
+
+def own_detector(model: str) -> str:
+    """The detector ``model`` ships with (hog for Dlib, yunet for SFace), else :data:`DEFAULT_DETECTOR`
+    (a model without one of its own, or an unknown name: its own error comes where it is used)."""
+    entry = _embedders.get(model)
+    return (entry.detector if entry is not None and entry.detector else None) or DEFAULT_DETECTOR
 
 
 def _ordered(table: dict, default: str) -> list[str]:
