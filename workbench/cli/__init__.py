@@ -6,7 +6,7 @@ Add a command in the module of its group (or a new module imported here).
 """
 
 from workbench.cli import (  # noqa: F401  (register the commands)
-    app, bench, benchmarks, evaluate, faces, gallery, identities, robustness, scale, watch)
+    app, bench, bench_faces, benchmarks, evaluate, faces, gallery, identities, robustness, scale, watch)
 from workbench.cli.base import cli, main
 
 __all__ = ["cli", "main"]
