@@ -31,6 +31,23 @@ def combos(obj: Ctx, given: tuple[str, ...]) -> list[Any]:
     return out
 
 
+def lfw_inputs(obj: Ctx, pairs_file: str | None, lfw_dir: str | None,
+               combo: tuple[str, ...]) -> tuple[str, str, list[Any]]:
+    """LFW's pairs file and photo folder (as given, else the shared data folder's) and the chosen
+    combinations; no LFW, a bad combination or a bad pairs file fails here, before any model time."""
+    from workbench.evaluation.datasets.lfw import default_paths, read_pairs
+
+    found = default_paths()
+    if (pairs_file is None or lfw_dir is None) and found is None:
+        raise WorkbenchError("no LFW here: give --pairs lfw-pairs.txt and --lfw <folder> "
+                             "(the shared data folder ../shared/data/faces has neither)")
+    pairs_file = pairs_file or str(found[0])
+    lfw_dir = lfw_dir or str(found[1])
+    settings = combos(obj, combo)
+    read_pairs(pairs_file, lfw_dir)  # a bad pairs file fails before any model time
+    return pairs_file, lfw_dir, settings
+
+
 def _combo_option(fn):
     return click.option("--combo", "combo", multiple=True, metavar="DETECTOR:MODEL",
                         help=f"Model and detector to compare; repeat for several (default: {', '.join(DEFAULT_COMBOS)}).")(fn)
@@ -65,17 +82,9 @@ def eval_lfw(obj: Ctx, pairs_file: str | None, lfw_dir: str | None, combo: tuple
              whole_image: bool, folds: int | None, with_search: bool, nonmated: int | None, as_json: bool,
              report_dir: str | None, cache: bool) -> None:
     """LFW View 2 (10-fold accuracy, TAR at FAR 0.1 % and 1 %, ROC/DET) for each model, side by side."""
-    from workbench.evaluation.datasets.lfw import default_paths, read_pairs
     from workbench.evaluation.runners import lfw
 
-    found = default_paths()
-    if (pairs_file is None or lfw_dir is None) and found is None:
-        raise WorkbenchError("no LFW here: give --pairs lfw-pairs.txt and --lfw <folder> "
-                             "(the shared data folder ../shared/data/faces has neither)")
-    pairs_file = pairs_file or str(found[0])
-    lfw_dir = lfw_dir or str(found[1])
-    settings = combos(obj, combo)
-    read_pairs(pairs_file, lfw_dir)  # a bad pairs file fails before any model time
+    pairs_file, lfw_dir, settings = lfw_inputs(obj, pairs_file, lfw_dir, combo)
     reports, searches = [], []
     with _open(obj, cache) as db:
         for s in settings:

@@ -8,7 +8,7 @@ import time
 import click
 
 from workbench.cli.base import Ctx, _echo_json, _progress
-from workbench.cli.benchmarks import _combo_option, _open, combos
+from workbench.cli.benchmarks import _combo_option, _open, combos, lfw_inputs
 from workbench.cli.evaluate import eval_group
 from workbench.errors import WorkbenchError
 
@@ -90,7 +90,6 @@ def eval_robustness(obj: Ctx, pairs_file: str | None, lfw_dir: str | None, combo
     """Error rates on camera-quality faces: one photo of each LFW pair made smaller, blurred, compressed,
     darker or covered, for each model side by side, with failures to acquire and the gate each model's
     curves call for."""
-    from workbench.evaluation.datasets.lfw import default_paths, read_pairs
     from workbench.evaluation.reports import robustness_report as rr
     from workbench.evaluation.runners import robustness
 
@@ -100,14 +99,7 @@ def eval_robustness(obj: Ctx, pairs_file: str | None, lfw_dir: str | None, combo
     if groups_folder is not None:
         _groups(obj, groups_folder, combo, levels, per_group, min_age, workers, work, as_json, report_dir, cache)
         return
-    found = default_paths()
-    if (pairs_file is None or lfw_dir is None) and found is None:
-        raise WorkbenchError("no LFW here: give --pairs lfw-pairs.txt and --lfw <folder> "
-                             "(the shared data folder ../shared/data/faces has neither)")
-    pairs_file = pairs_file or str(found[0])
-    lfw_dir = lfw_dir or str(found[1])
-    settings = combos(obj, combo)
-    read_pairs(pairs_file, lfw_dir)  # a bad pairs file fails before any model time
+    pairs_file, lfw_dir, settings = lfw_inputs(obj, pairs_file, lfw_dir, combo)
     with _open(obj, cache) as db:
         report = robustness.run_lfw(pairs_file, lfw_dir, settings, chosen, folds=folds, db=db, workdir=work,
                                     workers=workers, per_fold=per_fold, progress=line_progress("robustness"))
