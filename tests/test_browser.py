@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from workbench.bench.classroom import stop_app  # noqa: F401  (the library's; other browser tests import it from here)
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -85,13 +86,6 @@ def serve_app(db_path: Path, cwd: Path, **env: str) -> tuple[str, subprocess.Pop
     pytest.fail(f"the app did not start: {proc.stdout.read()[-2000:]}")
 
 
-def stop_app(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture(scope="module")
