@@ -201,6 +201,44 @@ def test_frames_pushed_by_the_app_are_watched_like_a_camera(astronaut, tmp_path)
     assert rows["who"].to_list() == ["eileen"] and rows["camera"].to_list() == ["webcam"]
 
 
+def test_the_latency_says_apart_how_long_the_gate_held_a_face_back(astronaut, tmp_path):
+    """A face first too blurred for the gate (4 frames), then sharp: its identity latency runs
+    from its first frame, and apart from its first face past the gate (frame 4), the pipeline's part."""
+    import threading
+
+    import cv2
+
+    from workbench.live.cameras import CameraSpec, PushSource
+    from workbench.search.enrol import Source, enrol_sources
+
+    blurred = cv2.GaussianBlur(astronaut, (0, 0), 4)  # found by YuNet, kept out by SFace's sharpness rule
+    with Store(tmp_path / "gate.duckdb") as db:
+        enrol_sources(db, "g", [Source("a", "eileen", astronaut)], workers=1)
+        push = PushSource()
+        w = Watch(db, [CameraSpec("door", "browser", "push")], WatchOptions("g", embed_async=False),
+                  push={"door": push})
+        w.start()
+        done = threading.Event()
+
+        def feed() -> None:
+            for image in [blurred] * 4 + [astronaut] * 4:  # each waits until the camera took the last one
+                push.push(image)
+                while push.counters.delivered > w.workers["door"].frames + 1 and not done.is_set():
+                    done.wait(0.01)
+            push.close()
+
+        threading.Thread(target=feed, daemon=True).start()
+        summary = w.run()
+        done.set()
+        rows = db.sightings.query("g", run_id=summary.run_id)
+    cam = summary.cameras[0]
+    assert rows["who"].to_list() == ["eileen"]
+    assert cam.gate_wait_frames == [4]
+    d = cam.as_dict()
+    assert d["named_tracks"] == 1 and d["named_tracks_held_at_the_gate"] == 1
+    assert 0 < d["latency_after_gate_p50_ms"] < d["identity_latency_p50_ms"]
+
+
 def test_sources_are_parsed_and_a_folder_plays_its_videos_one_after_another(tmp_path):
     import numpy as np
 

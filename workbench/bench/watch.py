@@ -2,7 +2,9 @@
 threads and through a local Ray cluster, plus what one camera costs in CPU per frame size.
 
 Per camera: frames processed per second, frames dropped (a camera does not wait), identity
-latency p50/p95 (from the frame a face could first be seen in to its name), and the sightings
+latency p50/p95 (from the frame a face could first be seen in to its name; and apart, from its
+first face past the quality gate, the pipeline's own part, with how many tracks the gate held
+back first: a face turned away waits for one it lets through), and the sightings
 written per second; on threads, on a process per camera, and through Ray. Baselines in the
 same run: the plain live loop of ``bench video`` on the same clip (one camera, as fast as
 possible), the process runner (the same shape of work without Ray) for Ray's overhead, and with
@@ -51,6 +53,11 @@ class WatchRun:
     frames_per_camera: list[int] | None = None
     #: the camera processes' CPU milliseconds per processed frame: what a frame costs, whatever the load
     cpu_ms_per_frame: float | None = None
+    #: identity latency from a track's first face past the quality gate (the pipeline's own part),
+    #: and the named tracks per camera that the gate held back first (their wait is in latency_p95_ms)
+    after_gate_p50_ms: list[float | None] | None = None
+    after_gate_p95_ms: list[float | None] | None = None
+    held_at_gate: list[int] | None = None
 
     @property
     def min_fps(self) -> float:
@@ -113,7 +120,9 @@ def _run(db: Store, clip: Path, n: int, runner: str, max_frames: int | None, set
                     [c["identity_latency_p50_ms"] for c in cams], [c["identity_latency_p95_ms"] for c in cams],
                     s.sightings, round(s.sightings / seconds, 3) if seconds > 0 else 0.0, before, _load(),
                     options.get("cv_threads"), cpu, writer, frames,
-                    round(cpu * 1000 / sum(frames), 2) if cpu is not None and sum(frames) else None)
+                    round(cpu * 1000 / sum(frames), 2) if cpu is not None and sum(frames) else None,
+                    [c["latency_after_gate_p50_ms"] for c in cams], [c["latency_after_gate_p95_ms"] for c in cams],
+                    [c["named_tracks_held_at_the_gate"] for c in cams])
 
 
 def _resized(clip: Path, size: tuple[int, int], out: Path, max_frames: int | None) -> Path:

@@ -265,9 +265,11 @@ def bench_watch_cmd(obj: Ctx, file: str | None, cameras: str, with_ray: bool, si
             cpu = (f"; CPU: cameras {x['cameras_cpu_s']} s for {sum(x['frames_per_camera'])} frames, "
                    f"{x['cpu_ms_per_frame']} ms a frame; writer {x['writer_cpu_s']} s" if x["cameras_cpu_s"] is not None
                    else f"; CPU s of this process {x['writer_cpu_s']}")
+            gate = ", ".join(f"{a}/{b}" for a, b in zip(x["after_gate_p50_ms"], x["after_gate_p95_ms"]))
             click.echo(f"{label:>9} {x['cameras']} camera(s): fps per camera {x['fps_per_camera']}, dropped "
-                       f"{x['dropped_per_camera']}, named after p50/p95 ms {lat}, {x['sightings_per_s']} sightings/s "
-                       f"(load {x['load_before']} -> {x['load_after']}{cpu})")
+                       f"{x['dropped_per_camera']}, named after p50/p95 ms {lat}; from the first face past the gate "
+                       f"{gate} (tracks the gate held back first: {x['held_at_gate']}), {x['sightings_per_s']} "
+                       f"sightings/s (load {x['load_before']} -> {x['load_after']}{cpu})")
     if r["stages"]:
         c = r["stages"]
         click.echo(f"CPU ms, one camera ({c['frames']} frames, {c['searched']} searched): decode {c['decode_ms']} a frame; "

@@ -172,7 +172,10 @@ def watch(obj: Ctx, cameras: tuple[str, ...], gallery: str, fast: bool, keep_chi
                    f"alerts, {summary.new_identities} new anonymous identities in {summary.seconds:.1f} s")
         for c in out["cameras"]:
             lat = "" if c["identity_latency_p50_ms"] is None else (
-                f", named after {c['identity_latency_p50_ms']:.0f} ms (p95 {c['identity_latency_p95_ms']:.0f})")
+                f", named after {c['identity_latency_p50_ms']:.0f} ms (p95 {c['identity_latency_p95_ms']:.0f}"
+                + (f"; {c['named_tracks_held_at_the_gate']} of {c['named_tracks']} held back by the quality gate "
+                   f"first, from their first face past it p95 {c['latency_after_gate_p95_ms']:.0f} ms"
+                   if c["named_tracks_held_at_the_gate"] else "") + ")")
             click.echo(f"  {c['camera']}: {c['state']}, {c['frames']} frames ({c['dropped']} dropped) at "
                        f"{c['fps']:.1f} fps, {c['faces']} faces, {c['sightings']} sightings, people: "
                        f"{', '.join(c['people']) or 'none'}, {c['anonymous_identities']} unknown{lat}"

@@ -59,6 +59,10 @@ class Opened:
     chip: bytes | None
     decided_at: float  # perf_counter: identity latency is decided_at - first.arrived
     why_unknown: str | None = None
+    #: the first frame with a face of the track past the quality gate (first decisions of searched
+    #: tracks): ``passed.arrived - first.arrived`` is the gate's wait, ``decided_at - passed.arrived``
+    #: the pipeline's own latency
+    passed: Stamp | None = None
 
 
 @dataclass(frozen=True)
@@ -218,7 +222,8 @@ class CameraWorker:
             jpeg = encode_jpeg(np.ascontiguousarray(chip))
         first = tr.first_stamp if n == 1 else tr.last_stamp
         self.emit(Opened(key, self.spec.name, (first or tr.last_stamp).source, tr.id, n, first, tr.last_stamp, pid,
-                         cand, dist, sim, box, np.asarray(vec, np.float32), jpeg, time.perf_counter(), why))
+                         cand, dist, sim, box, np.asarray(vec, np.float32), jpeg, time.perf_counter(), why,
+                         tr.passed_stamp if n == 1 else None))
 
     def _close(self, tr: Track, cur: _Open) -> None:
         self.emit(Closed(cur.key, tr.last_stamp, cur.distance, cur.similarity, cur.box, cur.checks, cur.candidate_id,

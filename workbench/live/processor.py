@@ -220,6 +220,8 @@ class LiveProcessor:
             tr = current[i]
             if q.accepted:
                 kept.append(i)
+                if tr.passed_stamp is None:
+                    tr.passed_stamp = self._stamp
             elif tr.rejection is None or q.size >= tr.rejection.size:
                 tr.rejection = q
         return kept

@@ -45,6 +45,9 @@ class Track:
     #: frame that opened the track and of the last frame it was detected in
     first_stamp: Any = None
     last_stamp: Any = None
+    #: the stamp of the first frame in which a face of the track passed the quality gate (``None``
+    #: while none has): the time before it is the gate's wait, the time after it the pipeline's
+    passed_stamp: Any = None
     #: the gate's verdict on the largest face of the track it rejected (a ``Quality``), while no
     #: face of it has passed: why the track stays unknown if none ever does
     rejection: Any = None

@@ -307,7 +307,7 @@ class Watch:
         else:
             summary.gated += 1
         if ev.decision == 1 and ev.first is not None and ev.vector is not None:
-            summary.latency_ms.append((ev.decided_at - ev.first.arrived) * 1000)
+            summary.named(ev.first, ev.passed, ev.decided_at)
         lists = self.watched.get(ev.person_id, ()) if ev.person_id is not None else ()
         self._meta[sid] = OpenSighting(self.names.get(ev.person_id, ""), tuple(lists), ev.camera)
         alert = _alerting(self._meta[sid], ev.distance, self.alert_threshold)

@@ -62,7 +62,12 @@ class CameraSummary:
     alerts: int = 0
     people: set[str] = field(default_factory=set)
     identities: set[int] = field(default_factory=set)
+    #: per searched track, from its first frame to its first decision (identity latency) ...
     latency_ms: list[float] = field(default_factory=list)
+    #: ... and from its first face past the quality gate: the pipeline's own part of it
+    after_gate_ms: list[float] = field(default_factory=list)
+    #: per searched track, the frames it showed before a face of it passed the gate (0: its first)
+    gate_wait_frames: list[int] = field(default_factory=list)
     #: tracks none of whose faces passed the quality gate (sightings of nobody, with the rule)
     gated: int = 0
     #: the camera's quality setting in words (with the footage's measured faces, once known)
@@ -71,16 +76,29 @@ class CameraSummary:
     #: cost when it has a process of its own: processes, Ray; with threads, the whole watch's)
     process_cpu_s: float | None = None
 
+    def named(self, first: Any, passed: Any, decided_at: float) -> None:
+        """A searched track's first decision: ``first`` and ``passed`` are the stamps of its first
+        frame and of its first face past the gate (``None``: not known, counted as its first)."""
+        passed = passed or first
+        self.latency_ms.append((decided_at - first.arrived) * 1000)
+        self.after_gate_ms.append((decided_at - passed.arrived) * 1000)
+        self.gate_wait_frames.append(max(passed.index - first.index, 0) if passed.source == first.source else 0)
+
     def as_dict(self) -> dict[str, Any]:
-        lat = np.asarray(self.latency_ms) if self.latency_ms else None
+        def pct(values: list[float], q: float) -> float | None:
+            return round(float(np.percentile(values, q)), 1) if values else None
+
         return {"camera": self.name, "source": self.source, "kind": self.kind, "state": self.state,
                 "message": self.message, "frames": self.frames, "dropped": self.dropped, "faces": self.faces,
                 "fps": self.fps, "reconnects": self.reconnects, "sightings": self.sightings, "alerts": self.alerts,
                 "people": sorted(self.people), "anonymous_identities": len(self.identities),
                 "tracks_failing_the_gate": self.gated, "conditions": self.conditions,
                 "named_tracks": len(self.latency_ms), "process_cpu_s": self.process_cpu_s,
-                "identity_latency_p50_ms": None if lat is None else round(float(np.percentile(lat, 50)), 1),
-                "identity_latency_p95_ms": None if lat is None else round(float(np.percentile(lat, 95)), 1)}
+                "identity_latency_p50_ms": pct(self.latency_ms, 50),
+                "identity_latency_p95_ms": pct(self.latency_ms, 95),
+                "named_tracks_held_at_the_gate": sum(1 for n in self.gate_wait_frames if n > 0),
+                "latency_after_gate_p50_ms": pct(self.after_gate_ms, 50),
+                "latency_after_gate_p95_ms": pct(self.after_gate_ms, 95)}
 
 
 @dataclass(frozen=True)
