@@ -63,7 +63,6 @@ class ChoiceResult:
     false_matches_rule: int
     fixed: int                # same-person pairs missed with the largest face, found with the rule
     broken: int               # the other way round
-    scale: dict | None = None  # the answer at scale from the rule's impostor distances (scale.as_dict)
 
 
 def bench_face_choice(pairs_txt, images, folds: list[int], settings: Settings = Settings(),
@@ -97,20 +96,12 @@ def bench_face_choice(pairs_txt, images, folds: list[int], settings: Settings = 
         return sum((s and not m) if what == "fnm" else ((not s) and m) for s, m in zip(same, decided[name]))
 
     acc = {n: sum(s == m for s, m in zip(same, decided[n])) / len(pairs) for n in decided}
-    from workbench.evaluation.stats import scale
-
-    imp = [(a, float(compare.distances(chosen[a], chosen[b][None], settings.metric_)[0]))
-           for a, b, s in pairs if not s and a in chosen and b in chosen]
-    answer = (scale.as_dict(scale.scale_answer(np.array([d for _, d in imp]),
-                                               scale.thresholds_for(settings.similarity_base),
-                                               clusters=np.array([a[0] for a, _ in imp], dtype=object)))
-              if imp else None)
+    # no figure at scale here: that question has one answer, on the largest data at hand (``eval scale``)
     return ChoiceResult(len(pairs), len(photos), several, differs, len(photos) - len(largest), acc["largest"],
                         acc["rule"], count("largest", "fnm"), count("rule", "fnm"), count("largest", "fm"),
                         count("rule", "fm"),
                         sum(s and not a and b for s, a, b in zip(same, decided["largest"], decided["rule"])),
-                        sum(s and a and not b for s, a, b in zip(same, decided["largest"], decided["rule"])),
-                        answer)
+                        sum(s and a and not b for s, a, b in zip(same, decided["largest"], decided["rule"])))
 
 
 @dataclass(frozen=True)

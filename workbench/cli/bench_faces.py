@@ -54,9 +54,7 @@ def bench_face_choice(obj: Ctx, pairs_txt: str, images: str | None, folds: str, 
                f"{r.false_matches_largest} false matches")
     click.echo(f"  the rule:     accuracy {r.accuracy_rule:.4f}, {r.false_non_matches_rule} false non-matches, "
                f"{r.false_matches_rule} false matches; same-person pairs fixed {r.fixed}, broken {r.broken}")
-    for t in (r.scale or {}).get("thresholds", []):
-        for size in ("300000", "20000000"):
-            click.echo(f"  {t['by_gallery_size'][size]['sentence']}")
+    click.echo("  false candidates in a gallery of N faces: `workbench eval scale` (on the largest data at hand)")
 
 
 @bench.command("face-size")
