@@ -41,3 +41,32 @@ def test_a_class_size_that_is_not_one_is_refused_in_one_line():
         result = CliRunner().invoke(cli, ["bench", "classroom", "--sessions", bad])
         assert result.exit_code == 1 and "Traceback" not in result.output, result.output
         assert len(result.output.strip().splitlines()) == 1 and "--sessions" in result.output, result.output
+
+
+def test_the_browsers_can_stand_in_for_laptops_at_low_priority_and_the_app_keeps_its_own():
+    """``lower_browsers``: this process's children that are not the app's (Chromium, Playwright)
+    get the niceness asked for; the app and its workers keep theirs."""
+    import subprocess
+    import sys
+
+    import psutil
+
+    from workbench.bench.classroom import lower_browsers
+
+    wait = [sys.executable, "-c", "import sys; sys.stdin.read()"]  # until its stdin closes
+    app = subprocess.Popen([sys.executable, "-c", "import subprocess, sys; "
+                            f"w = subprocess.Popen({wait!r}, stdin=subprocess.PIPE); print(w.pid, flush=True); "
+                            "sys.stdin.read(); w.stdin.close(); w.wait()"],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    browser = subprocess.Popen(wait, stdin=subprocess.PIPE)
+    try:
+        worker = psutil.Process(int(app.stdout.readline()))  # the app's worker, started by the app
+        before = psutil.Process().nice()
+        assert lower_browsers(app.pid, 19) == 1
+        assert psutil.Process(browser.pid).nice() == 19
+        assert psutil.Process(app.pid).nice() == before and worker.nice() == before
+        assert lower_browsers(app.pid, 0) == 0  # 0: the browsers as equals, nothing changed
+    finally:
+        for p in (app, browser):
+            p.stdin.close()
+            p.wait(timeout=30)

@@ -62,9 +62,13 @@ def app(obj: Ctx, port: int, address: str | None, expose: bool, headless: bool, 
 @click.option("--timeout", default=300.0, show_default=True, type=click.FloatRange(1), help="Seconds a session may wait.")
 @click.option("--workdir", type=click.Path(file_okay=False), default=None,
               help="Keep the app's database and log here (default: a temporary folder).")
+@click.option("--browsers-nice", default=0, show_default=True, type=click.IntRange(0, 19),
+              help="Run the browsers at this niceness (19: lowest priority), so that on one machine they stand "
+                   "in for the class's own laptops rather than taking the server's cores.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def bench_classroom(obj: Ctx, sessions: str, timeout: float, workdir: str | None, as_json: bool) -> None:
+def bench_classroom(obj: Ctx, sessions: str, timeout: float, workdir: str | None, browsers_nice: int,
+                    as_json: bool) -> None:
     """A class searching at once: the app started as `workbench app` does, N Chromium sessions on its
     Search page (loopback only), each uploading a different photo; served, errors, p50/p95/slowest
     seconds from upload to answer, beside one session alone in the same run; the p95 seconds to the
@@ -82,12 +86,14 @@ def bench_classroom(obj: Ctx, sessions: str, timeout: float, workdir: str | None
     if not sizes or min(sizes) < 1:
         raise WorkbenchError(f"--sessions wants class sizes of 1 or more, got {sessions!r}")
     rows = run(sizes, obj.settings, timeout_s=timeout, workdir=Path(workdir) if workdir else None,
-               progress=_progress("classes"))
+               progress=_progress("classes"), browsers_nice=browsers_nice)
     if as_json:
         _echo_json([asdict(r) for r in rows])
         return
     s = obj.settings
-    click.echo(f"{s.detector} + {s.model}, 9-face demo gallery, a different photo per session")
+    click.echo(f"{s.detector} + {s.model}, 9-face demo gallery, a different photo per session"
+               + (f"; the browsers at nice {browsers_nice} (standing in for the class's own laptops)"
+                  if browsers_nice else "; the browsers on this machine's cores as equals of the app"))
     click.echo(f"{'sessions':>8} {'served':>8} {'errors':>6} {'p50 s':>7} {'p95 s':>7} {'slowest':>8} "
                f"{'first word p95':>14} {'load':>5} {'CPU s: server':>13} {'workers':>7} {'browser':>7}")
     fmt = (lambda v: "-" if v is None else f"{v:.2f}")
