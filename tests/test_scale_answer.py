@@ -229,7 +229,42 @@ def test_per_group_figures_come_from_utkfaces_labels(faces_utkface, tmp_path, mo
         lab = parse_utkface_name(p)
         assert lab is not None and lab.age >= 18 and lab.label("race and gender") == label, (p, label)
     assert len(groups) == 10 and sorted(groups) == sorted(set(ref.labels.tolist()))
+    assert "same_photo" in ref.meta  # checked at build time
     for g, ga in groups.items():
         n = int((ref.labels[ref.embedded] == g).sum())
-        assert ga.comparisons == n * (n - 1) // 2 and ga.basis.dataset == "UTKFace" and g in ga.basis.detail
+        left = sum(ref.labels[a] == g == ref.labels[b] for a, b in ref.meta["same_photo"])
+        assert ga.comparisons == n * (n - 1) // 2 - left and ga.basis.dataset == "UTKFace" and g in ga.basis.detail
     assert not any("No per-group figure" in n for n in a.notes)
+
+
+def test_a_utkface_reference_leaves_out_the_same_photo_filed_twice(tmp_path, astronaut):
+    """UTKFace files some pictures twice under two names: such a pair is not two people, so the
+    per-group answer leaves it out (as the audit does) and says how many it left out."""
+    from PIL import Image
+
+    photos = tmp_path / "utk"
+    photos.mkdir()
+    Image.fromarray(astronaut).save(photos / "a.png")
+    Image.fromarray(astronaut).save(photos / "b.jpg", quality=90)  # the same picture, saved again
+    Image.fromarray(np.ascontiguousarray(astronaut[::-1])).save(photos / "c.png")  # another picture
+    Image.fromarray(np.full_like(astronaut, 200)).save(photos / "d.png")
+    paths = np.array(["a.png", "b.jpg", "c.png", "d.png"])
+    assert scale_reference._same_photo_pairs(photos, paths) == [[0, 1]]
+
+    rng = np.random.default_rng(3)
+    v = rng.normal(0, 0.1, (4, 128)).astype(np.float32)
+    v[1] = v[0] + 0.001  # the same photo: the same face, a false match at any threshold
+    group = np.array(["White, male"] * 4)
+    thresholds = tuple(scale.thresholds_for(0.6).items())
+    answers = {}
+    for checked in (True, False):
+        meta = {"total": 4, **({"same_photo": [[0, 1]]} if checked else {})}
+        path = references.path_for(tmp_path / str(checked), "utkface", "Dlib", "hog")
+        references.save(path, references.Reference("utkface", "Dlib", "hog", paths, group, v, np.array([""] * 4), meta))
+        ((g, answers[checked]),) = scale_reference._groups(str(path), path.stat().st_mtime_ns, "Dlib", "euclidean",
+                                                           thresholds, (300_000,))
+        assert g == "White, male"
+    assert answers[True].comparisons == 5 and answers[False].comparisons == 6
+    assert answers[False].row(80.0).false_matches == answers[True].row(80.0).false_matches + 1
+    assert "1 pair(s) of the same photo filed twice left out" in answers[True].basis.detail
+    assert "not checked for the same photo filed twice" in answers[False].basis.detail
