@@ -396,6 +396,8 @@ def test_bench_video_cli_json(tmp_path, astronaut):
     assert out["new_tracks"] == 0 and out["identity_latency_ms"] is None
     r = run("bench", "video", empty, "--runs", "1", "--naive-frames", "1")
     assert r.exit_code == 0 and "no face was named" in r.output, r.output
+    # the default SFace is timed against DeepFace's Dlib, and the text says so (its SFace is not offline)
+    assert "its Dlib model and dlib detector" in r.output and "not SFace against SFace" in r.output, r.output
 
 
 def test_stage_summary_reports_each_stage():

@@ -209,7 +209,11 @@ def bench_video(obj: Ctx, file: str, runs: int, detect_every: int | None, frame_
     else:
         click.echo(f"new face named after {r.identity_latency_ms:.0f} ms (median of {r.new_tracks}, max "
                    f"{r.identity_latency_max_ms:.0f} ms) at the video's {r.video_fps} fps")
-    click.echo(f"naive loop (DeepFace.represent + search per frame): {r.naive_fps} fps -> {r.speedup_vs_naive}x")
+    from workbench.bench.enrol import DEEPFACE_DETECTOR, DEEPFACE_MODEL, DEEPFACE_SFACE_NOTE
+
+    click.echo(f"naive loop (DeepFace.represent, its {DEEPFACE_MODEL} model and {DEEPFACE_DETECTOR} detector, + search "
+               f"per frame): {r.naive_fps} fps -> {r.speedup_vs_naive}x"
+               + (f" ({DEEPFACE_SFACE_NOTE})" if r.model != DEEPFACE_MODEL else ""))
 
 
 @bench.command("watch")
