@@ -54,6 +54,8 @@ def test_the_browsers_can_stand_in_for_laptops_at_low_priority_and_the_app_keeps
     from workbench.bench.classroom import lower_browsers
 
     wait = [sys.executable, "-c", "import sys; sys.stdin.read()"]  # until its stdin closes
+    other = subprocess.Popen(wait, stdin=subprocess.PIPE)  # a child from before the browser (a pool worker)
+    before = {c.pid for c in psutil.Process().children(recursive=True)}
     app = subprocess.Popen([sys.executable, "-c", "import subprocess, sys; "
                             f"w = subprocess.Popen({wait!r}, stdin=subprocess.PIPE); print(w.pid, flush=True); "
                             "sys.stdin.read(); w.stdin.close(); w.wait()"],
@@ -61,12 +63,13 @@ def test_the_browsers_can_stand_in_for_laptops_at_low_priority_and_the_app_keeps
     browser = subprocess.Popen(wait, stdin=subprocess.PIPE)
     try:
         worker = psutil.Process(int(app.stdout.readline()))  # the app's worker, started by the app
-        before = psutil.Process().nice()
-        assert lower_browsers(app.pid, 19) == 1
+        mine = psutil.Process().nice()
+        assert lower_browsers(app.pid, 19, before) == 1
         assert psutil.Process(browser.pid).nice() == 19
-        assert psutil.Process(app.pid).nice() == before and worker.nice() == before
-        assert lower_browsers(app.pid, 0) == 0  # 0: the browsers as equals, nothing changed
+        assert psutil.Process(app.pid).nice() == mine and worker.nice() == mine
+        assert psutil.Process(other.pid).nice() == mine
+        assert lower_browsers(app.pid, 0, before) == 0  # 0: the browsers as equals, nothing changed
     finally:
-        for p in (app, browser):
+        for p in (app, browser, other):
             p.stdin.close()
             p.wait(timeout=30)

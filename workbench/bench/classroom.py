@@ -242,10 +242,11 @@ def _cpu(pid: int) -> tuple[float, float, float]:
             sum(used(c) for c in mine))
 
 
-def lower_browsers(app_pid: int, nice: int) -> int:
-    """Chromium's processes and Playwright's driver (this process's children that are not the app's)
-    at ``nice``: they stand in for a class's own laptops, which do not share the server's cores.
-    Processes they start later inherit it. Returns how many were changed."""
+def lower_browsers(app_pid: int, nice: int, before: set[int] = frozenset()) -> int:
+    """Chromium's processes and Playwright's driver (this process's children that are neither the
+    app's nor among ``before``, the children it had before the browser started) at ``nice``: they
+    stand in for a class's own laptops, which do not share the server's cores. Processes they start
+    later inherit it. Returns how many were changed."""
     import psutil
 
     if nice <= 0:
@@ -253,7 +254,7 @@ def lower_browsers(app_pid: int, nice: int) -> int:
     app = {app_pid, *(c.pid for c in psutil.Process(app_pid).children(recursive=True))}
     changed = 0
     for c in psutil.Process().children(recursive=True):
-        if c.pid not in app:
+        if c.pid not in app and c.pid not in before:
             try:
                 c.nice(max(c.nice(), nice))
                 changed += 1
@@ -272,10 +273,10 @@ def _row(outcomes: list[SessionOutcome], load_before: float, cpu: tuple[float, .
 
 
 def run_class(browser, url: str, pid: int, pictures: Sequence[tuple[str, Path]], settings: Settings,
-              timeout_s: float = 300, browsers_nice: int = 0) -> ClassroomRow:
+              timeout_s: float = 300, browsers_nice: int = 0, before: set[int] = frozenset()) -> ClassroomRow:
     """One class: a session per photo opens the Search page (and the sidebar's detector and model),
     then every session uploads its photo at once; waits for every answer. With ``browsers_nice``,
-    the browser's processes run at that niceness (:func:`lower_browsers`)."""
+    the browser's processes run at that niceness (:func:`lower_browsers`, ``before`` as there)."""
     contexts = [browser.new_context(viewport={"width": 1300, "height": 900}) for _ in pictures]
     for c in contexts:
         c.add_init_script(WATCHER)
@@ -283,7 +284,7 @@ def run_class(browser, url: str, pid: int, pictures: Sequence[tuple[str, Path]],
         pages = [c.new_page() for c in contexts]
         for page in pages:
             _open_search(page, url, settings)
-        lower_browsers(pid, browsers_nice)  # the pages' renderers too
+        lower_browsers(pid, browsers_nice, before)  # the pages' renderers too
         load = os.getloadavg()[0]
         cpu0 = _cpu(pid)
         for page, (_, path) in zip(pages, pictures):  # every upload is sent before any answer is awaited
@@ -322,19 +323,22 @@ def bench_classroom(sessions: Sequence[int], settings: Settings = Settings(), *,
         load_demo_gallery(db, settings)
     url, proc = start_app(db_path, tmp)
     rows: list[ClassroomRow] = []
+    import psutil
+
+    before = {c.pid for c in psutil.Process().children(recursive=True)}  # not the browser's (a pool, the app)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium_path(), headless=True, args=list(CHROMIUM_FLAGS))
-            lower_browsers(proc.pid, browsers_nice)
+            lower_browsers(proc.pid, browsers_nice, before)
             try:  # two at once first: each worker's models loaded
-                run_class(browser, url, proc.pid, warm, settings, timeout_s, browsers_nice)
-                rows.append(run_class(browser, url, proc.pid, [baseline], settings, timeout_s, browsers_nice))
+                run_class(browser, url, proc.pid, warm, settings, timeout_s, browsers_nice, before)
+                rows.append(run_class(browser, url, proc.pid, [baseline], settings, timeout_s, browsers_nice, before))
                 used = 0
                 for i, n in enumerate(sessions, 1):
                     if progress:
                         progress(i, len(sessions) + 1, f"{n} sessions")
                     rows.append(run_class(browser, url, proc.pid, rest[used:used + n], settings, timeout_s,
-                                          browsers_nice))
+                                          browsers_nice, before))
                     used += n
             finally:
                 browser.close()
