@@ -171,32 +171,39 @@ def test_a_camera_that_fails_mid_way_is_reported_and_the_others_keep_their_sight
     assert "street" in run["notes"] and "junk" in run["notes"] and run["status"] == "completed"
 
 
-def test_frames_pushed_by_the_app_are_watched_like_a_camera(astronaut, tmp_path):
-    """The Cameras page's webcam: WebRTC frames pushed into a source the watch reads."""
+def _watch_pushed(db_path: Path, enrolled, camera: str, frames: list):
+    """A gallery "g" of ``enrolled`` (as "eileen"), and ``frames`` pushed one by one into a push
+    camera named ``camera`` (each waits until the camera took the last one: none is dropped), as
+    the Cameras page's webcam does; returns the watch's summary and its sightings."""
     import threading
 
     from workbench.live.cameras import CameraSpec, PushSource
     from workbench.search.enrol import Source, enrol_sources
 
-    with Store(tmp_path / "push.duckdb") as db:
-        enrol_sources(db, "g", [Source("a", "eileen", astronaut)], workers=1)
+    with Store(db_path) as db:
+        enrol_sources(db, "g", [Source("a", "eileen", enrolled)], workers=1)
         push = PushSource()
-        w = Watch(db, [CameraSpec("webcam", "browser", "push")], WatchOptions("g", embed_async=False),
-                  push={"webcam": push})
+        w = Watch(db, [CameraSpec(camera, "browser", "push")], WatchOptions("g", embed_async=False),
+                  push={camera: push})
         w.start()
         done = threading.Event()
 
         def feed() -> None:
-            for _ in range(6):  # each frame waits until the camera took the last one: none is dropped
-                push.push(astronaut)
-                while push.counters.delivered > w.workers["webcam"].frames + 1 and not done.is_set():
+            for image in frames:
+                push.push(image)
+                while push.counters.delivered > w.workers[camera].frames + 1 and not done.is_set():
                     done.wait(0.01)
             push.close()
 
         threading.Thread(target=feed, daemon=True).start()
         summary = w.run()
         done.set()
-        rows = db.sightings.query("g", run_id=summary.run_id)
+        return summary, db.sightings.query("g", run_id=summary.run_id)
+
+
+def test_frames_pushed_by_the_app_are_watched_like_a_camera(astronaut, tmp_path):
+    """The Cameras page's webcam: WebRTC frames pushed into a source the watch reads."""
+    summary, rows = _watch_pushed(tmp_path / "push.duckdb", astronaut, "webcam", [astronaut] * 6)
     assert summary.cameras[0].state == "ended"
     assert rows["who"].to_list() == ["eileen"] and rows["camera"].to_list() == ["webcam"]
 
@@ -204,33 +211,10 @@ def test_frames_pushed_by_the_app_are_watched_like_a_camera(astronaut, tmp_path)
 def test_the_latency_says_apart_how_long_the_gate_held_a_face_back(astronaut, tmp_path):
     """A face first too blurred for the gate (4 frames), then sharp: its identity latency runs
     from its first frame, and apart from its first face past the gate (frame 4), the pipeline's part."""
-    import threading
-
     import cv2
 
-    from workbench.live.cameras import CameraSpec, PushSource
-    from workbench.search.enrol import Source, enrol_sources
-
     blurred = cv2.GaussianBlur(astronaut, (0, 0), 4)  # found by YuNet, kept out by SFace's sharpness rule
-    with Store(tmp_path / "gate.duckdb") as db:
-        enrol_sources(db, "g", [Source("a", "eileen", astronaut)], workers=1)
-        push = PushSource()
-        w = Watch(db, [CameraSpec("door", "browser", "push")], WatchOptions("g", embed_async=False),
-                  push={"door": push})
-        w.start()
-        done = threading.Event()
-
-        def feed() -> None:
-            for image in [blurred] * 4 + [astronaut] * 4:  # each waits until the camera took the last one
-                push.push(image)
-                while push.counters.delivered > w.workers["door"].frames + 1 and not done.is_set():
-                    done.wait(0.01)
-            push.close()
-
-        threading.Thread(target=feed, daemon=True).start()
-        summary = w.run()
-        done.set()
-        rows = db.sightings.query("g", run_id=summary.run_id)
+    summary, rows = _watch_pushed(tmp_path / "gate.duckdb", astronaut, "door", [blurred] * 4 + [astronaut] * 4)
     cam = summary.cameras[0]
     assert rows["who"].to_list() == ["eileen"]
     assert cam.gate_wait_frames == [4]
