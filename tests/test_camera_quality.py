@@ -19,6 +19,7 @@ from workbench.live import unknown
 from workbench.live.camera_quality import CameraFilter, CameraQuality, degrade_frame, parse_quality
 from workbench.live.sources import CameraSpec, with_qualities
 from workbench.pipeline import degrade
+from workbench.pipeline.zoo.opencv_models import SFACE_GATE
 from workbench.store import Store
 from workbench.types import Match, Quality
 
@@ -145,9 +146,10 @@ def test_the_same_clip_names_lin_near_and_leaves_him_unknown_too_small_far(near_
     # lin's track (on screen from 2.7 s) is a sighting of nobody: no face passed SFace's gate
     small = [r for r in far if unknown.kind(r["why_unknown"]) == "too small" and r["first_video_s"] < 5 < r["last_video_s"]]
     assert small, [(r["first_video_s"], r["why_unknown"]) for r in far]
-    px = [int(re.search(r"the face is (\d+) px, SFace's gate needs at least 23 px", r["why_unknown"]).group(1))
+    need = SFACE_GATE.min_size
+    px = [int(re.search(rf"the face is (\d+) px, SFace's gate needs at least {need} px", r["why_unknown"]).group(1))
           for r in small]
-    assert all(p < 23 for p in px) and small[0]["distance"] is None and small[0]["identity"] is None
+    assert all(p < need for p in px) and small[0]["distance"] is None and small[0]["identity"] is None
     assert cams["far"]["tracks_failing_the_gate"] >= len(small)
     assert [r for r in rows if r["camera"] == "near" and r["person"] == "lin" and r["why_unknown"] is None]
 

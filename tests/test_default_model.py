@@ -153,5 +153,5 @@ def test_the_enrol_page_over_a_dlib_gallery_enrols_with_dlib_and_says_its_limits
     at.button[0].click().run()
     assert not at.exception, [e.message for e in at.exception]
     said = " ".join(w.value.replace("\\", "") for w in at.warning)
-    assert "Dlib's gate needs at least 37 px" in said, said  # SFace's gate would take it (23 px)
+    assert "Dlib's gate needs at least 37 px" in said, said  # Dlib's limit, not SFace's (31 px)
     ui.get_db.clear()

@@ -47,7 +47,7 @@ def test_story_runs_its_five_steps_on_the_packaged_demo(demo_photos, db_path, mo
     assert set(people["consent_status"]) == {f"no consent: {story.CONSENT.reason}"}, people["consent_status"]
     crowd = at.session_state["story_crowd"]
     searched = crowd.searched  # the default yunet + SFace: YuNet finds 159 faces, most too small to search
-    assert len(searched) >= 20  # the crowd photo's faces, each searched one against every watch-list face
+    assert len(searched) >= 15  # the crowd photo's faces, each searched one against every watch-list face
     assert all(len(fr.matches) == 9 for fr in searched) and all(not fr.matches for fr in crowd.faces
                                                                if not fr.searched)
     t = Settings().threshold_  # the sidebar's default: 80 %, SFace's distance 0.637

@@ -124,16 +124,15 @@ register(HaarCascade("haar", DLIB5, upsample=True, shipped=True, loads=(HAAR, SH
 #: SFace's thresholds are OpenCV's published ones (cosine similarity 0.363, i.e. distance 0.637; L2
 #: 1.128 between unit vectors), checked on the shared data (LFW, deepface-unit: see the README).
 #: Its vectors are stored at unit length: any other length was not made here.
-#: SFace's gate, set from its curves by the robustness lab's rule (see DLIB_GATE in dlib_models): LFW fold 1,
-#: 100 + 100 pairs, yunet + SFace (`workbench eval robustness --per-fold 100`): misses 0 of 100 as photographed,
-#: 1 with faces 32 px wide, 3 at 24 px, 33 at 16 px: the limit is YuNet's box at 24 px, 10th percentile 23 px
-#: (the old 36-px minimum turned away 183 of 184 faces 24 px wide, of which SFace recognised 97 of 100 pairs).
-#: Blur: 1 miss at sigma 2 px, 22 at sigma 4: sharpness 0.0056 lets 90 % of the sigma-2 faces through (the old
-#: 0.010 turned away 110 of 184).
-#: On all 6,000 pairs (`--folds 1-10`, README) the same rule gives 31 px and 0.006: 24 px misses 164 of 3,000
-#: (1.5 % as photographed) with 0 false matches. Not applied: a gate turns the faces it rejects into misses and
-#: at 24 px has no false match to prevent; whether the rule should follow false matches instead is open.
-SFACE_GATE = QualityThresholds(min_size=23, min_sharpness=0.0056, owner="SFace")
+#: SFace's gate, set from its curves by the robustness lab's rule (see DLIB_GATE in dlib_models) on all 6,000
+#: LFW View 2 pairs, yunet + SFace (`workbench eval robustness --folds 1-10 --combo yunet:SFace`, README):
+#: misses 44 of 3,000 as photographed (1.5 %), 64 with faces 32 px wide (2.1 %), 164 at 24 px (5.5 %, 95 %
+#: interval 4.7-6.3 %: shown to be over twice 1.5 %): the limit is YuNet's box at 32 px, 10th percentile 31 px.
+#: Blur: 70 misses at sigma 2 px (2.3 %), 580 at sigma 4: sharpness 0.006 lets 90 % of the sigma-2 faces through.
+#: The first 200 pairs of fold 1 had given 23 px and 0.0056 (3 of 100 missed at 24 px could not show a doubling).
+#: The lab's curves, the gate set aside, still show what SFace makes of smaller faces (94.5 % of true matches
+#: recognised at 24 px): the gate is the workbench's own line for naming someone, not the algorithm's limit.
+SFACE_GATE = QualityThresholds(min_size=31, min_sharpness=0.006, owner="SFace")
 
 register(SFace(
     "SFace", 128, "cosine", Thresholds(cosine=0.637, euclidean=1.128), scheme=YUNET5, chip_side=112,
