@@ -140,7 +140,7 @@ def live_view(watch: Watch) -> None:
         col.caption(view.camera_line(spec, watch.summaries[spec.name]))
     rows = db.sightings.query(watch.options.gallery, run_id=watch.run_id)
     st.subheader(f"Sightings of this run: {rows.height}")
-    st.dataframe(view.sightings_table(rows).to_pandas(), hide_index=True)
+    st.dataframe(view.sightings_table(rows).to_pandas(), hide_index=True, placeholder="-")
     st.plotly_chart(watch_plots.timeline_figure(rows), key="cam_timeline")
     flagged = view.sightings_table(rows, alerts=True)
     st.subheader(f"Alerts: {flagged.height}")
@@ -160,7 +160,7 @@ idents = ui.attempt(db.identities.list, cur.gallery) if known else None
 if idents is None or idents.height == 0:
     st.caption("None yet: faces that match nobody in the gallery are grouped here.")
 else:
-    st.dataframe(idents.to_pandas(), hide_index=True)
+    st.dataframe(idents.to_pandas(), hide_index=True, placeholder="-")
     pick = st.selectbox("Identity", idents["id"].to_list(), key="ident_pick",
                         format_func=lambda i: ui.literal(idents.filter(idents["id"] == i)["label"][0]))
     its = db.sightings.query(cur.gallery, identity=int(pick))

@@ -97,6 +97,8 @@ def test_search_page_finds_both_people_and_rethresholds(demo_app):
     assert not at.exception
     assert at.subheader[0].value.startswith("159 faces found")  # yunet, the default's detector (hog finds 23)
     assert len(at.get("image")) == 1 and at.dataframe[0].value.shape[0] == 159
+    # a face that was not searched has no similarity: a dash, not the word "None"
+    assert at.dataframe[0].value["similarity %"].isna().sum() > 100 and at.dataframe[0].proto.placeholder == "-"
 
 
 def test_enrol_page_enrols_with_consent_and_shows_verdicts(demo_app):
