@@ -106,3 +106,12 @@ def test_audit_lfw_and_replay_log_axes_are_written_out():
     assert_written_out(plots.det_curves_figure(curves), expect={"yaxis": "0.1 %<br>1 in 1,000"})
     rows = replay_rows(np.linspace(0.3, 1.2, 40).reshape(4, 10), {80.0: 0.6}, extrapolate_to=(25_000, 300_000))
     assert_written_out(plots.replay_growth_figure(rows), expect={"xaxis": "100,000"})
+
+
+def test_the_gate_in_words_quotes_each_models_own_minimum_face_size():
+    from workbench.app import words
+    from workbench.pipeline import zoo
+
+    for model in ("SFace", "Dlib"):  # the default and the 2017 comparison: 31 and 37 px, never one figure for both
+        said = f"{zoo.embedder(model).gate.min_size} px for {model}"
+        assert said in words.GLOSSARY["quality gate"] and said in words.explain("too_small"), (model, said)

@@ -13,6 +13,9 @@ from workbench.pipeline import zoo
 #: The gate's limits and the figures quoted below: the default model's (each model's entry carries its own).
 DEFAULT = zoo.embedder(zoo.DEFAULT_MODEL)
 Q = DEFAULT.gate
+#: The minimum face size in words: each shipped model's own, the default's first.
+_SIZES = (f"{Q.min_size} px for {DEFAULT.name}, {zoo.embedder(zoo.COMPARISON_MODEL).gate.min_size} px for "
+          f"{zoo.COMPARISON_MODEL}")
 
 #: Term -> one or two sentences, as a journalist would explain it.
 GLOSSARY: dict[str, str] = {
@@ -53,7 +56,7 @@ GLOSSARY: dict[str, str] = {
     "FNIR": "False negative identification rate: of searches for people who ARE in the gallery, the share that "
             "did not return them as the top candidate at the threshold.",
     "rank-1": "Of searches for people who are in the gallery, the share where the right person came first.",
-    "quality gate": f"Checks a face must pass before it is used: at least {Q.min_size} pixels on its short side, "
+    "quality gate": f"Checks a face must pass before it is used: a short side of at least each model's minimum ({_SIZES}), "
                     f"not under-exposed (the brightest patch of the face reaches at least {Q.min_exposure:.0f} of "
                     "255: measured on the face's highlights, not on its skin tone), not blurred, not turned too "
                     "far sideways.",
@@ -79,8 +82,8 @@ def term(name: str) -> str:
 
 
 _QUALITY = {
-    "too_small": f"The face is too small: its short side is under {Q.min_size} pixels, the quality gate's "
-                 "minimum. Try a closer or larger photo of the person.",
+    "too_small": f"The face is too small: its short side is under the quality gate's minimum for the model "
+                 f"({_SIZES}). Try a closer or larger photo of the person.",
     "too_dark": f"The photo is too dark: even the brightest patch of the face stays under {Q.min_exposure:.0f} "
                 "of 255 (the gate looks at the face's highlights, so dark skin in good light passes). Try a photo "
                 "taken in better light.",
@@ -105,7 +108,7 @@ _UNREADABLE = (
 )
 
 #: A few words for a face's verdict under its thumbnail.
-_SHORT = {"too_small": f"too small (under {Q.min_size} px)", "too_dark": "too dark", "blurred": "blurred",
+_SHORT = {"too_small": "too small for the model", "too_dark": "too dark", "blurred": "blurred",
           "extreme_pose": "turned sideways", "no_face": "no face found", "not the largest face": "another face used"}
 
 
