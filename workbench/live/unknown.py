@@ -17,7 +17,7 @@ NOBODY = "nobody to compare with"
 
 def gated(q: Quality) -> str:
     """A track none of whose faces passed the gate, told by the verdict on its largest face:
-    ``"too small: the face is 14 px, SFace's gate needs at least 23 px (...)"``."""
+    ``"too small: the face is 14 px, SFace's gate needs at least 31 px (...)"``."""
     return f"{quality.describe(q)} (the largest face of the track; none passed the gate)"
 
 
