@@ -249,6 +249,14 @@ def test_a_small_lfw_run_counts_as_by_hand_and_a_rerun_costs_no_model_time(faces
             by_hand.append((p.same, d <= s.threshold_))
         assert row.false_non_matches == sum(same and not m for same, m in by_hand)
         assert row.false_matches == sum(m and not same for same, m in by_hand)
+    # what these 4 pairs call for is said beside the gate SFace uses (set from all 6,000 pairs)
+    from workbench.evaluation.reports import robustness_report as rr
+    from workbench.pipeline.zoo.opencv_models import SFACE_GATE
+
+    assert rr.gate_lines(r)[0].endswith(f". In use: at least {SFACE_GATE.min_size} px, sharpness "
+                                        f"{SFACE_GATE.min_sharpness:g}"), rr.gate_lines(r)
+    g = rr.tables(r)["robustness_gates"].row(0, named=True)
+    assert (g["in_use_min_size"], g["in_use_min_sharpness"]) == (SFACE_GATE.min_size, SFACE_GATE.min_sharpness)
     # the photo as it is gives the vector eval lfw compares
     at = out.select("yunet + SFace", "as-is")
     for p in lp:

@@ -11,6 +11,7 @@ import polars as pl
 
 from workbench.evaluation.reports.report import Header, write_report
 from workbench.evaluation.reports.robustness_plots import curves_figure
+from workbench.evaluation.datasets.degraded import combo_label
 from workbench.evaluation.runners.robustness import RobustnessReport
 from workbench.evaluation.stats.metrics import wilson
 from workbench.pipeline import degrade
@@ -78,8 +79,20 @@ def _short(kind: str) -> str:
             degrade.JPEG: "JPEG quality", degrade.NIGHT: "light"}[kind]
 
 
+def gate_in_use(report: RobustnessReport, combo: str):
+    """The gate the model of ``combo`` uses today (its zoo entry, or the run's own limits), or ``None``."""
+    return next((s.gate_ for s in report.combos if combo_label(s) == combo), None)
+
+
 def gate_lines(report: RobustnessReport) -> list[str]:
-    return [report.gate(c).words for c in dict.fromkeys(r.combo for r in report.rows)]
+    """What these curves call for per model, beside the gate the model uses today: a run on fewer pairs
+    can call for other limits than the largest run the zoo's gate was set from."""
+    lines = []
+    for c in dict.fromkeys(r.combo for r in report.rows):
+        used = gate_in_use(report, c)
+        lines.append(report.gate(c).words + ("" if used is None else
+                     f". In use: at least {used.min_size} px, sharpness {used.min_sharpness:g}"))
+    return lines
 
 
 def table_lines(report: RobustnessReport) -> list[str]:
@@ -121,8 +134,10 @@ def tables(report: RobustnessReport) -> dict[str, pl.DataFrame]:
     half = [{"combo": c, "degradation": k, "half_loss_level": report.half_loss(c, k).value,
              "words": report.half_loss(c, k).words} for c in labels for k in degrade.KINDS[:5] if report.of(c, k)]
     gates = [{"combo": g.combo, "min_size": g.min_size, "min_sharpness": g.min_sharpness,
-              "smallest_width_handled": g.size_level, "strongest_blur_handled": g.blur_level, "rule": g.words}
-             for g in (report.gate(c) for c in labels)]
+              "smallest_width_handled": g.size_level, "strongest_blur_handled": g.blur_level, "rule": g.words,
+              "in_use_min_size": None if u is None else u.min_size,
+              "in_use_min_sharpness": None if u is None else u.min_sharpness}
+             for g, u in ((report.gate(c), gate_in_use(report, c)) for c in labels)]
     return {"robustness_levels": pl.DataFrame([r.as_dict() for r in report.rows]),
             "robustness_pose": pl.DataFrame([r.as_dict() for r in report.pose]),
             "robustness_half_loss": pl.DataFrame(half), "robustness_gates": pl.DataFrame(gates)}
