@@ -49,11 +49,11 @@ def headline(report: RobustnessReport) -> list[str]:
     for c in labels:
         clean, r = report.clean(c), _level(report, c, width)
         if r is not None:
-            out.append(f"{c} misses {r.false_non_matches} of {r.genuine:,} true matches when the face is "
-                       f"{HEADLINE_WIDTH:g} px wide ({_pct(r.false_non_matches, r.genuine)}; {clean.false_non_matches} "
+            out.append(f"{c} misses {r.false_non_matches:,} of {r.genuine:,} true matches when the face is "
+                       f"{HEADLINE_WIDTH:g} px wide ({_pct(r.false_non_matches, r.genuine)}; {clean.false_non_matches:,} "
                        f"as photographed); that is a person about {degrade.camera_distance(HEADLINE_WIDTH):.1f} m from a "
-                       f"1080p camera with a 90° lens. It found no face in {r.no_face} of {r.photos:,} such photos, "
-                       f"and its gate turns away {r.rejected_total} more.")
+                       f"1080p camera with a 90° lens. It found no face in {r.no_face:,} of {r.photos:,} such photos, "
+                       f"and its gate turns away {r.rejected_total:,} more.")
         halves = [f"{_short(k)} {report.half_loss(c, k).words}" for k in (degrade.WIDTH, degrade.GAUSSIAN,
                                                                           degrade.MOTION, degrade.JPEG, degrade.NIGHT)
                   if report.of(c, k)]
@@ -63,8 +63,8 @@ def headline(report: RobustnessReport) -> list[str]:
     masks = [(c, r) for c, r in masks if r is not None]
     if masks:
         out.append("A surgical mask: " + "; ".join(
-            f"{c} misses {r.false_non_matches} of {r.genuine:,} ({_pct(r.false_non_matches, r.genuine)}; "
-            f"{report.clean(c).false_non_matches} without)" for c, r in masks)
+            f"{c} misses {r.false_non_matches:,} of {r.genuine:,} ({_pct(r.false_non_matches, r.genuine)}; "
+            f"{report.clean(c).false_non_matches:,} without)" for c, r in masks)
             + ". NIST (FRVT Part 6A, NISTIR 8311) found digital masks raised the best algorithms' miss rate from "
               "about 0.3 % to about 5 %, many to 20-50 %.")
     out.append(f"Pairs: {report.pairs:,} ({report.genuine:,} same person, {report.impostor:,} different people) of "
