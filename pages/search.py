@@ -56,7 +56,8 @@ if choice is not None:
                          "why not searched": "" if fr.searched else quality.describe(fr.face.quality),
                          "warning": "under 50 % similarity: a weak match"
                          if best and fr.verdict(whatif) == "match" and best.similarity < 50 else ""})
-        st.dataframe(pl.DataFrame(rows), hide_index=True, key="search_table", placeholder="-")  # not searched: no figures
+        # a face not searched has no figures: a dash, not the word None
+        st.dataframe(pl.DataFrame(rows), hide_index=True, key="search_table", placeholder="-")
         st.caption(f"detect {result.timings.detect_ms:.0f} ms, embed {result.timings.embed_ms:.0f} ms, "
                    f"search {result.timings.search_ms:.1f} ms")
         flagged = [(i, fr) for i, (fr, v) in enumerate(zip(result.faces, verdicts), 1)

@@ -56,7 +56,8 @@ GLOSSARY: dict[str, str] = {
     "FNIR": "False negative identification rate: of searches for people who ARE in the gallery, the share that "
             "did not return them as the top candidate at the threshold.",
     "rank-1": "Of searches for people who are in the gallery, the share where the right person came first.",
-    "quality gate": f"Checks a face must pass before it is used: a short side of at least each model's minimum ({_SIZES}), "
+    "quality gate": f"Checks a face must pass before it is used: a short side of at least each model's minimum "
+                    f"({_SIZES}), "
                     f"not under-exposed (the brightest patch of the face reaches at least {Q.min_exposure:.0f} of "
                     "255: measured on the face's highlights, not on its skin tone), not blurred, not turned too "
                     "far sideways.",

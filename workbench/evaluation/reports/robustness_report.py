@@ -9,12 +9,13 @@ from pathlib import Path
 
 import polars as pl
 
+from workbench.evaluation.datasets.degraded import combo_label
 from workbench.evaluation.reports.report import Header, write_report
 from workbench.evaluation.reports.robustness_plots import curves_figure
-from workbench.evaluation.datasets.degraded import combo_label
 from workbench.evaluation.runners.robustness import RobustnessReport
 from workbench.evaluation.stats.metrics import wilson
 from workbench.pipeline import degrade
+from workbench.pipeline.quality import QualityThresholds
 
 #: The width the headline reads a camera distance for (the issue's example), and IEC 62676-4's.
 HEADLINE_WIDTH = 24.0
@@ -50,8 +51,9 @@ def headline(report: RobustnessReport) -> list[str]:
         clean, r = report.clean(c), _level(report, c, width)
         if r is not None:
             out.append(f"{c} misses {r.false_non_matches:,} of {r.genuine:,} true matches when the face is "
-                       f"{HEADLINE_WIDTH:g} px wide ({_pct(r.false_non_matches, r.genuine)}; {clean.false_non_matches:,} "
-                       f"as photographed); that is a person about {degrade.camera_distance(HEADLINE_WIDTH):.1f} m from a "
+                       f"{HEADLINE_WIDTH:g} px wide ({_pct(r.false_non_matches, r.genuine)}; "
+                       f"{clean.false_non_matches:,} as photographed); that is a person about "
+                       f"{degrade.camera_distance(HEADLINE_WIDTH):.1f} m from a "
                        f"1080p camera with a 90° lens. It found no face in {r.no_face:,} of {r.photos:,} such photos, "
                        f"and its gate turns away {r.rejected_total:,} more.")
         halves = [f"{_short(k)} {report.half_loss(c, k).words}" for k in (degrade.WIDTH, degrade.GAUSSIAN,
@@ -79,7 +81,7 @@ def _short(kind: str) -> str:
             degrade.JPEG: "JPEG quality", degrade.NIGHT: "light"}[kind]
 
 
-def gate_in_use(report: RobustnessReport, combo: str):
+def gate_in_use(report: RobustnessReport, combo: str) -> QualityThresholds | None:
     """The gate the model of ``combo`` uses today (its zoo entry, or the run's own limits), or ``None``."""
     return next((s.gate_ for s in report.combos if combo_label(s) == combo), None)
 
