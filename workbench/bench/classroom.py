@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -223,6 +224,13 @@ def _watch(pages: Sequence, names: list[str], timeout_s: float) -> list[SessionO
     return out
 
 
+def _children() -> list:
+    """This process's child processes, at any depth (psutil's)."""
+    import psutil
+
+    return psutil.Process().children(recursive=True)
+
+
 def _cpu(pid: int) -> tuple[float, float, float]:
     """CPU seconds used so far by the app's server process, by its child processes (the workers),
     and by the browser (Playwright's driver and Chromium's processes)."""
@@ -237,12 +245,12 @@ def _cpu(pid: int) -> tuple[float, float, float]:
 
     server = psutil.Process(pid)
     app = {pid, *(c.pid for c in server.children(recursive=True))}
-    mine = [c for c in psutil.Process().children(recursive=True) if c.pid not in app]  # Playwright, Chromium
+    mine = [c for c in _children() if c.pid not in app]  # Playwright, Chromium
     return (used(server), sum(used(psutil.Process(c)) for c in app - {pid} if psutil.pid_exists(c)),
             sum(used(c) for c in mine))
 
 
-def lower_browsers(app_pid: int, nice: int, before: set[int] = frozenset()) -> int:
+def lower_browsers(app_pid: int, nice: int, before: Set[int] = frozenset()) -> int:
     """Chromium's processes and Playwright's driver (this process's children that are neither the
     app's nor among ``before``, the children it had before the browser started) at ``nice``: they
     stand in for a class's own laptops, which do not share the server's cores. Processes they start
@@ -253,7 +261,7 @@ def lower_browsers(app_pid: int, nice: int, before: set[int] = frozenset()) -> i
         return 0
     app = {app_pid, *(c.pid for c in psutil.Process(app_pid).children(recursive=True))}
     changed = 0
-    for c in psutil.Process().children(recursive=True):
+    for c in _children():
         if c.pid not in app and c.pid not in before:
             try:
                 c.nice(max(c.nice(), nice))
@@ -273,7 +281,7 @@ def _row(outcomes: list[SessionOutcome], load_before: float, cpu: tuple[float, .
 
 
 def run_class(browser, url: str, pid: int, pictures: Sequence[tuple[str, Path]], settings: Settings,
-              timeout_s: float = 300, browsers_nice: int = 0, before: set[int] = frozenset()) -> ClassroomRow:
+              timeout_s: float = 300, browsers_nice: int = 0, before: Set[int] = frozenset()) -> ClassroomRow:
     """One class: a session per photo opens the Search page (and the sidebar's detector and model),
     then every session uploads its photo at once; waits for every answer. With ``browsers_nice``,
     the browser's processes run at that niceness (:func:`lower_browsers`, ``before`` as there)."""
@@ -323,9 +331,7 @@ def bench_classroom(sessions: Sequence[int], settings: Settings = Settings(), *,
         load_demo_gallery(db, settings)
     url, proc = start_app(db_path, tmp)
     rows: list[ClassroomRow] = []
-    import psutil
-
-    before = {c.pid for c in psutil.Process().children(recursive=True)}  # not the browser's (a pool, the app)
+    before = frozenset(c.pid for c in _children())  # not the browser's (a pool, the app)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium_path(), headless=True, args=list(CHROMIUM_FLAGS))
