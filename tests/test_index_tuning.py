@@ -110,3 +110,36 @@ def test_hold_out_draws_distinct_people_and_takes_strangers_whole():
     assert len(held.out) == 100 + 25 * 3  # a stranger's other 3 faces go with them
     assert tuning.hold_out(people[:11], 100).probes.size == 0  # holding one out would leave k faces
     assert tuning.hold_out(people[:12], 100).probes.size == 1
+
+
+def test_a_long_scan_is_shared_among_the_cores_with_the_same_answer(gallery, monkeypatch):
+    """One probe's scan is split among the cores (faiss ``implem`` 14) from
+    ``PARALLEL_SCAN_CODES`` codes on: the answer is the one a single thread gives, and the
+    index is left as it was for the next search."""
+    import faiss
+
+    from workbench.search.index import faiss_kinds
+
+    ids, vecs = gallery.vectors.load("g", "Dlib")
+    idx = index.RefinedIndex(128, nprobe=64)
+    idx.build(ids, vecs)
+    assert 0 < idx.scanned_codes() <= N
+    splits = []
+    real = faiss_kinds._faiss_search
+
+    def spy(ix, q, k, *, split=None):
+        splits.append(split is not None and q.shape[0] == 1)
+        return real(ix, q, k, split=split)
+
+    monkeypatch.setattr(faiss_kinds, "_faiss_search", spy)
+    probes = vecs[::997][:20]
+    one = [idx.search(p[None], 10) for p in probes]
+    assert not any(splits)  # 20,000 faces: far below the threshold, one thread
+    monkeypatch.setattr(faiss_kinds, "PARALLEL_SCAN_CODES", 1)
+    threads = faiss.omp_get_max_threads()
+    split = [idx.search(p[None], 10) for p in probes]
+    assert splits[len(probes):] == [True] * len(probes)
+    for (d1, i1), (d2, i2) in zip(one, split):
+        np.testing.assert_array_equal(i1, i2)
+        np.testing.assert_allclose(d1, d2)
+    assert idx._ivf_inner.implem == 0 and faiss.omp_get_max_threads() == threads
