@@ -73,3 +73,32 @@ def test_the_browsers_can_stand_in_for_laptops_at_low_priority_and_the_app_keeps
         for p in (app, browser, other):
             p.stdin.close()
             p.wait(timeout=30)
+
+
+def test_the_browsers_cpu_leaves_out_the_children_from_before_the_browser():
+    """The browsers' CPU seconds count this process's children that are neither the app's nor
+    among those from before the browser started (a pool worker's CPU is not Chromium's)."""
+    import subprocess
+    import sys
+
+    import psutil
+
+    from workbench.bench.classroom import _cpu
+
+    burn = [sys.executable, "-c", "sum(range(20_000_000)); print('done', flush=True); import sys; sys.stdin.read()"]
+    other = subprocess.Popen(burn, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert other.stdout.readline().strip() == "done"  # its CPU is spent before the browser starts
+    before = {c.pid for c in psutil.Process().children(recursive=True)}
+    wait = [sys.executable, "-c", "import sys; sys.stdin.read()"]
+    app = subprocess.Popen(wait, stdin=subprocess.PIPE)
+    browser = subprocess.Popen(wait, stdin=subprocess.PIPE)
+    try:
+        spent = sum(psutil.Process(other.pid).cpu_times()[:2])
+        assert spent > 0.2
+        browsers = _cpu(app.pid, before)[2]
+        assert browsers < spent / 2
+        assert _cpu(app.pid)[2] >= spent  # without ``before`` the pool worker would be counted
+    finally:
+        for p in (app, browser, other):
+            p.stdin.close()
+            p.wait(timeout=30)

@@ -231,9 +231,10 @@ def _children() -> list:
     return psutil.Process().children(recursive=True)
 
 
-def _cpu(pid: int) -> tuple[float, float, float]:
+def _cpu(pid: int, before: Set[int] = frozenset()) -> tuple[float, float, float]:
     """CPU seconds used so far by the app's server process, by its child processes (the workers),
-    and by the browser (Playwright's driver and Chromium's processes)."""
+    and by the browser (Playwright's driver and Chromium's processes: this process's children that
+    are neither the app's nor among ``before``, as in :func:`lower_browsers`)."""
     import psutil
 
     def used(p) -> float:
@@ -245,7 +246,7 @@ def _cpu(pid: int) -> tuple[float, float, float]:
 
     server = psutil.Process(pid)
     app = {pid, *(c.pid for c in server.children(recursive=True))}
-    mine = [c for c in _children() if c.pid not in app]  # Playwright, Chromium
+    mine = [c for c in _children() if c.pid not in app and c.pid not in before]  # Playwright, Chromium
     return (used(server), sum(used(psutil.Process(c)) for c in app - {pid} if psutil.pid_exists(c)),
             sum(used(c) for c in mine))
 
@@ -294,12 +295,12 @@ def run_class(browser, url: str, pid: int, pictures: Sequence[tuple[str, Path]],
             _open_search(page, url, settings)
         lower_browsers(pid, browsers_nice, before)  # the pages' renderers too
         load = os.getloadavg()[0]
-        cpu0 = _cpu(pid)
+        cpu0 = _cpu(pid, before)
         for page, (_, path) in zip(pages, pictures):  # every upload is sent before any answer is awaited
             page.evaluate("window.__wbArm()")
             page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
         outcomes = _watch(pages, [name for name, _ in pictures], timeout_s)
-        cpu = tuple(b - a for a, b in zip(cpu0, _cpu(pid)))
+        cpu = tuple(b - a for a, b in zip(cpu0, _cpu(pid, before)))
     finally:
         for c in contexts:
             c.close()
