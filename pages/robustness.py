@@ -41,7 +41,7 @@ if report is not None:
         st.markdown(ui.literal(line))
     for title, fig in rr.figures(report):
         st.plotly_chart(fig, key=f"robust_{title}")
-    st.subheader("The quality gate each model's curves call for")
+    st.subheader("The quality gate each model's curves call for, beside the gate in use")
     for line in rr.gate_lines(report):
         st.markdown(ui.literal(line))
     st.dataframe(rr.tables(report)["robustness_levels"], hide_index=True, key="robust_table")
