@@ -143,3 +143,6 @@ def test_a_long_scan_is_shared_among_the_cores_with_the_same_answer(gallery, mon
         np.testing.assert_array_equal(i1, i2)
         np.testing.assert_allclose(d1, d2)
     assert idx._ivf_inner.implem == 0 and faiss.omp_get_max_threads() == threads
+    idx.split_scans = False  # what ``bench search`` times beside it: every search on one thread
+    idx.search(probes[0][None], 10)
+    assert splits[-1] is False

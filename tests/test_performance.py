@@ -340,6 +340,7 @@ def test_bench_search_reports_the_full_scan_baseline_beside_the_bounded_exact_se
     assert out["as_built"].startswith("nprobe=") and 0.5 < out["as_built_recall_at_10"] <= 1.0
     assert 0.5 < out["as_built_estimate_low"] <= out["as_built_estimate"] <= 1.0
     assert out["as_built_p50_ms"] > 0 and out["as_built_speedup"] > 0 and out["kinds"][0]["as_built"] == ""
+    assert out["as_built_one_thread_p50_ms"] > 0 and out["kinds"][0]["as_built_one_thread_p50_ms"] is None
     assert out["queries"] == 10 + 3 and out["strangers"] == 3  # 20 probes + 5 strangers, half of each measure
     assert 0 <= out["as_built_recall_strangers"] <= 1
 

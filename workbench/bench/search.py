@@ -91,6 +91,9 @@ class IndexBench:
     as_built_recall_strangers: float | None = None
     #: the bounded exact search's p50 over the as-built p50, same probes, same run
     as_built_speedup: float | None = None
+    #: ``ivf_pq`` shares one probe's long scan among the cores (``PARALLEL_SCAN_CODES``): the as-built
+    #: p50 again with every search on one thread, same probes, same run (``None`` for other kinds)
+    as_built_one_thread_p50_ms: float | None = None
 
 
 #: DuckDB's own cache while benchmarks read millions of vectors (its default is 80 % of RAM).
@@ -260,6 +263,10 @@ def bench_search_scale(size: int, *, kinds: tuple[str, ...] = ("exact",), workdi
                            as_built_recall_at_10=round(index.recall_at_k(truth, own_found), 4),
                            as_built_recall_strangers=round(index.recall_at_k(truth[stranger], own_found[stranger]), 4),
                            as_built_speedup=round(exact_p50 / max(pcts(own_ms)[0], 1e-6), 1))
+                if hasattr(gi.index, "split_scans"):  # the same probes, each on one thread
+                    gi.index.split_scans = False
+                    own["as_built_one_thread_p50_ms"] = pcts(_time_queries(gi, test)[0])[0]
+                    gi.index.split_scans = True
                 setattr(gi.index, knob, chosen)
                 gi.index.tune()
             ms, found, _ = _time_queries(gi, test)

@@ -64,7 +64,7 @@ def _bench_search_scale(size: int, ann: bool, kinds: str, workdir: str | None, s
 
     from workbench.bench import search as bi
     from workbench.bench.common import as_dicts
-    from workbench.search.index import ANN_KINDS
+    from workbench.search.index import ANN_KINDS, faiss_kinds
 
     wanted = ("exact",) + (tuple(k.strip() for k in kinds.split(",") if k.strip()) if ann else ())
     bad = [k for k in wanted[1:] if k not in ANN_KINDS]
@@ -92,6 +92,10 @@ def _bench_search_scale(size: int, ann: bool, kinds: str, workdir: str | None, s
             click.echo(f"{'':>10} as built: {r.as_built}: measured p50 {r.as_built_p50_ms:.2f} ms "
                        f"({r.as_built_speedup}x the exact search), recall@10 {r.as_built_recall_at_10:.3f} "
                        f"({r.as_built_recall_strangers:.3f} on strangers)")
+            if r.as_built_one_thread_p50_ms is not None:
+                click.echo(f"{'':>10} the same searches on one thread each: p50 {r.as_built_one_thread_p50_ms:.2f} ms "
+                           f"(a probe's scan is shared among the cores from "
+                           f"{faiss_kinds.PARALLEL_SCAN_CODES:,} codes on)")
     if find:
         click.echo(f"DeepFace.find on {find.gallery_size} faces: {find.deepface_find_ms:.0f} ms per probe, "
                    f"ours {find.ours_embed_ms + find.ours_search_ms:.0f} ms ({find.speedup_end_to_end}x); "

@@ -189,6 +189,9 @@ class RefinedIndex:
     nlist: int = 0
     nprobe: int = 64
     k_factor: int = 32
+    #: share one probe's long scan among the cores (:data:`PARALLEL_SCAN_CODES`); ``False`` keeps
+    #: every search on one thread (``bench search`` times both, same probes, same run)
+    split_scans: bool = True
     kind: str = "ivf_pq"
     _ivf: Any = None
     _store: ExactIndex = field(default_factory=lambda: ExactIndex(prune=False))
@@ -258,7 +261,7 @@ class RefinedIndex:
         if not self.size:
             return dist, out
         _, cand = _faiss_search(self._ivf, q, min(k * self.k_factor, self.size),
-                                split=self._ivf_inner if self.scanned_codes() >= PARALLEL_SCAN_CODES else None)
+                                split=self._ivf_inner if self.split_scans and self.scanned_codes() >= PARALLEL_SCAN_CODES else None)
         for r in range(q.shape[0]):
             dist[r], out[r] = self._store.rerank(q[r], cand[r], k)
         return dist, out
