@@ -15,7 +15,9 @@ never searched. Kinds (:data:`KINDS`):
 * ``ivf_pq``   inverted lists of 4-bit product-quantised codes scanned with SIMD (faiss
   "fast scan", 32 bytes a face) after a random rotation, whose best ``k * k_factor``
   candidates are then re-ranked with their exact float32 vectors: the fast path for tens
-  of millions of faces.
+  of millions of faces. One probe's scan is shared among the cores once it is long
+  (:data:`~workbench.search.index.faiss_kinds.PARALLEL_SCAN_CODES` codes, from about a million
+  faces); shorter scans stay on one thread.
 
 Distances are squared-free euclidean (as dlib's threshold is quoted) for every kind.
 """
