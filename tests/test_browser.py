@@ -334,3 +334,24 @@ def test_compare_explains_the_match_in_chromium(server, browser, demo_photos, sh
                         clip={"x": 0, "y": top - 10, "width": 1400, "height": 2050})
     finally:
         page.close()
+
+
+def test_pages_hold_still_so_a_class_of_browsers_spends_no_cpu_on_motion(server, browser):
+    """Every page turns CSS motion off (``ui.STILL_CSS``): an element that asks for a 2-second
+    transition and an endless animation gets neither (a class's browsers paint motion on the CPU)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{server}/search", timeout=60_000)
+        settle(page)
+        got = page.evaluate("""() => {
+            const d = document.createElement('div');
+            d.style.transition = 'opacity 2s';
+            d.style.animation = 'spin 3s linear infinite';
+            document.body.appendChild(d);
+            const s = getComputedStyle(d);
+            return [s.transitionDuration, s.animationDuration, s.animationIterationCount];
+        }""")
+        assert got[0] != "2s" and float(got[0].rstrip("s")) < 0.001, got
+        assert got[1] != "3s" and float(got[1].rstrip("s")) < 0.001 and got[2] == "1", got
+    finally:
+        page.close()

@@ -20,6 +20,7 @@ def main() -> None:
     # an emoji favicon is drawn locally; a ":material/...:" one is fetched from fonts.gstatic.com
     st.set_page_config(page_title="Face workbench", page_icon="🧑", layout="wide")
     ui.stay_local()  # no public-IP lookup; a banner on every page when the network can reach the app
+    ui.still()  # no animations: a browser without a graphics card paints them on its CPU
 
     pages = [
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),

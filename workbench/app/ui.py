@@ -166,6 +166,25 @@ def navigation(where: Any, pages: list[Any]) -> None:
         where.page_link(page)
 
 
+#: Motion off on every page (the common "reduced motion" reset: animations end at once, transitions
+#: are instant, and the events pages wait on still fire). Streamlit animates a page while its script
+#: runs (the running indicator, elements fading while stale, spinners); a browser without a graphics
+#: card (a headless Chromium, many classroom laptops) paints every frame of that on its CPU, and a
+#: page that waits longer paints more. A class of 30 searching at once in Chromium on the server's
+#: own 2 cores (`workbench bench classroom --sessions 30`, 2026-12-07): the browsers' CPU 30.7 and
+#: 37.1 s with the motion (p95 14.1 and 20.3 s), 22.7 to 26.2 s without (p95 11.1 to 14.8 s).
+#: Waiting pages still move: their line says the place in the queue, then the seconds run.
+STILL_CSS = ("*, *::before, *::after { animation-duration: 0.01ms !important; "
+             "animation-iteration-count: 1 !important; animation-delay: 0s !important; "
+             "transition-duration: 0.01ms !important; transition-delay: 0s !important; "
+             "scroll-behavior: auto !important; }")
+
+
+def still() -> None:
+    """Turn the page's motion off (:data:`STILL_CSS`); a style element alone takes no room on the page."""
+    st.html(f"<style>{STILL_CSS}</style>")
+
+
 def stay_local() -> None:
     """Keep Streamlit from asking an outside service for this machine's public IP, and warn
     on every page when the server can be reached from the network.
