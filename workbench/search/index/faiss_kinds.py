@@ -260,8 +260,9 @@ class RefinedIndex:
         out = np.full((q.shape[0], k), -1, np.int64)
         if not self.size:
             return dist, out
+        long_scan = self.split_scans and self.scanned_codes() >= PARALLEL_SCAN_CODES
         _, cand = _faiss_search(self._ivf, q, min(k * self.k_factor, self.size),
-                                split=self._ivf_inner if self.split_scans and self.scanned_codes() >= PARALLEL_SCAN_CODES else None)
+                                split=self._ivf_inner if long_scan else None)
         for r in range(q.shape[0]):
             dist[r], out[r] = self._store.rerank(q[r], cand[r], k)
         return dist, out
