@@ -91,3 +91,17 @@ def test_a_failed_warm_up_is_said_once_in_words(db_path, monkeypatch, caplog):
         warm.start.clear()  # the next app test starts a real warm-up
     logged = [r.getMessage() for r in caplog.records if r.name == "workbench.app.warm"]
     assert len(logged) == 1 and "could not be prepared in the background" in logged[0], logged
+
+
+def test_pandas_is_whole_before_the_warm_up_thread_can_start():
+    """plotly looks pandas up in ``sys.modules`` without waiting for an import in progress: if the
+    warm-up thread were the first to import pandas, a page drawing a chart meanwhile could see a
+    half-made module (seen once in CI). The app's shell imports it whole, in the session's own
+    thread, before ``warm.start`` can run."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import workbench.app.shell; p = sys.modules.get('pandas'); "
+            "assert p is not None and hasattr(p, 'Series') and hasattr(p, 'Index'), 'pandas not imported whole'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]

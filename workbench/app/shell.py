@@ -10,6 +10,11 @@ per worker). Guarded, the worker reads a docstring and starts from the library.
 
 from __future__ import annotations
 
+# pandas whole before the warm-up thread starts importing the library: plotly looks pandas up in
+# sys.modules without waiting for an import in progress, so a page drawing a chart while that thread
+# was half-way through pandas failed ("partially initialized module 'pandas' has no attribute
+# 'Series'", seen once in CI on the Metrics page as a fresh server's first request).
+import pandas  # noqa: F401
 import streamlit as st
 
 from workbench.app import ui, warm
